@@ -1,0 +1,36 @@
+/**
+ * Typed errors shared by the handlers. Each carries a stable `name` that Step Functions
+ * sees as the error name (`States.*` retry/catch rules match on it), so keep the names stable.
+ */
+export abstract class PipelineError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Input (a feature file, a request, a CLI argument, a config value) breaks its contract. Not retryable. */
+export class ValidationError extends PipelineError {
+  constructor(
+    message: string,
+    /** Machine-readable details (e.g. the validation report). */
+    public readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** A resource the step needs does not exist (no approved model, missing object, missing run). Not retryable. */
+export class NotFoundError extends PipelineError {}
+
+/** Another run holds the batch lock, or a conditional write lost a race. */
+export class ConflictError extends PipelineError {}
+
+/** A dependency (cache, AWS API) is unavailable; the step may be retried. */
+export class DependencyError extends PipelineError {}
+
+/** Counts disagree (rows in != rows used + rows quarantined; rows loaded != rows in output). Not retryable. */
+export class IntegrityError extends PipelineError {}
+
+/** A model failed the gate. */
+export class GateFailedError extends PipelineError {}

@@ -1,0 +1,310 @@
+import { z } from 'zod';
+
+/**
+ * Typed, validated settings for one deployment environment.
+ *
+ * Settings live in `cdk.json` under `context.environments.<name>`; the environment is chosen with
+ * `-c env=<name>` (default `dev`). Every field has a default except where noted, so an environment
+ * block only lists what differs. A bad value fails synth with one message naming the key, the value
+ * and what is allowed (see {@link ConfigError}).
+ */
+
+const awsAccount = z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id');
+const awsRegion = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'an AWS region such as eu-west-1');
+const sageMakerInstance = z.string().regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, 'a SageMaker instance type such as ml.m5.xlarge');
+const cacheNodeType = z.string().regex(/^cache\.[a-z0-9]+\.[a-z0-9]+$/, 'an ElastiCache node type such as cache.t4g.small');
+const ratio = z.number().min(0).max(1);
+const positiveInt = z.number().int().positive();
+
+/** EventBridge Scheduler expression: `cron(...)` with 6 fields or `rate(...)`. */
+const scheduleExpression = z
+  .string()
+  .regex(
+    /^(cron\((\S+\s){5}\S+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/,
+    'cron(<min> <hour> <day-of-month> <month> <day-of-week> <year>) or rate(<n> <unit>)',
+  );
+
+const timezone = z.string().refine(
+  (tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'an IANA time zone such as UTC or Europe/Berlin' },
+);
+
+export const ScheduleConfigSchema = z
+  .object({
+    /** Schedule expression for the BatchInference run. */
+    cron: scheduleExpression.default('cron(0 2 * * ? *)'),
+    /** IANA time zone the cron expression is evaluated in. */
+    timezone: timezone.default('UTC'),
+    /** Create the schedule enabled (false keeps it, disabled). */
+    enabled: z.boolean().default(true),
+    /** Retry attempts of EventBridge Scheduler when StartExecution fails. */
+    maxRetryAttempts: z.number().int().min(0).max(185).default(3),
+  })
+  .strict();
+
+export const TrainingConfigSchema = z
+  .object({
+    instanceType: sageMakerInstance.default('ml.m5.xlarge'),
+    instanceCount: positiveInt.max(20).default(1),
+    volumeSizeGb: positiveInt.max(1024).default(30),
+    /** Use managed spot training (cheaper; needs maxWaitSeconds >= maxRuntimeSeconds). */
+    useSpot: z.boolean().default(true),
+    maxRuntimeSeconds: positiveInt.default(3600),
+    maxWaitSeconds: positiveInt.default(7200),
+    /** Built-in XGBoost framework version. */
+    xgboostVersion: z.enum(['1.7-1']).default('1.7-1'),
+    hyperparameters: z
+      .record(z.string(), z.string())
+      .default({
+        objective: 'binary:logistic',
+        eval_metric: 'auc',
+        num_round: '200',
+        max_depth: '5',
+        eta: '0.2',
+        subsample: '0.8',
+        early_stopping_rounds: '10',
+      }),
+    /** Share of entities (by hash of the entity id) that go to validation. */
+    validationShare: ratio.default(0.2),
+  })
+  .strict()
+  .refine((t) => !t.useSpot || t.maxWaitSeconds >= t.maxRuntimeSeconds, {
+    message: 'maxWaitSeconds must be >= maxRuntimeSeconds when useSpot is true',
+    path: ['maxWaitSeconds'],
+  });
+
+export const GateConfigSchema = z
+  .object({
+    /** Minimum validation AUC a candidate needs. */
+    minAuc: ratio.default(0.7),
+    /** Maximum validation log loss a candidate may have. */
+    maxLogloss: z.number().positive().default(0.6),
+    /** A candidate may be worse than the Production model's AUC by at most this much. */
+    maxAucDropVsProduction: ratio.default(0.01),
+  })
+  .strict();
+
+export const ValidationConfigSchema = z
+  .object({
+    /** Share of rows that may be quarantined before the step fails. */
+    maxInvalidRowRatio: ratio.default(0.05),
+    /** How many violations the report lists one by one (the rest are counted per rule). */
+    maxReportedViolations: positiveInt.max(10_000).default(100),
+  })
+  .strict();
+
+export const TransformConfigSchema = z
+  .object({
+    instanceType: sageMakerInstance.default('ml.m5.large'),
+    instanceCount: positiveInt.max(100).default(1),
+    maxPayloadInMB: positiveInt.max(100).default(6),
+    maxConcurrentTransforms: z.number().int().min(0).max(64).default(0),
+  })
+  .strict();
+
+export const BatchConfigSchema = z
+  .object({
+    /** At most this many feature objects are scored per run (the rest wait for the next). */
+    maxObjectsPerRun: positiveInt.max(10_000).default(500),
+    /** Lease of the batch lock; a crashed run's lock expires after this. */
+    lockLeaseSeconds: positiveInt.default(6 * 3600),
+    /** Start a BatchInference run when a model version is approved. */
+    startOnApproval: z.boolean().default(false),
+  })
+  .strict();
+
+export const CacheConfigSchema = z
+  .object({
+    /** `valkey` is protocol-compatible and cheaper; `redis` is the default. */
+    engine: z.enum(['redis', 'valkey']).default('redis'),
+    nodeType: cacheNodeType.default('cache.t4g.small'),
+    /** Read replicas per shard (0 = one node). */
+    replicasPerShard: z.number().int().min(0).max(5).default(0),
+    /** Multi-AZ with automatic failover (needs replicasPerShard >= 1). */
+    multiAz: z.boolean().default(false),
+    /** Non-default port the cache listens on. */
+    port: z.number().int().min(1024).max(65535).default(6380),
+    /** Days a loaded score lives before it expires. */
+    scoreTtlDays: positiveInt.max(365).default(7),
+    /** Category feature whose values get their own fallback score. */
+    segmentFeature: z.string().min(1).default('plan'),
+  })
+  .strict()
+  .refine((c) => !c.multiAz || c.replicasPerShard >= 1, {
+    message: 'multiAz needs replicasPerShard >= 1',
+    path: ['multiAz'],
+  });
+
+export const ApiConfigSchema = z
+  .object({
+    throttleRateLimit: positiveInt.default(500),
+    throttleBurstLimit: positiveInt.default(1000),
+    maxBatchIds: positiveInt.max(1000).default(100),
+  })
+  .strict();
+
+export const MonitoringConfigSchema = z
+  .object({
+    /** Email subscribed to the alarm and approver topics (optional). */
+    alarmEmail: z.email().optional(),
+    /** Alarm when the newest loaded scores are older than this. */
+    scoreFreshnessSloHours: positiveInt.default(36),
+    /** Population stability index over which a feature counts as drifted. */
+    driftPsiThreshold: z.number().positive().default(0.2),
+    /** Fail the batch run (instead of only alarming) when a feature drifts. */
+    failOnDrift: z.boolean().default(false),
+    /** Alarm when a state machine run takes longer than this. */
+    maxRunMinutes: positiveInt.default(180),
+  })
+  .strict();
+
+export const PipelineConfigSchema = z
+  .object({
+    /** CodeConnections (CodeStar) connection ARN; without it no PipelineStack is created. */
+    connectionArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:\d{12}:connection\/[\w-]+$/, 'a connection ARN')
+      .optional(),
+    /** owner/name of the source repository. */
+    repository: z
+      .string()
+      .regex(/^[\w.-]+\/[\w.-]+$/, 'owner/name')
+      .optional(),
+    branch: z.string().min(1).default('main'),
+    /** Account and region of the Prod stage (defaults to the pipeline's own). */
+    prodAccount: awsAccount.optional(),
+    prodRegion: awsRegion.optional(),
+    /** How long the post-deploy step waits for the Training run before failing the pipeline. */
+    postDeployTrainingWaitMinutes: positiveInt.max(480).default(90),
+  })
+  .strict();
+
+export const EnvironmentConfigSchema = z
+  .object({
+    account: awsAccount.optional(),
+    region: awsRegion.optional(),
+    /** Prefix for physical names (state machines, model package group). */
+    namePrefix: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{1,20}$/, 'lowercase letters, digits and dashes, 2-21 chars, starting with a letter')
+      .default('mlops-batch'),
+    logRetentionDays: z
+      .union([z.literal(1), z.literal(3), z.literal(5), z.literal(7), z.literal(14), z.literal(30), z.literal(60), z.literal(90), z.literal(180), z.literal(365), z.literal(731)])
+      .default(30),
+    schedule: ScheduleConfigSchema.default(ScheduleConfigSchema.parse({})),
+    training: TrainingConfigSchema.default(TrainingConfigSchema.parse({})),
+    gate: GateConfigSchema.default(GateConfigSchema.parse({})),
+    validation: ValidationConfigSchema.default(ValidationConfigSchema.parse({})),
+    transform: TransformConfigSchema.default(TransformConfigSchema.parse({})),
+    batch: BatchConfigSchema.default(BatchConfigSchema.parse({})),
+    cache: CacheConfigSchema.default(CacheConfigSchema.parse({})),
+    api: ApiConfigSchema.default(ApiConfigSchema.parse({})),
+    monitoring: MonitoringConfigSchema.default(MonitoringConfigSchema.parse({})),
+    pipeline: PipelineConfigSchema.default(PipelineConfigSchema.parse({})),
+  })
+  .strict();
+
+export type EnvironmentConfig = z.infer<typeof EnvironmentConfigSchema>;
+
+/** The validated configuration of the chosen environment. */
+export interface AppConfig extends EnvironmentConfig {
+  /** Environment name (`-c env=<name>`). */
+  readonly envName: string;
+}
+
+/** A configuration value is missing or not allowed. The message names key, value and what is allowed. */
+export class ConfigError extends Error {
+  public override readonly name = 'ConfigError';
+  constructor(
+    message: string,
+    public readonly issues: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
+function describeValue(root: unknown, path: readonly PropertyKey[]): string {
+  let cur: unknown = root;
+  for (const key of path) {
+    if (cur === null || typeof cur !== 'object') return 'undefined';
+    cur = (cur as Record<PropertyKey, unknown>)[key];
+  }
+  return cur === undefined ? '(missing)' : JSON.stringify(cur);
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_value':
+      return `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'invalid_union':
+      return issue.message;
+    case 'too_small':
+      return `${issue.origin === 'number' ? 'a number' : 'a value'} >= ${String(issue.minimum)}${issue.inclusive === false ? ' (exclusive)' : ''}`;
+    case 'too_big':
+      return `${issue.origin === 'number' ? 'a number' : 'a value'} <= ${String(issue.maximum)}${issue.inclusive === false ? ' (exclusive)' : ''}`;
+    case 'invalid_type':
+      return `a ${issue.expected}`;
+    default:
+      return issue.message;
+  }
+}
+
+/**
+ * Validate the raw settings of one environment.
+ *
+ * @param envName name used in messages (`environments.<envName>.<key>`)
+ * @param raw the environment block from cdk.json context
+ * @throws ConfigError naming every bad key, its value and what is allowed
+ */
+export function parseEnvironmentConfig(envName: string, raw: unknown): AppConfig {
+  const result = EnvironmentConfigSchema.safeParse(raw ?? {});
+  if (!result.success) {
+    const issues = result.error.issues.flatMap((issue) => {
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys.map((k) => {
+          const key = ['environments', envName, ...issue.path.map(String), k].join('.');
+          return `${key} = ${describeValue(raw, [...issue.path, k])} is not allowed: unknown key (check the spelling; see the configuration table in README.md)`;
+        });
+      }
+      const key = ['environments', envName, ...issue.path.map(String)].join('.');
+      return [`${key} = ${describeValue(raw, issue.path)} is not allowed: expected ${describeIssue(issue)}`];
+    });
+    throw new ConfigError(`Invalid configuration (cdk.json context): ${issues.join('; ')}`, issues);
+  }
+  return { envName, ...result.data };
+}
+
+/** Minimal view of a CDK node's context lookup, so this module stays free of construct imports. */
+export interface ContextSource {
+  tryGetContext(key: string): unknown;
+}
+
+/**
+ * Load the environment chosen with `-c env=<name>` (default `dev`) from `context.environments`.
+ *
+ * @throws ConfigError when the environment is unknown or a value is invalid
+ */
+export function loadConfig(ctx: ContextSource): AppConfig {
+  const envName = String(ctx.tryGetContext('env') ?? 'dev');
+  const environments = ctx.tryGetContext('environments');
+  if (environments === undefined || environments === null || typeof environments !== 'object') {
+    throw new ConfigError('Invalid configuration (cdk.json context): environments is missing; expected an object of environment blocks', [
+      'environments is missing',
+    ]);
+  }
+  const envs = environments as Record<string, unknown>;
+  if (!(envName in envs)) {
+    const known = Object.keys(envs).join(', ');
+    throw new ConfigError(`Invalid configuration: env = "${envName}" is not defined; expected one of ${known} (cdk.json context.environments)`, [
+      `env = ${envName} unknown`,
+    ]);
+  }
+  return parseEnvironmentConfig(envName, envs[envName]);
+}

@@ -1,0 +1,14 @@
+// Runs before every test file (jest `setupFiles`).
+// aws-local-stepfunctions needs Promise.withResolvers (Node 22); Node 20 lacks it.
+import '../../local/polyfills';
+
+// Never let a test reach a real AWS account by accident.
+process.env.AWS_REGION ??= 'us-east-1';
+process.env.AWS_ACCESS_KEY_ID ??= 'testing';
+process.env.AWS_SECRET_ACCESS_KEY ??= 'testing';
+// Keep Powertools quiet and deterministic in tests.
+process.env.POWERTOOLS_DEV ??= 'false';
+process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+process.env.POWERTOOLS_METRICS_NAMESPACE ??= 'MlopsBatchPipeline';
+process.env.POWERTOOLS_SERVICE_NAME ??= 'test';
+process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
