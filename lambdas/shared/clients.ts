@@ -1,0 +1,29 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/**
+ * Client factories used by handlers (module scope, created once per container) and by the local runtime.
+ *
+ * The SDK reads `AWS_ENDPOINT_URL` itself; when it is set (local runtime, integration tests against
+ * moto_server) S3 additionally needs path-style addressing because the emulator has no DNS per bucket.
+ */
+const local = () => Boolean(process.env.AWS_ENDPOINT_URL);
+
+export const s3Client = () => new S3Client({ forcePathStyle: local() });
+export const dynamoClient = () => new DynamoDBClient({});
+export const docClient = (client: DynamoDBClient = dynamoClient()) =>
+  DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+export const sageMakerClient = () => new SageMakerClient({});
+export const sfnClient = () => new SFNClient({});
+export const snsClient = () => new SNSClient({});
+
+/** Read a required environment variable; a missing one is a deployment bug, so fail loudly. */
+export function requireEnv(name: string): string {
+  const v = process.env[name];
+  if (v === undefined || v === '') throw new Error(`Environment variable ${name} is not set`);
+  return v;
+}
