@@ -11,15 +11,16 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
  * The SDK reads `AWS_ENDPOINT_URL` itself; when it is set (local runtime, integration tests against
  * moto_server) S3 additionally needs path-style addressing because the emulator has no DNS per bucket.
  */
-const local = () => Boolean(process.env.AWS_ENDPOINT_URL);
+const endpoint = () => process.env.AWS_ENDPOINT_URL || undefined;
+const base = () => (endpoint() ? { endpoint: endpoint() } : {});
 
-export const s3Client = () => new S3Client({ forcePathStyle: local() });
-export const dynamoClient = () => new DynamoDBClient({});
+export const s3Client = () => new S3Client({ ...base(), forcePathStyle: Boolean(endpoint()) });
+export const dynamoClient = () => new DynamoDBClient(base());
 export const docClient = (client: DynamoDBClient = dynamoClient()) =>
   DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-export const sageMakerClient = () => new SageMakerClient({});
-export const sfnClient = () => new SFNClient({});
-export const snsClient = () => new SNSClient({});
+export const sageMakerClient = () => new SageMakerClient(base());
+export const sfnClient = () => new SFNClient(base());
+export const snsClient = () => new SNSClient(base());
 
 /** Read a required environment variable; a missing one is a deployment bug, so fail loudly. */
 export function requireEnv(name: string): string {
