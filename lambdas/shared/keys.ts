@@ -1,8 +1,18 @@
 /**
- * Single-table keys of the `Pipeline` DynamoDB table (DESIGN §5). Every item has `pk` and `sk`;
- * ledger items also carry `gsi1pk`/`gsi1sk` for the status index.
+ * Single-table keys of the `Pipeline` DynamoDB table (DESIGN §5).
+ *
+ * Every item has `pk` and `sk` (strings). One sparse global secondary index, `gsi1` (`gsi1pk`, `gsi1sk`, projection ALL),
+ * serves three access patterns:
+ * - ledger objects waiting to be scored: `gsi1pk = LEDGER#PENDING`, `gsi1sk = <s3 key>` — only PENDING (and QUARANTINED)
+ *   items carry it, so finding unscored work costs the same with 0 or 1 000 000 SCORED items;
+ * - runs by kind: `gsi1pk = RUNS#<kind>`, `gsi1sk = <startedAt ISO>#<runId>`;
+ * - model versions: `gsi1pk = MODELS`, `gsi1sk = <version zero-padded to 10>`.
  */
-export const TABLE_GSI_LEDGER_STATUS = 'ledger-status';
+export const TABLE_PK = 'pk';
+export const TABLE_SK = 'sk';
+export const GSI1_NAME = 'gsi1';
+export const GSI1_PK = 'gsi1pk';
+export const GSI1_SK = 'gsi1sk';
 
 export const runKey = (runId: string) => ({ pk: `RUN#${runId}`, sk: 'RUN' });
 export const modelKey = (version: number | string) => ({ pk: `MODEL#${version}`, sk: 'MODEL' });
@@ -11,6 +21,9 @@ export const lockKey = (name = 'batch') => ({ pk: `LOCK#${name}`, sk: 'LOCK' });
 
 /** Ledger status values (DESIGN §5). */
 export type LedgerStatus = 'PENDING' | 'SCORED' | 'QUARANTINED';
+export type RunKind = 'training' | 'batch';
 
-/** Partition key of the ledger-status GSI: `LEDGER#<status>`; sort key: the S3 key. */
 export const ledgerStatusGsiPk = (status: LedgerStatus) => `LEDGER#${status}`;
+export const runsGsiPk = (kind: RunKind) => `RUNS#${kind}`;
+export const MODELS_GSI_PK = 'MODELS';
+export const modelGsiSk = (version: number) => String(version).padStart(10, '0');
