@@ -1,0 +1,411 @@
+/**
+ * Local service processes: `moto_server` (AWS APIs) and `redis-server` (score store).
+ *
+ * Used by the jest harness (`test/support/servers.ts`) and by the local runtime (`npm run local`).
+ *
+ * - Servers bind to 127.0.0.1 only, on a free port chosen without races: moto is started with port 0 and the
+ *   port is read from its "Running on" line; redis gets a free port and is identified by `INFO server`
+ *   (`process_id` must be the child we started, so a port clash with another server can never go unnoticed).
+ * - Each server runs in its own process group and is stopped by pid (SIGTERM to the group, SIGKILL after a grace
+ *   period). A detached watchdog (`sh`) kills the group if this Node process dies without stopping it (jest worker
+ *   crash, SIGKILL of the runner), and an `exit` hook kills it synchronously on a normal exit.
+ * - When an endpoint is given (`AWS_ENDPOINT_URL` / `REDIS_URL`, or the `external` option), nothing is started:
+ *   the external service is checked for reachability and `stop()` does nothing.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { accessSync, constants, createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import Redis from 'ioredis';
+
+/** A running (or external) moto_server. */
+export interface MotoServer {
+  /** Base URL, e.g. `http://127.0.0.1:43509`. */
+  readonly endpoint: string;
+  /** Process id of the server; undefined for an external server. */
+  readonly pid: number | undefined;
+  /** True when an already running server (AWS_ENDPOINT_URL) is used. */
+  readonly external: boolean;
+  /** Stop the server and wait for its process group to exit. Idempotent; no-op for an external server. */
+  stop(): Promise<void>;
+}
+
+/** A running (or external) redis-server. */
+export interface RedisServer {
+  /** Connection URL, e.g. `redis://127.0.0.1:40123`. */
+  readonly url: string;
+  readonly pid: number | undefined;
+  readonly external: boolean;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /**
+   * Use this already running service instead of starting one.
+   * @default - `AWS_ENDPOINT_URL` (moto) / `REDIS_URL` (redis) when set and `useEnv` is not false; otherwise start a server
+   */
+  readonly external?: string;
+  /**
+   * Whether `AWS_ENDPOINT_URL` / `REDIS_URL` from the environment select an external service.
+   * @default true
+   */
+  readonly useEnv?: boolean;
+  /**
+   * Executable to run (name on PATH or path).
+   * @default - `moto_server` / `redis-server`
+   */
+  readonly binary?: string;
+  /**
+   * How long to wait until the server answers.
+   * @default 30000 ms
+   */
+  readonly startTimeoutMs?: number;
+  /**
+   * Append the server's stdout/stderr to this file.
+   * @default - output is only kept in memory (last lines, shown when start fails)
+   */
+  readonly logFile?: string;
+}
+
+/** A required executable is not installed. `hint` says how to install it. */
+export class MissingBinaryError extends Error {
+  constructor(
+    public readonly binary: string,
+    public readonly hint: string,
+  ) {
+    super(`${binary} not found on PATH. ${hint}`);
+    this.name = 'MissingBinaryError';
+  }
+}
+
+export const INSTALL_HINTS: Readonly<Record<'moto' | 'redis', string>> = {
+  moto: "Install it with: pip install 'moto[server]==5.2.1'",
+  redis: 'Install it with: apt-get install -y redis-server (macOS: brew install redis)',
+};
+
+/** Absolute path of `name` on PATH (or `name` itself when it contains a slash and is executable); undefined if absent. */
+export function findBinary(name: string): string | undefined {
+  const executable = (p: string) => {
+    try {
+      accessSync(p, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (name.includes('/')) return executable(name) ? name : undefined;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && executable(join(dir, name))) return join(dir, name);
+  }
+  return undefined;
+}
+
+/** A free TCP port on 127.0.0.1 (the OS picks it; the caller must still detect a lost race). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => {
+        if (addr && typeof addr === 'object') resolve(addr.port);
+        else reject(new Error('could not determine a free port'));
+      });
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------------------------
+// Process management
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Process groups started by this process and not yet stopped; killed synchronously on exit. */
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const pgid of liveGroups) killGroup(pgid, 'SIGKILL');
+  });
+}
+
+function killGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // ESRCH: already gone.
+  }
+}
+
+/** Watches this Node process; when it dies, kills the server's process group. Exits by itself when the server is gone. */
+function startWatchdog(serverPid: number): void {
+  const script = [
+    'p="$1"; c="$2"',
+    'while kill -0 "$p" 2>/dev/null; do',
+    '  kill -0 "$c" 2>/dev/null || exit 0',
+    '  sleep 1',
+    'done',
+    'kill -TERM -"$c" 2>/dev/null; sleep 2; kill -KILL -"$c" 2>/dev/null; exit 0',
+  ].join('\n');
+  const w = spawn('sh', ['-c', script, 'mlops-watchdog', String(process.pid), String(serverPid)], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  w.on('error', () => undefined);
+  w.unref();
+}
+
+interface Spawned {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** Last lines of the server's output. */
+  output(): string;
+  /** Resolves with a description once the process has exited. */
+  readonly exited: Promise<string>;
+  hasExited(): boolean;
+  /** Called with every chunk of output (for port discovery). */
+  onOutput(listener: (text: string) => void): void;
+  stop(): Promise<void>;
+}
+
+function spawnServer(binary: string, args: string[], logFile: string | undefined): Spawned {
+  installExitHook();
+  const child = spawn(binary, args, {
+    detached: true, // own process group: stop() kills the server and anything it forked
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: process.env,
+  });
+  const pid = child.pid;
+  if (pid === undefined) {
+    throw new Error(`failed to start ${binary}`);
+  }
+  liveGroups.add(pid);
+  startWatchdog(pid);
+
+  let log: WriteStream | undefined;
+  if (logFile) log = createWriteStream(logFile, { flags: 'a' });
+  const tail: string[] = [];
+  const listeners: ((text: string) => void)[] = [];
+  const collect = (buf: Buffer) => {
+    const text = buf.toString('utf8');
+    log?.write(text);
+    for (const line of text.split('\n')) if (line.trim()) tail.push(line);
+    while (tail.length > 40) tail.shift();
+    for (const l of listeners) l(text);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+
+  let exitedFlag = false;
+  const exited = new Promise<string>((resolve) => {
+    child.once('error', (err) => {
+      exitedFlag = true;
+      liveGroups.delete(pid);
+      resolve(`failed to run: ${err.message}`);
+    });
+    child.once('exit', (code, signal) => {
+      exitedFlag = true;
+      liveGroups.delete(pid);
+      resolve(signal ? `killed by ${signal}` : `exited with code ${code}`);
+    });
+  }).then((why) => {
+    log?.end();
+    return why;
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      if (!exitedFlag) {
+        killGroup(pid, 'SIGTERM');
+        const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      // Forked children (if any) share the group; make sure none survives the leader.
+      killGroup(pid, 'SIGKILL');
+      liveGroups.delete(pid);
+    })();
+    return stopping;
+  };
+
+  return {
+    child,
+    pid,
+    output: () => tail.join('\n'),
+    exited,
+    hasExited: () => exitedFlag,
+    onOutput: (l) => listeners.push(l),
+    stop,
+  };
+}
+
+/** Poll `check` until it returns true, the process exits, or the timeout passes. */
+async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  proc?: Spawned,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  for (;;) {
+    if (proc?.hasExited()) {
+      throw new Error(`${what} ${await proc.exited} before it was ready. Output:\n${proc.output()}`);
+    }
+    try {
+      if (await check()) return;
+    } catch (err) {
+      lastError = err instanceof Error ? err.message : String(err);
+    }
+    if (Date.now() > deadline) {
+      await proc?.stop();
+      throw new Error(
+        `${what} not ready after ${timeoutMs} ms${lastError ? ` (last error: ${lastError})` : ''}` +
+          (proc ? `. Output:\n${proc.output()}` : ''),
+      );
+    }
+    await sleep(100);
+  }
+}
+
+async function httpStatus(url: string): Promise<number> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// moto_server
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Start moto_server on 127.0.0.1 (ephemeral port), or use an external endpoint. Ready when `/moto-api/` answers 200. */
+export async function startMoto(options: StartOptions = {}): Promise<MotoServer> {
+  const timeout = options.startTimeoutMs ?? 30_000;
+  const external =
+    options.external ?? (options.useEnv !== false ? process.env.AWS_ENDPOINT_URL || undefined : undefined);
+  if (external) {
+    const endpoint = external.replace(/\/+$/, '');
+    // Any HTTP answer proves the service is up (an external emulator need not be moto).
+    await waitUntil(`AWS endpoint ${endpoint}`, async () => (await httpStatus(`${endpoint}/`)) > 0, timeout);
+    return { endpoint, pid: undefined, external: true, stop: async () => undefined };
+  }
+
+  const binary = options.binary ?? 'moto_server';
+  const path = findBinary(binary);
+  if (!path) throw new MissingBinaryError(binary, INSTALL_HINTS.moto);
+
+  const proc = spawnServer(path, ['-H', '127.0.0.1', '-p', '0'], options.logFile);
+  let port: number | undefined;
+  let seen = '';
+  proc.onOutput((text) => {
+    if (port !== undefined) return;
+    seen = (seen + text).slice(-4096);
+    const m = /Running on http:\/\/127\.0\.0\.1:(\d+)/.exec(seen);
+    if (m?.[1]) port = Number(m[1]);
+  });
+  await waitUntil(
+    'moto_server',
+    async () => port !== undefined && (await httpStatus(`http://127.0.0.1:${port}/moto-api/`)) === 200,
+    timeout,
+    proc,
+  );
+  return { endpoint: `http://127.0.0.1:${port}`, pid: proc.pid, external: false, stop: proc.stop };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// redis-server
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Connect once, run INFO server, disconnect. Returns the server's process_id. */
+async function redisProcessId(url: string): Promise<number> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 2000,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
+  client.on('error', () => undefined); // reported through the rejected promise
+  try {
+    await client.connect();
+    const info = await client.info('server');
+    const m = /process_id:(\d+)/.exec(info);
+    return m?.[1] ? Number(m[1]) : -1;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/**
+ * Start redis-server on 127.0.0.1 (free port, no persistence, temporary working directory), or use an external URL.
+ * Ready when `INFO server` answers with the pid of the started process (a different server on the port is a lost
+ * race: the start is retried on a new port).
+ */
+export async function startRedis(options: StartOptions = {}): Promise<RedisServer> {
+  const timeout = options.startTimeoutMs ?? 30_000;
+  const external = options.external ?? (options.useEnv !== false ? process.env.REDIS_URL || undefined : undefined);
+  if (external) {
+    await waitUntil(`Redis at ${external}`, async () => (await redisProcessId(external)) !== 0, timeout);
+    return { url: external, pid: undefined, external: true, stop: async () => undefined };
+  }
+
+  const binary = options.binary ?? 'redis-server';
+  const path = findBinary(binary);
+  if (!path) throw new MissingBinaryError(binary, INSTALL_HINTS.redis);
+
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'mlops-redis-'));
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--protected-mode',
+      'yes',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--daemonize',
+      'no',
+      '--loglevel',
+      'warning',
+    ];
+    const proc = spawnServer(path, args, options.logFile);
+    const url = `redis://127.0.0.1:${port}`;
+    const stop = async () => {
+      await proc.stop();
+      rmSync(dir, { recursive: true, force: true });
+    };
+    try {
+      await waitUntil(
+        'redis-server',
+        async () => {
+          // Another server on this port (lost race): not ready; ours exits with "Address already in use".
+          return (await redisProcessId(url)) === proc.pid;
+        },
+        timeout,
+        proc,
+      );
+      return { url, pid: proc.pid, external: false, stop };
+    } catch (err) {
+      lastError = err;
+      await stop();
+      // Lost the port race (another process bound it first): try a new port. Anything else: give up.
+      const msg = err instanceof Error ? err.message : String(err);
+      if (!/Address already in use/i.test(msg)) break;
+    }
+  }
+  throw lastError instanceof Error ? lastError : new Error(String(lastError));
+}
