@@ -11,8 +11,12 @@ import { z } from 'zod';
 
 const awsAccount = z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id');
 const awsRegion = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'an AWS region such as eu-west-1');
-const sageMakerInstance = z.string().regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, 'a SageMaker instance type such as ml.m5.xlarge');
-const cacheNodeType = z.string().regex(/^cache\.[a-z0-9]+\.[a-z0-9]+$/, 'an ElastiCache node type such as cache.t4g.small');
+const sageMakerInstance = z
+  .string()
+  .regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, 'a SageMaker instance type such as ml.m5.xlarge');
+const cacheNodeType = z
+  .string()
+  .regex(/^cache\.[a-z0-9]+\.[a-z0-9]+$/, 'an ElastiCache node type such as cache.t4g.small');
 const ratio = z.number().min(0).max(1);
 const positiveInt = z.number().int().positive();
 
@@ -60,17 +64,16 @@ export const TrainingConfigSchema = z
     maxWaitSeconds: positiveInt.default(7200),
     /** Built-in XGBoost framework version. */
     xgboostVersion: z.enum(['1.7-1']).default('1.7-1'),
-    hyperparameters: z
-      .record(z.string(), z.string())
-      .default({
-        objective: 'binary:logistic',
-        eval_metric: 'auc',
-        num_round: '200',
-        max_depth: '5',
-        eta: '0.2',
-        subsample: '0.8',
-        early_stopping_rounds: '10',
-      }),
+    hyperparameters: z.record(z.string(), z.string()).default({
+      objective: 'binary:logistic',
+      // Both metrics the gate reads (validation:logloss, validation:auc); early stopping uses the last one (auc).
+      eval_metric: 'logloss,auc',
+      num_round: '200',
+      max_depth: '5',
+      eta: '0.2',
+      subsample: '0.8',
+      early_stopping_rounds: '10',
+    }),
     /** Share of entities (by hash of the entity id) that go to validation. */
     validationShare: ratio.default(0.2),
   })
@@ -170,7 +173,10 @@ export const PipelineConfigSchema = z
     /** CodeConnections (CodeStar) connection ARN; without it no PipelineStack is created. */
     connectionArn: z
       .string()
-      .regex(/^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:\d{12}:connection\/[\w-]+$/, 'a connection ARN')
+      .regex(
+        /^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:\d{12}:connection\/[\w-]+$/,
+        'a connection ARN',
+      )
       .optional(),
     /** owner/name of the source repository. */
     repository: z
@@ -196,7 +202,19 @@ export const EnvironmentConfigSchema = z
       .regex(/^[a-z][a-z0-9-]{1,20}$/, 'lowercase letters, digits and dashes, 2-21 chars, starting with a letter')
       .default('mlops-batch'),
     logRetentionDays: z
-      .union([z.literal(1), z.literal(3), z.literal(5), z.literal(7), z.literal(14), z.literal(30), z.literal(60), z.literal(90), z.literal(180), z.literal(365), z.literal(731)])
+      .union([
+        z.literal(1),
+        z.literal(3),
+        z.literal(5),
+        z.literal(7),
+        z.literal(14),
+        z.literal(30),
+        z.literal(60),
+        z.literal(90),
+        z.literal(180),
+        z.literal(365),
+        z.literal(731),
+      ])
       .default(30),
     schedule: ScheduleConfigSchema.default(ScheduleConfigSchema.parse({})),
     training: TrainingConfigSchema.default(TrainingConfigSchema.parse({})),
@@ -295,16 +313,18 @@ export function loadConfig(ctx: ContextSource): AppConfig {
   const envName = String(ctx.tryGetContext('env') ?? 'dev');
   const environments = ctx.tryGetContext('environments');
   if (environments === undefined || environments === null || typeof environments !== 'object') {
-    throw new ConfigError('Invalid configuration (cdk.json context): environments is missing; expected an object of environment blocks', [
-      'environments is missing',
-    ]);
+    throw new ConfigError(
+      'Invalid configuration (cdk.json context): environments is missing; expected an object of environment blocks',
+      ['environments is missing'],
+    );
   }
   const envs = environments as Record<string, unknown>;
   if (!(envName in envs)) {
     const known = Object.keys(envs).join(', ');
-    throw new ConfigError(`Invalid configuration: env = "${envName}" is not defined; expected one of ${known} (cdk.json context.environments)`, [
-      `env = ${envName} unknown`,
-    ]);
+    throw new ConfigError(
+      `Invalid configuration: env = "${envName}" is not defined; expected one of ${known} (cdk.json context.environments)`,
+      [`env = ${envName} unknown`],
+    );
   }
   return parseEnvironmentConfig(envName, envs[envName]);
 }
