@@ -79,7 +79,7 @@ export const TrainingConfigSchema = z
   })
   .strict()
   .refine((t) => !t.useSpot || t.maxWaitSeconds >= t.maxRuntimeSeconds, {
-    message: 'maxWaitSeconds must be >= maxRuntimeSeconds when useSpot is true',
+    message: 'a value >= maxRuntimeSeconds when useSpot is true',
     path: ['maxWaitSeconds'],
   });
 
@@ -141,7 +141,7 @@ export const CacheConfigSchema = z
   })
   .strict()
   .refine((c) => !c.multiAz || c.replicasPerShard >= 1, {
-    message: 'multiAz needs replicasPerShard >= 1',
+    message: 'false unless replicasPerShard >= 1 (Multi-AZ needs a replica to fail over to)',
     path: ['multiAz'],
   });
 
@@ -156,7 +156,7 @@ export const ApiConfigSchema = z
 export const MonitoringConfigSchema = z
   .object({
     /** Email subscribed to the alarm and approver topics (optional). */
-    alarmEmail: z.email().optional(),
+    alarmEmail: z.email({ message: 'an email address such as ops@example.com' }).optional(),
     /** Alarm when the newest loaded scores are older than this. */
     scoreFreshnessSloHours: positiveInt.default(36),
     /** Population stability index over which a feature counts as drifted. */
@@ -202,19 +202,8 @@ export const EnvironmentConfigSchema = z
       .regex(/^[a-z][a-z0-9-]{1,20}$/, 'lowercase letters, digits and dashes, 2-21 chars, starting with a letter')
       .default('mlops-batch'),
     logRetentionDays: z
-      .union([
-        z.literal(1),
-        z.literal(3),
-        z.literal(5),
-        z.literal(7),
-        z.literal(14),
-        z.literal(30),
-        z.literal(60),
-        z.literal(90),
-        z.literal(180),
-        z.literal(365),
-        z.literal(731),
-      ])
+      // One literal with several values: a bad value reports `invalid_value` listing the allowed retention days.
+      .literal([1, 3, 5, 7, 14, 30, 60, 90, 180, 365, 731])
       .default(30),
     schedule: ScheduleConfigSchema.default(ScheduleConfigSchema.parse({})),
     training: TrainingConfigSchema.default(TrainingConfigSchema.parse({})),
@@ -264,9 +253,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     case 'invalid_union':
       return issue.message;
     case 'too_small':
-      return `${issue.origin === 'number' ? 'a number' : 'a value'} >= ${String(issue.minimum)}${issue.inclusive === false ? ' (exclusive)' : ''}`;
+      return `${issue.origin === 'number' ? 'a number' : 'a value'} ${issue.inclusive === false ? '>' : '>='} ${String(issue.minimum)}`;
     case 'too_big':
-      return `${issue.origin === 'number' ? 'a number' : 'a value'} <= ${String(issue.maximum)}${issue.inclusive === false ? ' (exclusive)' : ''}`;
+      return `${issue.origin === 'number' ? 'a number' : 'a value'} ${issue.inclusive === false ? '<' : '<='} ${String(issue.maximum)}`;
     case 'invalid_type':
       return `a ${issue.expected}`;
     default:
