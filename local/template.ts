@@ -76,11 +76,12 @@ function cdkJsonContext(): Record<string, unknown> {
 function defaultBuilder(): AppBuilder {
   // Loaded lazily so this module (and its unit tests with a fixture app) does not depend on the real app.
   const mod = require(path.join(REPO_ROOT, 'bin', 'app')) as Record<string, unknown>;
-  const build = mod.buildApp;
-  if (typeof build !== 'function') {
-    throw new Error('bin/app.ts must export buildApp(context: Record<string, unknown>): App for the local runtime');
+  if (typeof mod.buildApp === 'function') return mod.buildApp as AppBuilder;
+  if (typeof mod.createApp === 'function') {
+    const create = mod.createApp as (props: { context: Record<string, unknown> }) => { app: App };
+    return (context) => create({ context }).app;
   }
-  return build as AppBuilder;
+  throw new Error('bin/app.ts must export buildApp(context): App or createApp({ context }): { app } for the local runtime');
 }
 
 interface StackLike {
@@ -107,6 +108,7 @@ export function synthesizeApp(options: SynthOptions = {}): SynthesizedApp {
   };
   const build = options.build ?? defaultBuilder();
   const previous = process.env.CDK_VALIDATION;
+  const previousExitCode = process.exitCode;
   process.env.CDK_VALIDATION = 'false';
   try {
     const app = build(context);
@@ -120,6 +122,8 @@ export function synthesizeApp(options: SynthOptions = {}): SynthesizedApp {
       })),
     };
   } finally {
+    // Validation plugins (cdk-nag) set process.exitCode on findings; they are reported by `cdk synth`, not here.
+    process.exitCode = previousExitCode;
     if (previous === undefined) delete process.env.CDK_VALIDATION;
     else process.env.CDK_VALIDATION = previous;
   }
