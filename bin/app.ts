@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+import { App, type AppProps, type Environment, Tags, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { type AppConfig, ConfigError, loadConfig } from '../lib/config';
+import { DataStack } from '../lib/stacks/data-stack';
+import { NetworkStack } from '../lib/stacks/network-stack';
+
+/** The stacks of one environment, for wiring and for in-process synthesis (tests, local runtime). */
+export interface PipelineApp {
+  readonly app: App;
+  readonly config: AppConfig;
+  readonly data: DataStack;
+  readonly network: NetworkStack;
+}
+
+/**
+ * Build the CDK app: load and validate the configuration, create every stack, tag everything and attach cdk-nag
+ * (AwsSolutions). Wiring only — behaviour lives in `lib/`.
+ *
+ * @param props App props; tests pass `context` (including `environments` from cdk.json) and `outdir`
+ * @throws ConfigError when the configuration is invalid
+ */
+export function createApp(props: AppProps = {}): PipelineApp {
+  const app = new App(props);
+  const config = loadConfig(app.node);
+
+  // Unset account/region → environment-agnostic stacks, so `cdk synth` works offline without credentials.
+  const env: Environment | undefined =
+    config.account || config.region ? { account: config.account, region: config.region } : undefined;
+  const common = { env, config };
+  const stackName = (suffix: string) => `${config.namePrefix}-${config.envName}-${suffix}`;
+
+  const data = new DataStack(app, 'Data', {
+    ...common,
+    stackName: stackName('data'),
+    description: 'mlops-batch-pipeline: stateful data (KMS key, buckets, Pipeline table, model registry)',
+    terminationProtection: config.envName === 'prod',
+  });
+  const network = new NetworkStack(app, 'Network', {
+    ...common,
+    encryptionKey: data.key,
+    stackName: stackName('network'),
+    description: 'mlops-batch-pipeline: isolated VPC, endpoints, flow logs',
+  });
+
+  for (const stack of [data, network]) {
+    Tags.of(stack).add('project', 'mlops-batch-pipeline');
+    Tags.of(stack).add('environment', config.envName);
+  }
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+
+  return { app, config, data, network };
+}
+
+if (require.main === module) {
+  try {
+    createApp().app.synth();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

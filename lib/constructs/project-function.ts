@@ -1,0 +1,208 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { EnvironmentConfigSchema, loadConfig } from '../config';
+import { acknowledge, NagIds } from '../nag';
+
+/** Repository root (this file lives in `lib/constructs/`). */
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+/** CloudFormation metadata key holding the handler module path relative to the repository root. */
+export const ENTRY_METADATA_KEY = 'mlops:entry';
+
+/** Namespace of every custom metric the handlers emit (Powertools Metrics / EMF). */
+export const METRICS_NAMESPACE = 'MlopsBatchPipeline';
+
+/** The Lambda runtime every project function uses: the newest Node.js line aws-cdk-lib knows. */
+export const PROJECT_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/** Properties of {@link ProjectFunction}. */
+export interface ProjectFunctionProps {
+  /**
+   * Handler module, relative to the repository root (`lambdas/<name>/handler.ts`) or absolute.
+   * The module must export `handler`.
+   */
+  readonly entry: string;
+  /** What the function does (shown in the console). */
+  readonly description: string;
+  /**
+   * Powertools service name (`POWERTOOLS_SERVICE_NAME`), used by the logger, metrics dimension and tracer.
+   * @default - the handler's directory name, e.g. `load-scores` for `lambdas/load-scores/handler.ts`
+   */
+  readonly serviceName?: string;
+  /**
+   * Environment variables (names from the team contract, e.g. `TABLE_NAME`). The Powertools and
+   * `NODE_OPTIONS` variables are set by the construct and cannot be overridden here.
+   * @default - only the construct's own variables
+   */
+  readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * VPC to run in; the function is placed in its isolated subnets.
+   * @default - not in a VPC
+   */
+  readonly vpc?: ec2.IVpc;
+  /**
+   * Security groups when `vpc` is set (e.g. the network stack's `functionsSecurityGroup` for endpoint access plus a
+   * per-function group for data-plane access such as the cache).
+   * @default - a new security group without egress rules when `vpc` is set
+   */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+  /**
+   * Maximum run time of one invocation.
+   * @default Duration.seconds(30)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Memory in MB (CPU scales with it).
+   * @default 512
+   */
+  readonly memorySize?: number;
+  /**
+   * Reserved concurrency (caps parallel executions, e.g. to protect a downstream store).
+   * @default - unreserved (account pool)
+   */
+  readonly reservedConcurrentExecutions?: number;
+  /**
+   * Retention of the function's log group.
+   * @default - `logRetentionDays` of the chosen environment in cdk.json; the schema default (30 days) when the app
+   *   carries no `environments` context (unit tests)
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Customer-managed key encrypting the function's log group. The key policy must allow the CloudWatch Logs service
+   * principal (the data stack's key does).
+   * @default - CloudWatch Logs service-side encryption with an AWS-owned key
+   */
+  readonly logEncryptionKey?: kms.IKey;
+  /**
+   * Removal policy of the log group.
+   * @default RemovalPolicy.RETAIN (logs outlive a stack deletion for audits)
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
+}
+
+/** Repository-relative POSIX path of a handler entry. */
+export function entryRelativePath(entry: string): string {
+  const abs = path.isAbsolute(entry) ? entry : path.resolve(REPO_ROOT, entry);
+  return path.relative(REPO_ROOT, abs).split(path.sep).join('/');
+}
+
+function configuredLogRetention(scope: Construct): logs.RetentionDays {
+  const node = scope.node;
+  const days =
+    node.tryGetContext('environments') === undefined
+      ? EnvironmentConfigSchema.parse({}).logRetentionDays
+      : loadConfig(node).logRetentionDays;
+  return days as logs.RetentionDays;
+}
+
+/**
+ * A Node.js Lambda function with the project defaults: newest Node.js runtime, ARM64, X-Ray active tracing, minified
+ * CommonJS bundle with source maps (`NODE_OPTIONS=--enable-source-maps`), an explicit log group with the
+ * configured retention (optionally KMS-encrypted), Powertools environment, and a least-privilege execution role
+ * (no AWS managed policies: log writes scoped to its own log group; ENI actions only when in a VPC).
+ *
+ * The handler module path is recorded in the CloudFormation metadata key `mlops:entry` (relative to the repository
+ * root) so the local runtime can map a Lambda ARN in a synthesized state machine back to its module.
+ */
+export class ProjectFunction extends NodejsFunction {
+  /** The function's log group. */
+  public readonly functionLogGroup: logs.LogGroup;
+  /** Handler module path relative to the repository root (the `mlops:entry` metadata value). */
+  public readonly entryPath: string;
+  /** Powertools service name of this function. */
+  public readonly serviceName: string;
+
+  constructor(scope: Construct, id: string, props: ProjectFunctionProps) {
+    const entryPath = entryRelativePath(props.entry);
+    const serviceName = props.serviceName ?? path.posix.basename(path.posix.dirname(entryPath));
+    const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
+      retention: props.logRetention ?? configuredLogRetention(scope),
+      encryptionKey: props.logEncryptionKey,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    const statements = [
+      new iam.PolicyStatement({
+        sid: 'WriteOwnLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    ];
+    if (props.vpc) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'ManageVpcNetworkInterfaces',
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeSubnets',
+            'ec2:DeleteNetworkInterface',
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:UnassignPrivateIpAddresses',
+          ],
+          resources: ['*'],
+        }),
+      );
+    }
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${serviceName}`,
+      inlinePolicies: { Base: new iam.PolicyDocument({ statements }) },
+    });
+
+    super(scope, id, {
+      entry: path.resolve(REPO_ROOT, entryPath),
+      handler: 'handler',
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+      description: props.description,
+      runtime: PROJECT_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      tracing: lambda.Tracing.ACTIVE,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(30),
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      logGroup,
+      role,
+      vpc: props.vpc,
+      vpcSubnets: props.vpc ? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } : undefined,
+      securityGroups: props.vpc ? props.securityGroups : undefined,
+      allowAllOutbound: props.vpc && !props.securityGroups ? false : undefined,
+      environment: {
+        ...props.environment,
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        format: OutputFormat.CJS,
+        // The AWS SDK v3 ships with the Node.js runtime; bundle everything else.
+        externalModules: ['@aws-sdk/*'],
+      },
+    });
+    this.functionLogGroup = logGroup;
+    this.entryPath = entryPath;
+    this.serviceName = serviceName;
+    (this.node.defaultChild as lambda.CfnFunction).addMetadata(ENTRY_METADATA_KEY, entryPath);
+
+    // Role and log group are siblings (created before super()); the nag finding lives on the role's policies.
+    acknowledge(role, {
+      id: NagIds.iam5Resource,
+      reason: props.vpc
+        ? `${serviceName}: X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) and the Lambda VPC ENI actions ` +
+          '(Create/Describe/DeleteNetworkInterface, DescribeSubnets, Assign/UnassignPrivateIpAddresses) do not support ' +
+          'resource-level permissions; all other statements name their resources.'
+        : `${serviceName}: X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) do not support resource-level ` +
+          'permissions; all other statements name their resources.',
+    });
+  }
+}

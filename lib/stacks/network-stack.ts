@@ -1,0 +1,128 @@
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { AppConfig } from '../config';
+
+/** Properties of {@link NetworkStack}. */
+export interface NetworkStackProps extends StackProps {
+  /** Validated settings of the chosen environment (uses `logRetentionDays`). */
+  readonly config: AppConfig;
+  /** Key encrypting the flow-log group (the data stack's key; its policy admits CloudWatch Logs). */
+  readonly encryptionKey: kms.IKey;
+}
+
+/** Interface endpoints the in-VPC functions need (the VPC has no route to the internet). */
+export const INTERFACE_ENDPOINTS = {
+  SageMakerApi: ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
+  StepFunctions: ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS,
+  SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+  Sts: ec2.InterfaceVpcEndpointAwsService.STS,
+  Logs: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+  Monitoring: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
+  Sns: ec2.InterfaceVpcEndpointAwsService.SNS,
+  Kms: ec2.InterfaceVpcEndpointAwsService.KMS,
+} as const;
+
+/**
+ * Network of the pipeline (DESIGN §3 "Network"): a two-AZ VPC with isolated subnets only (no internet or NAT
+ * gateway), S3 and DynamoDB gateway endpoints, interface endpoints for the AWS APIs the functions call, and flow logs
+ * to a KMS-encrypted log group.
+ *
+ * Security-group conventions:
+ * - every in-VPC function gets {@link functionsSecurityGroup} (egress HTTPS only; the VPC has no internet route, so it
+ *   can only reach the endpoints) plus, where it needs a data-plane store, a per-function group created by its stack
+ *   (e.g. the serving stack's loader/reader groups, the only ones the cache admits);
+ * - the interface endpoints sit in {@link endpointSecurityGroup}, which admits HTTPS from `functionsSecurityGroup` only.
+ */
+export class NetworkStack extends Stack {
+  /** The VPC (isolated subnets in two AZs). */
+  public readonly vpc: ec2.Vpc;
+  /** Attach to every in-VPC function: HTTPS egress to the endpoints. */
+  public readonly functionsSecurityGroup: ec2.SecurityGroup;
+  /** Security group of the interface endpoints: HTTPS in from `functionsSecurityGroup` only. */
+  public readonly endpointSecurityGroup: ec2.SecurityGroup;
+  /** Interface endpoints by name (keys of {@link INTERFACE_ENDPOINTS}). */
+  public readonly interfaceEndpoints: Readonly<Record<keyof typeof INTERFACE_ENDPOINTS, ec2.InterfaceVpcEndpoint>>;
+  /** Flow-log group. */
+  public readonly flowLogGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: NetworkStackProps) {
+    super(scope, id, props);
+
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      ipAddresses: ec2.IpAddresses.cidr('10.40.0.0/16'),
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 22 }],
+      restrictDefaultSecurityGroup: true,
+    });
+
+    this.flowLogGroup = new logs.LogGroup(this, 'FlowLogGroup', {
+      retention: props.config.logRetentionDays as logs.RetentionDays,
+      encryptionKey: props.encryptionKey,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.vpc.addFlowLog('FlowLog', {
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(this.flowLogGroup),
+      trafficType: ec2.FlowLogTrafficType.ALL,
+    });
+
+    const isolated: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+    this.vpc.addGatewayEndpoint('S3Endpoint', { service: ec2.GatewayVpcEndpointAwsService.S3, subnets: [isolated] });
+    this.vpc.addGatewayEndpoint('DynamoDbEndpoint', {
+      service: ec2.GatewayVpcEndpointAwsService.DYNAMODB,
+      subnets: [isolated],
+    });
+
+    this.functionsSecurityGroup = new ec2.SecurityGroup(this, 'FunctionsSecurityGroup', {
+      vpc: this.vpc,
+      description: 'In-VPC functions: HTTPS egress to VPC endpoints only (no internet route)',
+      allowAllOutbound: false,
+    });
+    this.endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
+      vpc: this.vpc,
+      description: 'Interface VPC endpoints: HTTPS from the functions security group only',
+      allowAllOutbound: false,
+    });
+    this.endpointSecurityGroup.addIngressRule(
+      this.functionsSecurityGroup,
+      ec2.Port.tcp(443),
+      'HTTPS from in-VPC functions',
+    );
+    // Gateway endpoints (S3, DynamoDB) are reached at the services' public addresses through the route table, so the
+    // egress rule cannot name a security group; with no internet or NAT gateway nothing else is reachable.
+    this.functionsSecurityGroup.addEgressRule(
+      ec2.Peer.anyIpv4(),
+      ec2.Port.tcp(443),
+      'HTTPS to VPC endpoints (interface + S3/DynamoDB gateway); the VPC has no internet route',
+    );
+
+    const endpoints: Partial<Record<keyof typeof INTERFACE_ENDPOINTS, ec2.InterfaceVpcEndpoint>> = {};
+    for (const [name, service] of Object.entries(INTERFACE_ENDPOINTS) as [
+      keyof typeof INTERFACE_ENDPOINTS,
+      ec2.InterfaceVpcEndpointAwsService,
+    ][]) {
+      endpoints[name] = this.vpc.addInterfaceEndpoint(`${name}Endpoint`, {
+        service,
+        subnets: isolated,
+        privateDnsEnabled: true,
+        securityGroups: [this.endpointSecurityGroup],
+        open: false,
+      });
+    }
+    this.interfaceEndpoints = endpoints as Record<keyof typeof INTERFACE_ENDPOINTS, ec2.InterfaceVpcEndpoint>;
+
+    new CfnOutput(this, 'VpcId', { value: this.vpc.vpcId, description: 'VPC (isolated subnets only)' });
+    new CfnOutput(this, 'IsolatedSubnetIds', {
+      value: this.vpc.isolatedSubnets.map((s) => s.subnetId).join(','),
+      description: 'Isolated subnets (comma-separated)',
+    });
+    new CfnOutput(this, 'FunctionsSecurityGroupId', {
+      value: this.functionsSecurityGroup.securityGroupId,
+      description: 'Security group for in-VPC functions',
+    });
+    new CfnOutput(this, 'FlowLogGroupName', { value: this.flowLogGroup.logGroupName, description: 'VPC flow logs' });
+  }
+}
