@@ -1,0 +1,93 @@
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { z } from 'zod';
+import { RunIdSchema, StepErrorSchema } from '../shared/batch-run';
+
+/** Counts of a successful run (what CommitLedger recorded). */
+export const RunSummarySchema = z.object({
+  modelVersion: z.number().int().positive(),
+  objects: z.number().int().nonnegative(),
+  rowsIn: z.number().int().nonnegative(),
+  rowsUsed: z.number().int().nonnegative(),
+  rowsQuarantined: z.number().int().nonnegative(),
+  rowsLoaded: z.number().int().nonnegative(),
+  /** More objects were pending than one run takes. */
+  truncated: z.boolean().optional(),
+});
+export type RunSummary = z.infer<typeof RunSummarySchema>;
+
+/** `Notify` (success) or `Alert` (failure) input. */
+export const NotificationSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('success'), runId: RunIdSchema, summary: RunSummarySchema }),
+  z.object({ kind: z.literal('failure'), runId: RunIdSchema, error: StepErrorSchema }),
+]);
+export type Notification = z.infer<typeof NotificationSchema>;
+
+/** What the state returns (and, for `Notify`, the execution's output). */
+export interface NotificationResult {
+  readonly runId: string;
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly messageId: string;
+  readonly summary?: RunSummary;
+  readonly error?: { readonly Error: string; readonly Cause?: string };
+}
+
+const MAX_CAUSE_CHARS = 4000;
+
+/** Step Functions wraps a Lambda error's Cause as JSON `{errorType, errorMessage, trace}`; show the message only. */
+export function causeMessage(cause: string | undefined): string {
+  if (!cause) return '(no cause given)';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // not JSON: use as is
+  }
+  return cause.length > MAX_CAUSE_CHARS ? `${cause.slice(0, MAX_CAUSE_CHARS)}…` : cause;
+}
+
+/** Subject and body of the message (Subject: <= 100 ASCII characters, no newlines). */
+export function render(n: Notification): { subject: string; body: string } {
+  if (n.kind === 'success') {
+    const s = n.summary;
+    const subject = `Batch run ${n.runId} succeeded: ${s.rowsLoaded} scores, model v${s.modelVersion}`;
+    const body = [
+      `Batch inference run ${n.runId} succeeded.`,
+      `Model version: ${s.modelVersion}`,
+      `Feature objects scored: ${s.objects}${s.truncated ? ' (more are pending; the next run takes them)' : ''}`,
+      `Rows read: ${s.rowsIn}; used: ${s.rowsUsed}; quarantined: ${s.rowsQuarantined}; scores loaded: ${s.rowsLoaded}`,
+    ].join('\n');
+    return { subject: subject.slice(0, 100), body };
+  }
+  const subject = `Batch run ${n.runId} FAILED: ${n.error.Error}`;
+  const body = [
+    `Batch inference run ${n.runId} failed in error ${n.error.Error}.`,
+    `Cause: ${causeMessage(n.error.Cause)}`,
+    'The ledger is unchanged: the next run retries the same feature objects. The batch lock was released.',
+  ].join('\n');
+  return { subject: subject.replace(/[\r\n]+/g, ' ').slice(0, 100), body };
+}
+
+/** Publish the run's outcome to the alert topic. */
+export async function notify(sns: SNSClient, topicArn: string, n: Notification): Promise<NotificationResult> {
+  const { subject, body } = render(n);
+  const res = await sns.send(
+    new PublishCommand({
+      TopicArn: topicArn,
+      Subject: subject,
+      Message: body,
+      MessageAttributes: {
+        kind: { DataType: 'String', StringValue: n.kind },
+        runId: { DataType: 'String', StringValue: n.runId },
+      },
+    }),
+  );
+  const messageId = res.MessageId ?? '';
+  return n.kind === 'success'
+    ? { runId: n.runId, status: 'SUCCEEDED', messageId, summary: n.summary }
+    : {
+        runId: n.runId,
+        status: 'FAILED',
+        messageId,
+        error: { Error: n.error.Error, Cause: causeMessage(n.error.Cause) },
+      };
+}

@@ -1,0 +1,559 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import type { AppConfig } from '../config';
+import { ProjectFunction } from './project-function';
+
+/**
+ * State names of the BatchInference state machine (DESIGN §6, brief contract 7). Tests and the local runtime
+ * address states by these names; never rename one without updating both.
+ */
+export const BATCH_STATES = {
+  acquireLock: 'AcquireLock',
+  lockAcquired: 'LockAcquired?',
+  alreadyRunning: 'AlreadyRunning',
+  findUnscored: 'FindUnscored',
+  hasWork: 'HasWork?',
+  releaseLockNoWork: 'ReleaseLockNoWork',
+  nothingToScore: 'NothingToScore',
+  resolveModel: 'ResolveModel',
+  prepareInferenceData: 'PrepareInferenceData',
+  transform: 'Transform',
+  loadScores: 'LoadScores',
+  loadPart: 'LoadPart',
+  finalizeScores: 'FinalizeScores',
+  commitLedger: 'CommitLedger',
+  releaseLock: 'ReleaseLock',
+  notify: 'Notify',
+  recordFailure: 'RecordFailure',
+  releaseLockAfterFailure: 'ReleaseLockAfterFailure',
+  alert: 'Alert',
+  fail: 'Fail',
+} as const;
+
+/** Rows of a transform input part: `<entity_id>,<segment>,<encoded features…>` (brief contract 4). */
+export const TRANSFORM_DATA_PROCESSING = {
+  InputFilter: '$[2:]',
+  JoinSource: 'Input',
+  OutputFilter: '$[0,1,-1]',
+} as const;
+
+/** Properties of {@link BatchInferenceWorkflow}. */
+export interface BatchInferenceWorkflowProps {
+  /** Validated settings of the environment (transform size, batch caps, validation, cache segment, retention). */
+  readonly config: AppConfig;
+  /** The `Pipeline` table (ledger, lock, tracking). */
+  readonly table: dynamodb.ITable;
+  /** Feature store bucket (`inference/dt=…/*.csv` is read). */
+  readonly featuresBucket: s3.IBucket;
+  /** Artifacts bucket (batch input, results, quarantine, reports; preprocessing specs are read). */
+  readonly artifactsBucket: s3.IBucket;
+  /** Customer-managed key of the data stack: transform output and volume, logs, S3 objects written here. */
+  readonly encryptionKey: kms.IKey;
+  /** Model Package Group the Production model is resolved from. */
+  readonly modelPackageGroupName: string;
+  /** Role SageMaker assumes to run the model (passed to CreateModel; the only role this workflow may pass). */
+  readonly sageMakerRole: iam.IRole;
+  /** Topic for the run summary (`Notify`) and failures (`Alert`). */
+  readonly alertTopic: sns.ITopic;
+  /** Score loader (D's `lambdas/load-scores`, in the VPC with cache access), invoked once per part by `LoadScores`. */
+  readonly loaderFunction: lambda.IFunction;
+  /** Finalizer (D's `lambdas/finalize-scores`, in the VPC with cache access), invoked by `FinalizeScores`. */
+  readonly finalizeFunction: lambda.IFunction;
+  /**
+   * Function run by `RecordFailure` (marks the run FAILED with the error).
+   * @default - a new ProjectFunction from `lambdas/record-failure/handler.ts`
+   */
+  readonly recordFailureFunction?: lambda.IFunction;
+  /**
+   * Parts loaded in parallel by the `LoadScores` Map (bounded so the cache is not overrun).
+   * @default 4
+   */
+  readonly loadConcurrency?: number;
+  /**
+   * Version label of the deployed code recorded on each run (`CODE_VERSION`).
+   * @default 'unknown'
+   */
+  readonly codeVersion?: string;
+}
+
+/**
+ * The BatchInference state machine (JSONPath) and its Lambda functions:
+ *
+ * `AcquireLock → LockAcquired? (no → AlreadyRunning) → FindUnscored → HasWork? (no → ReleaseLockNoWork →
+ * NothingToScore) → ResolveModel → PrepareInferenceData → Transform → LoadScores (Map → LoadPart) → FinalizeScores →
+ * CommitLedger → ReleaseLock → Notify`; an error in any step from AcquireLock to CommitLedger →
+ * `RecordFailure → ReleaseLockAfterFailure → Alert → Fail` (the ledger is untouched, so the next run retries).
+ *
+ * ResolveModel runs before PrepareInferenceData (DESIGN §6 lists them the other way round): the data must be
+ * validated and encoded with the preprocessing spec the Production model was trained with, so the model has to be
+ * known first; it also fails a run without an approved model before any data is read or written.
+ *
+ * Execution input: optional `{ "trigger": "schedule" | "manual" | "approval" | … }`; run id = execution name.
+ * Output on success: Notify's `{ runId, status: "SUCCEEDED", messageId, summary }`.
+ */
+export class BatchInferenceWorkflow extends Construct {
+  public readonly stateMachine: sfn.StateMachine;
+  /** Functions created here, by role (for alarms and tests). */
+  public readonly functions: Readonly<
+    Record<
+      | 'acquireLock'
+      | 'releaseLock'
+      | 'findUnscored'
+      | 'resolveModel'
+      | 'prepareInferenceData'
+      | 'commitLedger'
+      | 'notify',
+      ProjectFunction
+    >
+  >;
+  public readonly recordFailureFunction: lambda.IFunction;
+  public readonly logGroup: logs.LogGroup;
+  /** Prefix of every transform job name and SageMaker Model name this workflow creates. */
+  public readonly namePrefix: string;
+
+  constructor(scope: Construct, id: string, props: BatchInferenceWorkflowProps) {
+    super(scope, id);
+    const { config, table, featuresBucket, artifactsBucket, encryptionKey: key } = props;
+    const stack = Stack.of(this);
+    this.namePrefix = `${config.namePrefix}-${config.envName}`.slice(0, 40).replace(/-+$/, '');
+    const namePrefix = this.namePrefix;
+
+    const baseEnv = {
+      TABLE_NAME: table.tableName,
+      FEATURES_BUCKET: featuresBucket.bucketName,
+      ARTIFACTS_BUCKET: artifactsBucket.bucketName,
+      KMS_KEY_ARN: key.keyArn,
+      CODE_VERSION: props.codeVersion ?? 'unknown',
+    };
+    const fn = (fid: string, name: string, description: string, environment: Record<string, string>, extra = {}) =>
+      new ProjectFunction(this, fid, {
+        entry: `lambdas/${name}/handler.ts`,
+        description,
+        environment: { ...baseEnv, ...environment },
+        logEncryptionKey: key,
+        logRetention: config.logRetentionDays as logs.RetentionDays,
+        ...extra,
+      });
+
+    const acquireLock = fn(
+      'AcquireLockFunction',
+      'acquire-lock',
+      'BatchInference: take the batch lock, start the run record',
+      {
+        LOCK_LEASE_SECONDS: String(config.batch.lockLeaseSeconds),
+      },
+    );
+    const releaseLock = fn(
+      'ReleaseLockFunction',
+      'release-lock',
+      'BatchInference: release the batch lock (owner only)',
+      {},
+    );
+    const findUnscored = fn('FindUnscoredFunction', 'find-unscored', 'BatchInference: list PENDING feature objects', {
+      MAX_OBJECTS_PER_RUN: String(config.batch.maxObjectsPerRun),
+    });
+    const resolveModel = fn('ResolveModelFunction', 'resolve-model', 'BatchInference: resolve the Production model', {
+      MODEL_PACKAGE_GROUP_NAME: props.modelPackageGroupName,
+      SAGEMAKER_ROLE_ARN: props.sageMakerRole.roleArn,
+    });
+    const prepare = fn(
+      'PrepareInferenceDataFunction',
+      'prepare-inference-data',
+      'BatchInference: validate, quarantine and encode feature objects into transform input',
+      {
+        SEGMENT_FEATURE: config.cache.segmentFeature,
+        MAX_INVALID_ROW_RATIO: String(config.validation.maxInvalidRowRatio),
+        MAX_REPORTED_VIOLATIONS: String(config.validation.maxReportedViolations),
+        DRIFT_PSI_THRESHOLD: String(config.monitoring.driftPsiThreshold),
+        FAIL_ON_DRIFT: String(config.monitoring.failOnDrift),
+      },
+      { timeout: Duration.minutes(15), memorySize: 2048 },
+    );
+    const commitLedger = fn(
+      'CommitLedgerFunction',
+      'commit-ledger',
+      "BatchInference: mark the run's objects SCORED",
+      {},
+    );
+    const notify = fn('NotifyFunction', 'notify', 'BatchInference: publish the run summary or failure alert', {
+      ALERT_TOPIC_ARN: props.alertTopic.topicArn,
+    });
+    this.recordFailureFunction =
+      props.recordFailureFunction ??
+      fn('RecordFailureFunction', 'record-failure', 'BatchInference: record a failed run', {});
+    this.functions = {
+      acquireLock,
+      releaseLock,
+      findUnscored,
+      resolveModel,
+      prepareInferenceData: prepare,
+      commitLedger,
+      notify,
+    };
+
+    this.grantFunctionAccess(props, {
+      acquireLock,
+      releaseLock,
+      findUnscored,
+      resolveModel,
+      prepare,
+      commitLedger,
+      notify,
+    });
+
+    // ----------------------------------------------------------------------------------------------------------
+    // States
+    // ----------------------------------------------------------------------------------------------------------
+    const S = BATCH_STATES;
+    const runId = sfn.JsonPath.stringAt('$.run.runId');
+    const invoke = (
+      sid: string,
+      f: lambda.IFunction,
+      payload: Record<string, unknown>,
+      resultPath: string | undefined,
+    ) =>
+      new tasks.LambdaInvoke(this, sid, {
+        stateName: sid,
+        lambdaFunction: f,
+        payloadResponseOnly: true,
+        payload: sfn.TaskInput.fromObject(payload),
+        resultPath,
+      });
+
+    // Failure path: RecordFailure → ReleaseLockAfterFailure → Alert → Fail. Each step is caught so a failure in the
+    // failure path still releases the lock and alerts; Fail re-raises the original error.
+    const fail = new sfn.Fail(this, S.fail, {
+      stateName: S.fail,
+      errorPath: '$.error.Error',
+      causePath: '$.error.Cause',
+    });
+    const alert = invoke(
+      S.alert,
+      notify,
+      { kind: 'failure', runId: sfn.JsonPath.executionName, error: sfn.JsonPath.objectAt('$.error') },
+      '$.alert',
+    );
+    alert.addCatch(fail, { resultPath: '$.alertError' });
+    alert.next(fail);
+    const releaseAfterFailure = invoke(
+      S.releaseLockAfterFailure,
+      releaseLock,
+      { runId: sfn.JsonPath.executionName },
+      '$.release',
+    );
+    releaseAfterFailure.addCatch(alert, { resultPath: '$.releaseError' });
+    releaseAfterFailure.next(alert);
+    const recordFailure = invoke(
+      S.recordFailure,
+      this.recordFailureFunction,
+      { runId: sfn.JsonPath.executionName, kind: 'batch', error: sfn.JsonPath.objectAt('$.error') },
+      '$.failure',
+    );
+    recordFailure.addCatch(releaseAfterFailure, { resultPath: '$.recordFailureError' });
+    recordFailure.next(releaseAfterFailure);
+    const onError = <T extends { addCatch(h: sfn.IChainable, p?: sfn.CatchProps): unknown }>(state: T): T => {
+      state.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+      return state;
+    };
+
+    const acquire = onError(
+      invoke(
+        S.acquireLock,
+        acquireLock,
+        {
+          runId: sfn.JsonPath.executionName,
+          startedAt: sfn.JsonPath.stringAt('$$.Execution.StartTime'),
+          input: sfn.JsonPath.objectAt('$'),
+        },
+        '$.run',
+      ),
+    );
+    const find = onError(invoke(S.findUnscored, findUnscored, { runId }, '$.work'));
+    const releaseNoWork = invoke(S.releaseLockNoWork, releaseLock, { runId, outcome: 'NO_WORK' }, '$.release');
+    releaseNoWork.addRetry({
+      errors: ['States.TaskFailed'],
+      interval: Duration.seconds(2),
+      maxAttempts: 3,
+      backoffRate: 2,
+    });
+    const resolve = onError(invoke(S.resolveModel, resolveModel, { runId, namePrefix }, '$.model'));
+    const prep = onError(
+      invoke(
+        S.prepareInferenceData,
+        prepare,
+        { runId, namePrefix, work: sfn.JsonPath.objectAt('$.work'), model: sfn.JsonPath.objectAt('$.model') },
+        '$.data',
+      ),
+    );
+    const transform = onError(
+      new sfn.CustomState(this, S.transform, {
+        stateJson: {
+          Type: 'Task',
+          Resource: `arn:${stack.partition}:states:::sagemaker:createTransformJob.sync`,
+          Parameters: {
+            'TransformJobName.$': '$.data.transformJobName',
+            'ModelName.$': '$.model.modelName',
+            BatchStrategy: 'MultiRecord',
+            MaxPayloadInMB: config.transform.maxPayloadInMB,
+            MaxConcurrentTransforms: config.transform.maxConcurrentTransforms,
+            TransformInput: {
+              DataSource: { S3DataSource: { S3DataType: 'ManifestFile', 'S3Uri.$': '$.data.manifestUri' } },
+              ContentType: 'text/csv',
+              SplitType: 'Line',
+              CompressionType: 'None',
+            },
+            TransformOutput: {
+              'S3OutputPath.$': '$.data.outputUri',
+              Accept: 'text/csv',
+              AssembleWith: 'Line',
+              KmsKeyId: key.keyArn,
+            },
+            TransformResources: {
+              InstanceType: config.transform.instanceType,
+              InstanceCount: config.transform.instanceCount,
+              VolumeKmsKeyId: key.keyArn,
+            },
+            DataProcessing: { ...TRANSFORM_DATA_PROCESSING },
+            Tags: [{ Key: 'runId', 'Value.$': '$.run.runId' }],
+          },
+          ResultSelector: { 'jobName.$': '$.TransformJobName', 'status.$': '$.TransformJobStatus' },
+          ResultPath: '$.transform',
+        },
+      }),
+    );
+    transform.addRetry({
+      errors: ['ThrottlingException', 'SageMaker.ThrottlingException'],
+      interval: Duration.seconds(15),
+      maxAttempts: 5,
+      backoffRate: 2,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+
+    const loadPart = new tasks.LambdaInvoke(this, S.loadPart, {
+      stateName: S.loadPart,
+      lambdaFunction: props.loaderFunction,
+      payloadResponseOnly: true,
+    });
+    loadPart.addRetry({ errors: ['DependencyError'], interval: Duration.seconds(5), maxAttempts: 3, backoffRate: 2 });
+    const loadScores = onError(
+      new sfn.Map(this, S.loadScores, {
+        stateName: S.loadScores,
+        itemsPath: '$.data.parts',
+        maxConcurrency: props.loadConcurrency ?? 4,
+        itemSelector: {
+          bucket: sfn.JsonPath.stringAt('$.data.resultsBucket'),
+          resultKey: sfn.JsonPath.stringAt('$$.Map.Item.Value.resultKey'),
+          part: sfn.JsonPath.stringAt('$$.Map.Item.Value.part'),
+          asOf: sfn.JsonPath.stringAt('$$.Map.Item.Value.asOf'),
+          expectedRows: sfn.JsonPath.numberAt('$$.Map.Item.Value.rows'),
+          runId,
+          modelVersion: sfn.JsonPath.numberAt('$.model.modelVersion'),
+        },
+        resultPath: '$.load',
+      }),
+    );
+    loadScores.itemProcessor(loadPart);
+    const finalize = onError(
+      invoke(
+        S.finalizeScores,
+        props.finalizeFunction,
+        {
+          runId,
+          modelVersion: sfn.JsonPath.numberAt('$.model.modelVersion'),
+          expectedRows: sfn.JsonPath.numberAt('$.data.expectedRows'),
+          partsUri: sfn.JsonPath.stringAt('$.data.partsUri'),
+          parts: sfn.JsonPath.objectAt('$.load'),
+        },
+        '$.finalize',
+      ),
+    );
+    finalize.addRetry({ errors: ['DependencyError'], interval: Duration.seconds(5), maxAttempts: 3, backoffRate: 2 });
+    const commit = onError(
+      invoke(
+        S.commitLedger,
+        commitLedger,
+        {
+          runId,
+          model: sfn.JsonPath.objectAt('$.model'),
+          work: sfn.JsonPath.objectAt('$.work'),
+          data: {
+            rowsIn: sfn.JsonPath.numberAt('$.data.rowsIn'),
+            rowsUsed: sfn.JsonPath.numberAt('$.data.rowsUsed'),
+            rowsQuarantined: sfn.JsonPath.numberAt('$.data.rowsQuarantined'),
+            expectedRows: sfn.JsonPath.numberAt('$.data.expectedRows'),
+            partsUri: sfn.JsonPath.stringAt('$.data.partsUri'),
+          },
+          finalize: sfn.JsonPath.objectAt('$.finalize'),
+        },
+        '$.commit',
+      ),
+    );
+    // After CommitLedger the run has succeeded: ReleaseLock and Notify are retried but not routed to the failure
+    // path (which would record a committed run as FAILED). If they still fail the execution fails and alarms; an
+    // unreleased lock expires after its lease.
+    const release = invoke(S.releaseLock, releaseLock, { runId }, '$.release');
+    release.addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
+    const notifyState = invoke(
+      S.notify,
+      notify,
+      { kind: 'success', runId, summary: sfn.JsonPath.objectAt('$.commit.summary') },
+      '$',
+    );
+    notifyState.addRetry({
+      errors: ['States.TaskFailed'],
+      interval: Duration.seconds(2),
+      maxAttempts: 3,
+      backoffRate: 2,
+    });
+
+    const definition = acquire.next(
+      new sfn.Choice(this, S.lockAcquired, { stateName: S.lockAcquired })
+        .when(
+          sfn.Condition.booleanEquals('$.run.acquired', true),
+          find.next(
+            new sfn.Choice(this, S.hasWork, { stateName: S.hasWork })
+              .when(
+                sfn.Condition.numberGreaterThan('$.work.count', 0),
+                resolve
+                  .next(prep)
+                  .next(transform)
+                  .next(loadScores)
+                  .next(finalize)
+                  .next(commit)
+                  .next(release)
+                  .next(notifyState),
+              )
+              .otherwise(releaseNoWork.next(new sfn.Succeed(this, S.nothingToScore, { stateName: S.nothingToScore }))),
+          ),
+        )
+        .otherwise(new sfn.Succeed(this, S.alreadyRunning, { stateName: S.alreadyRunning })),
+    );
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: config.logRetentionDays as logs.RetentionDays,
+      encryptionKey: key,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName: `${namePrefix}-batch-inference`,
+      comment: 'Batch inference: score PENDING feature objects with the Production model and load the scores',
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      queryLanguage: sfn.QueryLanguage.JSON_PATH,
+      tracingEnabled: true,
+      timeout: Duration.minutes(config.monitoring.maxRunMinutes * 4),
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+    });
+    this.grantTransform(key);
+  }
+
+  /** Least-privilege access of each function (no `*` actions; resources named or prefix-scoped). */
+  private grantFunctionAccess(
+    props: BatchInferenceWorkflowProps,
+    f: Record<
+      'acquireLock' | 'releaseLock' | 'findUnscored' | 'resolveModel' | 'prepare' | 'commitLedger' | 'notify',
+      ProjectFunction
+    >,
+  ): void {
+    const { table, featuresBucket, artifactsBucket, encryptionKey: key } = props;
+    const stack = Stack.of(this);
+    for (const g of [f.acquireLock, f.releaseLock, f.commitLedger]) table.grantReadWriteData(g);
+    table.grantReadData(f.findUnscored);
+    if (this.recordFailureFunction instanceof ProjectFunction) table.grantReadWriteData(this.recordFailureFunction);
+
+    // Batch working files: objects list, manifest, parts, input parts.
+    artifactsBucket.grantReadWrite(f.findUnscored, 'batch/*');
+    artifactsBucket.grantRead(f.commitLedger, 'batch/*');
+    featuresBucket.grantRead(f.prepare, 'inference/*');
+    artifactsBucket.grantRead(f.prepare, 'training/*');
+    artifactsBucket.grantReadWrite(f.prepare, 'batch/*');
+    artifactsBucket.grantWrite(f.prepare, 'quarantine/*');
+    artifactsBucket.grantWrite(f.prepare, 'reports/*');
+    table.grantReadWriteData(f.prepare);
+    props.alertTopic.grantPublish(f.notify);
+    key.grantEncryptDecrypt(f.notify);
+
+    const group = props.modelPackageGroupName;
+    f.resolveModel.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadModelRegistry',
+        actions: ['sagemaker:ListModelPackages', 'sagemaker:DescribeModelPackage'],
+        resources: [
+          stack.formatArn({ service: 'sagemaker', resource: 'model-package-group', resourceName: group }),
+          stack.formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${group}/*` }),
+        ],
+      }),
+    );
+    f.resolveModel.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ManageProductionModel',
+        actions: ['sagemaker:DescribeModel', 'sagemaker:CreateModel', 'sagemaker:AddTags'],
+        resources: [
+          stack.formatArn({ service: 'sagemaker', resource: 'model', resourceName: `${this.namePrefix}-v*` }),
+        ],
+      }),
+    );
+    f.resolveModel.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'PassSageMakerRole',
+        actions: ['iam:PassRole'],
+        resources: [props.sageMakerRole.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+      }),
+    );
+  }
+
+  /** What `createTransformJob.sync` needs: the job (prefix-scoped), its tags, and the managed EventBridge rule. */
+  private grantTransform(key: kms.IKey): void {
+    const stack = Stack.of(this);
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'RunTransformJobs',
+        actions: [
+          'sagemaker:CreateTransformJob',
+          'sagemaker:DescribeTransformJob',
+          'sagemaker:StopTransformJob',
+          'sagemaker:AddTags',
+          'sagemaker:ListTags',
+        ],
+        resources: [
+          stack.formatArn({ service: 'sagemaker', resource: 'transform-job', resourceName: `${this.namePrefix}-*` }),
+        ],
+      }),
+    );
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'SyncTransformJobEvents',
+        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+        resources: [
+          stack.formatArn({
+            service: 'events',
+            resource: 'rule',
+            resourceName: 'StepFunctionsGetEventsForSageMakerTransformJobsRule',
+          }),
+        ],
+      }),
+    );
+    // CreateTransformJob with VolumeKmsKeyId/KmsKeyId: the caller must be able to describe the key and create a
+    // grant for the transform instances (only for AWS resources).
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'TransformKmsGrant',
+        actions: ['kms:CreateGrant'],
+        resources: [key.keyArn],
+        conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+      }),
+    );
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({ sid: 'TransformKmsDescribe', actions: ['kms:DescribeKey'], resources: [key.keyArn] }),
+    );
+  }
+}

@@ -1,0 +1,204 @@
+import { CfnOutput, Duration, Stack, type StackProps, TimeZone } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import type { AppConfig } from '../config';
+import { BatchInferenceWorkflow } from '../constructs/batch-inference-workflow';
+import { ProjectFunction } from '../constructs/project-function';
+import { acknowledge } from '../nag';
+
+/** Key prefix of the feature objects the batch scores (arrival events outside it are ignored). */
+export const INFERENCE_PREFIX = 'inference/';
+
+/** Properties of {@link BatchInferenceStack}. */
+export interface BatchInferenceStackProps extends StackProps {
+  readonly config: AppConfig;
+  /** The `Pipeline` table (data stack). */
+  readonly table: dynamodb.ITable;
+  /** Feature store bucket; must send events to EventBridge (data stack). */
+  readonly featuresBucket: s3.IBucket;
+  readonly artifactsBucket: s3.IBucket;
+  /** The data stack's key (queues, logs, transform output/volume). */
+  readonly encryptionKey: kms.IKey;
+  readonly modelPackageGroupName: string;
+  /** Role SageMaker assumes for Models and transform jobs. */
+  readonly sageMakerRole: iam.IRole;
+  /** Score loader function (Serving stack, `lambdas/load-scores`). */
+  readonly loaderFunction: lambda.IFunction;
+  /** Score finalizer function (Serving stack, `lambdas/finalize-scores`). */
+  readonly finalizeFunction: lambda.IFunction;
+  /**
+   * Topic for run summaries and failure alerts.
+   * @default - a new KMS-encrypted topic in this stack
+   */
+  readonly alertTopic?: sns.ITopic;
+  /**
+   * Function run by `RecordFailure`.
+   * @default - a new function from `lambdas/record-failure/handler.ts`
+   */
+  readonly recordFailureFunction?: lambda.IFunction;
+  /**
+   * Parts loaded in parallel by `LoadScores`.
+   * @default 4
+   */
+  readonly loadConcurrency?: number;
+  /** @default 'unknown' */
+  readonly codeVersion?: string;
+}
+
+/**
+ * BatchInference (DESIGN §3): the state machine, its EventBridge Scheduler trigger (cron + time zone, retries, KMS
+ * dead-letter queue), the arrival rule (S3 Object Created under `inference/` → ledger) and the reconcile function.
+ */
+export class BatchInferenceStack extends Stack {
+  public readonly workflow: BatchInferenceWorkflow;
+  public readonly alertTopic: sns.ITopic;
+  public readonly schedule: scheduler.Schedule;
+  public readonly scheduleDeadLetterQueue: sqs.Queue;
+  public readonly arrivalFunction: ProjectFunction;
+  public readonly reconcileFunction: ProjectFunction;
+  public readonly arrivalRule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: BatchInferenceStackProps) {
+    super(scope, id, props);
+    const { config, encryptionKey: key, table, featuresBucket } = props;
+
+    this.alertTopic =
+      props.alertTopic ??
+      new sns.Topic(this, 'AlertTopic', {
+        displayName: `${config.namePrefix} ${config.envName} batch runs`,
+        masterKey: key,
+        enforceSSL: true,
+      });
+
+    this.workflow = new BatchInferenceWorkflow(this, 'Workflow', {
+      config,
+      table,
+      featuresBucket,
+      artifactsBucket: props.artifactsBucket,
+      encryptionKey: key,
+      modelPackageGroupName: props.modelPackageGroupName,
+      sageMakerRole: props.sageMakerRole,
+      alertTopic: this.alertTopic,
+      loaderFunction: props.loaderFunction,
+      finalizeFunction: props.finalizeFunction,
+      recordFailureFunction: props.recordFailureFunction,
+      loadConcurrency: props.loadConcurrency,
+      codeVersion: props.codeVersion,
+    });
+    const stateMachine = this.workflow.stateMachine;
+
+    // ---- Scheduler → StartExecution, with retries and a KMS-encrypted dead-letter queue -----------------------
+    this.scheduleDeadLetterQueue = new sqs.Queue(this, 'ScheduleDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledge(this.scheduleDeadLetterQueue, {
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue IS the dead-letter queue of the EventBridge Scheduler batch schedule (and of the arrival rule ' +
+        'target); a dead-letter queue does not get one of its own.',
+    });
+    const schedulerRole = new iam.Role(this, 'ScheduleRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      }),
+      description: 'EventBridge Scheduler: start BatchInference executions',
+    });
+    key.grantEncryptDecrypt(schedulerRole);
+    this.schedule = new scheduler.Schedule(this, 'BatchSchedule', {
+      description: `Start the BatchInference state machine (${config.schedule.cron} ${config.schedule.timezone})`,
+      schedule: scheduler.ScheduleExpression.expression(config.schedule.cron, TimeZone.of(config.schedule.timezone)),
+      enabled: config.schedule.enabled,
+      key,
+      target: new schedulerTargets.StepFunctionsStartExecution(stateMachine, {
+        role: schedulerRole,
+        input: scheduler.ScheduleTargetInput.fromObject({ trigger: 'schedule' }),
+        retryAttempts: config.schedule.maxRetryAttempts,
+        maxEventAge: Duration.hours(1),
+        deadLetterQueue: this.scheduleDeadLetterQueue,
+      }),
+    });
+
+    // ---- Arrival ledger: S3 Object Created (features bucket, inference/) → arrival handler --------------------
+    const ledgerEnv = {
+      TABLE_NAME: table.tableName,
+      FEATURES_BUCKET: featuresBucket.bucketName,
+      KMS_KEY_ARN: key.keyArn,
+    };
+    this.arrivalFunction = new ProjectFunction(this, 'ArrivalFunction', {
+      entry: 'lambdas/arrival/handler.ts',
+      description: 'Ledger: record an arrived or changed feature object as PENDING',
+      environment: ledgerEnv,
+      logEncryptionKey: key,
+      logRetention: config.logRetentionDays,
+    });
+    table.grantReadWriteData(this.arrivalFunction);
+    this.arrivalRule = new events.Rule(this, 'FeatureArrivalRule', {
+      description: `Feature object created under ${INFERENCE_PREFIX} → ledger (PENDING)`,
+      eventPattern: {
+        source: ['aws.s3'],
+        detailType: ['Object Created'],
+        detail: {
+          bucket: { name: [featuresBucket.bucketName] },
+          object: { key: events.Match.prefix(INFERENCE_PREFIX) },
+        },
+      },
+      targets: [
+        new eventTargets.LambdaFunction(this.arrivalFunction, {
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(6),
+          deadLetterQueue: this.scheduleDeadLetterQueue,
+        }),
+      ],
+    });
+
+    this.reconcileFunction = new ProjectFunction(this, 'ReconcileFunction', {
+      entry: 'lambdas/reconcile/handler.ts',
+      description: 'Ledger: list the features bucket and add missed or changed objects as PENDING (backfill)',
+      environment: ledgerEnv,
+      timeout: Duration.minutes(15),
+      memorySize: 1024,
+      logEncryptionKey: key,
+      logRetention: config.logRetentionDays,
+    });
+    table.grantReadWriteData(this.reconcileFunction);
+    featuresBucket.grantRead(this.reconcileFunction, `${INFERENCE_PREFIX}*`);
+    this.reconcileFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ListInferencePrefix',
+        actions: ['s3:ListBucket'],
+        resources: [featuresBucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${INFERENCE_PREFIX}*`] } },
+      }),
+    );
+
+    new CfnOutput(this, 'BatchInferenceStateMachineArn', {
+      value: stateMachine.stateMachineArn,
+      description: 'BatchInference state machine (start on demand: aws stepfunctions start-execution)',
+    });
+    new CfnOutput(this, 'BatchScheduleName', {
+      value: this.schedule.scheduleName,
+      description: 'EventBridge Scheduler schedule',
+    });
+    new CfnOutput(this, 'ReconcileFunctionName', {
+      value: this.reconcileFunction.functionName,
+      description: 'Invoke to reconcile the ledger with the features bucket (missed events, backfills)',
+    });
+    new CfnOutput(this, 'AlertTopicArn', {
+      value: this.alertTopic.topicArn,
+      description: 'Batch run summaries and alerts',
+    });
+  }
+}
