@@ -1,0 +1,98 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import type { RunSummary } from '../notify/core';
+import { loadWorkObjects, type ResolvedModel, type Work } from '../shared/batch-run';
+import { IntegrityError } from '../shared/errors';
+import { commitScored } from '../shared/ledger';
+import { completeRun } from '../shared/tracking';
+
+/** Counts PrepareInferenceData reported (subset of `$.data`). */
+export const DataCountsSchema = z.object({
+  rowsIn: z.number().int().nonnegative(),
+  rowsUsed: z.number().int().nonnegative(),
+  rowsQuarantined: z.number().int().nonnegative(),
+  expectedRows: z.number().int().nonnegative(),
+  partsUri: z.string().min(1),
+});
+export type DataCounts = z.infer<typeof DataCountsSchema>;
+
+/** What CommitLedger needs from FinalizeScores' result (other fields are kept in the run record). */
+export const FinalizeResultSchema = z.looseObject({ rowsLoaded: z.number().int().nonnegative() });
+export type FinalizeResult = z.infer<typeof FinalizeResultSchema>;
+
+export interface CommitParams {
+  readonly tableName: string;
+  readonly runId: string;
+  readonly model: ResolvedModel;
+  readonly work: Work;
+  readonly data: DataCounts;
+  readonly finalize: FinalizeResult;
+  /** Clock, for tests. @default - now */
+  readonly now?: Date;
+}
+
+export interface CommitResult {
+  /** Objects now SCORED by this run. */
+  readonly committed: number;
+  /** Objects left PENDING (rewritten since they were read, or scored by another run), first 20 with the reason. */
+  readonly skipped: { key: string; reason: string }[];
+  readonly skippedCount: number;
+  /** What Notify reports. */
+  readonly summary: RunSummary;
+}
+
+const MAX_SKIPPED_REPORTED = 20;
+
+/**
+ * Mark the run's feature object versions SCORED (runId + model version) in DynamoDB transactions, then complete the
+ * run record with the counts.
+ *
+ * Guard: the rows FinalizeScores says it loaded must equal the rows sent to the transform; otherwise nothing is
+ * committed (IntegrityError → failure path, ledger untouched). Objects rewritten while the run was in flight keep
+ * their new version PENDING (reported as skipped), so the next run scores them.
+ */
+export async function commitLedger(doc: DynamoDBDocumentClient, s3: S3Client, p: CommitParams): Promise<CommitResult> {
+  if (p.finalize.rowsLoaded !== p.data.expectedRows) {
+    throw new IntegrityError(
+      `Run ${p.runId}: ${p.finalize.rowsLoaded} scores loaded but ${p.data.expectedRows} rows were sent to the transform; ledger not committed`,
+    );
+  }
+  if (p.data.rowsIn !== p.data.rowsUsed + p.data.rowsQuarantined) {
+    throw new IntegrityError(
+      `Run ${p.runId}: rows in (${p.data.rowsIn}) != rows used (${p.data.rowsUsed}) + rows quarantined (${p.data.rowsQuarantined}); ledger not committed`,
+    );
+  }
+  const objects = await loadWorkObjects(s3, p.work);
+  const outcome = await commitScored(doc, p.tableName, objects, p.runId, p.model.modelVersion, p.now);
+  const summary: RunSummary = {
+    modelVersion: p.model.modelVersion,
+    objects: outcome.committed.length,
+    rowsIn: p.data.rowsIn,
+    rowsUsed: p.data.rowsUsed,
+    rowsQuarantined: p.data.rowsQuarantined,
+    rowsLoaded: p.finalize.rowsLoaded,
+    truncated: p.work.truncated,
+  };
+  await completeRun(doc, p.tableName, p.runId, {
+    now: p.now,
+    fields: {
+      outcome: 'SCORED',
+      modelVersion: p.model.modelVersion,
+      modelPackageArn: p.model.modelPackageArn,
+      objectsScored: outcome.committed.length,
+      objectsSkipped: outcome.skipped.length,
+      rowsIn: p.data.rowsIn,
+      rowsUsed: p.data.rowsUsed,
+      rowsQuarantined: p.data.rowsQuarantined,
+      rowsLoaded: p.finalize.rowsLoaded,
+      partsUri: p.data.partsUri,
+    },
+  });
+  return {
+    committed: outcome.committed.length,
+    skipped: outcome.skipped.slice(0, MAX_SKIPPED_REPORTED),
+    skippedCount: outcome.skipped.length,
+    summary,
+  };
+}

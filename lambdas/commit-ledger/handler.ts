@@ -1,0 +1,30 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { parseInput, ResolvedModelSchema, RunIdSchema, WorkSchema } from '../shared/batch-run';
+import { docClient, requireEnv, s3Client } from '../shared/clients';
+import { type CommitResult, commitLedger, DataCountsSchema, FinalizeResultSchema } from './core';
+
+const logger = new Logger();
+let doc: DynamoDBDocumentClient | undefined;
+let s3: S3Client | undefined;
+
+const InputSchema = z.object({
+  runId: RunIdSchema,
+  model: ResolvedModelSchema,
+  work: WorkSchema,
+  data: DataCountsSchema,
+  finalize: FinalizeResultSchema,
+});
+
+/** `CommitLedger`: mark the run's objects SCORED and complete the run record. */
+export const handler = async (event: unknown): Promise<CommitResult> => {
+  const input = parseInput(InputSchema, event, 'CommitLedger');
+  doc ??= docClient();
+  s3 ??= s3Client();
+  const result = await commitLedger(doc, s3, { tableName: requireEnv('TABLE_NAME'), ...input });
+  logger.info('Ledger committed', { runId: input.runId, committed: result.committed, skipped: result.skippedCount });
+  if (result.skippedCount > 0) logger.warn('Objects left PENDING', { runId: input.runId, skipped: result.skipped });
+  return result;
+};
