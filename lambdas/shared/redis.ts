@@ -32,6 +32,7 @@ export interface RedisFromEnvOptions {
 export const ROLE_OPTIONS: Readonly<Record<RedisRole, RedisOptions>> = {
   reader: {
     connectTimeout: 2_000,
+    disconnectTimeout: 500,
     commandTimeout: 1_000,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
@@ -40,6 +41,7 @@ export const ROLE_OPTIONS: Readonly<Record<RedisRole, RedisOptions>> = {
   },
   loader: {
     connectTimeout: 3_000,
+    disconnectTimeout: 500,
     commandTimeout: 15_000,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: true,
