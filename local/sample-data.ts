@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { auc } from './metrics';
 
 export interface SampleDataOptions {
   /** Customers per snapshot. @default 20000 */
@@ -246,29 +247,6 @@ function badRows(asOf: string, training: boolean, prefix: string): { lines: stri
     specs.push({ id, rule });
   });
   return { lines, specs };
-}
-
-/** Mann–Whitney AUC of `scores` against 0/1 `labels` (ties count half). */
-export function auc(scores: readonly number[], labels: readonly number[]): number {
-  const idx = scores.map((s, i) => [s, labels[i]!] as const).sort((a, b) => a[0] - b[0]);
-  let pos = 0;
-  let rankSum = 0;
-  let i = 0;
-  while (i < idx.length) {
-    let j = i;
-    while (j + 1 < idx.length && idx[j + 1]![0] === idx[i]![0]) j++;
-    const avgRank = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) {
-      if (idx[k]![1] === 1) {
-        pos++;
-        rankSum += avgRank;
-      }
-    }
-    i = j + 1;
-  }
-  const neg = idx.length - pos;
-  if (pos === 0 || neg === 0) return Number.NaN;
-  return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg);
 }
 
 const dayIndex = (date: string) => Math.round(Date.parse(`${date}T00:00:00Z`) / 86_400_000);

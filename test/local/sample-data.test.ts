@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
 import { loadDefaultContract } from '../../lambdas/shared/contract';
-import { auc, generateSampleData, LATE_OLDER_DATE, LATER_DATE } from '../../local/sample-data';
+import { auc } from '../../local/metrics';
+import { generateSampleData, LATE_OLDER_DATE, LATER_DATE } from '../../local/sample-data';
 
 const digest = (files: readonly { key: string; body: string }[]) =>
   createHash('sha256')
