@@ -83,7 +83,8 @@ export function applyColumnFilter(filter: ColumnFilter, row: readonly string[]):
     } else {
       const start = s.start === undefined ? n - 1 : Math.min(n - 1, s.start < 0 ? n + s.start : s.start);
       const end = s.end === undefined ? -1 : s.end < 0 ? Math.max(-1, n + s.end) : s.end;
-      for (let i = start; i > end; i += s.step) if (i >= 0) out.push(row[i]!);
+      const back = -s.step;
+      for (let i = start; i > end; i -= back) if (i >= 0) out.push(row[i]!);
     }
   }
   return out;
