@@ -3,7 +3,7 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type CsvError, type Options, Parser } from 'csv-parse';
-import { DependencyError, NotFoundError, PipelineError, ValidationError } from './errors';
+import { ConflictError, DependencyError, NotFoundError, PipelineError, ValidationError } from './errors';
 
 /**
  * Streaming CSV reading (constant memory) for feature files.
@@ -277,7 +277,10 @@ function streamError(source: string, err: unknown): Error {
   return new DependencyError(`Reading ${source} failed: ${msg}`, { cause: err });
 }
 
-/** Open an S3 object as a byte stream. Missing object → NotFoundError; other failures → DependencyError. */
+/**
+ * Open an S3 object as a byte stream. Missing object → NotFoundError; `ifMatch` given and the object changed →
+ * ConflictError; other failures → DependencyError.
+ */
 export async function openS3Object(
   s3: S3Client,
   bucket: string,
@@ -299,7 +302,7 @@ export async function openS3Object(
       throw new NotFoundError(`s3://${bucket}/${key} does not exist`, { cause: err });
     }
     if (name === 'PreconditionFailed') {
-      throw new NotFoundError(`s3://${bucket}/${key} changed: its ETag is no longer ${ifMatch}`, { cause: err });
+      throw new ConflictError(`s3://${bucket}/${key} changed: its ETag is no longer ${ifMatch}`, { cause: err });
     }
     if (err instanceof DependencyError) throw err;
     throw new DependencyError(`GetObject s3://${bucket}/${key} failed: ${(err as Error).message}`, { cause: err });
