@@ -104,6 +104,7 @@ export function validateSegment(segment: unknown, field: string): string | undef
 }
 
 function typeOf(v: unknown): string {
+  if (v === undefined) return 'nothing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
