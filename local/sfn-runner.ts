@@ -90,6 +90,8 @@ export interface RunResult {
   readonly events: readonly RunnerEvent[];
   /** Names of the states visited at the top level, in order (Map iterations excluded). */
   readonly path: readonly string[];
+  /** Output of each top-level state the last time it exited (Map iterations excluded). */
+  readonly stateOutputs: Readonly<Record<string, unknown>>;
 }
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
@@ -338,7 +340,7 @@ function simplify(ev: unknown): RunnerEvent {
   const e = ev as unknown as {
     type: string;
     timestamp: number;
-    state?: { name: string; type: string };
+    state?: { name: string; type: string; output?: unknown };
     parentState?: { name: string; type: string };
     index?: number;
     Error?: string;
@@ -408,10 +410,14 @@ export async function runStateMachine(options: RunStateMachineOptions): Promise<
   const pathTop: string[] = [];
   const open = new Map<string, { start: number; type: string }>();
   const key = (ev: RunnerEvent) => `${ev.state}#${ev.index ?? ''}`;
+  const stateOutputs: Record<string, unknown> = {};
 
   const consume = (async () => {
     for await (const raw of execution.eventLogs) {
       const ev = simplify(raw);
+      const st = (raw as { type: string; state?: { name: string; output?: unknown } }).state;
+      if (ev.type === 'StateExited' && ev.index === undefined && st && 'output' in st)
+        stateOutputs[st.name] = st.output;
       events.push(ev);
       options.onEvent?.(ev);
       if (ev.type === 'StateEntered' && ev.state) {
@@ -460,5 +466,6 @@ export async function runStateMachine(options: RunStateMachineOptions): Promise<
     steps,
     events,
     path: pathTop,
+    stateOutputs,
   };
 }

@@ -42,6 +42,9 @@ describe('runStateMachine', () => {
     expect(res.steps.filter((s) => s.state === 'LoadItem')).toHaveLength(3);
     expect(res.steps.every((s) => s.durationMs >= 0)).toBe(true);
     expect(events).toContain('StateEntered:Train');
+    expect(Object.keys(res.stateOutputs)).toEqual(expect.arrayContaining(['Prepare', 'Train', 'EachItem']));
+    expect(res.stateOutputs).not.toHaveProperty('LoadItem');
+    expect((res.stateOutputs.Train as { train: unknown }).train).toEqual(out.train);
     expect(res.executionArn).toMatch(/:execution:LocalStateMachine:exec-1$/);
   });
 
