@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { RunSummary } from '../notify/core';
 import { loadWorkObjects, type ResolvedModel, type Work } from '../shared/batch-run';
 import { IntegrityError } from '../shared/errors';
-import { commitScored } from '../shared/ledger';
+import { commitScored, markQuarantined } from '../shared/ledger';
 import { completeRun } from '../shared/tracking';
 
 /** Counts PrepareInferenceData reported (subset of `$.data`). */
@@ -14,11 +14,14 @@ export const DataCountsSchema = z.object({
   rowsQuarantined: z.number().int().nonnegative(),
   expectedRows: z.number().int().nonnegative(),
   partsUri: z.string().min(1),
+  /** Objects none of whose rows were usable: marked QUARANTINED (not retried until a new version arrives). */
+  quarantinedObjects: z.array(z.string().min(1)),
+  validationReportUri: z.string().min(1),
 });
 export type DataCounts = z.infer<typeof DataCountsSchema>;
 
 /** What CommitLedger needs from FinalizeScores' result (other fields are kept in the run record). */
-export const FinalizeResultSchema = z.looseObject({ rowsLoaded: z.number().int().nonnegative() });
+export const FinalizeResultSchema = z.looseObject({ rowsScored: z.number().int().nonnegative() });
 export type FinalizeResult = z.infer<typeof FinalizeResultSchema>;
 
 export interface CommitParams {
@@ -33,7 +36,7 @@ export interface CommitParams {
 }
 
 export interface CommitResult {
-  /** Objects now SCORED by this run. */
+  /** Objects now SCORED by this run (QUARANTINED ones are counted in the summary). */
   readonly committed: number;
   /** Objects left PENDING (rewritten since they were read, or scored by another run), first 20 with the reason. */
   readonly skipped: { key: string; reason: string }[];
@@ -53,9 +56,9 @@ const MAX_SKIPPED_REPORTED = 20;
  * their new version PENDING (reported as skipped), so the next run scores them.
  */
 export async function commitLedger(doc: DynamoDBDocumentClient, s3: S3Client, p: CommitParams): Promise<CommitResult> {
-  if (p.finalize.rowsLoaded !== p.data.expectedRows) {
+  if (p.finalize.rowsScored !== p.data.expectedRows) {
     throw new IntegrityError(
-      `Run ${p.runId}: ${p.finalize.rowsLoaded} scores loaded but ${p.data.expectedRows} rows were sent to the transform; ledger not committed`,
+      `Run ${p.runId}: ${p.finalize.rowsScored} scores loaded but ${p.data.expectedRows} rows were sent to the transform; ledger not committed`,
     );
   }
   if (p.data.rowsIn !== p.data.rowsUsed + p.data.rowsQuarantined) {
@@ -64,14 +67,39 @@ export async function commitLedger(doc: DynamoDBDocumentClient, s3: S3Client, p:
     );
   }
   const objects = await loadWorkObjects(s3, p.work);
-  const outcome = await commitScored(doc, p.tableName, objects, p.runId, p.model.modelVersion, p.now);
+  const rejected = new Set(p.data.quarantinedObjects);
+  const unknown = [...rejected].filter((k) => !objects.some((o) => o.key === k));
+  if (unknown.length > 0) {
+    throw new IntegrityError(
+      `Run ${p.runId}: quarantined objects not in this run's work: ${unknown.slice(0, 5).join(', ')}`,
+    );
+  }
+  const quarantined = await markQuarantined(
+    doc,
+    p.tableName,
+    objects
+      .filter((o) => rejected.has(o.key))
+      .map((o) => ({ ...o, reason: `no usable rows in run ${p.runId}; see ${p.data.validationReportUri}` })),
+    p.runId,
+    p.now,
+  );
+  const outcome = await commitScored(
+    doc,
+    p.tableName,
+    objects.filter((o) => !rejected.has(o.key)),
+    p.runId,
+    p.model.modelVersion,
+    p.now,
+  );
+  const skipped = [...outcome.skipped, ...quarantined.skipped];
   const summary: RunSummary = {
     modelVersion: p.model.modelVersion,
     objects: outcome.committed.length,
+    objectsQuarantined: quarantined.committed.length,
     rowsIn: p.data.rowsIn,
     rowsUsed: p.data.rowsUsed,
     rowsQuarantined: p.data.rowsQuarantined,
-    rowsLoaded: p.finalize.rowsLoaded,
+    rowsLoaded: p.finalize.rowsScored,
     truncated: p.work.truncated,
   };
   await completeRun(doc, p.tableName, p.runId, {
@@ -81,18 +109,19 @@ export async function commitLedger(doc: DynamoDBDocumentClient, s3: S3Client, p:
       modelVersion: p.model.modelVersion,
       modelPackageArn: p.model.modelPackageArn,
       objectsScored: outcome.committed.length,
-      objectsSkipped: outcome.skipped.length,
+      objectsQuarantined: quarantined.committed.length,
+      objectsSkipped: skipped.length,
       rowsIn: p.data.rowsIn,
       rowsUsed: p.data.rowsUsed,
       rowsQuarantined: p.data.rowsQuarantined,
-      rowsLoaded: p.finalize.rowsLoaded,
+      rowsLoaded: p.finalize.rowsScored,
       partsUri: p.data.partsUri,
     },
   });
   return {
     committed: outcome.committed.length,
-    skipped: outcome.skipped.slice(0, MAX_SKIPPED_REPORTED),
-    skippedCount: outcome.skipped.length,
+    skipped: skipped.slice(0, MAX_SKIPPED_REPORTED),
+    skippedCount: skipped.length,
     summary,
   };
 }

@@ -6,6 +6,8 @@ import { RunIdSchema, StepErrorSchema } from '../shared/batch-run';
 export const RunSummarySchema = z.object({
   modelVersion: z.number().int().positive(),
   objects: z.number().int().nonnegative(),
+  /** Objects with no usable row, marked QUARANTINED. */
+  objectsQuarantined: z.number().int().nonnegative().default(0),
   rowsIn: z.number().int().nonnegative(),
   rowsUsed: z.number().int().nonnegative(),
   rowsQuarantined: z.number().int().nonnegative(),
@@ -54,6 +56,7 @@ export function render(n: Notification): { subject: string; body: string } {
       `Batch inference run ${n.runId} succeeded.`,
       `Model version: ${s.modelVersion}`,
       `Feature objects scored: ${s.objects}${s.truncated ? ' (more are pending; the next run takes them)' : ''}`,
+      ...(s.objectsQuarantined > 0 ? [`Feature objects quarantined (no usable row): ${s.objectsQuarantined}`] : []),
       `Rows read: ${s.rowsIn}; used: ${s.rowsUsed}; quarantined: ${s.rowsQuarantined}; scores loaded: ${s.rowsLoaded}`,
     ].join('\n');
     return { subject: subject.slice(0, 100), body };

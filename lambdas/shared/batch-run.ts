@@ -90,8 +90,6 @@ export const PreparedPartSchema = z.object({
   asOf: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
   /** Rows sent to the transform from this part. */
   rows: z.number().int().nonnegative(),
-  /** Key of the transform output of this part in the artifacts bucket (`results/model_version=<N>/run=<runId>/<part>.out`). */
-  resultKey: z.string().min(1),
 });
 export type PreparedPart = z.infer<typeof PreparedPartSchema>;
 
@@ -105,11 +103,22 @@ export const PreparedDataSchema = z.object({
   outputUri: s3Uri,
   /** Bucket holding the results (the artifacts bucket). */
   resultsBucket: z.string().min(3),
+  /**
+   * Key prefix of the results, `results/model_version=<N>/run=<runId>/`; the output of part `p` is
+   * `<resultsPrefix><p>.out` (SageMaker appends `.out` to the input file name). Kept out of each part so the
+   * state stays small.
+   */
+  resultsPrefix: z.string().endsWith('/'),
   parts: z.array(PreparedPartSchema),
   rowsIn: z.number().int().nonnegative(),
   rowsUsed: z.number().int().nonnegative(),
   rowsQuarantined: z.number().int().nonnegative(),
   expectedRows: z.number().int().nonnegative(),
+  /** Objects none of whose rows are usable (file-level failure or every row rejected): ledger → QUARANTINED. */
+  quarantinedObjects: z.array(z.string().min(1)),
+  validationReportUri: s3Uri,
+  /** Largest population stability index over the features (drift against the training statistics). */
+  maxDriftPsi: z.number().nonnegative(),
 });
 export type PreparedData = z.infer<typeof PreparedDataSchema>;
 

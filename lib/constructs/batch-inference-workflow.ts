@@ -351,7 +351,11 @@ export class BatchInferenceWorkflow extends Construct {
         maxConcurrency: props.loadConcurrency ?? 4,
         itemSelector: {
           bucket: sfn.JsonPath.stringAt('$.data.resultsBucket'),
-          resultKey: sfn.JsonPath.stringAt('$$.Map.Item.Value.resultKey'),
+          resultKey: sfn.JsonPath.format(
+            '{}{}.out',
+            sfn.JsonPath.stringAt('$.data.resultsPrefix'),
+            sfn.JsonPath.stringAt('$$.Map.Item.Value.part'),
+          ),
           part: sfn.JsonPath.stringAt('$$.Map.Item.Value.part'),
           asOf: sfn.JsonPath.stringAt('$$.Map.Item.Value.asOf'),
           expectedRows: sfn.JsonPath.numberAt('$$.Map.Item.Value.rows'),
@@ -370,8 +374,7 @@ export class BatchInferenceWorkflow extends Construct {
           runId,
           modelVersion: sfn.JsonPath.numberAt('$.model.modelVersion'),
           expectedRows: sfn.JsonPath.numberAt('$.data.expectedRows'),
-          partsUri: sfn.JsonPath.stringAt('$.data.partsUri'),
-          parts: sfn.JsonPath.objectAt('$.load'),
+          loads: sfn.JsonPath.objectAt('$.load'),
         },
         '$.finalize',
       ),
@@ -391,6 +394,8 @@ export class BatchInferenceWorkflow extends Construct {
             rowsQuarantined: sfn.JsonPath.numberAt('$.data.rowsQuarantined'),
             expectedRows: sfn.JsonPath.numberAt('$.data.expectedRows'),
             partsUri: sfn.JsonPath.stringAt('$.data.partsUri'),
+            quarantinedObjects: sfn.JsonPath.listAt('$.data.quarantinedObjects'),
+            validationReportUri: sfn.JsonPath.stringAt('$.data.validationReportUri'),
           },
           finalize: sfn.JsonPath.objectAt('$.finalize'),
         },
@@ -455,7 +460,12 @@ export class BatchInferenceWorkflow extends Construct {
     this.grantTransform(key);
   }
 
-  /** Least-privilege access of each function (no `*` actions; resources named or prefix-scoped). */
+  /**
+   * Least-privilege access of each function: explicit statements (no `*` actions; resources named or prefix-scoped).
+   * Not `table.grant*()`/`bucket.grant*()`/`key.grant*()`: those add `*`-suffixed actions and, for the data stack's
+   * key, would edit its key policy from this stack (a cross-stack cycle). The key policy trusts the account, so IAM
+   * statements suffice; `kms:ViaService` limits each key use to the service that needs it.
+   */
   private grantFunctionAccess(
     props: BatchInferenceWorkflowProps,
     f: Record<
@@ -463,23 +473,34 @@ export class BatchInferenceWorkflow extends Construct {
       ProjectFunction
     >,
   ): void {
-    const { table, featuresBucket, artifactsBucket, encryptionKey: key } = props;
+    const { featuresBucket, artifactsBucket } = props;
     const stack = Stack.of(this);
-    for (const g of [f.acquireLock, f.releaseLock, f.commitLedger]) table.grantReadWriteData(g);
-    table.grantReadData(f.findUnscored);
-    if (this.recordFailureFunction instanceof ProjectFunction) table.grantReadWriteData(this.recordFailureFunction);
+    const access = new ResourceAccess(props.table, props.encryptionKey, stack.region);
 
-    // Batch working files: objects list, manifest, parts, input parts.
-    artifactsBucket.grantReadWrite(f.findUnscored, 'batch/*');
-    artifactsBucket.grantRead(f.commitLedger, 'batch/*');
-    featuresBucket.grantRead(f.prepare, 'inference/*');
-    artifactsBucket.grantRead(f.prepare, 'training/*');
-    artifactsBucket.grantReadWrite(f.prepare, 'batch/*');
-    artifactsBucket.grantWrite(f.prepare, 'quarantine/*');
-    artifactsBucket.grantWrite(f.prepare, 'reports/*');
-    table.grantReadWriteData(f.prepare);
-    props.alertTopic.grantPublish(f.notify);
-    key.grantEncryptDecrypt(f.notify);
+    access.table(f.acquireLock, ['dynamodb:GetItem', 'dynamodb:PutItem']);
+    access.table(f.releaseLock, ['dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem']);
+    access.table(f.findUnscored, ['dynamodb:Query'], { index: true });
+    access.table(f.commitLedger, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    if (this.recordFailureFunction instanceof ProjectFunction) {
+      access.table(this.recordFailureFunction, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    }
+
+    access.objects(f.findUnscored, artifactsBucket, 'batch/', 'write');
+    access.objects(f.commitLedger, artifactsBucket, 'batch/', 'read');
+    access.objects(f.prepare, artifactsBucket, 'batch/', 'readwrite');
+    access.objects(f.prepare, featuresBucket, 'inference/', 'read');
+    access.objects(f.prepare, artifactsBucket, 'training/', 'read');
+    access.objects(f.prepare, artifactsBucket, 'quarantine/', 'write');
+    access.objects(f.prepare, artifactsBucket, 'reports/', 'write');
+
+    f.notify.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'PublishRunNotifications',
+        actions: ['sns:Publish'],
+        resources: [props.alertTopic.topicArn],
+      }),
+    );
+    access.keyVia(f.notify, 'sns', ['kms:Decrypt', 'kms:GenerateDataKey']);
 
     const group = props.modelPackageGroupName;
     f.resolveModel.addToRolePolicy(
@@ -554,6 +575,62 @@ export class BatchInferenceWorkflow extends Construct {
     );
     this.stateMachine.addToRolePolicy(
       new iam.PolicyStatement({ sid: 'TransformKmsDescribe', actions: ['kms:DescribeKey'], resources: [key.keyArn] }),
+    );
+  }
+}
+
+/**
+ * Explicit IAM statements for the `Pipeline` table and the data buckets (SSE-KMS with the data key).
+ * Used by this construct and the BatchInference stack.
+ */
+export class ResourceAccess {
+  constructor(
+    private readonly tableRef: dynamodb.ITable,
+    private readonly key: kms.IKey,
+    private readonly region: string,
+  ) {}
+
+  /** Item actions on the table (and its indexes when `index`), plus the key use DynamoDB makes on the caller's behalf. */
+  table(fn: lambda.IFunction, actions: string[], opts: { index?: boolean } = {}): void {
+    const resources = [this.tableRef.tableArn];
+    if (opts.index) resources.push(`${this.tableRef.tableArn}/index/*`);
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+    const writes = actions.some((a) => /Put|Update|Delete|Write/.test(a));
+    this.keyVia(
+      fn,
+      'dynamodb',
+      writes
+        ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey']
+        : ['kms:Decrypt', 'kms:DescribeKey'],
+    );
+  }
+
+  /** Object access under `prefix` of `bucket` (read = GetObject, write = PutObject), with the SSE-KMS key use. */
+  objects(fn: lambda.IFunction, bucket: s3.IBucket, prefix: string, mode: 'read' | 'write' | 'readwrite'): void {
+    const actions = [...(mode !== 'write' ? ['s3:GetObject'] : []), ...(mode !== 'read' ? ['s3:PutObject'] : [])];
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [bucket.arnForObjects(`${prefix}*`)] }));
+    this.keyVia(fn, 's3', mode === 'read' ? ['kms:Decrypt'] : ['kms:Decrypt', 'kms:GenerateDataKey']);
+  }
+
+  /** `s3:ListBucket` limited to keys under `prefix`. */
+  list(fn: lambda.IFunction, bucket: s3.IBucket, prefix: string): void {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
+      }),
+    );
+  }
+
+  /** Key use through one AWS service only (`kms:ViaService`). */
+  keyVia(fn: lambda.IFunction, service: string, actions: string[]): void {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions,
+        resources: [this.key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `${service}.${this.region}.amazonaws.com` } },
+      }),
     );
   }
 }

@@ -12,7 +12,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { AppConfig } from '../config';
-import { BatchInferenceWorkflow } from '../constructs/batch-inference-workflow';
+import { BatchInferenceWorkflow, ResourceAccess } from '../constructs/batch-inference-workflow';
 import { ProjectFunction } from '../constructs/project-function';
 import { acknowledge } from '../nag';
 
@@ -64,6 +64,7 @@ export class BatchInferenceStack extends Stack {
   public readonly alertTopic: sns.ITopic;
   public readonly schedule: scheduler.Schedule;
   public readonly scheduleDeadLetterQueue: sqs.Queue;
+  public readonly arrivalDeadLetterQueue: sqs.Queue;
   public readonly arrivalFunction: ProjectFunction;
   public readonly reconcileFunction: ProjectFunction;
   public readonly arrivalRule: events.Rule;
@@ -107,8 +108,8 @@ export class BatchInferenceStack extends Stack {
     acknowledge(this.scheduleDeadLetterQueue, {
       id: 'AwsSolutions-SQS3',
       reason:
-        'This queue IS the dead-letter queue of the EventBridge Scheduler batch schedule (and of the arrival rule ' +
-        'target); a dead-letter queue does not get one of its own.',
+        'This queue IS the dead-letter queue of the EventBridge Scheduler batch schedule (StartExecution calls that ' +
+        'failed after all retries); a dead-letter queue does not get one of its own.',
     });
     const schedulerRole = new iam.Role(this, 'ScheduleRole', {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
@@ -116,7 +117,14 @@ export class BatchInferenceStack extends Stack {
       }),
       description: 'EventBridge Scheduler: start BatchInference executions',
     });
-    key.grantEncryptDecrypt(schedulerRole);
+    // Scheduler decrypts the schedule (customer-managed key) and sends to the KMS-encrypted DLQ with this role.
+    schedulerRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'UseDataKeyForScheduleAndDeadLetters',
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [key.keyArn],
+      }),
+    );
     this.schedule = new scheduler.Schedule(this, 'BatchSchedule', {
       description: `Start the BatchInference state machine (${config.schedule.cron} ${config.schedule.timezone})`,
       schedule: scheduler.ScheduleExpression.expression(config.schedule.cron, TimeZone.of(config.schedule.timezone)),
@@ -132,6 +140,19 @@ export class BatchInferenceStack extends Stack {
     });
 
     // ---- Arrival ledger: S3 Object Created (features bucket, inference/) → arrival handler --------------------
+    // EventBridge itself (not a role) delivers to a rule target's DLQ, which would need the data key's policy to admit
+    // events.amazonaws.com (owned by the data stack); SSE-SQS encryption avoids that cross-stack edit.
+    this.arrivalDeadLetterQueue = new sqs.Queue(this, 'ArrivalDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledge(this.arrivalDeadLetterQueue, {
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue IS the dead-letter queue of the feature-arrival rule target; undelivered arrival events land ' +
+        'here and reconcile re-derives them from the bucket listing anyway.',
+    });
     const ledgerEnv = {
       TABLE_NAME: table.tableName,
       FEATURES_BUCKET: featuresBucket.bucketName,
@@ -144,7 +165,8 @@ export class BatchInferenceStack extends Stack {
       logEncryptionKey: key,
       logRetention: config.logRetentionDays,
     });
-    table.grantReadWriteData(this.arrivalFunction);
+    const access = new ResourceAccess(table, key, this.region);
+    access.table(this.arrivalFunction, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     this.arrivalRule = new events.Rule(this, 'FeatureArrivalRule', {
       description: `Feature object created under ${INFERENCE_PREFIX} → ledger (PENDING)`,
       eventPattern: {
@@ -159,7 +181,7 @@ export class BatchInferenceStack extends Stack {
         new eventTargets.LambdaFunction(this.arrivalFunction, {
           retryAttempts: 8,
           maxEventAge: Duration.hours(6),
-          deadLetterQueue: this.scheduleDeadLetterQueue,
+          deadLetterQueue: this.arrivalDeadLetterQueue,
         }),
       ],
     });
@@ -173,16 +195,14 @@ export class BatchInferenceStack extends Stack {
       logEncryptionKey: key,
       logRetention: config.logRetentionDays,
     });
-    table.grantReadWriteData(this.reconcileFunction);
-    featuresBucket.grantRead(this.reconcileFunction, `${INFERENCE_PREFIX}*`);
-    this.reconcileFunction.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'ListInferencePrefix',
-        actions: ['s3:ListBucket'],
-        resources: [featuresBucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${INFERENCE_PREFIX}*`] } },
-      }),
+    access.table(
+      this.reconcileFunction,
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+      {
+        index: true,
+      },
     );
+    access.list(this.reconcileFunction, featuresBucket, INFERENCE_PREFIX);
 
     new CfnOutput(this, 'BatchInferenceStateMachineArn', {
       value: stateMachine.stateMachineArn,

@@ -126,11 +126,14 @@ describeWithServers('batch handler cores against moto', { moto: true }, (env) =>
       rowsQuarantined: 2,
       expectedRows: 118,
       partsUri: `s3://${bucket}/batch/r1/parts.json`,
+      // keys[2] had no usable row: it is marked QUARANTINED, not SCORED.
+      quarantinedObjects: [keys[2]!],
+      validationReportUri: `s3://${bucket}/reports/r1/validation.json`,
     };
 
     // A loaded-row mismatch commits nothing.
     await expect(
-      commitLedger(doc, s3, { tableName: t, runId: 'r1', model, work: big, data, finalize: { rowsLoaded: 117 } }),
+      commitLedger(doc, s3, { tableName: t, runId: 'r1', model, work: big, data, finalize: { rowsScored: 117 } }),
     ).rejects.toThrow(IntegrityError);
     expect((await getLedgerItem(doc, t, keys[0]!))?.status).toBe('PENDING');
 
@@ -143,14 +146,15 @@ describeWithServers('batch handler cores against moto', { moto: true }, (env) =>
       model,
       work: big,
       data,
-      finalize: { rowsLoaded: 118 },
+      finalize: { rowsScored: 118 },
     });
-    expect(res.committed).toBe(59);
+    expect(res.committed).toBe(58);
     expect(res.skippedCount).toBe(1);
     expect(res.skipped[0]?.key).toBe(keys[1]);
     expect(res.summary).toEqual({
       modelVersion: 3,
-      objects: 59,
+      objects: 58,
+      objectsQuarantined: 1,
       rowsIn: 120,
       rowsUsed: 118,
       rowsQuarantined: 2,
@@ -159,9 +163,11 @@ describeWithServers('batch handler cores against moto', { moto: true }, (env) =>
     });
     expect(await getLedgerItem(doc, t, keys[0]!)).toMatchObject({ status: 'SCORED', runId: 'r1', modelVersion: 3 });
     expect(await getLedgerItem(doc, t, keys[1]!)).toMatchObject({ status: 'PENDING', etag: 'new-etag' });
+    expect(await getLedgerItem(doc, t, keys[2]!)).toMatchObject({ status: 'QUARANTINED', runId: 'r1' });
     expect(await getRun(doc, t, 'r1')).toMatchObject({
       status: 'SUCCEEDED',
-      objectsScored: 59,
+      objectsScored: 58,
+      objectsQuarantined: 1,
       rowsLoaded: 118,
       modelVersion: 3,
     });
@@ -173,9 +179,9 @@ describeWithServers('batch handler cores against moto', { moto: true }, (env) =>
       model,
       work: big,
       data,
-      finalize: { rowsLoaded: 118 },
+      finalize: { rowsScored: 118 },
     });
-    expect(again.committed).toBe(59);
+    expect(again.committed).toBe(58);
 
     const after = await findUnscored(doc, s3, { tableName: t, runId: 'r2', limit: 100, artifactsBucket: bucket });
     expect(after).toEqual({ count: 1, truncated: false, objects: [{ key: keys[1], etag: 'new-etag', size: 11 }] });

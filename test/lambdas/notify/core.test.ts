@@ -6,7 +6,15 @@ import { causeMessage, NotificationSchema, notify, render } from '../../../lambd
 const sns = mockClient(SNSClient);
 const client = new SNSClient({ region: 'us-east-1' });
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:alerts';
-const summary = { modelVersion: 3, objects: 2, rowsIn: 10, rowsUsed: 9, rowsQuarantined: 1, rowsLoaded: 9 };
+const summary = {
+  modelVersion: 3,
+  objects: 2,
+  objectsQuarantined: 0,
+  rowsIn: 10,
+  rowsUsed: 9,
+  rowsQuarantined: 1,
+  rowsLoaded: 9,
+};
 
 beforeEach(() => {
   sns.reset();
