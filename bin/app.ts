@@ -4,6 +4,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { type AppConfig, ConfigError, loadConfig } from '../lib/config';
 import { DataStack } from '../lib/stacks/data-stack';
 import { NetworkStack } from '../lib/stacks/network-stack';
+import { ServingStack } from '../lib/stacks/serving-stack';
 
 /** The stacks of one environment, for wiring and for in-process synthesis (tests, local runtime). */
 export interface PipelineApp {
@@ -11,6 +12,7 @@ export interface PipelineApp {
   readonly config: AppConfig;
   readonly data: DataStack;
   readonly network: NetworkStack;
+  readonly serving: ServingStack;
 }
 
 /**
@@ -43,13 +45,26 @@ export function createApp(props: AppProps = {}): PipelineApp {
     description: 'mlops-batch-pipeline: isolated VPC, endpoints, flow logs',
   });
 
-  for (const stack of [data, network]) {
+  const serving = new ServingStack(app, 'Serving', {
+    ...common,
+    vpc: network.vpc,
+    functionsSecurityGroup: network.functionsSecurityGroup,
+    encryptionKey: data.key,
+    artifactsBucketName: data.artifactsBucketName,
+    stackName: stackName('serving'),
+    description: 'mlops-batch-pipeline: score cache, loader/reader functions, read API, results table',
+  });
+
+  // Bucket names travel as strings (no reference), so state the deploy order explicitly.
+  serving.addStackDependency(data, 'reads results/ of the artifacts bucket');
+
+  for (const stack of [data, network, serving]) {
     Tags.of(stack).add('project', 'mlops-batch-pipeline');
     Tags.of(stack).add('environment', config.envName);
   }
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 
-  return { app, config, data, network };
+  return { app, config, data, network, serving };
 }
 
 if (require.main === module) {

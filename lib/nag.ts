@@ -1,4 +1,4 @@
-import { Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 
 /**
@@ -51,3 +51,28 @@ export const NagIds = {
   iam4LambdaBasic:
     'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
 } as const;
+
+function renderForNag(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value !== null && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    if (typeof o.Ref === 'string') return `<${o.Ref}>`;
+    const getAtt = o['Fn::GetAtt'];
+    if (Array.isArray(getAtt)) return `<${getAtt.join('.')}>`;
+    const join = o['Fn::Join'];
+    if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1])) {
+      return (join[1] as unknown[]).map(renderForNag).join(join[0]);
+    }
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * The `Resource::…` finding id cdk-nag reports for a policy resource (an ARN string that may hold tokens), e.g.
+ * `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::bucket-<AWS::AccountId>-<AWS::Region>/results/*]`.
+ * Intrinsics render as cdk-nag renders them (`Ref` → `<Name>`, `Fn::GetAtt` → `<Logical.Attr>`, `Fn::Join` joined).
+ * Use it for stack-local values; a cross-stack reference renders as an opaque reference instead.
+ */
+export function iam5ResourceId(scope: IConstruct, resource: string): string {
+  return `AwsSolutions-IAM5[Resource::${renderForNag(Stack.of(scope).resolve(resource))}]`;
+}

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -33,6 +33,14 @@ export const ACCESS_LOG_EXPIRY_DAYS = 365;
  * stack must never touch it.
  */
 export class DataStack extends Stack {
+  /**
+   * Physical name of the features bucket, `<namePrefix>-<env>-features-<account>-<region>`. The account and region are
+   * pseudo parameters that resolve in whichever stack uses the string, so other stacks can build object ARNs from it
+   * without a cross-stack reference (see {@link featuresObjectsArn}).
+   */
+  public readonly featuresBucketName: string;
+  /** Physical name of the artifacts bucket, `<namePrefix>-<env>-artifacts-<account>-<region>` (see featuresBucketName). */
+  public readonly artifactsBucketName: string;
   /** Customer-managed key (rotation on) for buckets, table, log groups and other pipeline data. */
   public readonly key: kms.Key;
   /** Feature store bucket (`training/dt=…/`, `inference/dt=…/`); emits EventBridge notifications. */
@@ -96,8 +104,17 @@ export class DataStack extends Stack {
       reason: 'This is the server access log target bucket; logging it into itself would create an endless log loop.',
     });
 
-    const dataBucket = (id: string, logPrefix: string, rules: s3.LifecycleRule[], eventBridgeEnabled: boolean) =>
+    this.featuresBucketName = bucketName(props.config, 'features');
+    this.artifactsBucketName = bucketName(props.config, 'artifacts');
+    const dataBucket = (
+      id: string,
+      name: string,
+      logPrefix: string,
+      rules: s3.LifecycleRule[],
+      eventBridgeEnabled: boolean,
+    ) =>
       new s3.Bucket(this, id, {
+        bucketName: name,
         encryption: s3.BucketEncryption.KMS,
         encryptionKey: this.key,
         bucketKeyEnabled: true,
@@ -116,7 +133,7 @@ export class DataStack extends Stack {
         ],
       });
 
-    this.featuresBucket = dataBucket('FeaturesBucket', 'features/', [], true);
+    this.featuresBucket = dataBucket('FeaturesBucket', this.featuresBucketName, 'features/', [], true);
     // eventBridgeEnabled is applied by CDK's singleton BucketNotificationsHandler (a custom resource Lambda).
     const notificationsHandler = this.node.children.find((c) => c.node.id.startsWith('BucketNotificationsHandler'));
     if (notificationsHandler) {
@@ -129,6 +146,7 @@ export class DataStack extends Stack {
     }
     this.artifactsBucket = dataBucket(
       'ArtifactsBucket',
+      this.artifactsBucketName,
       'artifacts/',
       [
         { id: 'expire-batch-input', prefix: 'batch/', expiration: Duration.days(BATCH_PREFIX_EXPIRY_DAYS) },
@@ -173,4 +191,31 @@ export class DataStack extends Stack {
     out('ModelPackageGroupName', this.modelPackageGroupName, 'Model registry group (MODEL_PACKAGE_GROUP_NAME)');
     out('ModelPackageGroupArn', this.modelPackageGroupArn, 'Model registry group ARN');
   }
+
+  /**
+   * ARN of objects in the features bucket matching `keyPattern` (e.g. `inference/*`), as a stack-agnostic string:
+   * use it in IAM statements of other stacks (no cross-stack reference; readable cdk-nag finding ids).
+   */
+  public featuresObjectsArn(keyPattern: string): string {
+    return `arn:${Aws.PARTITION}:s3:::${this.featuresBucketName}/${keyPattern}`;
+  }
+
+  /** ARN of objects in the artifacts bucket matching `keyPattern` (e.g. `results/*`); see {@link featuresObjectsArn}. */
+  public artifactsObjectsArn(keyPattern: string): string {
+    return `arn:${Aws.PARTITION}:s3:::${this.artifactsBucketName}/${keyPattern}`;
+  }
+}
+
+/** Longest region name (`ap-southeast-N`, 14) and an account id (12) bound the generated bucket names. */
+const MAX_BUCKET_NAME = 63;
+
+/** `<namePrefix>-<env>-<purpose>-<account>-<region>`; fails synth when it could exceed the S3 limit of 63 characters. */
+export function bucketName(config: AppConfig, purpose: string): string {
+  const fixed = `${config.namePrefix}-${config.envName}-${purpose}`;
+  if (fixed.length + 1 + 12 + 1 + 14 > MAX_BUCKET_NAME) {
+    throw new Error(
+      `Bucket name "${fixed}-<account>-<region>" can exceed ${MAX_BUCKET_NAME} characters: shorten namePrefix ("${config.namePrefix}") or the environment name ("${config.envName}")`,
+    );
+  }
+  return `${fixed}-${Aws.ACCOUNT_ID}-${Aws.REGION}`;
 }
