@@ -13,10 +13,10 @@ import type { FileReport, RejectedRow } from './validator';
 
 export const quarantineKey = (runId: string, sourceKey: string) => `quarantine/${runId}/${sourceKey}`;
 
-/** `_reasons` text: `rule[column]="value": message` per violation, joined by ` | `. */
+/** `_reasons` text: `rule[column]='value': message` per violation, joined by ` | ` (single quotes keep CSV readable). */
 export function formatReasons(row: RejectedRow): string {
   return row.reasons
-    .map((r) => `${r.rule}${r.column ? `[${r.column}]` : ''}${r.value !== null ? `="${r.value}"` : ''}: ${r.message}`)
+    .map((r) => `${r.rule}${r.column ? `[${r.column}]` : ''}${r.value !== null ? `='${r.value}'` : ''}: ${r.message}`)
     .join(' | ');
 }
 
