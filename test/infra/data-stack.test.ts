@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { loadConfig } from '../../lib/config';
-import { DataStack } from '../../lib/stacks/data-stack';
+import { bucketName, DataStack } from '../../lib/stacks/data-stack';
 import { testContext } from './context';
 
 process.env.CDK_VALIDATION = 'false';
@@ -90,6 +90,31 @@ describe('DataStack', () => {
       },
       LoggingConfiguration: { DestinationBucketName: { Ref: logsBucketId }, LogFilePrefix: prefix },
     });
+  });
+
+  test('data buckets have stack-agnostic physical names (account and region as pseudo parameters)', () => {
+    const nameOf = (purpose: string) => ({
+      'Fn::Join': ['', [`mlops-batch-dev-${purpose}-`, { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }]],
+    });
+    expect(resource(featuresId).Properties).toMatchObject({ BucketName: nameOf('features') });
+    expect(resource(artifactsId).Properties).toMatchObject({ BucketName: nameOf('artifacts') });
+    expect(stack.resolve(stack.artifactsObjectsArn('results/*'))).toEqual({
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':s3:::mlops-batch-dev-artifacts-',
+          { Ref: 'AWS::AccountId' },
+          '-',
+          { Ref: 'AWS::Region' },
+          '/results/*',
+        ],
+      ],
+    });
+    expect(() =>
+      bucketName({ ...config, namePrefix: 'a-very-long-prefix-xx', envName: 'production' }, 'artifacts'),
+    ).toThrow(/can exceed 63 characters: shorten namePrefix/);
   });
 
   test('access-log bucket uses S3-managed keys (log delivery cannot write SSE-KMS) and expires logs', () => {
