@@ -1,4 +1,3 @@
-import aslValidator from 'asl-validator';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,6 +10,12 @@ import { extractDefinition, synthesizeApp } from '../../local/template';
 import { testContext } from './context';
 
 process.env.CDK_VALIDATION = 'false';
+
+// asl-validator ships no type declarations.
+const aslValidator = require('asl-validator') as (definition: unknown) => {
+  isValid: boolean;
+  errorsText: () => string;
+};
 
 function build(extraContext: Record<string, unknown> = {}) {
   // Strong cross-stack references: local/template.ts does not resolve `Fn::GetStackOutput` (weak references) yet.
@@ -345,7 +350,7 @@ describe('BatchInference stack resources', () => {
 
 describe('BatchInference definition validity', () => {
   test('passes asl-validator (paths and ARNs checked)', () => {
-    const { isValid, errorsText } = aslValidator(definition as unknown as Record<string, unknown>);
+    const { isValid, errorsText } = aslValidator(definition);
     expect(errorsText()).toBe('');
     expect(isValid).toBe(true);
   });
