@@ -7,6 +7,7 @@ import * as commands from '../cli/commands';
 import { resolveAwsTarget, resolveLocalTarget, type Target } from '../cli/target';
 import { PipelineError } from '../lambdas/shared/errors';
 import type { RunKind } from '../lambdas/shared/keys';
+import type { PackageInfo } from '../lambdas/shared/registry';
 
 /**
  * `mlops-batch`: the operator CLI. Against AWS (default credential chain; resources from the stacks' outputs) or,
@@ -249,9 +250,9 @@ no score and no fallback yet: ${res.notFound.join(', ')}`
 }
 
 /** Locally there is no EventBridge: hand the registry's state-change event to the real approval handler. */
-async function localApprovalDelivery(t: Target) {
+async function localApprovalDelivery(t: Target): Promise<(pkg: PackageInfo) => Promise<void>> {
   const { deliverApprovalEvent } = require('../local/approval') as typeof import('../local/approval');
-  return (pkg: Parameters<typeof deliverApprovalEvent>[1]) => deliverApprovalEvent(t, pkg);
+  return (pkg) => deliverApprovalEvent(t, pkg);
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
