@@ -5,6 +5,7 @@ import { type AppConfig, ConfigError, loadConfig } from '../lib/config';
 import { DataStack } from '../lib/stacks/data-stack';
 import { NetworkStack } from '../lib/stacks/network-stack';
 import { ServingStack } from '../lib/stacks/serving-stack';
+import { TrainingStack } from '../lib/stacks/training-stack';
 
 /** The stacks of one environment, for wiring and for in-process synthesis (tests, local runtime). */
 export interface PipelineApp {
@@ -13,6 +14,7 @@ export interface PipelineApp {
   readonly data: DataStack;
   readonly network: NetworkStack;
   readonly serving: ServingStack;
+  readonly training: TrainingStack;
 }
 
 /**
@@ -55,16 +57,30 @@ export function createApp(props: AppProps = {}): PipelineApp {
     description: 'mlops-batch-pipeline: score cache, loader/reader functions, read API, results table',
   });
 
+  const training = new TrainingStack(app, 'Training', {
+    ...common,
+    table: data.table,
+    featuresBucketName: data.featuresBucketName,
+    artifactsBucketName: data.artifactsBucketName,
+    encryptionKey: data.key,
+    modelPackageGroupName: data.modelPackageGroupName,
+    vpc: network.vpc,
+    trainingSecurityGroups: [network.functionsSecurityGroup],
+    stackName: stackName('training'),
+    description: 'mlops-batch-pipeline: Training state machine, approver topic, approval events',
+  });
+  training.addStackDependency(data, 'registers packages in the model package group of the data stack');
+
   // Bucket names travel as strings (no reference), so state the deploy order explicitly.
   serving.addStackDependency(data, 'reads results/ of the artifacts bucket');
 
-  for (const stack of [data, network, serving]) {
+  for (const stack of [data, network, serving, training]) {
     Tags.of(stack).add('project', 'mlops-batch-pipeline');
     Tags.of(stack).add('environment', config.envName);
   }
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 
-  return { app, config, data, network, serving };
+  return { app, config, data, network, serving, training };
 }
 
 if (require.main === module) {
