@@ -182,6 +182,8 @@ export async function* readCsv(
   let fatal: Error | undefined;
   const parser = new LineNumberedParser({
     bom: true,
+    // Both endings, also mixed in one file (auto-detection would lock onto the first line's ending).
+    record_delimiter: ['\r\n', '\n'],
     relax_column_count: true,
     relax_quotes: true,
     skip_empty_lines: true,
@@ -221,6 +223,7 @@ export async function* readCsv(
       if (eLine === Number.POSITIVE_INFINITY && mLine === Number.POSITIVE_INFINITY) break;
       if (eLine <= mLine && e) {
         enormousIdx += 1;
+        if (e.line > prevLine) prevLine = e.line;
         yield {
           kind: 'enormous_line',
           line: e.line,
@@ -228,6 +231,8 @@ export async function* readCsv(
         };
       } else if (m) {
         malformedIdx += 1;
+        // The lines up to here belong to the skipped record: bad bytes in them are not the next record's.
+        if (m.line > prevLine) prevLine = m.line;
         yield m;
       }
     }
