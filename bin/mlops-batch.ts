@@ -8,6 +8,7 @@ import { resolveAwsTarget, resolveLocalTarget, type Target } from '../cli/target
 import { PipelineError } from '../lambdas/shared/errors';
 import type { RunKind } from '../lambdas/shared/keys';
 import type { PackageInfo } from '../lambdas/shared/registry';
+import { deliverApprovalEvent } from '../local/approval';
 
 /**
  * `mlops-batch`: the operator CLI. Against AWS (default credential chain; resources from the stacks' outputs) or,
@@ -251,7 +252,6 @@ no score and no fallback yet: ${res.notFound.join(', ')}`
 
 /** Locally there is no EventBridge: hand the registry's state-change event to the real approval handler. */
 async function localApprovalDelivery(t: Target): Promise<(pkg: PackageInfo) => Promise<void>> {
-  const { deliverApprovalEvent } = require('../local/approval') as typeof import('../local/approval');
   return (pkg) => deliverApprovalEvent(t, pkg);
 }
 
