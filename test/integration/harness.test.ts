@@ -95,7 +95,8 @@ describe('local/servers lifecycle', () => {
       expect(moto).toMatchObject({ endpoint: `http://127.0.0.1:${port}`, external: true, pid: undefined });
       await moto.stop();
     } finally {
-      srv.close();
+      srv.closeAllConnections(); // the readiness probe's keep-alive socket would hold the server open
+      await new Promise((r) => srv.close(r));
     }
   });
 
