@@ -1,0 +1,281 @@
+import { App } from 'aws-cdk-lib';
+import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
+import { loadConfig } from '../../lib/config';
+import { TRAINING_STATES } from '../../lib/constructs/training-workflow';
+import { DataStack } from '../../lib/stacks/data-stack';
+import { NetworkStack } from '../../lib/stacks/network-stack';
+import { TrainingStack } from '../../lib/stacks/training-stack';
+import { testContext } from './context';
+
+process.env.CDK_VALIDATION = 'false';
+
+// asl-validator ships no type declarations.
+const aslValidator = require('asl-validator') as (definition: unknown) => {
+  isValid: boolean;
+  errorsText: () => string;
+};
+
+function build(extra: Record<string, unknown> = {}) {
+  const app = new App({ context: testContext(extra) });
+  const config = loadConfig(app.node);
+  const data = new DataStack(app, 'Data', { config });
+  const network = new NetworkStack(app, 'Network', { config, encryptionKey: data.key });
+  const training = new TrainingStack(app, 'Training', {
+    config,
+    table: data.table,
+    featuresBucketName: data.featuresBucketName,
+    artifactsBucketName: data.artifactsBucketName,
+    encryptionKey: data.key,
+    modelPackageGroupName: data.modelPackageGroupName,
+    vpc: network.vpc,
+    trainingSecurityGroups: [network.functionsSecurityGroup],
+    codeVersion: 'test-sha',
+  });
+  return { template: Template.fromStack(training), config };
+}
+
+type Json = Record<string, unknown>;
+
+/** The definition with every CFN intrinsic replaced by a placeholder string (enough for structure assertions). */
+function definitionOf(template: Template): { States: Record<string, Json>; StartAt: string } {
+  const machines = template.findResources('AWS::StepFunctions::StateMachine');
+  const [sm] = Object.values(machines) as { Properties: { DefinitionString: unknown } }[];
+  const flatten = (v: unknown): string => {
+    if (typeof v === 'string') return v;
+    if (Array.isArray(v)) return v.map(flatten).join('');
+    const o = v as Json;
+    if (o['Fn::Join']) {
+      const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
+      return parts.map(flatten).join(sep);
+    }
+    if (o.Ref === 'AWS::Partition') return 'aws';
+    if (o['Fn::GetAtt']) return 'arn:aws:lambda:us-east-1:123456789012:function:TOKEN';
+    return 'TOKEN';
+  };
+  return JSON.parse(flatten(sm!.Properties.DefinitionString));
+}
+
+const { template, config } = build();
+const definition = definitionOf(template);
+const S = TRAINING_STATES;
+
+describe('Training stack', () => {
+  it('the definition is valid ASL with the contract state names in order', () => {
+    const res = aslValidator(definition);
+    expect(res.errorsText()).toBe('');
+    expect(res.isValid).toBe(true);
+    expect(definition.StartAt).toBe(S.startRun);
+    const next = (s: string) => definition.States[s]?.Next;
+    expect(next(S.startRun)).toBe(S.prepareTrainingData);
+    expect(next(S.prepareTrainingData)).toBe(S.train);
+    expect(next(S.train)).toBe(S.evaluateModel);
+    expect(next(S.evaluateModel)).toBe(S.modelGate);
+    expect(definition.States[S.modelGate]).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.evaluation.passed', BooleanEquals: true, Next: S.registerModel }],
+      Default: S.recordGateFailure,
+    });
+    expect(next(S.registerModel)).toBe(S.notifyApprovers);
+    expect(next(S.notifyApprovers)).toBe(S.completeRun);
+    expect(definition.States[S.completeRun]?.End).toBe(true);
+    expect(next(S.recordGateFailure)).toBe(S.gateFailed);
+    expect(definition.States[S.gateFailed]).toMatchObject({ Type: 'Fail', ErrorPath: '$.gateFailure.error' });
+    expect(next(S.recordFailure)).toBe(S.alert);
+    expect(next(S.alert)).toBe(S.fail);
+    expect(definition.States[S.fail]).toMatchObject({
+      Type: 'Fail',
+      ErrorPath: '$.error.Error',
+      CausePath: '$.error.Cause',
+    });
+  });
+
+  it('every working state catches into RecordFailure with the error at $.error', () => {
+    for (const s of [
+      S.startRun,
+      S.prepareTrainingData,
+      S.train,
+      S.evaluateModel,
+      S.registerModel,
+      S.notifyApprovers,
+      S.completeRun,
+      S.recordGateFailure,
+    ]) {
+      expect({ s, catch: definition.States[s]?.Catch }).toEqual({
+        s,
+        catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: S.recordFailure }],
+      });
+    }
+    expect(definition.States[S.recordFailure]).toMatchObject({
+      Parameters: { 'runId.$': '$$.Execution.Name', kind: 'training', 'error.$': '$.error' },
+      Catch: [{ ErrorEquals: ['States.ALL'], Next: S.alert }],
+    });
+  });
+
+  it('Train: .sync XGBoost job with spot, checkpoints, KMS, VPC, network isolation and retries', () => {
+    const train = definition.States[S.train]!;
+    expect(train).toMatchObject({
+      Type: 'Task',
+      Resource: 'arn:aws:states:::sagemaker:createTrainingJob.sync',
+      ResultPath: '$.training',
+    });
+    const p = train.Parameters as Json;
+    expect(p).toMatchObject({
+      'TrainingJobName.$': "States.Format('{}-a{}', $.run.trainingJobName, $$.State.RetryCount)",
+      AlgorithmSpecification: { TrainingInputMode: 'File' },
+      HyperParameters: { ...config.training.hyperparameters },
+      EnableManagedSpotTraining: true,
+      CheckpointConfig: { 'S3Uri.$': '$.run.checkpointUri' },
+      StoppingCondition: {
+        MaxRuntimeInSeconds: config.training.maxRuntimeSeconds,
+        MaxWaitTimeInSeconds: config.training.maxWaitSeconds,
+      },
+      ResourceConfig: { InstanceType: config.training.instanceType, InstanceCount: 1, VolumeKmsKeyId: 'TOKEN' },
+      OutputDataConfig: { 'S3OutputPath.$': '$.run.modelOutputUri', KmsKeyId: 'TOKEN' },
+      EnableNetworkIsolation: true,
+      InputDataConfig: [
+        {
+          ChannelName: 'train',
+          ContentType: 'text/csv',
+          DataSource: { S3DataSource: { 'S3Uri.$': '$.data.trainUri' } },
+        },
+        {
+          ChannelName: 'validation',
+          ContentType: 'text/csv',
+          DataSource: { S3DataSource: { 'S3Uri.$': '$.data.validationUri' } },
+        },
+      ],
+    });
+    expect(String((p.AlgorithmSpecification as Json).TrainingImage)).toContain('/sagemaker-xgboost:1.7-1');
+    const vpc = p.VpcConfig as { Subnets: unknown[]; SecurityGroupIds: unknown[] };
+    expect(vpc.Subnets).toHaveLength(2);
+    expect(vpc.SecurityGroupIds).toHaveLength(1);
+    const retry = train.Retry as { ErrorEquals: string[]; MaxAttempts: number }[];
+    expect(retry.flatMap((r) => r.ErrorEquals)).toEqual(
+      expect.arrayContaining([
+        'SageMaker.ThrottlingException',
+        'SageMaker.ResourceLimitExceededException',
+        'States.TaskFailed',
+      ]),
+    );
+  });
+
+  it('the XGBoost image comes from the region mapping (env-agnostic stack)', () => {
+    const sm = template.findResources('AWS::StepFunctions::StateMachine');
+    const text = JSON.stringify(Object.values(sm)[0]);
+    expect(text).toContain('"Fn::FindInMap":["XgboostImageRegistryAccounts",{"Ref":"AWS::Region"},"account"]');
+    template.hasMapping('XgboostImageRegistryAccounts', { 'eu-west-1': { account: '141502667606' } });
+  });
+
+  it('state machine: X-Ray, KMS log group, ALL events without execution data', () => {
+    const logGroup = new Capture();
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineName: 'mlops-batch-training',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: {
+        Level: 'ALL',
+        IncludeExecutionData: false,
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [logGroup, 'Arn'] } } }],
+      },
+    });
+    template.hasResource('AWS::Logs::LogGroup', {
+      Properties: { KmsKeyId: Match.anyValue() },
+      DeletionPolicy: 'Retain',
+    });
+    expect(Object.keys(template.findResources('AWS::Logs::LogGroup'))).toContain(logGroup.asString());
+  });
+
+  it('approval rule matches this group only and targets the approval function', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.sagemaker'],
+        'detail-type': ['SageMaker Model Package State Change'],
+        detail: { ModelPackageGroupName: ['mlops-batch-churn'] },
+      },
+      Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 8 } })],
+    });
+  });
+
+  it('approver topic is KMS-encrypted; functions get the contract environment', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', {
+      DisplayName: 'mlops-batch dev model approvals',
+      KmsMasterKeyId: Match.anyValue(),
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          GATE_MIN_AUC: String(config.gate.minAuc),
+          GATE_MAX_LOGLOSS: String(config.gate.maxLogloss),
+          GATE_MAX_AUC_DROP: String(config.gate.maxAucDropVsProduction),
+          MODEL_PACKAGE_GROUP_NAME: 'mlops-batch-churn',
+          CODE_VERSION: 'test-sha',
+        }),
+      },
+      Metadata: Match.absent(),
+    });
+    template.hasResource('AWS::Lambda::Function', {
+      Metadata: Match.objectLike({ 'mlops:entry': 'lambdas/approval-event/handler.ts' }),
+      Properties: {
+        Environment: {
+          Variables: Match.objectLike({
+            START_BATCH_ON_APPROVAL: 'false',
+            BATCH_STATE_MACHINE_ARN: Match.anyValue(),
+          }),
+        },
+      },
+    });
+  });
+
+  it('IAM: no * action anywhere; training role scoped to training/ and passed only to SageMaker', () => {
+    for (const [id, policy] of Object.entries(template.findResources('AWS::IAM::Policy'))) {
+      const doc = (policy as { Properties: { PolicyDocument: { Statement: { Action: string | string[] }[] } } })
+        .Properties.PolicyDocument;
+      for (const st of doc.Statement) {
+        for (const a of ([] as string[]).concat(st.Action))
+          expect(`${id}:${a}`).not.toMatch(/:\*$|^[^:]*:[a-z0-9]+:\*$/);
+      }
+    }
+    const statement = (st: Json) =>
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike(st)]) },
+      });
+    statement({
+      Sid: 'PassTrainingRole',
+      Action: 'iam:PassRole',
+      Condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+    });
+    statement({
+      Sid: 'RunTrainingJobs',
+      Action: Match.arrayWith(['sagemaker:CreateTrainingJob', 'sagemaker:DescribeTrainingJob']),
+    });
+    statement({
+      Sid: 'SyncTrainingJobEvents',
+      Resource: Match.objectLike({
+        'Fn::Join': ['', Match.arrayWith([':rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule'])],
+      }),
+    });
+    statement({ Sid: 'ReadTrainingData', Action: 's3:GetObject' });
+    statement({
+      Sid: 'PullXgboostImage',
+      Resource: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([':repository/sagemaker-xgboost'])] }),
+    });
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [Match.objectLike({ Principal: { Service: 'sagemaker.amazonaws.com' } })],
+      },
+    });
+  });
+
+  it('distributed training adds a self-referencing security group and inter-container encryption', () => {
+    const multi = build({
+      environments: {
+        dev: { training: { instanceCount: 2 } },
+      },
+    });
+    const train = definitionOf(multi.template).States[S.train]!.Parameters as Json;
+    expect((train.VpcConfig as { SecurityGroupIds: unknown[] }).SecurityGroupIds).toHaveLength(2);
+    expect(train.EnableInterContainerTrafficEncryption).toBe(true);
+    multi.template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      Description: 'between training instances',
+    });
+  });
+});
