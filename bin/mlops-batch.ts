@@ -252,7 +252,9 @@ no score and no fallback yet: ${res.notFound.join(', ')}`
 
 /** Locally there is no EventBridge: hand the registry's state-change event to the real approval handler. */
 async function localApprovalDelivery(t: Target): Promise<(pkg: PackageInfo) => Promise<void>> {
-  return (pkg) => deliverApprovalEvent(t, pkg);
+  return async (pkg) => {
+    await deliverApprovalEvent(t, pkg);
+  };
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
