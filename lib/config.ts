@@ -163,6 +163,8 @@ export const MonitoringConfigSchema = z
     driftPsiThreshold: z.number().positive().default(0.2),
     /** Fail the batch run (instead of only alarming) when a feature drifts. */
     failOnDrift: z.boolean().default(false),
+    /** Alarm when more than this percent of answered reads (hourly average) come from a fallback record. */
+    maxFallbackRatePercent: z.number().min(0).max(100).default(20),
     /** Alarm when a state machine run takes longer than this. */
     maxRunMinutes: positiveInt.default(180),
   })
