@@ -77,6 +77,12 @@ describe('local/servers lifecycle', () => {
     expect(alive(redisPid)).toBe(true);
     const { s3 } = testClients(moto.endpoint);
     await expect(s3.send(new ListBucketsCommand({}))).resolves.toBeDefined();
+    // REDIS_URL / AWS_ENDPOINT_URL given: reuse, start nothing, and never stop the other owner's server.
+    const reused = await startRedis({ external: redis.url });
+    expect(reused).toMatchObject({ url: redis.url, external: true, pid: undefined });
+    await reused.stop();
+    expect(alive(redisPid)).toBe(true);
+
     await Promise.all([moto.stop(), redis.stop()]);
     await Promise.all([moto.stop(), redis.stop()]);
     expect(alive(motoPid)).toBe(false);
