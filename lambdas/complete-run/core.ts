@@ -13,7 +13,7 @@ export async function completeRegisteredRun(
 ): Promise<CompletedRun> {
   await completeRun(doc, table, p.runId, {
     status: 'SUCCEEDED',
-    fields: { outcome: 'registered', approvalStatus: 'PendingManualApproval' },
+    fields: { outcome: 'registered' },
   });
   return {
     runId: p.runId,

@@ -326,7 +326,7 @@ export class TrainingWorkflow extends Construct {
     recordFailure.addCatch(alert, { resultPath: '$.recordFailureError' });
     recordFailure.next(alert);
 
-    const invoke = (name: string, f: lambda.IFunction, payload: Record<string, unknown>, resultPath: string) => {
+    const invoke = (name: string, f: lambda.IFunction, payload: Record<string, unknown>, resultPath?: string) => {
       const task = new tasks.LambdaInvoke(this, name, {
         stateName: name,
         lambdaFunction: f,
@@ -416,7 +416,7 @@ export class TrainingWorkflow extends Construct {
         'registration.$': '$.registration',
         'evaluation.$': '$.evaluation',
       },
-      '$',
+      // No ResultPath: the result replaces the state and is the execution's output.
     );
     const gateFailed = new sfn.Fail(this, S.gateFailed, {
       stateName: S.gateFailed,

@@ -1,0 +1,339 @@
+/**
+ * The synthesized Training state machine, validated with asl-validator and executed with aws-local-stepfunctions
+ * (local/sfn-runner.ts): every Lambda state runs its real handler in-process against moto_server (S3, DynamoDB,
+ * SageMaker registry, SNS); `Train` is replaced by a fake that writes a model.tar.gz and returns DescribeTrainingJob's
+ * shape with chosen metrics.
+ */
+
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { SNSClient } from '@aws-sdk/client-sns';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { App } from 'aws-cdk-lib';
+import { describePackage, findPackageByRunId } from '../../lambdas/shared/registry';
+import { getModel, getRun } from '../../lambdas/shared/tracking';
+import { loadConfig } from '../../lib/config';
+import { TRAINING_STATES as S } from '../../lib/constructs/training-workflow';
+import { DataStack } from '../../lib/stacks/data-stack';
+import { NetworkStack } from '../../lib/stacks/network-stack';
+import { TrainingStack } from '../../lib/stacks/training-stack';
+import { provision } from '../../local/provision';
+import { runStateMachine } from '../../local/sfn-runner';
+import {
+  type AslDefinition,
+  extractDefinition,
+  type LocalResources,
+  resolveResources,
+  synthesizeApp,
+} from '../../local/template';
+import { testClients } from '../support/aws';
+import { describeWithServers } from '../support/servers';
+
+// asl-validator ships no type declarations.
+const aslValidator = require('asl-validator') as (definition: unknown) => {
+  isValid: boolean;
+  errorsText: () => string;
+};
+
+/**
+ * The stacks the Training workflow needs (data, network, training), wired as bin/app.ts wires them; built here so
+ * this test does not depend on the other stacks of the app. Strong references: the local resolver reads
+ * Fn::ImportValue (weak Fn::GetStackOutput references are not resolved).
+ */
+function buildTrainingApp(context: Record<string, unknown>): App {
+  const app = new App({ context });
+  const config = loadConfig(app.node);
+  const data = new DataStack(app, 'Data', { config, stackName: 'mlops-batch-dev-data' });
+  const network = new NetworkStack(app, 'Network', {
+    config,
+    encryptionKey: data.key,
+    stackName: 'mlops-batch-dev-network',
+  });
+  new TrainingStack(app, 'Training', {
+    config,
+    stackName: 'mlops-batch-dev-training',
+    table: data.table,
+    featuresBucketName: data.featuresBucketName,
+    artifactsBucketName: data.artifactsBucketName,
+    encryptionKey: data.key,
+    modelPackageGroupName: data.modelPackageGroupName,
+    vpc: network.vpc,
+    trainingSecurityGroups: [network.functionsSecurityGroup],
+    codeVersion: 'test-sha',
+  });
+  return app;
+}
+
+const app = synthesizeApp({
+  build: buildTrainingApp,
+  context: { '@aws-cdk/core:defaultCrossStackReferences': 'strong' },
+});
+const definition: AslDefinition = extractDefinition(app, 'TrainingStateMachine');
+
+describe('Training definition', () => {
+  it('is valid ASL (JSONPath)', () => {
+    const res = aslValidator(definition);
+    expect(res.errorsText()).toBe('');
+    expect(res.isValid).toBe(true);
+  });
+});
+
+const HEADER =
+  'customer_id,as_of,churned,tenure_months,monthly_charges,total_charges,support_tickets_90d,logins_30d,has_autopay,plan,region';
+const PLANS = ['basic', 'standard', 'premium'];
+const REGIONS = ['north', 'south', 'east', 'west', ''];
+
+/** A valid labelled snapshot of `rows` customers for partition `dt`. */
+function snapshot(dt: string, rows: number, prefix: string): string {
+  const lines = [HEADER];
+  for (let i = 0; i < rows; i++) {
+    const tenure = (i * 7) % 72;
+    const monthly = 20 + ((i * 13) % 100);
+    lines.push(
+      [
+        `${prefix}${String(i).padStart(5, '0')}`,
+        dt,
+        i % 3 === 0 ? 1 : 0,
+        tenure,
+        monthly.toFixed(2),
+        i % 17 === 0 ? '' : (tenure * monthly).toFixed(2),
+        i % 9,
+        (i * 5) % 60,
+        i % 2 === 0 ? 'true' : 'false',
+        PLANS[i % 3],
+        REGIONS[i % 5],
+      ].join(','),
+    );
+  }
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+interface TrainRequest {
+  TrainingJobName: string;
+  OutputDataConfig: { S3OutputPath: string; KmsKeyId?: string };
+  InputDataConfig: { ChannelName: string; DataSource: { S3DataSource: { S3Uri: string } } }[];
+  CheckpointConfig?: { S3Uri: string };
+  EnableManagedSpotTraining?: boolean;
+}
+
+const parseUri = (uri: string) => {
+  const m = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri);
+  if (!m) throw new Error(`not an S3 URI: ${uri}`);
+  return { Bucket: m[1]!, Key: m[2]! };
+};
+
+describeWithServers('Training state machine on moto', { moto: true }, (env) => {
+  let resources: LocalResources;
+  let s3: S3Client;
+  let doc: DynamoDBDocumentClient;
+  let sm: SageMakerClient;
+  let featuresBucket: string;
+  let artifactsBucket: string;
+  let table: string;
+  let group: string;
+  const trainCalls: TrainRequest[] = [];
+
+  /** Fake `Train`: checks the channels exist, writes model.tar.gz, returns DescribeTrainingJob's shape. */
+  const fakeTrain = (auc: number, logloss: number) => async (input: unknown) => {
+    const req = input as TrainRequest;
+    trainCalls.push(req);
+    for (const ch of req.InputDataConfig) {
+      const { Bucket, Key } = parseUri(ch.DataSource.S3DataSource.S3Uri);
+      const body = await s3.send(new GetObjectCommand({ Bucket, Key: `${Key}part-00001.csv` }));
+      expect((await body.Body?.transformToString())?.length).toBeGreaterThan(0);
+    }
+    const modelUri = `${req.OutputDataConfig.S3OutputPath}${req.TrainingJobName}/output/model.tar.gz`;
+    await s3.send(new PutObjectCommand({ ...parseUri(modelUri), Body: Buffer.from('fake model archive') }));
+    return {
+      TrainingJobName: req.TrainingJobName,
+      TrainingJobStatus: 'Completed',
+      ModelArtifacts: { S3ModelArtifacts: modelUri },
+      FinalMetricDataList: [
+        { MetricName: 'validation:auc', Value: auc, Timestamp: new Date().toISOString() },
+        { MetricName: 'validation:logloss', Value: logloss, Timestamp: new Date().toISOString() },
+        { MetricName: 'train:auc', Value: 0.99 },
+      ],
+    };
+  };
+
+  const run = (name: string, input: unknown, train: (input: unknown) => Promise<unknown>) =>
+    runStateMachine({
+      definition,
+      functions: resources.functions,
+      overrides: { [S.train]: train },
+      input,
+      name,
+      env: { AWS_ENDPOINT_URL: env.moto.endpoint },
+    });
+
+  beforeAll(async () => {
+    const c = testClients(env.moto.endpoint);
+    s3 = c.s3;
+    doc = c.doc;
+    sm = c.sageMaker;
+    resources = resolveResources(app);
+    const common = { endpoint: env.moto.endpoint, region: process.env.AWS_REGION ?? 'us-east-1' };
+    await provision(resources, {
+      s3,
+      dynamodb: new DynamoDBClient(common),
+      sns: new SNSClient(common),
+      sageMaker: sm,
+    });
+    const startRun = Object.values(resources.functions).find((f) => f.entry === 'lambdas/start-run/handler.ts');
+    if (!startRun) throw new Error('StartRun function not found in the synthesized app');
+    featuresBucket = startRun.environment.FEATURES_BUCKET!;
+    artifactsBucket = startRun.environment.ARTIFACTS_BUCKET!;
+    table = startRun.environment.TABLE_NAME!;
+    group = startRun.environment.MODEL_PACKAGE_GROUP_NAME!;
+    for (const dt of ['2026-10-30', '2026-10-31']) {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: featuresBucket,
+          Key: `training/dt=${dt}/part-0.csv`,
+          Body: snapshot(dt, 150, `C${dt.slice(8)}`),
+        }),
+      );
+    }
+    // A partition whose file breaks the contract (wrong header): used only through an explicit data window.
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: featuresBucket,
+        Key: 'training/dt=2026-01-15/part-0.csv',
+        Body: 'customer_id,as_of,churned,tenure\r\nA1,2026-01-15,0,3\r\n',
+      }),
+    );
+  }, 120_000);
+
+  beforeEach(() => {
+    trainCalls.length = 0;
+  });
+
+  it('success: registers a PendingManualApproval package linked both ways with the run', async () => {
+    const res = await run('train-ok-1', { trigger: 'test', dataWindow: { from: '2026-10-30' } }, fakeTrain(0.86, 0.41));
+    expect(res.error).toBeUndefined();
+    expect(res.status).toBe('SUCCEEDED');
+    expect(res.path).toEqual([
+      S.startRun,
+      S.prepareTrainingData,
+      S.train,
+      S.evaluateModel,
+      S.modelGate,
+      S.registerModel,
+      S.notifyApprovers,
+      S.completeRun,
+    ]);
+    const out = res.output as { runId: string; status: string; modelPackageArn: string; modelVersion: number };
+    expect(out).toMatchObject({ runId: 'train-ok-1', status: 'SUCCEEDED', metrics: { auc: 0.86, logloss: 0.41 } });
+
+    // Train got the job name from the run id, spot + checkpoint under the run folder, KMS output
+    expect(trainCalls).toHaveLength(1);
+    expect(trainCalls[0]).toMatchObject({
+      TrainingJobName: 'train-ok-1-a0',
+      EnableManagedSpotTraining: true,
+      CheckpointConfig: { S3Uri: `s3://${artifactsBucket}/training/train-ok-1/checkpoints/` },
+      OutputDataConfig: { S3OutputPath: `s3://${artifactsBucket}/training/train-ok-1/model/` },
+    });
+
+    // registry: PendingManualApproval with the run's metadata
+    const pkg = await describePackage(sm, out.modelPackageArn);
+    expect(pkg).toMatchObject({
+      status: 'PendingManualApproval',
+      runId: 'train-ok-1',
+      version: out.modelVersion,
+      metrics: { auc: 0.86, logloss: 0.41 },
+      preprocessingUri: `s3://${artifactsBucket}/training/train-ok-1/preprocessing.json`,
+      evaluationReportUri: `s3://${artifactsBucket}/reports/train-ok-1/evaluation.json`,
+      modelDataUrl: `s3://${artifactsBucket}/training/train-ok-1/model/train-ok-1-a0/output/model.tar.gz`,
+    });
+    expect(pkg.metadata).toMatchObject({ dataWindow: '2026-10-30..2026-10-31', codeVersion: 'test-sha' });
+    expect(pkg.imageUri).toMatch(/\/sagemaker-xgboost:1\.7-1$/);
+
+    // links: run → model and model → run
+    const runRec = await getRun(doc, table, 'train-ok-1');
+    expect(runRec).toMatchObject({
+      status: 'SUCCEEDED',
+      kind: 'training',
+      trigger: 'test',
+      modelPackageArn: out.modelPackageArn,
+      modelVersion: out.modelVersion,
+      window: { from: '2026-10-30', to: '2026-10-31', partitions: 2 },
+      rowCounts: { in: 300, used: 300, quarantined: 0 },
+      metrics: { auc: 0.86, logloss: 0.41 },
+      gate: { passed: true, reasons: [] },
+    });
+    const model = await getModel(doc, table, out.modelVersion);
+    expect(model).toMatchObject({
+      runId: 'train-ok-1',
+      modelPackageArn: out.modelPackageArn,
+      approvalStatus: 'PendingManualApproval',
+    });
+
+    // evaluation report in S3
+    const report = await s3.send(
+      new GetObjectCommand({ Bucket: artifactsBucket, Key: 'reports/train-ok-1/evaluation.json' }),
+    );
+    expect(JSON.parse((await report.Body?.transformToString()) ?? '{}')).toMatchObject({
+      runId: 'train-ok-1',
+      passed: true,
+      metrics: { auc: 0.86, logloss: 0.41 },
+    });
+  });
+
+  it('validation failure: RecordFailure → Alert → Fail with the report; no training, no package', async () => {
+    const res = await run(
+      'train-bad-data-1',
+      { dataWindow: { from: '2026-01-01', to: '2026-01-31' } },
+      fakeTrain(0.9, 0.3),
+    );
+    expect(res.status).toBe('FAILED');
+    expect(res.path).toEqual([S.startRun, S.prepareTrainingData, S.recordFailure, S.alert, S.fail]);
+    expect(res.error?.Error).toBe('ValidationError');
+    expect(res.error?.Cause).toContain('reports/train-bad-data-1/validation.json');
+    expect(trainCalls).toHaveLength(0);
+    const runRec = await getRun(doc, table, 'train-bad-data-1');
+    expect(runRec?.status).toBe('FAILED');
+    expect(runRec?.error?.error).toBe('ValidationError');
+    expect(runRec?.error?.cause).toContain('reports/train-bad-data-1/validation.json');
+    expect(await findPackageByRunId(sm, group, 'train-bad-data-1')).toBeNull();
+    const report = await s3.send(
+      new GetObjectCommand({ Bucket: artifactsBucket, Key: 'reports/train-bad-data-1/validation.json' }),
+    );
+    expect(JSON.parse((await report.Body?.transformToString()) ?? '{}')).toMatchObject({ status: 'failed' });
+  });
+
+  it('gate failure: no package, run REJECTED with the reason, execution fails with GateFailedError', async () => {
+    const res = await run('train-weak-1', { dataWindow: { from: '2026-10-30' } }, fakeTrain(0.55, 0.9));
+    expect(res.status).toBe('FAILED');
+    expect(res.path).toEqual([
+      S.startRun,
+      S.prepareTrainingData,
+      S.train,
+      S.evaluateModel,
+      S.modelGate,
+      S.recordGateFailure,
+      S.gateFailed,
+    ]);
+    expect(res.error?.Error).toBe('GateFailedError');
+    expect(res.error?.Cause).toMatch(/validation:auc 0\.55 < minimum 0\.7/);
+    expect(res.error?.Cause).toMatch(/validation:logloss 0\.9 > maximum 0\.6/);
+    expect(await findPackageByRunId(sm, group, 'train-weak-1')).toBeNull();
+    const runRec = await getRun(doc, table, 'train-weak-1');
+    expect(runRec).toMatchObject({
+      status: 'REJECTED',
+      gate: { passed: false },
+      rejectionReasons: [expect.stringMatching(/validation:auc 0\.55/), expect.stringMatching(/validation:logloss/)],
+    });
+    expect(runRec?.modelPackageArn).toBeUndefined();
+  });
+
+  it('a StartRun failure (no partition in the window) is still recorded on a run record', async () => {
+    const res = await run('train-empty-1', { dataWindow: { from: '2030-01-01' } }, fakeTrain(0.9, 0.3));
+    expect(res.status).toBe('FAILED');
+    expect(res.path).toEqual([S.startRun, S.recordFailure, S.alert, S.fail]);
+    expect(res.error?.Error).toBe('NotFoundError');
+    const runRec = await getRun(doc, table, 'train-empty-1');
+    expect(runRec).toMatchObject({ status: 'FAILED', kind: 'training', error: { error: 'NotFoundError' } });
+    expect(runRec?.error?.cause).toMatch(/No training partitions .* within data window 2030-01-01\.\.\(open\)/);
+  });
+});
