@@ -127,12 +127,23 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const liveGroups = new Set<number>();
 let exitHookInstalled = false;
 
+const killLiveGroups = () => {
+  for (const pgid of liveGroups) killGroup(pgid, 'SIGKILL');
+};
+
+/** The exit hook is present only while servers run (jest loads this module once per test file: no listener pile-up). */
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const pgid of liveGroups) killGroup(pgid, 'SIGKILL');
-  });
+  process.on('exit', killLiveGroups);
+}
+
+function forget(pgid: number): void {
+  liveGroups.delete(pgid);
+  if (liveGroups.size === 0 && exitHookInstalled) {
+    process.removeListener('exit', killLiveGroups);
+    exitHookInstalled = false;
+  }
 }
 
 function killGroup(pgid: number, signal: NodeJS.Signals): void {
@@ -206,12 +217,12 @@ function spawnServer(binary: string, args: string[], logFile: string | undefined
   const exited = new Promise<string>((resolve) => {
     child.once('error', (err) => {
       exitedFlag = true;
-      liveGroups.delete(pid);
+      forget(pid);
       resolve(`failed to run: ${err.message}`);
     });
     child.once('exit', (code, signal) => {
       exitedFlag = true;
-      liveGroups.delete(pid);
+      forget(pid);
       resolve(signal ? `killed by ${signal}` : `exited with code ${code}`);
     });
   }).then((why) => {
@@ -230,7 +241,7 @@ function spawnServer(binary: string, args: string[], logFile: string | undefined
       }
       // Forked children (if any) share the group; make sure none survives the leader.
       killGroup(pid, 'SIGKILL');
-      liveGroups.delete(pid);
+      forget(pid);
     })();
     return stopping;
   };
