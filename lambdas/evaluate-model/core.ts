@@ -56,7 +56,8 @@ export function decideGate(
     notes.push('no Production model (no Approved version): comparison with Production skipped');
   } else if (production.auc === undefined) {
     notes.push(`Production version ${production.version} records no validation AUC: comparison skipped`);
-  } else if (metrics.auc !== undefined && metrics.auc < production.auc - t.maxAucDrop) {
+  } else if (metrics.auc !== undefined && metrics.auc < production.auc - t.maxAucDrop - 1e-12) {
+    // (1e-12: a drop of exactly maxAucDrop passes despite binary floating point)
     reasons.push(
       `${AUC_METRIC} ${fmt(metrics.auc)} is ${fmt(production.auc - metrics.auc)} below Production version ` +
         `${production.version} (${fmt(production.auc)}); allowed drop ${fmt(t.maxAucDrop)}`,
