@@ -145,6 +145,9 @@ describeWithServers('score store against redis-server', { redis: true }, (env) =
     });
     expect(await redis.get('score:c1')).toBe('1|2026-11-20|b-2|3|0.25');
     expect(await redis.get('score:c3')).toBe('1|2026-11-19|b-9|3|0.9');
+    const keptTtl = await redis.ttl('score:c1'); // a kept record keeps an expiry (restarted at the TTL)
+    expect(keptTtl).toBeGreaterThan(0);
+    expect(keptTtl).toBeLessThanOrEqual(3600);
     // rerun of the same run: same counts, same values, TTL refreshed
     await redis.expire('score:c1', 10);
     expect(
@@ -227,6 +230,8 @@ describeWithServers('score store against redis-server', { redis: true }, (env) =
     // an older run changes none of them
     const r2 = await writeRunSummary(redis, stamp('2026-11-19', 'b-9'), { ...summary, global: { count: 1, sum: 1 } });
     expect(r2).toEqual({ fallbacks: { applied: 0, keptNewer: 3 }, meta: { applied: 0, keptNewer: 1 } });
+    expect(await redis.get(FALLBACK_GLOBAL_KEY)).toBe('1|2026-11-20|b-2|3|0.500000|4');
+    expect(await redis.ttl(FALLBACK_GLOBAL_KEY)).toBe(-1); // a kept record stays persistent
     expect(await getMetaLatest(redis)).toEqual({
       asOf: '2026-11-20',
       runId: 'b-2',
