@@ -28,7 +28,7 @@ export interface SampleDataOptions {
 export type SamplePhase = 'initial' | 'later' | 'late';
 
 export interface SampleFile {
-  /** Key in the features bucket, e.g. `features/inference/dt=2026-11-02/part-0.csv`. */
+  /** Key in the features bucket, e.g. `inference/dt=2026-11-02/part-0.csv` (DESIGN §4: `features/` is the bucket). */
   readonly key: string;
   readonly kind: 'training' | 'inference';
   readonly phase: SamplePhase;
@@ -292,7 +292,7 @@ export function generateSampleData(options: SampleDataOptions = {}): SampleDataS
       bad = b.lines.length;
     }
     files.push({
-      key: `features/training/dt=${date}/part-0.csv`,
+      key: `training/dt=${date}/part-0.csv`,
       kind: 'training',
       phase: 'initial',
       asOf: date,
@@ -313,7 +313,7 @@ export function generateSampleData(options: SampleDataOptions = {}): SampleDataS
       const bad = p === 0 ? b.lines : [];
       if (chunk.length === 0 && bad.length === 0) continue;
       files.push({
-        key: `features/inference/dt=${date}/part-${p}.csv`,
+        key: `inference/dt=${date}/part-${p}.csv`,
         kind: 'inference',
         phase,
         asOf: date,

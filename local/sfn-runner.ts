@@ -402,6 +402,9 @@ export async function runStateMachine(options: RunStateMachineOptions): Promise<
         RoleArn: `arn:aws:iam::${account}:role/local`,
       },
       StateMachine: { Id: smArn, Name: smName },
+      // aws-local-stepfunctions does not fill $$.State; definitions that read it (e.g. RetryCount in a job name) get
+      // the values of a first attempt.
+      State: { Name: '', EnteredTime: startTime.toISOString(), RetryCount: 0 },
     },
   });
 

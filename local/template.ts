@@ -60,6 +60,12 @@ export interface SynthOptions {
   readonly build?: AppBuilder;
   /** Read `cdk.json` context first. @default true */
   readonly useCdkJson?: boolean;
+  /**
+   * Run the app's policy-validation plugins (cdk-nag) during synthesis. Off by default: compliance is what `cdk synth`
+   * and the infra tests enforce; the local runtime only needs the templates.
+   * @default false
+   */
+  readonly validationPlugins?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -81,7 +87,9 @@ function defaultBuilder(): AppBuilder {
     const create = mod.createApp as (props: { context: Record<string, unknown> }) => { app: App };
     return (context) => create({ context }).app;
   }
-  throw new Error('bin/app.ts must export buildApp(context): App or createApp({ context }): { app } for the local runtime');
+  throw new Error(
+    'bin/app.ts must export buildApp(context): App or createApp({ context }): { app } for the local runtime',
+  );
 }
 
 interface StackLike {
@@ -112,6 +120,11 @@ export function synthesizeApp(options: SynthOptions = {}): SynthesizedApp {
   process.env.CDK_VALIDATION = 'false';
   try {
     const app = build(context);
+    if (options.validationPlugins !== true) {
+      // Stage keeps its plugins (Validations.of(app).addPlugins) in a private array; empty it when it is there.
+      const plugins = (app as unknown as { _policyValidation?: unknown })._policyValidation;
+      if (Array.isArray(plugins)) plugins.length = 0;
+    }
     const assembly = app.synth() as unknown as AssemblyLike;
     const stacks = assembly.stacksRecursively ?? assembly.stacks;
     return {
@@ -414,7 +427,15 @@ export class TemplateResolver {
           const [sep, parts] = arg as [string, unknown];
           const list = this.resolveInner(stack, parts);
           if (!Array.isArray(list)) throw new Error(`Fn::Join expects a list, got ${JSON.stringify(list)}`);
-          return list.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(String(sep));
+          return list
+            .map((p) => {
+              if (typeof p === 'string') return p;
+              if (typeof p === 'number' || typeof p === 'boolean') return String(p);
+              throw new Error(
+                `Fn::Join in stack ${stack.stackName}: a part resolved to ${JSON.stringify(p)}, not a string`,
+              );
+            })
+            .join(String(sep));
         }
         case 'Fn::Sub':
           return this.sub(stack, arg);
@@ -434,6 +455,15 @@ export class TemplateResolver {
           const exp = this.exports.get(name);
           if (!exp) throw new Error(`Fn::ImportValue: no stack exports ${name}`);
           return this.resolveInner(exp.stack, exp.value);
+        }
+        case 'Fn::GetStackOutput': {
+          // CDK's cross-stack reference (same account and region here): the named output of the producing stack.
+          const a = this.resolveInner(stack, arg) as { StackName?: unknown; OutputName?: unknown };
+          const producer = this.app.stacks.find((s) => s.stackName === a.StackName);
+          const out = producer?.template.Outputs?.[String(a.OutputName)];
+          if (!producer || !out)
+            throw new Error(`Fn::GetStackOutput: no output ${String(a.OutputName)} in stack ${String(a.StackName)}`);
+          return this.resolveInner(producer, out.Value);
         }
         case 'Fn::If': {
           const [cond, whenTrue, whenFalse] = arg as [string, unknown, unknown];
@@ -463,6 +493,8 @@ export class TemplateResolver {
         case 'Fn::Base64':
           return Buffer.from(String(this.resolveInner(stack, arg))).toString('base64');
         default:
+          if (k.startsWith('Fn::'))
+            throw new Error(`Unsupported intrinsic ${k} in stack ${stack.stackName}: ${JSON.stringify(arg)}`);
           break;
       }
     }

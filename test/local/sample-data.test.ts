@@ -24,7 +24,7 @@ describe('generateSampleData', () => {
       const header = f.body.slice(0, f.body.indexOf('\n')).split(',');
       const expected = ['customer_id', 'as_of', ...(f.kind === 'training' ? ['churned'] : []), ...features];
       expect(header).toEqual(expected);
-      expect(f.key).toMatch(new RegExp(`^features/${f.kind}/dt=${f.asOf}/part-\\d+\\.csv$`));
+      expect(f.key).toMatch(new RegExp(`^${f.kind}/dt=${f.asOf}/part-\\d+\\.csv$`));
       const rows = parse(f.body, { columns: true }) as Record<string, string>[];
       expect(rows).toHaveLength(f.rows);
       expect(rows.every((r) => r.as_of === f.asOf)).toBe(true);

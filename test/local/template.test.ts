@@ -153,6 +153,25 @@ describe('TemplateResolver', () => {
     expect(r.resolve(stack, expr)).toEqual(expected);
   });
 
+  it('resolves Fn::GetStackOutput to the producing stack output', () => {
+    const producer = {
+      stackName: 'P',
+      path: 'P',
+      template: { Resources: {}, Outputs: { O: { Value: { 'Fn::Join': ['', ['v-', { Ref: 'AWS::Region' }]] } } } },
+    };
+    const two = new TemplateResolver({ stacks: [stack, producer] }, { region: 'eu-west-1' });
+    expect(
+      two.resolve(stack, { 'Fn::GetStackOutput': { StackName: 'P', Region: { Ref: 'AWS::Region' }, OutputName: 'O' } }),
+    ).toBe('v-eu-west-1');
+    expect(() => two.resolve(stack, { 'Fn::GetStackOutput': { StackName: 'P', OutputName: 'X' } })).toThrow(
+      /no output X in stack P/,
+    );
+  });
+
+  it('names an unsupported intrinsic', () => {
+    expect(() => r.resolve(stack, { 'Fn::Transform': {} })).toThrow(/Unsupported intrinsic Fn::Transform in stack S/);
+  });
+
   it('fails clearly on an unknown reference', () => {
     expect(() => r.resolve(stack, { Ref: 'Missing' })).toThrow(
       /Ref to unknown resource or parameter Missing in stack S/,
