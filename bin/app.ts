@@ -2,6 +2,7 @@
 import { App, type AppProps, type Environment, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { type AppConfig, ConfigError, loadConfig } from '../lib/config';
+import { BatchInferenceStack } from '../lib/stacks/batch-inference-stack';
 import { DataStack } from '../lib/stacks/data-stack';
 import { NetworkStack } from '../lib/stacks/network-stack';
 import { ServingStack } from '../lib/stacks/serving-stack';
@@ -15,6 +16,7 @@ export interface PipelineApp {
   readonly network: NetworkStack;
   readonly serving: ServingStack;
   readonly training: TrainingStack;
+  readonly batch: BatchInferenceStack;
 }
 
 /**
@@ -74,13 +76,27 @@ export function createApp(props: AppProps = {}): PipelineApp {
   // Bucket names travel as strings (no reference), so state the deploy order explicitly.
   serving.addStackDependency(data, 'reads results/ of the artifacts bucket');
 
-  for (const stack of [data, network, serving, training]) {
+  const batch = new BatchInferenceStack(app, 'BatchInference', {
+    ...common,
+    table: data.table,
+    featuresBucketName: data.featuresBucketName,
+    artifactsBucketName: data.artifactsBucketName,
+    encryptionKey: data.key,
+    modelPackageGroupName: data.modelPackageGroupName,
+    loaderFunction: serving.loaderFunction,
+    finalizeFunction: serving.finalizeFunction,
+    stackName: stackName('batch'),
+    description: 'mlops-batch-pipeline: BatchInference state machine, schedule, arrival ledger, reconcile',
+  });
+  batch.addStackDependency(data, "reads features and writes batch/, results/ of the data stack's buckets");
+
+  for (const stack of [data, network, serving, training, batch]) {
     Tags.of(stack).add('project', 'mlops-batch-pipeline');
     Tags.of(stack).add('environment', config.envName);
   }
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 
-  return { app, config, data, network, serving, training };
+  return { app, config, data, network, serving, training, batch };
 }
 
 if (require.main === module) {

@@ -8,8 +8,9 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import type { AppConfig } from '../config';
+import { acknowledge, iam5ResourceId, NagIds } from '../nag';
 import { ProjectFunction } from './project-function';
 
 /**
@@ -458,6 +459,46 @@ export class BatchInferenceWorkflow extends Construct {
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
     this.grantTransform(key);
+    this.acknowledgeStateMachineRole(props, [
+      acquireLock,
+      releaseLock,
+      findUnscored,
+      resolveModel,
+      prepare,
+      commitLedger,
+      notify,
+    ]);
+  }
+
+  /** Written reasons for the wildcard resources of the state machine role (cdk-nag IAM5, exact finding ids). */
+  private acknowledgeStateMachineRole(props: BatchInferenceWorkflowProps, own: lambda.IFunction[]): void {
+    const role = this.stateMachine.role;
+    const stack = Stack.of(this);
+    const fns = [...own, this.recordFailureFunction, props.loaderFunction, props.finalizeFunction];
+    acknowledge(
+      role,
+      {
+        id: NagIds.iam5Resource,
+        reason:
+          'X-Ray tracing (xray:PutTraceSegments/PutTelemetryRecords/GetSampling*) and CloudWatch Logs vended delivery ' +
+          '(logs:CreateLogDelivery, DescribeResourcePolicies …) that Step Functions logging needs do not support ' +
+          'resource-level permissions.',
+      },
+      {
+        id: iam5ResourceId(
+          role,
+          stack.formatArn({ service: 'sagemaker', resource: 'transform-job', resourceName: `${this.namePrefix}-*` }),
+        ),
+        reason: `Transform jobs are named ${this.namePrefix}-<run id>-<hash> per run (known only at run time).`,
+      },
+    );
+    for (const f of fns) {
+      acknowledgeWildcardLater(
+        role,
+        `${f.functionArn}:*`,
+        'lambda:InvokeFunction on the versions/aliases (<function ARN>:*) of a function this state machine invokes.',
+      );
+    }
   }
 
   /**
@@ -521,6 +562,23 @@ export class BatchInferenceWorkflow extends Construct {
           stack.formatArn({ service: 'sagemaker', resource: 'model', resourceName: `${this.namePrefix}-v*` }),
         ],
       }),
+    );
+    acknowledge(
+      f.resolveModel.role!,
+      {
+        id: iam5ResourceId(
+          f.resolveModel,
+          stack.formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${group}/*` }),
+        ),
+        reason: `DescribeModelPackage on the versions of group ${group} only; the Production version is found at run time.`,
+      },
+      {
+        id: iam5ResourceId(
+          f.resolveModel,
+          stack.formatArn({ service: 'sagemaker', resource: 'model', resourceName: `${this.namePrefix}-v*` }),
+        ),
+        reason: `Describe/CreateModel only for Models named ${this.namePrefix}-v<version>; the version is known at run time.`,
+      },
     );
     f.resolveModel.addToRolePolicy(
       new iam.PolicyStatement({
@@ -593,8 +651,16 @@ export class ResourceAccess {
   /** Item actions on the table (and its indexes when `index`), plus the key use DynamoDB makes on the caller's behalf. */
   table(fn: lambda.IFunction, actions: string[], opts: { index?: boolean } = {}): void {
     const resources = [this.tableRef.tableArn];
-    if (opts.index) resources.push(`${this.tableRef.tableArn}/index/*`);
+    const indexes = `${this.tableRef.tableArn}/index/*`;
+    if (opts.index) resources.push(indexes);
     fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+    if (opts.index) {
+      this.ack(
+        fn,
+        indexes,
+        "Query on the Pipeline table's indexes (gsi1: pending ledger objects, runs by kind); the index ARN ends in /index/<name>.",
+      );
+    }
     const writes = actions.some((a) => /Put|Update|Delete|Write/.test(a));
     this.keyVia(
       fn,
@@ -608,7 +674,13 @@ export class ResourceAccess {
   /** Object access under `prefix` of `bucket` (read = GetObject, write = PutObject), with the SSE-KMS key use. */
   objects(fn: lambda.IFunction, bucket: s3.IBucket, prefix: string, mode: 'read' | 'write' | 'readwrite'): void {
     const actions = [...(mode !== 'write' ? ['s3:GetObject'] : []), ...(mode !== 'read' ? ['s3:PutObject'] : [])];
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [bucket.arnForObjects(`${prefix}*`)] }));
+    const objects = bucket.arnForObjects(`${prefix}*`);
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [objects] }));
+    this.ack(
+      fn,
+      objects,
+      `${actions.join('/')} under ${prefix} only: keys there are per run (run id = execution name) or per partition (dt=), known only at run time.`,
+    );
     this.keyVia(fn, 's3', mode === 'read' ? ['kms:Decrypt'] : ['kms:Decrypt', 'kms:GenerateDataKey']);
   }
 
@@ -623,6 +695,11 @@ export class ResourceAccess {
     );
   }
 
+  /** Acknowledge the cdk-nag IAM5 finding of one prefix-scoped wildcard resource on the function's role. */
+  private ack(fn: lambda.IFunction, resource: string, reason: string): void {
+    acknowledgeWildcardLater(fn.role ?? fn, resource, reason);
+  }
+
   /** Key use through one AWS service only (`kms:ViaService`). */
   keyVia(fn: lambda.IFunction, service: string, actions: string[]): void {
     fn.addToRolePolicy(
@@ -633,4 +710,22 @@ export class ResourceAccess {
       }),
     );
   }
+}
+
+/**
+ * Acknowledge the cdk-nag IAM5 finding of a wildcard `resource` on `scope`, computing the finding id after the app's
+ * references are resolved (node validations run after that step): a resource built from another stack's value (a
+ * table ARN, a function ARN) renders as that stack's export only then, so the id matches what cdk-nag reports.
+ */
+export function acknowledgeWildcardLater(scope: IConstruct, resource: string, reason: string): void {
+  let done = false;
+  scope.node.addValidation({
+    validate: () => {
+      if (!done) {
+        acknowledge(scope, { id: iam5ResourceId(scope, resource), reason });
+        done = true;
+      }
+      return [];
+    },
+  });
 }

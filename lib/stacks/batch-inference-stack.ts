@@ -1,11 +1,11 @@
-import { CfnOutput, Duration, Stack, type StackProps, TimeZone } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Stack, type StackProps, TimeZone } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -14,7 +14,8 @@ import type { Construct } from 'constructs';
 import type { AppConfig } from '../config';
 import { BatchInferenceWorkflow, ResourceAccess } from '../constructs/batch-inference-workflow';
 import { ProjectFunction } from '../constructs/project-function';
-import { acknowledge } from '../nag';
+import { acknowledge, iam5ResourceId, NagIds } from '../nag';
+import { xgboostRepositoryArn } from '../xgboost-image';
 
 /** Key prefix of the feature objects the batch scores (arrival events outside it are ignored). */
 export const INFERENCE_PREFIX = 'inference/';
@@ -24,14 +25,21 @@ export interface BatchInferenceStackProps extends StackProps {
   readonly config: AppConfig;
   /** The `Pipeline` table (data stack). */
   readonly table: dynamodb.ITable;
-  /** Feature store bucket; must send events to EventBridge (data stack). */
-  readonly featuresBucket: s3.IBucket;
-  readonly artifactsBucket: s3.IBucket;
+  /**
+   * Physical name of the feature store bucket (data stack `featuresBucketName`); it must send events to EventBridge.
+   * Names, not bucket references: object ARNs are built from the name without a cross-stack reference.
+   */
+  readonly featuresBucketName: string;
+  /** Physical name of the artifacts bucket (data stack `artifactsBucketName`). */
+  readonly artifactsBucketName: string;
   /** The data stack's key (queues, logs, transform output/volume). */
   readonly encryptionKey: kms.IKey;
   readonly modelPackageGroupName: string;
-  /** Role SageMaker assumes for Models and transform jobs. */
-  readonly sageMakerRole: iam.IRole;
+  /**
+   * Role SageMaker assumes for Models and transform jobs.
+   * @default - a new role (see {@link BatchInferenceStack.transformRole}): reads models and batch input, writes results
+   */
+  readonly sageMakerRole?: iam.IRole;
   /** Score loader function (Serving stack, `lambdas/load-scores`). */
   readonly loaderFunction: lambda.IFunction;
   /** Score finalizer function (Serving stack, `lambdas/finalize-scores`). */
@@ -61,6 +69,8 @@ export interface BatchInferenceStackProps extends StackProps {
  */
 export class BatchInferenceStack extends Stack {
   public readonly workflow: BatchInferenceWorkflow;
+  /** Role SageMaker assumes to run the Production model in transform jobs. */
+  public readonly transformRole: iam.IRole;
   public readonly alertTopic: sns.ITopic;
   public readonly schedule: scheduler.Schedule;
   public readonly scheduleDeadLetterQueue: sqs.Queue;
@@ -71,7 +81,10 @@ export class BatchInferenceStack extends Stack {
 
   constructor(scope: Construct, id: string, props: BatchInferenceStackProps) {
     super(scope, id, props);
-    const { config, encryptionKey: key, table, featuresBucket } = props;
+    const { config, encryptionKey: key, table } = props;
+    const featuresBucket = s3.Bucket.fromBucketName(this, 'FeaturesBucket', props.featuresBucketName);
+    const artifactsBucket = s3.Bucket.fromBucketName(this, 'ArtifactsBucket', props.artifactsBucketName);
+    this.transformRole = props.sageMakerRole ?? this.createTransformRole(artifactsBucket, key);
 
     this.alertTopic =
       props.alertTopic ??
@@ -85,10 +98,10 @@ export class BatchInferenceStack extends Stack {
       config,
       table,
       featuresBucket,
-      artifactsBucket: props.artifactsBucket,
+      artifactsBucket,
       encryptionKey: key,
       modelPackageGroupName: props.modelPackageGroupName,
-      sageMakerRole: props.sageMakerRole,
+      sageMakerRole: this.transformRole,
       alertTopic: this.alertTopic,
       loaderFunction: props.loaderFunction,
       finalizeFunction: props.finalizeFunction,
@@ -220,5 +233,80 @@ export class BatchInferenceStack extends Stack {
       value: this.alertTopic.topicArn,
       description: 'Batch run summaries and alerts',
     });
+  }
+
+  /**
+   * The SageMaker execution role of the transform jobs: read the model artifact (`training/<runId>/model/…`) and the
+   * run's transform input (`batch/…`), write results (`results/…`), use the data key for S3 and the job volume, pull
+   * the XGBoost image, write job logs and metrics. Nothing else.
+   */
+  private createTransformRole(bucket: s3.IBucket, key: kms.IKey): iam.Role {
+    const role = new iam.Role(this, 'TransformRole', {
+      assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      }),
+      description: 'SageMaker batch transform: run the Production model over batch/ input, write results/',
+    });
+    const add = (props: iam.PolicyStatementProps) => role.addToPolicy(new iam.PolicyStatement(props));
+    const wildcards = [
+      bucket.arnForObjects('training/*/model/*'),
+      bucket.arnForObjects('batch/*'),
+      bucket.arnForObjects('results/*'),
+    ];
+    add({ sid: 'ReadModelArtifacts', actions: ['s3:GetObject'], resources: [wildcards[0]!] });
+    add({ sid: 'ReadTransformInput', actions: ['s3:GetObject'], resources: [wildcards[1]!] });
+    add({ sid: 'WriteResults', actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: [wildcards[2]!] });
+    add({
+      sid: 'ListTransformInput',
+      actions: ['s3:ListBucket'],
+      resources: [bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': ['batch/*'] } },
+    });
+    add({
+      sid: 'DataKeyForS3',
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      resources: [key.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
+    });
+    add({
+      sid: 'DataKeyForVolume',
+      actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+      resources: [key.keyArn],
+    });
+    const jobLogs = this.formatArn({
+      service: 'logs',
+      resource: 'log-group',
+      resourceName: '/aws/sagemaker/TransformJobs:*',
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    add({
+      sid: 'JobLogs',
+      actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+      resources: [jobLogs],
+    });
+    add({
+      sid: 'JobMetrics',
+      actions: ['cloudwatch:PutMetricData'],
+      resources: ['*'],
+      conditions: { StringLike: { 'cloudwatch:namespace': ['/aws/sagemaker/TransformJobs', 'aws/sagemaker/*'] } },
+    });
+    add({
+      sid: 'PullXgboostImage',
+      actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
+      resources: [xgboostRepositoryArn(this)],
+    });
+    add({ sid: 'EcrAuthToken', actions: ['ecr:GetAuthorizationToken'], resources: ['*'] });
+    acknowledge(role, {
+      id: NagIds.iam5Resource,
+      reason:
+        'SageMaker transform role: ecr:GetAuthorizationToken and cloudwatch:PutMetricData (limited by a namespace ' +
+        'condition) do not support resource-level permissions.',
+    });
+    const reason =
+      "The transform job reads the model of the Production version (training/<runId>/model/), the run's input " +
+      '(batch/<runId>/) and writes results/model_version=<N>/run=<runId>/; run ids and versions are known only at ' +
+      'run time. Its log streams are named by job.';
+    acknowledge(role, ...[...wildcards, jobLogs].map((r) => ({ id: iam5ResourceId(role, r), reason })));
+    return role;
   }
 }

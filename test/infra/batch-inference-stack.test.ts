@@ -1,6 +1,5 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import { loadConfig } from '../../lib/config';
 import { BATCH_STATES } from '../../lib/constructs/batch-inference-workflow';
 import { ProjectFunction } from '../../lib/constructs/project-function';
@@ -33,17 +32,13 @@ function build(extraContext: Record<string, unknown> = {}) {
     entry: 'lambdas/finalize-scores/handler.ts',
     description: 'finalizer',
   });
-  const sageMakerRole = new iam.Role(serving, 'SageMakerRole', {
-    assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
-  });
   const batch = new BatchInferenceStack(app, 'Batch', {
     config,
     table: data.table,
-    featuresBucket: data.featuresBucket,
-    artifactsBucket: data.artifactsBucket,
+    featuresBucketName: data.featuresBucketName,
+    artifactsBucketName: data.artifactsBucketName,
     encryptionKey: data.key,
     modelPackageGroupName: data.modelPackageGroupName,
-    sageMakerRole,
     loaderFunction,
     finalizeFunction,
   });
@@ -304,7 +299,7 @@ describe('BatchInference stack resources', () => {
     const st = statementsOf('WorkflowResolveModelFunctionRole');
     const pass = st.filter((s) => actionsOf([s]).includes('iam:PassRole'));
     expect(pass).toHaveLength(1);
-    expect(JSON.stringify(pass[0]!.Resource)).toContain('SageMakerRole');
+    expect(pass[0]!.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^TransformRole/), 'Arn'] });
     expect(pass[0]!.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } });
     const model = st.find((s) => s.Sid === 'ManageProductionModel')!;
     expect(JSON.stringify(model.Resource)).toContain(':model/mlops-batch-dev-v*');
@@ -353,5 +348,21 @@ describe('BatchInference definition validity', () => {
     const { isValid, errorsText } = aslValidator(definition);
     expect(errorsText()).toBe('');
     expect(isValid).toBe(true);
+  });
+});
+
+describe('transform role', () => {
+  test('SageMaker may read models and batch input, write results; nothing with a * action', () => {
+    const st = statementsOf('TransformRole');
+    const bySid = Object.fromEntries(st.map((s) => [s.Sid, s]));
+    expect(bySid.ReadModelArtifacts?.Action).toBe('s3:GetObject');
+    expect(JSON.stringify(bySid.ReadModelArtifacts?.Resource)).toContain('/training/*/model/*');
+    expect(JSON.stringify(bySid.WriteResults?.Resource)).toContain('/results/*');
+    expect(actionsOf(st).every((a) => !a.includes('*'))).toBe(true);
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [Match.objectLike({ Principal: { Service: 'sagemaker.amazonaws.com' } })],
+      },
+    });
   });
 });
