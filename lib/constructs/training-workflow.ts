@@ -639,6 +639,7 @@ export class TrainingWorkflow extends Construct {
           'sagemaker:DescribeTrainingJob',
           'sagemaker:StopTrainingJob',
           'sagemaker:AddTags',
+          'sagemaker:ListTags',
         ],
         resources: [jobArn],
       }),
