@@ -1,9 +1,9 @@
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { INFERENCE_PREFIX, isScorableKey } from '../arrival/core';
 import { ValidationError } from '../shared/errors';
-import { type ArrivalOutcome, registerArrival } from '../shared/ledger';
+import { type ArrivalOutcome, findPending, registerArrival, removeVanished } from '../shared/ledger';
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD');
 
@@ -23,6 +23,12 @@ export const ReconcileRequestSchema = z
     from: isoDate.optional(),
     to: isoDate.optional(),
     startAfter: z.string().min(1).optional(),
+    /**
+     * Remove PENDING/QUARANTINED ledger items (within prefix and range) whose object no longer exists, so a file
+     * deleted before it was scored cannot fail every later run. Only after a complete listing, each confirmed by
+     * HeadObject. @default true
+     */
+    prune: z.boolean().optional(),
   })
   .strict()
   .refine((r) => !r.from || !r.to || r.from <= r.to, { message: 'from must be <= to', path: ['from'] });
@@ -44,6 +50,9 @@ export interface ReconcileResult {
   readonly ignoredKeys: string[];
   /** Listed keys outside the from/to range. */
   readonly outsideRange: number;
+  /** Ledger items removed because their object no longer exists (with up to 20 example keys). */
+  readonly removed: number;
+  readonly removedKeys: string[];
   /** Set when the listing stopped early (time budget): pass it as `startAfter` to continue. */
   readonly nextStartAfter?: string;
 }
@@ -108,6 +117,21 @@ export async function reconcile(
   let lastKey: string | undefined;
   let nextStartAfter: string | undefined;
 
+  // Unscored ledger items in scope, known before the listing starts (items registered meanwhile are not candidates).
+  const prune = req.data.prune !== false && !req.data.startAfter;
+  const inRange = (key: string) => {
+    if (!from && !to) return true;
+    const dt = dtOf(key);
+    return Boolean(dt && (!from || dt >= from) && (!to || dt <= to));
+  };
+  const candidates = new Map<string, string>();
+  if (prune) {
+    for (const status of ['PENDING', 'QUARANTINED'] as const) {
+      const found = await findPending(doc, params.tableName, PRUNE_CANDIDATES_MAX, status, prefix);
+      for (const o of found.objects) if (inRange(o.key)) candidates.set(o.key, o.etag);
+    }
+  }
+
   for (;;) {
     const page = await s3.send(
       new ListObjectsV2Command({
@@ -121,6 +145,7 @@ export async function reconcile(
     for (const obj of page.Contents ?? []) {
       if (!obj.Key) continue;
       lastKey = obj.Key;
+      candidates.delete(obj.Key);
       if (from || to) {
         const dt = dtOf(obj.Key);
         if (!dt || (from && dt < from) || (to && dt > to)) {
@@ -160,6 +185,18 @@ export async function reconcile(
     }
   }
 
+  let removed = 0;
+  const removedKeys: string[] = [];
+  if (prune && !nextStartAfter) {
+    for (const [key, etag] of candidates) {
+      if (await objectExists(s3, params.featuresBucket, key)) continue;
+      if (await removeVanished(doc, params.tableName, key, etag)) {
+        removed++;
+        if (removedKeys.length < 20) removedKeys.push(key);
+      }
+    }
+  }
+
   return {
     bucket: params.featuresBucket,
     prefix,
@@ -170,6 +207,22 @@ export async function reconcile(
     ignored,
     ignoredKeys,
     outsideRange,
+    removed,
+    removedKeys,
     ...(nextStartAfter ? { nextStartAfter } : {}),
   };
+}
+
+/** Unscored ledger items per status considered for pruning in one reconcile. */
+const PRUNE_CANDIDATES_MAX = 10_000;
+
+async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
+  } catch (err) {
+    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return false;
+    throw err;
+  }
 }

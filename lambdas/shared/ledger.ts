@@ -11,6 +11,7 @@
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
@@ -208,6 +209,8 @@ export async function findPending(
   tableName: string,
   limit: number,
   status: Exclude<LedgerStatus, 'SCORED'> = 'PENDING',
+  /** Only keys starting with this prefix. @default - all keys */
+  keyPrefix?: string,
 ): Promise<{ objects: PendingObject[]; truncated: boolean }> {
   if (!Number.isInteger(limit) || limit < 1) throw new ValidationError(`findPending: limit must be >= 1, got ${limit}`);
   const objects: PendingObject[] = [];
@@ -217,8 +220,8 @@ export async function findPending(
       new QueryCommand({
         TableName: tableName,
         IndexName: GSI1_NAME,
-        KeyConditionExpression: 'gsi1pk = :g',
-        ExpressionAttributeValues: { ':g': ledgerStatusGsiPk(status) },
+        KeyConditionExpression: keyPrefix ? 'gsi1pk = :g AND begins_with(gsi1sk, :p)' : 'gsi1pk = :g',
+        ExpressionAttributeValues: { ':g': ledgerStatusGsiPk(status), ...(keyPrefix ? { ':p': keyPrefix } : {}) },
         Limit: limit + 1 - objects.length,
         ExclusiveStartKey: startKey,
       }),
@@ -405,6 +408,34 @@ export async function markQuarantined(
     if (cur.etag !== etag) return { ok: false, reason: `object rewritten (etag ${etag} → ${cur.etag})` };
     return { ok: true, reason: 'condition holds now' };
   });
+}
+
+/**
+ * Remove the ledger item of an object that no longer exists in S3 (deleted before it was scored), so it stops
+ * coming back as work that can never be read. Conditional: only this etag, and never a SCORED item (its history
+ * stays). Returns whether the item was removed.
+ */
+export async function removeVanished(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  key: string,
+  etag: string,
+): Promise<boolean> {
+  try {
+    await doc.send(
+      new DeleteCommand({
+        TableName: tableName,
+        Key: ledgerKey(key),
+        ConditionExpression: '#etag = :etag AND #status <> :scored',
+        ExpressionAttributeNames: { '#etag': 'etag', '#status': 'status' },
+        ExpressionAttributeValues: { ':etag': normalizeEtag(etag), ':scored': 'SCORED' },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isConditionalFailure(err)) return false;
+    throw err;
+  }
 }
 
 function toLedgerItem(raw: Record<string, unknown> | undefined): LedgerItem {

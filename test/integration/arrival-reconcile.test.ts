@@ -1,7 +1,7 @@
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { reconcile } from '../../lambdas/reconcile/core';
-import { findPending, getLedgerItem } from '../../lambdas/shared/ledger';
+import { commitScored, findPending, getLedgerItem } from '../../lambdas/shared/ledger';
 import { createBucket, createPipelineTable, testClients } from '../support/aws';
 import { describeWithServers } from '../support/servers';
 
@@ -12,7 +12,7 @@ describeWithServers('arrival and reconcile against moto (S3 + DynamoDB)', { moto
   let bucket: string;
 
   const put = async (key: string, body: string) => {
-    const r = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    const r = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from(body) }));
     return { key, etag: r.ETag ?? '', size: Buffer.byteLength(body) };
   };
 
@@ -96,6 +96,22 @@ describeWithServers('arrival and reconcile against moto (S3 + DynamoDB)', { moto
       status: 'PENDING',
       source: 'reconcile',
     });
+  });
+
+  it('removes unscored items of deleted objects so they cannot fail every run; keeps scored history', async () => {
+    const a = await put('inference/dt=2026-03-01/a.csv', 'a');
+    const b = await put('inference/dt=2026-03-01/b.csv', 'b');
+    const params = { tableName: table, featuresBucket: bucket };
+    await reconcile(s3, doc, params);
+    await commitScored(doc, table, [{ key: b.key, etag: b.etag }], 'run-1', 1);
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: a.key }));
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: b.key }));
+
+    const r = await reconcile(s3, doc, params);
+    expect(r).toMatchObject({ listed: 0, removed: 1, removedKeys: [a.key] });
+    expect(await getLedgerItem(doc, table, a.key)).toBeUndefined();
+    expect(await getLedgerItem(doc, table, b.key)).toMatchObject({ status: 'SCORED', runId: 'run-1' });
+    expect((await findPending(doc, table, 10)).objects).toEqual([]);
   });
 
   it('backfills a date range only', async () => {

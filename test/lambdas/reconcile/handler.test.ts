@@ -1,5 +1,5 @@
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { HeadObjectCommand, ListObjectsV2Command, NotFound, S3Client } from '@aws-sdk/client-s3';
+import { DeleteCommand, DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -20,6 +20,7 @@ beforeEach(() => {
   s3.reset();
   ddb.reset();
   ddb.on(UpdateCommand).resolves({});
+  ddb.on(QueryCommand).resolves({ Items: [] });
 });
 
 describe('reconcile handler', () => {
@@ -79,6 +80,57 @@ describe('reconcile handler', () => {
     const r = await handler({}, context);
     expect(r.nextStartAfter).toBe('inference/dt=2026-03-01/a.csv');
     expect(s3).toHaveReceivedCommandTimes(ListObjectsV2Command, 1);
+  });
+
+  it('removes unscored ledger items whose object is gone (confirmed by HeadObject), never listed ones', async () => {
+    const pending = (key: string, etag: string) => ({
+      pk: `OBJ#${key}`,
+      sk: 'OBJ',
+      s3Key: key,
+      etag,
+      size: 1,
+      status: 'PENDING',
+      source: 'event',
+      firstSeenAt: 't',
+      updatedAt: 't',
+    });
+    ddb.on(QueryCommand, { ExpressionAttributeValues: { ':g': 'LEDGER#PENDING', ':p': 'inference/' } }).resolves({
+      Items: [
+        pending('inference/dt=2026-03-01/a.csv', 'e1'),
+        pending('inference/dt=2026-03-01/gone.csv', 'eg'),
+        pending('inference/dt=2026-03-01/racy.csv', 'er'),
+      ],
+    });
+    ddb.on(DeleteCommand).resolves({});
+    s3.on(ListObjectsV2Command).resolves({ Contents: [obj('inference/dt=2026-03-01/a.csv')], IsTruncated: false });
+    s3.on(HeadObjectCommand, { Key: 'inference/dt=2026-03-01/gone.csv' })
+      .rejects(new NotFound({ message: 'Not Found', $metadata: { httpStatusCode: 404 } }))
+      .on(HeadObjectCommand, { Key: 'inference/dt=2026-03-01/racy.csv' })
+      .resolves({ ETag: '"er"' });
+
+    const r = await handler({});
+    expect(r).toMatchObject({ removed: 1, removedKeys: ['inference/dt=2026-03-01/gone.csv'], unchanged: 0, new: 1 });
+    const deletes = ddb.commandCalls(DeleteCommand).map((c) => c.args[0].input);
+    expect(deletes).toEqual([
+      expect.objectContaining({
+        Key: { pk: 'OBJ#inference/dt=2026-03-01/gone.csv', sk: 'OBJ' },
+        ConditionExpression: '#etag = :etag AND #status <> :scored',
+        ExpressionAttributeValues: { ':etag': 'eg', ':scored': 'SCORED' },
+      }),
+    ]);
+  });
+
+  it('does not prune after a partial listing or when asked not to', async () => {
+    ddb.on(QueryCommand).resolves({
+      Items: [
+        { pk: 'OBJ#inference/x.csv', sk: 'OBJ', s3Key: 'inference/x.csv', etag: 'e', size: 1, status: 'PENDING' },
+      ],
+    });
+    s3.on(ListObjectsV2Command).resolves({ Contents: [], IsTruncated: false });
+    expect(await handler({ prune: false })).toMatchObject({ removed: 0 });
+    expect(await handler({ startAfter: 'inference/a' })).toMatchObject({ removed: 0 });
+    expect(s3).toHaveReceivedCommandTimes(HeadObjectCommand, 0);
+    expect(ddb).toHaveReceivedCommandTimes(DeleteCommand, 0);
   });
 
   it('rejects bad input naming the field', async () => {
