@@ -305,8 +305,8 @@ export class TrainingWorkflow extends Construct {
         workflow: 'Training',
         'runId.$': '$$.Execution.Name',
         'execution.$': '$$.Execution.Id',
-        'error.$': '$.error.Error',
-        'cause.$': '$.error.Cause',
+        // The whole Catch object: a missing Cause field must not turn the alert into a States.Runtime error.
+        'error.$': '$.error',
       }),
       resultPath: sfn.JsonPath.DISCARD,
     });
