@@ -1,0 +1,180 @@
+/**
+ * End to end: `npm run local`'s pipeline with a small population against moto_server and redis-server, then everything
+ * read back from S3, DynamoDB and Redis: counts, statuses and the incremental behaviour.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import Redis from 'ioredis';
+import { GSI1_NAME, GSI1_PK, ledgerKey, ledgerStatusGsiPk, runKey, runsGsiPk } from '../../lambdas/shared/keys';
+import {
+  decodeMeta,
+  decodeScore,
+  FALLBACK_GLOBAL_KEY,
+  META_LATEST_KEY,
+  scoreKey,
+} from '../../lambdas/shared/score-store';
+import { type LocalRunResult, runLocal } from '../../local/run';
+import { testClients } from '../support/aws';
+import { describeWithServers } from '../support/servers';
+
+jest.setTimeout(240_000);
+
+const CUSTOMERS = 400;
+
+describeWithServers('npm run local (e2e)', { moto: true, redis: true }, (env) => {
+  let result: LocalRunResult;
+  let clients: ReturnType<typeof testClients>;
+  let redis: Redis;
+  const lines: string[] = [];
+  const outDir = mkdtempSync(path.join(tmpdir(), 'local-run-e2e-'));
+  const output = (suffix: string) => {
+    const hit = Object.entries(result.resources.outputs).find(([k]) => k.endsWith(`.${suffix}`));
+    return String(hit?.[1]);
+  };
+
+  beforeAll(async () => {
+    result = await runLocal({ customers: CUSTOMERS, seed: 7, outDir, print: (l) => lines.push(l) });
+    clients = testClients(env.moto.endpoint);
+    redis = new Redis(env.redis.url, { lazyConnect: true, disconnectTimeout: 100 });
+    await redis.connect();
+  });
+  afterAll(async () => {
+    await redis?.quit();
+  });
+
+  it('prints progress for every step and passes every check', () => {
+    for (let i = 1; i <= 11; i++) expect(lines.some((l) => l.startsWith(`[${i}/11] `))).toBe(true);
+    expect(result.report.checks.length).toBeGreaterThanOrEqual(15);
+    expect(result.report.checks.filter((c) => !c.passed)).toEqual([]);
+  });
+
+  it('trained, registered and approved a model with a sensible validation AUC', async () => {
+    expect(result.training.status).toBe('SUCCEEDED');
+    const auc = result.report.training.auc!;
+    expect(auc).toBeGreaterThan(0.7);
+    expect(auc).toBeLessThan(0.97);
+    const run = await clients.doc.send(
+      new GetCommand({ TableName: output('TableName'), Key: runKey(result.training.name) }),
+    );
+    expect(run.Item?.status).toBe('SUCCEEDED');
+    expect(result.report.approval.productionVersion).toBe(result.report.training.modelVersion);
+  });
+
+  it('marked every inference object SCORED in the ledger and left nothing PENDING', async () => {
+    const table = output('TableName');
+    const keys = result.data.files.filter((f) => f.kind === 'inference').map((f) => f.key);
+    for (const key of keys) {
+      const item = await clients.doc.send(new GetCommand({ TableName: table, Key: ledgerKey(key) }));
+      expect({ key, status: item.Item?.status }).toEqual({ key, status: 'SCORED' });
+    }
+    const pending = await clients.doc.send(
+      new QueryCommand({
+        TableName: table,
+        IndexName: GSI1_NAME,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': GSI1_PK },
+        ExpressionAttributeValues: { ':pk': ledgerStatusGsiPk('PENDING') },
+      }),
+    );
+    expect(pending.Items ?? []).toEqual([]);
+  });
+
+  it('recorded four batch runs; the rerun scored nothing, the others only their new objects', async () => {
+    const runs = await clients.doc.send(
+      new QueryCommand({
+        TableName: output('TableName'),
+        IndexName: GSI1_NAME,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': GSI1_PK },
+        ExpressionAttributeValues: { ':pk': runsGsiPk('batch') },
+      }),
+    );
+    expect((runs.Items ?? []).map((r) => r.status)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+    const [initial, rerun, later, late] = result.batches;
+    const keysOf = (phase: string) =>
+      result.data.files
+        .filter((f) => f.kind === 'inference' && f.phase === phase)
+        .map((f) => f.key)
+        .sort();
+    expect(initial!.scoredKeys).toEqual(keysOf('initial'));
+    expect(rerun!.scoredKeys).toEqual([]);
+    expect(rerun!.run.path).toContain('NothingToScore');
+    expect(later!.scoredKeys).toEqual(keysOf('later'));
+    expect(late!.scoredKeys).toEqual(keysOf('late'));
+  });
+
+  it('wrote one result file per part with one row per valid input row', async () => {
+    const bucket = output('ArtifactsBucketName');
+    const listed = await clients.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'results/' }));
+    const outs = (listed.Contents ?? []).map((o) => o.Key!).filter((k) => k.endsWith('.out'));
+    const inference = result.data.files.filter((f) => f.kind === 'inference');
+    expect(outs).toHaveLength(inference.length);
+    let rows = 0;
+    for (const key of outs) {
+      expect(key).toMatch(/^results\/model_version=1\/run=batch-[^/]+\/part-\d+\.csv\.out$/);
+      const body = await (
+        await clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
+      ).Body!.transformToString();
+      const lines = body.trim().split('\n');
+      for (const l of lines.slice(0, 5))
+        expect(l).toMatch(
+          /^[A-Z0-9]+,(basic|standard|premium),0?\.\d+|^[A-Z0-9]+,(basic|standard|premium),[01](\.\d+)?$/,
+        );
+      rows += lines.length;
+    }
+    const valid = inference.reduce((a, f) => a + f.rows - f.badRows, 0);
+    expect(rows).toBe(valid);
+    expect(result.batches.reduce((a, b) => a + (b.run.status === 'SUCCEEDED' ? 1 : 0), 0)).toBe(4);
+  });
+
+  it('quarantined the bad rows with their reasons', async () => {
+    const bucket = output('ArtifactsBucketName');
+    const listed = await clients.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'quarantine/' }));
+    const bodies = await Promise.all(
+      (listed.Contents ?? []).map(async (o) =>
+        (await clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key! }))).Body!.transformToString(),
+      ),
+    );
+    const text = bodies.join('\n');
+    for (const bad of result.data.badRows) expect(text).toContain(bad.id);
+    expect(result.report.batches[0]!.rowsQuarantined).toBe(6);
+  });
+
+  it('kept the newest score per customer in Redis; the late older day only filled in new customers', async () => {
+    const known = decodeScore((await redis.get(scoreKey(result.data.customerIds[0]!)))!);
+    expect(known?.asOf).toBe(result.data.laterDate);
+    const lateOnly = decodeScore((await redis.get(scoreKey(result.data.lateOnlyIds[0]!)))!);
+    expect(lateOnly?.asOf).toBe(result.data.lateDate);
+    const meta = decodeMeta((await redis.get(META_LATEST_KEY))!);
+    expect(meta?.asOf).toBe(result.data.laterDate);
+    expect(await redis.get(FALLBACK_GLOBAL_KEY)).not.toBeNull();
+    const count = (await redis.keys('score:*')).length;
+    expect(count).toBe(CUSTOMERS + result.data.lateOnlyIds.length);
+    expect(result.batches[3]!.run.status).toBe('SUCCEEDED');
+    expect(result.report.batches[3]!.rowsKeptNewer).toBe(Math.floor(CUSTOMERS / 10));
+  });
+
+  it('answers reads: known id from the model, unknown id from the fallback', () => {
+    const [known, unknown] = result.report.reads;
+    expect(known!.result).toMatchObject({ source: 'model', asOf: result.data.laterDate });
+    expect(unknown!.result).toMatchObject({ source: 'fallback', fallback: 'global' });
+  });
+
+  it('wrote report.md and report.html with the ROC curve, histogram and timing', () => {
+    const md = readFileSync(path.join(outDir, 'report.md'), 'utf8');
+    expect(md).toContain('validation AUC');
+    expect(md).toContain('late older day');
+    const html = readFileSync(path.join(outDir, 'report.html'), 'utf8');
+    expect(html).toContain('aria-label="ROC curve"');
+    expect(html).toContain('aria-label="score histogram"');
+    expect(html).toContain('aria-label="time per step"');
+    expect(result.report.roc.length).toBeGreaterThan(10);
+    expect(result.report.histogram.reduce((a, b) => a + b, 0)).toBe(
+      result.report.batches.reduce((a, b) => a + b.rowsScored, 0),
+    );
+    expect(result.report.resultFiles.some((f) => f.endsWith('.out'))).toBe(true);
+  });
+});
