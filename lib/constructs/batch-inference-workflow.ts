@@ -408,12 +408,15 @@ export class BatchInferenceWorkflow extends Construct {
     // unreleased lock expires after its lease.
     const release = invoke(S.releaseLock, releaseLock, { runId }, '$.release');
     release.addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
-    const notifyState = invoke(
-      S.notify,
-      notify,
-      { kind: 'success', runId, summary: sfn.JsonPath.objectAt('$.commit.summary') },
-      '$',
-    );
+    // The execution's output is Notify's result alone (ResultPath + OutputPath rather than ResultPath "$").
+    const notifyState = new tasks.LambdaInvoke(this, S.notify, {
+      stateName: S.notify,
+      lambdaFunction: notify,
+      payloadResponseOnly: true,
+      payload: sfn.TaskInput.fromObject({ kind: 'success', runId, summary: sfn.JsonPath.objectAt('$.commit.summary') }),
+      resultPath: '$.notification',
+      outputPath: '$.notification',
+    });
     notifyState.addRetry({
       errors: ['States.TaskFailed'],
       interval: Duration.seconds(2),
