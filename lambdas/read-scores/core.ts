@@ -19,7 +19,8 @@ import {
  * - `POST /scores/batch` body `{ "ids": string[1..maxBatchIds], "segment"?: string }` → 200 `{ items, notFound }`
  *
  * An id without a stored score gets the fallback: the segment record when `segment` is given and loaded, else the
- * global record (`source: "fallback"`, `fallback: "segment" | "global"`). Before the first run has finished
+ * global record (`source: "fallback"`, `fallback: "segment" | "global"`); the handler caches fallback records for
+ * 10 s per container ({@link FallbackCache}). Before the first run has finished
  * (no fallback loaded yet) a single GET of an unknown id answers 404 and a batch lists such ids in `notFound`
  * — never an invented score. Bad input → 400 naming the field; cache unreachable → 503.
  */
@@ -44,7 +45,43 @@ export interface BatchResult {
 export interface ReadOptions {
   /** Most ids a batch request may carry. @default 100 */
   readonly maxBatchIds?: number;
+  /** Short-lived cache of the fallback records. @default - no cache: every miss reads them from the store */
+  readonly fallbackCache?: FallbackCache;
 }
+
+/**
+ * Per-container cache of the fallback records, so an unknown id costs one round trip like a known one. Fallback
+ * records change once per batch run (FinalizeScores), so serving them up to `maxAgeMs` old is harmless; only found
+ * records are cached (before the first run completes every miss asks the store again), and the number of cached
+ * segments is bounded (segment values come from requests).
+ */
+export class FallbackCache {
+  private readonly entries = new Map<string, { at: number; value: Fallbacks }>();
+
+  constructor(
+    /** @default 10 000 */
+    private readonly maxAgeMs = 10_000,
+    /** @default 64 */
+    private readonly maxEntries = 64,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async get(redis: Redis, segment?: string): Promise<Fallbacks> {
+    const key = segment ?? '';
+    const t = this.now();
+    const hit = this.entries.get(key);
+    if (hit !== undefined && t - hit.at < this.maxAgeMs) return hit.value;
+    const value = await getFallbacks(redis, segment);
+    if (value.global !== undefined || value.segment !== undefined) {
+      if (this.entries.size >= this.maxEntries) this.entries.clear();
+      this.entries.set(key, { at: t, value });
+    }
+    return value;
+  }
+}
+
+const fallbacksOf = (redis: Redis, segment: string | undefined, cache: FallbackCache | undefined) =>
+  cache ? cache.get(redis, segment) : getFallbacks(redis, segment);
 
 /** Outcome of one request: the HTTP response and what the handler reports as metrics. */
 export interface ReadOutcome {
@@ -117,12 +154,17 @@ function typeOf(v: unknown): string {
  * @throws NotFoundError when there is neither a score nor a fallback record
  * @throws DependencyError when the cache fails
  */
-export async function readScore(redis: Redis, entityId: string, segment?: string): Promise<ScoreItem> {
+export async function readScore(
+  redis: Redis,
+  entityId: string,
+  segment?: string,
+  cache?: FallbackCache,
+): Promise<ScoreItem> {
   validateEntityId(entityId, 'entityId');
   const seg = validateSegment(segment, 'segment');
   const stored = await getScore(redis, entityId);
   if (stored !== undefined) return fromModel(entityId, stored);
-  const item = pickFallback(entityId, await getFallbacks(redis, seg));
+  const item = pickFallback(entityId, await fallbacksOf(redis, seg, cache));
   if (item === undefined) {
     throw new NotFoundError(
       `No score for entity ${entityId} and no fallback score loaded yet (no batch run has completed)`,
@@ -164,7 +206,7 @@ export async function readScores(redis: Redis, body: unknown, options: ReadOptio
       items.push(fromModel(id, s));
       continue;
     }
-    fb ??= await getFallbacks(redis, seg);
+    fb ??= await fallbacksOf(redis, seg, options.fallbackCache);
     const item = pickFallback(id, fb);
     if (item === undefined) notFound.push(id);
     else items.push(item);
@@ -245,7 +287,7 @@ export async function handleRequest(
           fallbacks: 0,
         };
       }
-      const item = await readScore(redis, r.entityId, event.queryStringParameters?.segment);
+      const item = await readScore(redis, r.entityId, event.queryStringParameters?.segment, options.fallbackCache);
       return { response: json(200, item), served: 1, fallbacks: item.source === 'fallback' ? 1 : 0 };
     }
     if (event.httpMethod !== 'POST') {

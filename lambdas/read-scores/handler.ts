@@ -4,11 +4,12 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type Redis from 'ioredis';
 import { DependencyError } from '../shared/errors';
 import { ensureConnected, redisFromEnv, toDependencyError } from '../shared/redis';
-import { DEFAULT_MAX_BATCH_IDS, handleRequest } from './core';
+import { DEFAULT_MAX_BATCH_IDS, FallbackCache, handleRequest } from './core';
 
 const logger = new Logger();
 const metrics = new Metrics();
 let redis: Redis | undefined;
+const fallbackCache = new FallbackCache();
 
 /** `MAX_BATCH_IDS` (optional): most ids per batch request. A bad value is a deployment bug and fails loudly. */
 export function maxBatchIdsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
@@ -41,7 +42,7 @@ async function client(): Promise<Redis> {
 export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
   try {
     const maxBatchIds = maxBatchIdsFromEnv();
-    const outcome = await handleRequest(await client(), event, { maxBatchIds });
+    const outcome = await handleRequest(await client(), event, { maxBatchIds, fallbackCache });
     if (outcome.response.statusCode === 503) logger.warn('Score store unavailable', { path: event.path });
     if (outcome.served > 0) {
       metrics.addMetric('ScoresServed', MetricUnit.Count, outcome.served);

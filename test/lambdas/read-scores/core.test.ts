@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import Redis from 'ioredis';
-import { handleRequest, readScore, readScores } from '../../../lambdas/read-scores/core';
+import { FallbackCache, handleRequest, readScore, readScores } from '../../../lambdas/read-scores/core';
 import { maxBatchIdsFromEnv } from '../../../lambdas/read-scores/handler';
 import { NotFoundError, ValidationError } from '../../../lambdas/shared/errors';
 import { ScoreWriter, writeRunSummary } from '../../../lambdas/shared/score-store';
@@ -205,6 +205,45 @@ describeWithServers('read API against redis-server', { redis: true }, (env) => {
       items: [{ entityId: 'c1', score: 0.25, source: 'model', modelVersion: '3', asOf: '2026-11-20' }],
       notFound: ['new1'],
     });
+  });
+
+  it('FallbackCache: one store read per segment within maxAge, no caching of "nothing loaded", bounded size', async () => {
+    let t = 1_000;
+    const cache = new FallbackCache(10_000, 2, () => t);
+    const mget = jest.spyOn(redis, 'mget');
+    try {
+      // nothing loaded yet: asked every time
+      await expect(readScore(redis, 'new1', undefined, cache)).rejects.toThrow(NotFoundError);
+      await expect(readScore(redis, 'new1', undefined, cache)).rejects.toThrow(NotFoundError);
+      expect(mget).toHaveBeenCalledTimes(2);
+      await withFallbacks();
+      mget.mockClear();
+      expect(await readScore(redis, 'new1', 'premium', cache)).toMatchObject({ score: 0.75, fallback: 'segment' });
+      expect(await readScore(redis, 'new2', 'premium', cache)).toMatchObject({ score: 0.75, fallback: 'segment' });
+      expect(mget).toHaveBeenCalledTimes(1);
+      // a new run's fallbacks show once the entry is older than maxAge
+      await writeRunSummary(
+        redis,
+        { ...run, asOf: '2026-11-21' },
+        {
+          global: { count: 1, sum: 0.1 },
+          segments: { premium: { count: 1, sum: 0.2 } },
+          rows: 1,
+          loadedAt: '2026-11-22T03:00:00.000Z',
+        },
+      );
+      expect(await readScore(redis, 'new1', 'premium', cache)).toMatchObject({ score: 0.75 });
+      t += 10_000;
+      expect(await readScore(redis, 'new1', 'premium', cache)).toMatchObject({ score: 0.2, asOf: '2026-11-21' });
+      // bounded: a third segment clears the map instead of growing it
+      await readScore(redis, 'new1', 'a', cache);
+      await readScore(redis, 'new1', 'b', cache);
+      mget.mockClear();
+      await readScore(redis, 'new1', 'premium', cache);
+      expect(mget).toHaveBeenCalledTimes(1);
+    } finally {
+      mget.mockRestore();
+    }
   });
 
   it('readScores rejects a bad body with a ValidationError', async () => {
