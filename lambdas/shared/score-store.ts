@@ -90,7 +90,7 @@ export const valuePrefix = (s: Stamp): string => `${VALUE_FORMAT_VERSION}|${s.as
  * [4 + i] payload of KEYS[i]. Returns `{ applied, keptNewer }`.
  *
  * One server call per key on the common path: `SET key value EX ttl GET` writes and returns the previous value; only
- * when that previous value is newer is it put back (`SET key old KEEPTTL`) — within the same script, so no client
+ * when that previous value is newer is it put back (`SET key old [EX ttl]`) — within the same script, so no client
  * ever observes the older value. (Measured: ~20 % less server CPU per key than GET + SETEX, close to a bare SET EX.)
  * The one visible side effect of the rare kept-newer path: the kept record's TTL restarts at `ttl`.
  *
@@ -129,7 +129,7 @@ for i = 1, n do
   if old then
     local sa, sr = match(old, '^1|([^|]*)|([^|]*)|')
     if sa and (sa > asOf or (sa == asOf and sr ~= runId and bytesGreater(sr, runId))) then
-      call('SET', key, old, 'KEEPTTL')
+      if expire then call('SET', key, old, 'EX', ttl) else call('SET', key, old) end
       kept = kept + 1
     end
   end
