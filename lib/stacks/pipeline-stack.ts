@@ -1,0 +1,434 @@
+import { ArnFormat, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as pipelines from 'aws-cdk-lib/pipelines';
+import type { Construct } from 'constructs';
+import type { ApplicationFactory } from '../application';
+import { type AppConfig, ConfigError } from '../config';
+import { acknowledge, iam5ResourceId } from '../nag';
+import { PipelineStage } from '../pipeline-stage';
+
+/** Minutes CodeBuild may run at most (service limit). */
+const CODEBUILD_MAX_MINUTES = 480;
+
+/** Properties of {@link PipelineStack}. */
+export interface PipelineStackProps extends StackProps {
+  /**
+   * Settings of the environment the pipeline is defined in: its `pipeline` block (connection, repository, branch,
+   * Prod account/region, post-deploy wait) and, for the Dev stage, every other setting.
+   */
+  readonly config: AppConfig;
+  /** Settings of the environment the Prod stage deploys (stack names use its `envName`). */
+  readonly prodConfig: AppConfig;
+  /**
+   * Builds the application stacks into each stage.
+   * @default createApplicationStacks - the factory `bin/app.ts` uses
+   */
+  readonly createStacks?: ApplicationFactory;
+}
+
+/** Commands of the synth step, in order (also what the tests assert). */
+export const SYNTH_INSTALL_COMMANDS: readonly string[] = [
+  // The integration tests run against real servers (CI=true makes a missing binary a failure, not a skip).
+  'apt-get update -qq',
+  'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server',
+  "pip3 install --quiet 'moto[server]==5.2.1'",
+  'redis-server --version',
+  'command -v moto_server',
+];
+export const SYNTH_COMMANDS: readonly string[] = ['npm ci', 'npm run typecheck', 'npm test', 'npx cdk synth'];
+
+/** Command of the post-deploy step on Dev: start a Training execution and wait for its end. */
+export const POST_DEPLOY_TRAINING_COMMAND = 'sh scripts/start-training-and-wait.sh';
+
+/**
+ * The delivery pipeline (CDK Pipelines, self-mutating):
+ *
+ * `Source` (repository connection, configured branch) → `Build` (install, typecheck, test, `cdk synth`) →
+ * `UpdatePipeline` (self-mutation) → `Assets` → `Dev` (every application stack, then `TrainOnDev`: start a Training
+ * execution and fail the pipeline unless it succeeds within `postDeployTrainingWaitMinutes`) → `Prod`
+ * (`PromoteToProd` manual approval, then every application stack in the Prod account/region).
+ *
+ * Artifacts are encrypted with the pipeline's own KMS key (rotated) whatever the Prod account, so a cross-account Prod
+ * stage needs no change here; `crossAccountKeys` is also set when Prod is in another account.
+ */
+export class PipelineStack extends Stack {
+  public readonly pipeline: pipelines.CodePipeline;
+  public readonly devStage: PipelineStage;
+  public readonly prodStage: PipelineStage;
+  /** KMS key of the artifact bucket and the build logs. */
+  public readonly key: kms.Key;
+  public readonly artifactBucket: s3.Bucket;
+  /** The post-deploy step on Dev. */
+  public readonly trainOnDev: pipelines.CodeBuildStep;
+
+  constructor(scope: Construct, id: string, props: PipelineStackProps) {
+    super(scope, id, props);
+    const { config, prodConfig } = props;
+    const p = config.pipeline;
+    if (!p.connectionArn) {
+      throw new ConfigError(
+        `environments.${config.envName}.pipeline.connectionArn is missing: the pipeline needs a repository connection`,
+        ['pipeline.connectionArn missing'],
+      );
+    }
+    if (!p.repository) {
+      throw new ConfigError(
+        `environments.${config.envName}.pipeline.repository = (missing) is not allowed: expected owner/name of the repository the connection reads`,
+        ['pipeline.repository missing'],
+      );
+    }
+    const prefix = config.namePrefix;
+
+    // --- Environments of the two stages -------------------------------------------------------------------------
+    // Dev deploys where the pipeline lives; Prod where pipeline.prodAccount/prodRegion say (default: the Prod
+    // environment block's account/region, then the pipeline's own).
+    const devEnv = { account: config.account, region: config.region };
+    const prodEnv = {
+      account: p.prodAccount ?? prodConfig.account ?? config.account,
+      region: p.prodRegion ?? prodConfig.region ?? config.region,
+    };
+    if (
+      prodEnv.account === devEnv.account &&
+      prodEnv.region === devEnv.region &&
+      prodConfig.namePrefix === config.namePrefix
+    ) {
+      throw new ConfigError(
+        `environments.${config.envName}.pipeline: Dev and Prod would deploy to the same account and region (${devEnv.account ?? 'pipeline account'}/${devEnv.region ?? 'pipeline region'}) with the same namePrefix "${prefix}", so their named resources (state machines, model package group) collide; expected pipeline.prodAccount or pipeline.prodRegion to differ, or a different environments.${prodConfig.envName}.namePrefix`,
+        ['pipeline prod environment collides with dev'],
+      );
+    }
+    const crossAccount = prodEnv.account !== devEnv.account;
+    // Another region needs a replication bucket there (a support stack CodePipeline generates); KMS-encrypt it too.
+    const crossRegion = prodEnv.region !== devEnv.region;
+    if (crossRegion && !devEnv.region) {
+      throw new ConfigError(
+        `environments.${config.envName}.region = (missing) is not allowed: expected the pipeline's region (e.g. eu-west-1) when Prod deploys to another region (pipeline.prodRegion = ${prodEnv.region})`,
+        ['region missing for a cross-region pipeline'],
+      );
+    }
+
+    // --- Encryption and storage ---------------------------------------------------------------------------------
+    this.key = new kms.Key(this, 'PipelineKey', {
+      description: `${prefix}: pipeline artifacts and build logs`,
+      enableKeyRotation: true,
+      alias: `alias/${prefix}-pipeline`,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchLogsOfThisAccount',
+        principals: [new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': `arn:${this.partition}:logs:${this.region}:${this.account}:log-group:*`,
+          },
+        },
+      }),
+    );
+
+    // Server access logs cannot be delivered to an SSE-KMS bucket, so this one uses S3-managed keys (metadata only).
+    const accessLogs = new s3.Bucket(this, 'AccessLogsBucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      versioned: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        { id: 'expire-access-logs', expiration: Duration.days(365) },
+        { id: 'expire-noncurrent', noncurrentVersionExpiration: Duration.days(30) },
+        { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
+      ],
+    });
+    acknowledge(accessLogs, {
+      id: 'AwsSolutions-S1',
+      reason:
+        'This is the server access log target bucket of the pipeline artifacts; logging it into itself would loop.',
+    });
+
+    this.artifactBucket = new s3.Bucket(this, 'ArtifactBucket', {
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: this.key,
+      bucketKeyEnabled: true,
+      enforceSSL: true,
+      versioned: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'artifacts/',
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        // Pipeline artifacts (source zips, cloud assemblies) are only needed while executions can be retried.
+        { id: 'expire-artifacts', expiration: Duration.days(90) },
+        { id: 'expire-noncurrent', noncurrentVersionExpiration: Duration.days(30) },
+        { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
+      ],
+    });
+
+    const buildLogs = new logs.LogGroup(this, 'BuildLogs', {
+      logGroupName: `/aws/codebuild/${prefix}-pipeline`,
+      retention: config.logRetentionDays as logs.RetentionDays,
+      encryptionKey: this.key,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // --- Pipeline -----------------------------------------------------------------------------------------------
+    const source = pipelines.CodePipelineSource.connection(p.repository, p.branch, {
+      connectionArn: p.connectionArn,
+      triggerOnPush: true,
+    });
+
+    const synth = new pipelines.ShellStep('Synth', {
+      input: source,
+      installCommands: [...SYNTH_INSTALL_COMMANDS],
+      commands: [...SYNTH_COMMANDS],
+      env: {
+        // Integration tests fail (instead of skipping) when moto_server / redis-server are missing.
+        CI: 'true',
+        // Tests never reach AWS: no instance-metadata lookups for credentials.
+        AWS_EC2_METADATA_DISABLED: 'true',
+      },
+      primaryOutputDirectory: 'cdk.out',
+    });
+
+    this.pipeline = new pipelines.CodePipeline(this, 'Pipeline', {
+      pipelineName: `${prefix}-pipeline`,
+      synth,
+      selfMutation: true,
+      crossAccountKeys: crossAccount || crossRegion,
+      enableKeyRotation: crossAccount || crossRegion,
+      artifactBucket: this.artifactBucket,
+      // One publishing project per asset type (fewer CodeBuild projects and roles).
+      publishAssetsInParallel: false,
+      codeBuildDefaults: {
+        buildEnvironment: {
+          buildImage: codebuild.LinuxBuildImage.STANDARD_7_0,
+          computeType: codebuild.ComputeType.SMALL,
+          privileged: false,
+        },
+        logging: { cloudWatch: { logGroup: buildLogs } },
+      },
+      synthCodeBuildDefaults: {
+        buildEnvironment: { computeType: codebuild.ComputeType.MEDIUM },
+        partialBuildSpec: codebuild.BuildSpec.fromObject({
+          phases: { install: { 'runtime-versions': { nodejs: '20' } } },
+        }),
+        timeout: Duration.minutes(60),
+      },
+    });
+
+    // --- Stages -------------------------------------------------------------------------------------------------
+    this.devStage = new PipelineStage(this, 'Dev', {
+      config,
+      env: devEnv.account || devEnv.region ? devEnv : undefined,
+      createStacks: props.createStacks,
+    });
+    const training = this.devStage.trainingStateMachine;
+    const waitMinutes = p.postDeployTrainingWaitMinutes;
+    const trainingStack = this.devStage.stacks.training;
+    const executionArns = trainingStack.formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${training.name}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.trainOnDev = new pipelines.CodeBuildStep('TrainOnDev', {
+      // The repository checkout carries the script; the state machine ARN comes from the Dev training stack output.
+      input: source,
+      commands: [POST_DEPLOY_TRAINING_COMMAND],
+      env: {
+        WAIT_MINUTES: String(waitMinutes),
+        POLL_SECONDS: '30',
+        RUN_TRIGGER: 'pipeline',
+      },
+      envFromCfnOutputs: { TRAINING_STATE_MACHINE_ARN: training.arnOutput },
+      // Start and watch one execution, nothing else: no StopExecution, no other state machine.
+      rolePolicyStatements: [
+        new iam.PolicyStatement({
+          sid: 'StartTrainingOnDev',
+          actions: ['states:StartExecution'],
+          resources: [training.arn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'WatchTrainingOnDev',
+          actions: ['states:DescribeExecution'],
+          resources: [executionArns],
+        }),
+      ],
+      timeout: Duration.minutes(Math.min(CODEBUILD_MAX_MINUTES, waitMinutes + 10)),
+    });
+    this.pipeline.addStage(this.devStage, { post: [this.trainOnDev] });
+
+    this.prodStage = new PipelineStage(this, 'Prod', {
+      config: prodConfig,
+      env: prodEnv.account || prodEnv.region ? prodEnv : undefined,
+      createStacks: props.createStacks,
+    });
+    this.pipeline.addStage(this.prodStage, {
+      pre: [
+        new pipelines.ManualApprovalStep('PromoteToProd', {
+          comment: `Dev is deployed and its Training run succeeded. Approve to deploy ${p.branch} to Prod (${prodConfig.envName}).`,
+        }),
+      ],
+    });
+
+    // Build now so the generated constructs exist for the acknowledgements below.
+    this.pipeline.buildPipeline();
+    this.acknowledgeGenerated(executionArns);
+    this.acknowledgeCrossRegionSupport();
+  }
+
+  /** Findings on the replication bucket CodePipeline generates in the Prod region's support stack. */
+  private acknowledgeCrossRegionSupport(): void {
+    const support = this.pipeline.pipeline.crossRegionSupport;
+    for (const region of Object.keys(support)) {
+      const { replicationBucket } = support[region]!;
+      acknowledge(replicationBucket, {
+        id: 'AwsSolutions-S1',
+        reason:
+          `CodePipeline's generated replication bucket in ${region} (support stack): it holds only transient, ` +
+          'KMS-encrypted pipeline artifacts copied for the Prod deploy actions; CDK offers no access-log option for it.',
+      });
+      const role = this.pipeline.pipeline.role;
+      acknowledge(
+        role,
+        {
+          id: iam5ResourceId(role, `${replicationBucket.bucketArn}/*`),
+          reason:
+            "CodePipeline's grant on the objects of its own replication bucket in the Prod region (artifacts of this " +
+            'pipeline only).',
+        },
+        {
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason:
+            "CodePipeline references the replication bucket's KMS key in the Prod region by alias (its ARN is not " +
+            'known in this region at synth), so CDK grants the pipeline role its encrypt/decrypt actions on *; key ' +
+            'policies still decide which keys it can use.',
+        },
+      );
+    }
+  }
+
+  /** cdk-nag findings on what CDK Pipelines generates, each with the reason it is acceptable. */
+  private acknowledgeGenerated(executionArns: string): void {
+    const bucketObjects = `${this.artifactBucket.bucketArn}/*`;
+    // 1. Every generated role (pipeline, source action, synth, self-mutation, asset publishing, post step) gets
+    //    CDK's read or read/write grant on the pipeline's own artifact bucket and its KMS key.
+    const artifactGrant =
+      "CDK Pipelines grants this role read (or read/write) on the pipeline's own KMS-encrypted artifact bucket via " +
+      "bucket.grantRead/grantReadWrite: the wildcards are that grant's action groups and the object keys of this one " +
+      'bucket and key, nothing else.';
+    const roles = this.pipeline.node.findAll().filter((c): c is iam.Role => c instanceof iam.Role);
+    for (const role of roles) {
+      acknowledge(
+        role,
+        ...[
+          'Action::s3:GetObject*',
+          'Action::s3:GetBucket*',
+          'Action::s3:List*',
+          'Action::s3:DeleteObject*',
+          'Action::s3:Abort*',
+          'Action::kms:GenerateDataKey*',
+          'Action::kms:ReEncrypt*',
+        ].map((finding) => ({ id: `AwsSolutions-IAM5[${finding}]`, reason: artifactGrant })),
+        { id: iam5ResourceId(role, bucketObjects), reason: artifactGrant },
+      );
+    }
+
+    // 2. CodeBuild's default policy of each project: its own log streams and report groups (names start with the
+    //    generated project name).
+    const projects = [this.pipeline.synthProject, this.pipeline.selfMutationProject, this.trainOnDev.project];
+    for (const project of projects) {
+      const role = project.role;
+      if (!role) continue;
+      const logStreams = `${this.formatArn({
+        service: 'logs',
+        resource: 'log-group',
+        resourceName: `/aws/codebuild/${project.projectName}`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      })}:*`;
+      const reportGroups = this.formatArn({
+        service: 'codebuild',
+        resource: 'report-group',
+        resourceName: `${project.projectName}-*`,
+      });
+      const reason =
+        "CodeBuild's default project policy: log streams of this project's own log group and report groups named " +
+        'after this project; the suffix is chosen by CodeBuild at build time.';
+      acknowledge(
+        role,
+        { id: iam5ResourceId(role, logStreams), reason },
+        { id: iam5ResourceId(role, reportGroups), reason },
+      );
+    }
+
+    // 3. Self-mutation (`cdk deploy` of this stack from the pipeline).
+    const selfMutationRole = this.pipeline.selfMutationProject.role;
+    if (selfMutationRole) {
+      acknowledge(
+        selfMutationRole,
+        {
+          id: iam5ResourceId(selfMutationRole, `arn:*:iam::${this.account}:role/*`),
+          reason:
+            'Self-mutation assumes only roles of this account tagged aws-cdk:bootstrap-role = deploy, file-publishing ' +
+            'or image-publishing (IAM condition): the CDK bootstrap roles, whose names depend on the qualifier.',
+        },
+        {
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason:
+            'Self-mutation runs `cdk deploy`, which reads cloudformation:DescribeStacks and s3:ListBucket before it ' +
+            'assumes the bootstrap deploy role; these read-only calls are all CDK Pipelines grants without a resource.',
+        },
+      );
+    }
+
+    // 4. Asset publishing (one shared role for the file-asset projects of every stage).
+    const fileRole = this.pipeline.node.tryFindChild('Assets')?.node.tryFindChild('FileRole');
+    if (fileRole) {
+      const reason =
+        'CDK Pipelines asset publishing role shared by generated publishing projects (names unknown at synth): ' +
+        'CodeBuild builds/logs/report groups of this account and region; it uploads only by assuming the CDK ' +
+        'file-publishing roles, which are listed by name.';
+      acknowledge(
+        fileRole,
+        { id: 'AwsSolutions-IAM5[Resource::*]', reason },
+        {
+          id: iam5ResourceId(
+            fileRole,
+            this.formatArn({
+              service: 'logs',
+              resource: 'log-group',
+              resourceName: '/aws/codebuild/*',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ),
+          reason,
+        },
+        {
+          id: iam5ResourceId(
+            fileRole,
+            this.formatArn({ service: 'codebuild', resource: 'report-group', resourceName: '*' }),
+          ),
+          reason,
+        },
+      );
+    }
+
+    // 5. The post-deploy step may watch executions of the Training state machine only.
+    const trainRole = this.trainOnDev.project.role;
+    if (trainRole) {
+      acknowledge(trainRole, {
+        id: iam5ResourceId(trainRole, executionArns),
+        reason:
+          'DescribeExecution on executions of the Dev Training state machine only; the execution name (run id) is ' +
+          'chosen when the step runs, so it cannot be listed at synth time.',
+      });
+    }
+  }
+}
