@@ -6,9 +6,11 @@ import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct, type IConstruct } from 'constructs';
@@ -93,6 +95,8 @@ export class TrainingWorkflow extends Construct {
   /** Rule routing this group's model package state changes to {@link approvalFunction}. */
   public readonly approvalRule: events.Rule;
   public readonly approvalFunction: ProjectFunction;
+  /** Approval events that could not be delivered or handled (rule target DLQ + async on-failure destination). */
+  public readonly approvalDeadLetterQueue: sqs.Queue;
   /** The functions by state name (plus `ApprovalEvent`). */
   public readonly functions: Readonly<Record<string, ProjectFunction>>;
   /** RecordFailure function (generic input `{ runId, kind, error }`; the batch workflow may reuse it). */
@@ -460,6 +464,24 @@ export class TrainingWorkflow extends Construct {
 
     // ---------------------------------------------------------------------------------------------------------------
     // Approval events of this group only
+    // Undeliverable events (rule target) and events the function failed on after Lambda's async retries land here:
+    // an approval change is never dropped silently. SSE-SQS: EventBridge itself writes the rule target's DLQ, and the
+    // data key's policy (data stack) does not admit events.amazonaws.com.
+    this.approvalDeadLetterQueue = new sqs.Queue(this, 'ApprovalEventsDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledge(this.approvalDeadLetterQueue, {
+      id: 'AwsSolutions-SQS3',
+      reason:
+        "This queue IS the dead-letter queue of the approval-event rule target and of the approval function's " +
+        'asynchronous invocations; a dead-letter queue does not get one of its own.',
+    });
+    this.approvalFunction.configureAsyncInvoke({
+      retryAttempts: 2,
+      onFailure: new destinations.SqsDestination(this.approvalDeadLetterQueue),
+    });
     this.approvalRule = new events.Rule(this, 'ApprovalRule', {
       description: `Model package state changes of ${group} → approval history`,
       eventPattern: {
@@ -467,7 +489,12 @@ export class TrainingWorkflow extends Construct {
         detailType: ['SageMaker Model Package State Change'],
         detail: { ModelPackageGroupName: [group] },
       },
-      targets: [new eventTargets.LambdaFunction(this.approvalFunction, { retryAttempts: 8 })],
+      targets: [
+        new eventTargets.LambdaFunction(this.approvalFunction, {
+          retryAttempts: 8,
+          deadLetterQueue: this.approvalDeadLetterQueue,
+        }),
+      ],
     });
   }
 

@@ -83,6 +83,11 @@ export class TrainingStack extends Stack {
     out('ApproverTopicArn', this.workflow.approverTopic.topicArn, 'Approval requests (APPROVER_TOPIC_ARN)');
     out('TrainingAlertTopicArn', this.alertTopic.topicArn, 'Training failure alerts');
     out('TrainingJobRoleArn', this.workflow.trainingRole.roleArn, 'Role of the SageMaker training jobs');
+    out(
+      'ApprovalEventsDeadLetterQueueUrl',
+      this.workflow.approvalDeadLetterQueue.queueUrl,
+      'Approval events not handled',
+    );
     out('RecordFailureFunctionArn', this.workflow.recordFailureFunction.functionArn, 'RecordFailure (both workflows)');
   }
 }

@@ -191,7 +191,20 @@ describe('Training stack', () => {
         'detail-type': ['SageMaker Model Package State Change'],
         detail: { ModelPackageGroupName: ['mlops-batch-churn'] },
       },
-      Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 8 } })],
+      Targets: [
+        Match.objectLike({
+          RetryPolicy: { MaximumRetryAttempts: 8 },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('ApprovalEventsDeadLetterQueue'), 'Arn'] } },
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 2,
+      DestinationConfig: {
+        OnFailure: {
+          Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('ApprovalEventsDeadLetterQueue'), 'Arn'] },
+        },
+      },
     });
   });
 
