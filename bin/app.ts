@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-import { App, type AppProps, type Environment, Tags, Validations } from 'aws-cdk-lib';
+import { App, type AppProps, type Environment, type Stack, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { type AppConfig, ConfigError, loadConfig } from '../lib/config';
+import { ProjectFunction } from '../lib/constructs/project-function';
 import { BatchInferenceStack } from '../lib/stacks/batch-inference-stack';
 import { DataStack } from '../lib/stacks/data-stack';
+import { type MonitoredFunction, MonitoringStack } from '../lib/stacks/monitoring-stack';
 import { NetworkStack } from '../lib/stacks/network-stack';
 import { ServingStack } from '../lib/stacks/serving-stack';
 import { TrainingStack } from '../lib/stacks/training-stack';
@@ -17,6 +19,17 @@ export interface PipelineApp {
   readonly serving: ServingStack;
   readonly training: TrainingStack;
   readonly batch: BatchInferenceStack;
+  readonly monitoring: MonitoringStack;
+}
+
+/** Every {@link ProjectFunction} in the given stacks, named `<stack id>-<construct id>` for alarms. */
+export function projectFunctions(stacks: readonly Stack[]): MonitoredFunction[] {
+  return stacks.flatMap((stack) =>
+    stack.node
+      .findAll()
+      .filter((c): c is ProjectFunction => c instanceof ProjectFunction)
+      .map((fn) => ({ name: `${stack.node.id}-${fn.node.id}`, fn })),
+  );
 }
 
 /**
@@ -90,13 +103,27 @@ export function createApp(props: AppProps = {}): PipelineApp {
   });
   batch.addStackDependency(data, "reads features and writes batch/, results/ of the data stack's buckets");
 
-  for (const stack of [data, network, serving, training, batch]) {
-    Tags.of(stack).add('project', 'mlops-batch-pipeline');
-    Tags.of(stack).add('environment', config.envName);
+  const monitoring = new MonitoringStack(app, 'Monitoring', {
+    ...common,
+    trainingStateMachine: training.workflow.stateMachine,
+    batchStateMachine: batch.workflow.stateMachine,
+    functions: projectFunctions([serving, training, batch]),
+    cacheReplicationGroupId: serving.cache.ref,
+    api: serving.api,
+    stackName: stackName('monitoring'),
+    description: 'mlops-batch-pipeline: dashboard, alarms, ops topic',
+  });
+
+  for (const stack of [data, network, serving, training, batch, monitoring]) {
+    // Dashboards are left untagged: cfn-lint's CloudFormation schema (1.51) has no Tags on AWS::CloudWatch::Dashboard,
+    // and a dashboard's tags have no operational use (no cost, no access control).
+    const tagProps = { excludeResourceTypes: ['AWS::CloudWatch::Dashboard'] };
+    Tags.of(stack).add('project', 'mlops-batch-pipeline', tagProps);
+    Tags.of(stack).add('environment', config.envName, tagProps);
   }
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 
-  return { app, config, data, network, serving, training, batch };
+  return { app, config, data, network, serving, training, batch, monitoring };
 }
 
 if (require.main === module) {

@@ -2,9 +2,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { createApp } from '../../bin/app';
+import { ProjectFunction } from '../../lib/constructs/project-function';
 import { acknowledge } from '../../lib/nag';
 import { testContext } from './context';
 
@@ -60,6 +62,23 @@ describe('cdk-nag AwsSolutions on the whole app', () => {
       expect(v.acknowledgedId).toBe(`AwsSolutions::${v.ruleName}`);
       expect((v.reason ?? '').length).toBeGreaterThanOrEqual(20);
     }
+  });
+});
+
+describe('whole-app wiring', () => {
+  test('monitoring has an error alarm for every project function in every stack', () => {
+    const functions = built.app.node
+      .findAll()
+      .filter((c): c is ProjectFunction => c instanceof ProjectFunction)
+      .map((fn) => `${Stack.of(fn).node.id}-${fn.node.id}`);
+    expect(functions.length).toBeGreaterThan(3);
+    const alarms = Template.fromStack(built.monitoring).findResources('AWS::CloudWatch::Alarm');
+    const faultAlarms = Object.values(alarms)
+      .map((a) => a.Properties.AlarmName as string)
+      .filter((n) => n.endsWith('-Fault-Count-Critical') && !n.includes('ReadApi'));
+    expect(faultAlarms.sort()).toEqual(
+      functions.map((f) => `${built.config.namePrefix}-${built.config.envName}-${f}-Fault-Count-Critical`).sort(),
+    );
   });
 });
 
