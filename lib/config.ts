@@ -120,6 +120,10 @@ export const BatchConfigSchema = z
     lockLeaseSeconds: positiveInt.default(6 * 3600),
     /** Start a BatchInference run when a model version is approved. */
     startOnApproval: z.boolean().default(false),
+    /** Result files the LoadScores Map loads in parallel (bounded so the cache is not overrun). */
+    loadConcurrency: positiveInt.max(40).default(4),
+    /** When the ledger is reconciled with the features bucket (catches missed arrival events). */
+    reconcileSchedule: scheduleExpression.default('rate(6 hours)'),
   })
   .strict();
 
@@ -191,6 +195,11 @@ export const PipelineConfigSchema = z
     prodRegion: awsRegion.optional(),
     /** How long the post-deploy step waits for the Training run before failing the pipeline. */
     postDeployTrainingWaitMinutes: positiveInt.max(480).default(90),
+    /** Environment block (`context.environments.<name>`) whose settings the pipeline's Prod stage deploys. */
+    prodEnvironment: z
+      .string()
+      .regex(/^[\w-]+$/, 'an environment name defined in context.environments')
+      .default('prod'),
   })
   .strict();
 
