@@ -7,7 +7,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as pipelines from 'aws-cdk-lib/pipelines';
 import type { Construct } from 'constructs';
 import type { ApplicationFactory } from '../application';
-import { type AppConfig, ConfigError } from '../config';
+import { type AppConfig, ConfigError, type ContextSource, loadConfig } from '../config';
 import { acknowledge, iam5ResourceId } from '../nag';
 import { PipelineStage } from '../pipeline-stage';
 
@@ -28,6 +28,27 @@ export interface PipelineStackProps extends StackProps {
    * @default createApplicationStacks - the factory `bin/app.ts` uses
    */
   readonly createStacks?: ApplicationFactory;
+}
+
+/**
+ * Settings of the environment the Prod stage deploys: the block named by `pipeline.prodEnvironment` (default `prod`),
+ * validated like any environment.
+ *
+ * @throws ConfigError naming `pipeline.prodEnvironment` when that environment is missing or invalid
+ */
+export function loadProdConfig(ctx: ContextSource, config: AppConfig): AppConfig {
+  const name = config.pipeline.prodEnvironment;
+  try {
+    return loadConfig({ tryGetContext: (key) => (key === 'env' ? name : ctx.tryGetContext(key)) });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      throw new ConfigError(
+        `environments.${config.envName}.pipeline.prodEnvironment = "${name}" (the Prod stage's settings): ${err.message}`,
+        err.issues,
+      );
+    }
+    throw err;
+  }
 }
 
 /** Commands of the synth step, in order (also what the tests assert). */

@@ -1,11 +1,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
+import { App, type Stack, Stage, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { type AppConfig, ConfigError, loadConfig } from '../../lib/config';
 import {
+  loadProdConfig,
   PipelineStack,
   POST_DEPLOY_TRAINING_COMMAND,
   SYNTH_COMMANDS,
@@ -50,7 +51,7 @@ function pipelineContext(pipeline: Json = {}, dev: Json = {}): Record<string, un
 
 function configs(app: App): { config: AppConfig; prodConfig: AppConfig } {
   const config = loadConfig(app.node);
-  const prodConfig = loadConfig({ tryGetContext: (k) => (k === 'env' ? 'prod' : app.node.tryGetContext(k)) });
+  const prodConfig = loadProdConfig(app.node, config);
   return { config, prodConfig };
 }
 
@@ -64,6 +65,8 @@ const stack = new PipelineStack(app, `${config.namePrefix}-pipeline`, {
   env: { account: config.account, region: config.region },
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+// A finding in an application stack (covered by nag.test.ts) makes synth throw after writing every template and the
+// report; the assertions below read what was written, so the pipeline's own checks still run.
 let synthError: unknown;
 try {
   app.synth();
@@ -74,10 +77,15 @@ const report = JSON.parse(fs.readFileSync(path.join(outdir, 'validation-report.j
   pluginReports: {
     pluginName: string;
     violations: { ruleName: string; violatingConstructs: { constructPath: string }[] }[];
-    suppressedViolations?: { ruleName: string; reason?: string }[];
+    suppressedViolations?: { ruleName: string; reason?: string; violatingConstructs: { constructPath: string }[] }[];
   }[];
 };
-const template = Template.fromStack(stack);
+/** The synthesized template of a stack (top level or inside a stage), read from the assembly on disk. */
+function templateOf(s: Stack): Template {
+  const dir = Stage.of(s)?.outdir ?? outdir;
+  return Template.fromJSON(JSON.parse(fs.readFileSync(path.join(dir, s.templateFile), 'utf8')));
+}
+const template = templateOf(stack);
 
 afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
 
@@ -131,15 +139,27 @@ function buildSpecOf(a: Action): {
 const APP_STACKS = ['data', 'network', 'serving', 'training', 'batch'];
 
 describe('PipelineStack: structure', () => {
-  test('synthesizes, and cdk-nag AwsSolutions has no open finding on the pipeline or its stages', () => {
-    expect(synthError).toBeUndefined();
-    const nag = report.pluginReports.find((r) => r.pluginName === 'AwsSolutions');
-    expect(nag).toBeDefined();
-    const open = (nag?.violations ?? []).map(
-      (v) => `${v.ruleName} at ${v.violatingConstructs.map((c) => c.constructPath).join(', ')}`,
+  const nag = () => {
+    const r = report.pluginReports.find((x) => x.pluginName === 'AwsSolutions');
+    if (!r) throw new Error(`cdk-nag did not run (synth: ${String(synthError)})`);
+    return r;
+  };
+  const inStage = (p: string) => p.startsWith(`${stack.node.path}/Dev/`) || p.startsWith(`${stack.node.path}/Prod/`);
+
+  test('cdk-nag AwsSolutions has no open finding on the pipeline stack (CDK Pipelines constructs included)', () => {
+    const open = nag().violations.flatMap((v) =>
+      v.violatingConstructs.filter((c) => !inStage(c.constructPath)).map((c) => `${v.ruleName} at ${c.constructPath}`),
     );
     expect(open).toEqual([]);
-    for (const s of nag?.suppressedViolations ?? []) expect((s.reason ?? '').length).toBeGreaterThanOrEqual(20);
+    for (const s of nag().suppressedViolations ?? []) expect((s.reason ?? '').length).toBeGreaterThanOrEqual(20);
+  });
+
+  test('cdk-nag also inspects the stacks inside the Dev and Prod stages (so the pipeline synth enforces it)', () => {
+    const seen = [...nag().violations, ...(nag().suppressedViolations ?? [])].flatMap((v) =>
+      v.violatingConstructs.map((c) => c.constructPath),
+    );
+    expect(seen.some((p) => p.startsWith(`${stack.node.path}/Dev/Data/`))).toBe(true);
+    expect(seen.some((p) => p.startsWith(`${stack.node.path}/Prod/Data/`))).toBe(true);
   });
 
   test('stages in order: Source → Build → UpdatePipeline → (Assets) → Dev → Prod', () => {
@@ -246,7 +266,7 @@ describe('PipelineStack: Dev stage and the post-deploy Training run', () => {
       value: `#{${trainingDeploy!.Namespace}.TrainingStateMachineArn}`,
     });
     // The output exists in the Dev training stack and holds the state machine's ARN.
-    const devTraining = Template.fromStack(stack.devStage.stacks.training);
+    const devTraining = templateOf(stack.devStage.stacks.training);
     devTraining.hasOutput('TrainingStateMachineArn', {
       Value: { Ref: Match.stringLikeRegexp('StateMachine') },
     });
@@ -267,7 +287,7 @@ describe('PipelineStack: Dev stage and the post-deploy Training run', () => {
 
   test('TrainOnDev may only start the Dev Training state machine and describe its executions', () => {
     const smName = `${config.namePrefix}-training`;
-    Template.fromStack(stack.devStage.stacks.training).hasResourceProperties('AWS::StepFunctions::StateMachine', {
+    templateOf(stack.devStage.stacks.training).hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineName: smName,
     });
     const train = action('Dev', 'TrainOnDev');
@@ -318,7 +338,7 @@ describe('PipelineStack: approval and Prod', () => {
     expect(stack.prodStage.region).toBe(REGION);
     // The Prod stage is built from the prod environment's settings.
     expect(prodConfig.envName).toBe('prod');
-    Template.fromStack(stack.prodStage.stacks.serving).hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
+    templateOf(stack.prodStage.stacks.serving).hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
       CacheNodeType: prodConfig.cache.nodeType,
     });
   });
@@ -352,6 +372,13 @@ describe('PipelineStack: configuration errors', () => {
 
   test('Dev and Prod in the same account and region with the same namePrefix would collide', () => {
     expect(attempt({ prodAccount: DEV_ACCOUNT })).toThrow(/same account and region .*namePrefix "mlops-batch"/);
+  });
+
+  test('an unknown Prod environment is named with the key that chose it', () => {
+    const a = new App({ context: pipelineContext({ prodEnvironment: 'production' }) });
+    expect(() => loadProdConfig(a.node, loadConfig(a.node))).toThrow(
+      /environments\.dev\.pipeline\.prodEnvironment = "production" .*env = "production" is not defined; expected one of dev, prod/,
+    );
   });
 
   test('a Prod region other than the pipeline needs the pipeline region', () => {
