@@ -26,6 +26,28 @@ export function standInClass(): Ctor {
   const RedisMock = require('ioredis-mock') as Ctor;
   const scripts = new Map<string, string>();
   class StandInRedis extends RedisMock {
+    /** ioredis' connection status (ioredis-mock has none; `ensureConnected` reads it). */
+    status: string;
+
+    constructor(...args: unknown[]) {
+      super(...args);
+      const opts = args.find((a): a is { lazyConnect?: boolean } => a !== null && typeof a === 'object');
+      this.status = opts?.lazyConnect ? 'wait' : 'ready';
+      // ioredis-mock defines its commands as own properties, so wrap the instance's connect/disconnect.
+      const self = this as unknown as Record<string, AnyFn>;
+      const connect = self.connect!.bind(this);
+      const disconnect = self.disconnect!.bind(this);
+      self.connect = async () => {
+        this.status = 'connecting';
+        await connect();
+        this.status = 'ready';
+      };
+      self.disconnect = async () => {
+        this.status = 'end';
+        return disconnect();
+      };
+    }
+
     async call(command: string, ...rest: unknown[]): Promise<unknown> {
       const args = (rest.length === 1 && Array.isArray(rest[0]) ? (rest[0] as unknown[]) : rest).map(String);
       const cmd = command.toUpperCase();
@@ -76,6 +98,20 @@ export function patchIoredis(mode: 'track' | 'standin'): string | undefined {
       }
     }
     inner.default = Tracked;
+    // A module that imports ioredis later may read module.exports itself as the default (Node-mode interop), so
+    // the package's entry must be the stand-in too. Modules loaded earlier (local/servers.ts) keep the real client.
+    const entry = require.cache[require.resolve('ioredis')];
+    if (entry) {
+      const real = entry.exports as Record<string, unknown>;
+      entry.exports = Object.assign(Tracked, {
+        default: Tracked,
+        Redis: Tracked,
+        Cluster: real.Cluster,
+        Command: real.Command,
+        ReplyError: real.ReplyError,
+        __esModule: true,
+      });
+    }
   }
   patched = patched === 'standin' ? 'standin' : mode;
   return mode === 'standin' ? STANDIN_REDIS_URL : undefined;

@@ -487,9 +487,10 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
           `BatchInference run ${res.name} ${res.status}: ${res.error?.Error}: ${res.error?.Cause}`,
         );
       }
-      const out = obj(res.output);
-      const prepared = obj(out.data);
-      const finalize = obj(out.finalize);
+      // The execution's output is Notify's result alone; the counts come from the states' outputs.
+      const state = obj(res.stateOutputs.FinalizeScores ?? res.stateOutputs.CommitLedger ?? res.output);
+      const prepared = obj(state.data);
+      const finalize = obj(state.finalize);
       let scoredKeys: string[] = [];
       const partsUri = strOf(prepared.partsUri);
       if (partsUri) {
