@@ -2,8 +2,10 @@ import { ArnFormat, CfnOutput, type Environment, type Stack, Tags } from 'aws-cd
 import type { CfnStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { AppConfig } from './config';
+import { ProjectFunction } from './constructs/project-function';
 import { BatchInferenceStack } from './stacks/batch-inference-stack';
 import { DataStack } from './stacks/data-stack';
+import { type MonitoredFunction, MonitoringStack } from './stacks/monitoring-stack';
 import { NetworkStack } from './stacks/network-stack';
 import { ServingStack } from './stacks/serving-stack';
 import { TrainingStack } from './stacks/training-stack';
@@ -15,8 +17,19 @@ export interface ApplicationStacks {
   readonly serving: ServingStack;
   readonly training: TrainingStack;
   readonly batch: BatchInferenceStack;
+  readonly monitoring: MonitoringStack;
   /** Every stack above, in creation order. */
   readonly all: readonly Stack[];
+}
+
+/** Every {@link ProjectFunction} in the given stacks, named `<stack id>-<construct id>` for alarms. */
+export function projectFunctions(stacks: readonly Stack[]): MonitoredFunction[] {
+  return stacks.flatMap((stack) =>
+    stack.node
+      .findAll()
+      .filter((c): c is ProjectFunction => c instanceof ProjectFunction)
+      .map((fn) => ({ name: `${stack.node.id}-${fn.node.id}`, fn })),
+  );
 }
 
 /**
@@ -93,12 +106,26 @@ export function createApplicationStacks(scope: Construct, config: AppConfig, env
   });
   batch.addStackDependency(data, "reads features and writes batch/, results/ of the data stack's buckets");
 
-  const all = [data, network, serving, training, batch];
+  const monitoring = new MonitoringStack(scope, 'Monitoring', {
+    ...common,
+    trainingStateMachine: training.workflow.stateMachine,
+    batchStateMachine: batch.workflow.stateMachine,
+    functions: projectFunctions([serving, training, batch]),
+    cacheReplicationGroupId: serving.cache.ref,
+    api: serving.api,
+    stackName: stackName('monitoring'),
+    description: 'mlops-batch-pipeline: dashboard, alarms, ops topic',
+  });
+
+  const all = [data, network, serving, training, batch, monitoring];
   for (const stack of all) {
-    Tags.of(stack).add('project', 'mlops-batch-pipeline');
-    Tags.of(stack).add('environment', config.envName);
+    // Dashboards are left untagged: cfn-lint's CloudFormation schema (1.51) has no Tags on AWS::CloudWatch::Dashboard,
+    // and a dashboard's tags have no operational use (no cost, no access control).
+    const tagProps = { excludeResourceTypes: ['AWS::CloudWatch::Dashboard'] };
+    Tags.of(stack).add('project', 'mlops-batch-pipeline', tagProps);
+    Tags.of(stack).add('environment', config.envName, tagProps);
   }
-  return { data, network, serving, training, batch, all };
+  return { data, network, serving, training, batch, monitoring, all };
 }
 
 /** The Training state machine of an application, as the pipeline's post-deploy step needs it. */

@@ -136,7 +136,7 @@ function buildSpecOf(a: Action): {
   return JSON.parse(source.BuildSpec);
 }
 
-const APP_STACKS = ['data', 'network', 'serving', 'training', 'batch'];
+const APP_STACKS = ['data', 'network', 'serving', 'training', 'batch', 'monitoring'];
 
 describe('PipelineStack: structure', () => {
   const nag = () => {
