@@ -101,8 +101,9 @@ export class ServingStack extends Stack {
       id: 'AwsSolutions-SMG4',
       reason:
         'The cache AUTH token cannot be rotated by a Secrets Manager rotation schedule alone: rotation needs ' +
-        'ModifyReplicationGroup(AuthTokenUpdateStrategy ROTATE then SET) in step with the clients; it is a documented ' +
-        'manual runbook step (secret update + ROTATE), readers re-fetch the secret on auth failure.',
+        'ModifyReplicationGroup(AuthTokenUpdateStrategy ROTATE then SET) in step with the clients; it is an operator runbook step ' +
+        '(put the new token in the secret, ModifyReplicationGroup ROTATE, recycle the functions ' +
+        'so new containers read it, then SET).',
     });
 
     // --- Replication group ---------------------------------------------------------------------------------------
