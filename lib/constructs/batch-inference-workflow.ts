@@ -40,6 +40,15 @@ export const BATCH_STATES = {
   fail: 'Fail',
 } as const;
 
+/**
+ * Timeout of the Transform state: the lock lease minus the time the steps after it need (an hour, or a quarter of a
+ * short lease), at least 5 minutes. On timeout Step Functions stops the job and the failure path runs.
+ */
+export function transformTimeoutSeconds(lockLeaseSeconds: number): number {
+  const reserve = Math.min(3600, Math.floor(lockLeaseSeconds / 4));
+  return Math.max(300, lockLeaseSeconds - reserve);
+}
+
 /** Rows of a transform input part: `<entity_id>,<segment>,<encoded features…>` (brief contract 4). */
 export const TRANSFORM_DATA_PROCESSING = {
   InputFilter: '$[2:]',
@@ -74,11 +83,6 @@ export interface BatchInferenceWorkflowProps {
    * @default - a new ProjectFunction from `lambdas/record-failure/handler.ts`
    */
   readonly recordFailureFunction?: lambda.IFunction;
-  /**
-   * Parts loaded in parallel by the `LoadScores` Map (bounded so the cache is not overrun).
-   * @default 4
-   */
-  readonly loadConcurrency?: number;
   /**
    * Version label of the deployed code recorded on each run (`CODE_VERSION`).
    * @default 'unknown'
@@ -328,6 +332,8 @@ export class BatchInferenceWorkflow extends Construct {
           },
           ResultSelector: { 'jobName.$': '$.TransformJobName', 'status.$': '$.TransformJobStatus' },
           ResultPath: '$.transform',
+          // Ends (and stops the job) in time for the failure path to release the lock before the lease runs out.
+          TimeoutSeconds: transformTimeoutSeconds(config.batch.lockLeaseSeconds),
         },
       }),
     );
@@ -349,7 +355,7 @@ export class BatchInferenceWorkflow extends Construct {
       new sfn.Map(this, S.loadScores, {
         stateName: S.loadScores,
         itemsPath: '$.data.parts',
-        maxConcurrency: props.loadConcurrency ?? 4,
+        maxConcurrency: config.batch.loadConcurrency,
         itemSelector: {
           bucket: sfn.JsonPath.stringAt('$.data.resultsBucket'),
           resultKey: sfn.JsonPath.format(
@@ -458,7 +464,8 @@ export class BatchInferenceWorkflow extends Construct {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       queryLanguage: sfn.QueryLanguage.JSON_PATH,
       tracingEnabled: true,
-      timeout: Duration.minutes(config.monitoring.maxRunMinutes * 4),
+      // Never outlive the lock: past its lease another run may take the lock, so this execution must be over by then.
+      timeout: Duration.seconds(config.batch.lockLeaseSeconds),
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
     this.grantTransform(key);

@@ -12,7 +12,11 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { AppConfig } from '../config';
-import { BatchInferenceWorkflow, ResourceAccess } from '../constructs/batch-inference-workflow';
+import {
+  acknowledgeWildcardLater,
+  BatchInferenceWorkflow,
+  ResourceAccess,
+} from '../constructs/batch-inference-workflow';
 import { ProjectFunction } from '../constructs/project-function';
 import { acknowledge, iam5ResourceId, NagIds } from '../nag';
 import { xgboostRepositoryArn } from '../xgboost-image';
@@ -54,11 +58,6 @@ export interface BatchInferenceStackProps extends StackProps {
    * @default - a new function from `lambdas/record-failure/handler.ts`
    */
   readonly recordFailureFunction?: lambda.IFunction;
-  /**
-   * Parts loaded in parallel by `LoadScores`.
-   * @default 4
-   */
-  readonly loadConcurrency?: number;
   /** @default 'unknown' */
   readonly codeVersion?: string;
 }
@@ -78,6 +77,10 @@ export class BatchInferenceStack extends Stack {
   public readonly arrivalFunction: ProjectFunction;
   public readonly reconcileFunction: ProjectFunction;
   public readonly arrivalRule: events.Rule;
+  /** Periodic ledger reconcile (config `batch.reconcileSchedule`). */
+  public readonly reconcileSchedule: scheduler.Schedule;
+  /** Starts a run when a model version is approved (only with config `batch.startOnApproval`). */
+  public readonly approvalRule?: events.Rule;
 
   constructor(scope: Construct, id: string, props: BatchInferenceStackProps) {
     super(scope, id, props);
@@ -106,7 +109,6 @@ export class BatchInferenceStack extends Stack {
       loaderFunction: props.loaderFunction,
       finalizeFunction: props.finalizeFunction,
       recordFailureFunction: props.recordFailureFunction,
-      loadConcurrency: props.loadConcurrency,
       codeVersion: props.codeVersion,
     });
     const stateMachine = this.workflow.stateMachine;
@@ -163,8 +165,8 @@ export class BatchInferenceStack extends Stack {
     acknowledge(this.arrivalDeadLetterQueue, {
       id: 'AwsSolutions-SQS3',
       reason:
-        'This queue IS the dead-letter queue of the feature-arrival rule target; undelivered arrival events land ' +
-        'here and reconcile re-derives them from the bucket listing anyway.',
+        'This queue IS the dead-letter queue of the feature-arrival (and start-on-approval) rule targets; ' +
+        'undelivered arrival events land here and reconcile re-derives them from the bucket listing anyway.',
     });
     const ledgerEnv = {
       TABLE_NAME: table.tableName,
@@ -179,7 +181,7 @@ export class BatchInferenceStack extends Stack {
       logRetention: config.logRetentionDays,
     });
     const access = new ResourceAccess(table, key, this.region);
-    access.table(this.arrivalFunction, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    access.table(this.arrivalFunction, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     this.arrivalRule = new events.Rule(this, 'FeatureArrivalRule', {
       description: `Feature object created under ${INFERENCE_PREFIX} → ledger (PENDING)`,
       eventPattern: {
@@ -210,12 +212,54 @@ export class BatchInferenceStack extends Stack {
     });
     access.table(
       this.reconcileFunction,
-      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
-      {
-        index: true,
-      },
+      ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+      { index: true },
     );
+    // HeadObject (does a pending object still exist?) needs s3:GetObject.
+    access.objects(this.reconcileFunction, featuresBucket, INFERENCE_PREFIX, 'read');
     access.list(this.reconcileFunction, featuresBucket, INFERENCE_PREFIX);
+    this.reconcileSchedule = new scheduler.Schedule(this, 'ReconcileSchedule', {
+      description: `Reconcile the ledger with ${INFERENCE_PREFIX} of the features bucket (${config.batch.reconcileSchedule})`,
+      schedule: scheduler.ScheduleExpression.expression(
+        config.batch.reconcileSchedule,
+        TimeZone.of(config.schedule.timezone),
+      ),
+      enabled: config.schedule.enabled,
+      key,
+      target: new schedulerTargets.LambdaInvoke(this.reconcileFunction, {
+        role: schedulerRole,
+        input: scheduler.ScheduleTargetInput.fromObject({}),
+        retryAttempts: config.schedule.maxRetryAttempts,
+        maxEventAge: Duration.hours(1),
+        deadLetterQueue: this.scheduleDeadLetterQueue,
+      }),
+    });
+
+    acknowledgeWildcardLater(
+      schedulerRole,
+      `${this.reconcileFunction.functionArn}:*`,
+      'EventBridge Scheduler invokes the reconcile function; the LambdaInvoke target grants its versions/aliases (<ARN>:*).',
+    );
+
+    // ---- On demand after an approval (config batch.startOnApproval) -----------------------------------------
+    if (config.batch.startOnApproval) {
+      this.approvalRule = new events.Rule(this, 'StartOnApprovalRule', {
+        description: `Start a BatchInference run when a version of ${props.modelPackageGroupName} is approved`,
+        eventPattern: {
+          source: ['aws.sagemaker'],
+          detailType: ['SageMaker Model Package State Change'],
+          detail: { ModelPackageGroupName: [props.modelPackageGroupName], ModelApprovalStatus: ['Approved'] },
+        },
+        targets: [
+          new eventTargets.SfnStateMachine(stateMachine, {
+            input: events.RuleTargetInput.fromObject({ trigger: 'approval' }),
+            retryAttempts: 8,
+            maxEventAge: Duration.hours(6),
+            deadLetterQueue: this.arrivalDeadLetterQueue,
+          }),
+        ],
+      });
+    }
 
     new CfnOutput(this, 'BatchInferenceStateMachineArn', {
       value: stateMachine.stateMachineArn,

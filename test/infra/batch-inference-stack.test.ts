@@ -167,6 +167,7 @@ describe('BatchInference state machine definition', () => {
       },
       ResultSelector: { 'jobName.$': '$.TransformJobName', 'status.$': '$.TransformJobStatus' },
       ResultPath: '$.transform',
+      TimeoutSeconds: 18000,
       Retry: [
         {
           ErrorEquals: ['ThrottlingException', 'SageMaker.ThrottlingException'],
@@ -364,5 +365,40 @@ describe('transform role', () => {
         Statement: [Match.objectLike({ Principal: { Service: 'sagemaker.amazonaws.com' } })],
       },
     });
+  });
+});
+
+describe('reconcile and approval triggers', () => {
+  test('reconcile runs on its own schedule with retries and the DLQ', () => {
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(6 hours)',
+      Target: Match.objectLike({
+        Input: '{}',
+        RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
+        DeadLetterConfig: { Arn: Match.anyValue() },
+      }),
+    });
+    template.resourceCountIs('AWS::Scheduler::Schedule', 2);
+  });
+
+  test('no approval rule by default; with batch.startOnApproval an Approved event starts a run', () => {
+    expect(Object.keys(template.findResources('AWS::Events::Rule'))).toHaveLength(1);
+    const environments = testContext().environments as Record<string, Record<string, unknown>>;
+    const withApproval = build({
+      environments: { ...environments, dev: { ...environments.dev, batch: { startOnApproval: true } } },
+    });
+    Template.fromStack(withApproval.batch).hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.sagemaker'],
+        'detail-type': ['SageMaker Model Package State Change'],
+        detail: { ModelPackageGroupName: ['mlops-batch-churn'], ModelApprovalStatus: ['Approved'] },
+      },
+      Targets: [Match.objectLike({ Input: JSON.stringify({ trigger: 'approval' }), RetryPolicy: Match.anyValue() })],
+    });
+  });
+
+  test('execution timeout equals the lock lease, so no execution outlives its lock', () => {
+    expect(definition.TimeoutSeconds).toBe(21600);
+    expect(states.Transform?.TimeoutSeconds).toBeLessThan(21600);
   });
 });
