@@ -77,6 +77,8 @@ export interface LocalRunResult {
     readonly run: RunResult;
     readonly scoredKeys: readonly string[];
   }[];
+  /** Stop the services this run started (already done unless `keep`). */
+  readonly stop: () => Promise<void>;
 }
 
 /** A failed check or step: the run stops with a non-zero exit code. */
@@ -698,11 +700,11 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
     redisClient.disconnect();
     if (options.keep) {
       print('');
-      print('Services kept running (--keep): use them with the CLI, e.g.');
+      print('Services kept running (--keep). In another terminal, e.g.:');
       print(
         `  AWS_ENDPOINT_URL=${process.env.AWS_ENDPOINT_URL} REDIS_URL=${endpoints.redisUrl} npx mlops-batch models --local`,
       );
-      print(`  stop them with: kill ${[moto?.pid, redis?.pid].filter(Boolean).join(' ')}`);
+      if (!redis) print('  (Redis is the in-process stand-in: only this process sees the scores)');
     } else {
       await stopAll();
     }
@@ -714,6 +716,7 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       endpoints: { moto: process.env.AWS_ENDPOINT_URL ?? '', redis: endpoints.redisUrl },
       training: trainingRun,
       batches: batches.map(({ label, run, scoredKeys }) => ({ label, run, scoredKeys })),
+      stop: stopAll,
     };
   } catch (e) {
     if (!options.keep) await stopAll().catch(() => undefined);
@@ -828,9 +831,20 @@ function printSummary(print: (l: string) => void, r: LocalRunReport, files: read
 
 /** CLI entry (`npm run local`, `mlops-batch local`): returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
+  // The SDK's "node >= 22 from 2027" notice is not about this run; keep the progress output readable.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   try {
     const options = parseArgs(argv);
-    await runLocal(options);
+    const result = await runLocal(options);
+    if (options.keep) {
+      // The servers belong to this process (they are stopped when it exits): wait for Ctrl-C.
+      process.stdout.write('Press Ctrl-C to stop the services.\n');
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await result.stop();
+    }
     return 0;
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
