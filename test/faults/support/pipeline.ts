@@ -1,0 +1,310 @@
+/**
+ * Fixture for the fault suite: the synthesized app (bin/app.ts), its BatchInference definition, provisioned local
+ * resources, a trained preprocessing spec and registered model versions, feature snapshots, and a `Transform`
+ * stand-in — all run through G's `local/sfn-runner.ts` with the real handlers.
+ *
+ * The data helpers (`featureValues`, `snapshot`, `ids`) and the transform stand-in follow
+ * test/statemachines/batch-inference.test.ts, whose versions are private to that file (copied, not imported).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { SNSClient } from '@aws-sdk/client-sns';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { contractColumns, loadDefaultContract } from '../../../lambdas/shared/contract';
+import { prepareTrainingData } from '../../../lambdas/shared/prepare';
+import { createModelPackage } from '../../../lambdas/shared/registry';
+import { BATCH_STATES as S } from '../../../lib/constructs/batch-inference-workflow';
+import { provision } from '../../../local/provision';
+import { invokeFunction, type RunResult, runStateMachine, type StateOverride } from '../../../local/sfn-runner';
+import {
+  type AslDefinition,
+  extractDefinition,
+  type LocalFunction,
+  type LocalResources,
+  resolveResources,
+  type SynthesizedApp,
+  synthesizeApp,
+} from '../../../local/template';
+import { testClients } from '../../support/aws';
+
+export const contract = loadDefaultContract();
+const PLANS = ['basic', 'standard', 'premium'];
+const REGIONS = ['north', 'south', 'east', 'west', ''];
+
+export function featureValues(i: number): Record<string, string> {
+  const tenure = (i * 7) % 72;
+  const monthly = 20 + ((i * 13) % 100);
+  return {
+    tenure_months: String(tenure),
+    monthly_charges: monthly.toFixed(2),
+    total_charges: i % 17 === 0 ? '' : (tenure * monthly).toFixed(2),
+    support_tickets_90d: String(i % 9),
+    logins_30d: String((i * 5) % 60),
+    has_autopay: i % 2 === 0 ? 'true' : 'false',
+    plan: PLANS[i % 3]!,
+    region: REGIONS[i % 5]!,
+  };
+}
+
+/** A CSV in the contract's column order (header + one row per id). `edit` may change any row's fields. */
+export function snapshot(
+  mode: 'training' | 'inference',
+  dt: string,
+  entityIds: readonly string[],
+  edit?: (i: number, row: Record<string, string>) => void,
+): string {
+  const header = contractColumns(contract, mode);
+  const lines = [header.join(',')];
+  entityIds.forEach((id, i) => {
+    const v: Record<string, string> = {
+      customer_id: id,
+      as_of: dt,
+      churned: i % 3 === 0 ? '1' : '0',
+      ...featureValues(i),
+    };
+    edit?.(i, v);
+    lines.push(header.map((c) => v[c] ?? '').join(','));
+  });
+  return `${lines.join('\n')}\n`;
+}
+
+export const ids = (prefix: string, n: number, from = 0): string[] =>
+  Array.from({ length: n }, (_, i) => `${prefix}${String(from + i).padStart(5, '0')}`);
+
+export const parseUri = (uri: string): { Bucket: string; Key: string } => {
+  const m = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri);
+  if (!m) throw new Error(`not an S3 URI: ${uri}`);
+  return { Bucket: m[1]!, Key: m[2]! };
+};
+
+export interface TransformRequest {
+  TransformJobName: string;
+  ModelName: string;
+  TransformInput: { DataSource: { S3DataSource: { S3DataType: string; S3Uri: string } } };
+  TransformOutput: { S3OutputPath: string };
+}
+
+/** Result lines of one part, before they are written (`id,segment,score`); return them changed to inject faults. */
+export type OutputMutator = (part: string, lines: string[]) => string[];
+
+let synthesized: { app: SynthesizedApp; definition: AslDefinition } | undefined;
+/** The app as `cdk synth` builds it, synthesized once per test file. */
+export function batchDefinition(): { app: SynthesizedApp; definition: AslDefinition } {
+  synthesized ??= (() => {
+    const app = synthesizeApp();
+    return { app, definition: extractDefinition(app, 'WorkflowStateMachine') };
+  })();
+  return synthesized;
+}
+
+export interface PipelineOptions {
+  /** Endpoint the handlers use (moto, or a fault proxy in front of it). */
+  readonly handlerEndpoint: string;
+  /** Endpoint the test's own clients use (moto directly). */
+  readonly motoEndpoint: string;
+  readonly redisUrl: string;
+}
+
+export class Pipeline {
+  readonly resources: LocalResources;
+  readonly definition: AslDefinition;
+  readonly s3: S3Client;
+  readonly doc: DynamoDBDocumentClient;
+  readonly sm: SageMakerClient;
+  readonly featuresBucket: string;
+  readonly artifactsBucket: string;
+  readonly table: string;
+  readonly group: string;
+  readonly transformCalls: TransformRequest[] = [];
+  /** Preprocessing spec of the training run (every registered version reuses it). */
+  preprocessingUri = '';
+  statsUri = '';
+
+  constructor(private readonly opts: PipelineOptions) {
+    const { app, definition } = batchDefinition();
+    this.definition = definition;
+    this.resources = resolveResources(app);
+    const c = testClients(opts.motoEndpoint);
+    this.s3 = c.s3;
+    this.doc = c.doc;
+    this.sm = c.sageMaker;
+    const prepare = this.fn('lambdas/prepare-inference-data/handler.ts');
+    this.featuresBucket = prepare.environment.FEATURES_BUCKET!;
+    this.artifactsBucket = prepare.environment.ARTIFACTS_BUCKET!;
+    this.table = this.fn('lambdas/acquire-lock/handler.ts').environment.TABLE_NAME!;
+    this.group = this.fn('lambdas/resolve-model/handler.ts').environment.MODEL_PACKAGE_GROUP_NAME!;
+  }
+
+  /** Environment every handler runs with. */
+  get env(): Record<string, string> {
+    return { AWS_ENDPOINT_URL: this.opts.handlerEndpoint, REDIS_URL: this.opts.redisUrl };
+  }
+
+  fn(entry: string): LocalFunction {
+    const f = Object.values(this.resources.functions).find((x) => x.entry === entry);
+    if (!f) throw new Error(`${entry} not found in the synthesized app`);
+    return f;
+  }
+
+  /** Invoke a function of the app (by entry) like Lambda, with the pipeline's environment. */
+  invoke(entry: string, event: unknown): Promise<unknown> {
+    return invokeFunction(this.fn(entry), event, { env: this.env });
+  }
+
+  /** Create buckets, table, topics and the package group, and prepare a training set (its spec is reused). */
+  async provision(): Promise<void> {
+    const common = { endpoint: this.opts.motoEndpoint, region: process.env.AWS_REGION ?? 'us-east-1' };
+    await provision(this.resources, {
+      s3: this.s3,
+      dynamodb: new DynamoDBClient(common),
+      sns: new SNSClient(common),
+      sageMaker: this.sm,
+    });
+    const key = 'training/dt=2026-10-31/part-0.csv';
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.featuresBucket,
+        Key: key,
+        Body: snapshot('training', '2026-10-31', ids('T', 300)),
+      }),
+    );
+    const trained = await prepareTrainingData({
+      s3: this.s3,
+      contract,
+      bucket: this.featuresBucket,
+      artifactsBucket: this.artifactsBucket,
+      keys: [key],
+      runId: 'train-1',
+      validationShare: 0.2,
+      maxInvalidRowRatio: 0.05,
+      maxReportedViolations: 100,
+    });
+    this.preprocessingUri = trained.preprocessingUri;
+    this.statsUri = trained.statsUri;
+  }
+
+  /** Register a model version (PendingManualApproval) trained by `runId`; returns its ARN. */
+  async registerModel(runId: string, auc = 0.81): Promise<string> {
+    const pkg = await createModelPackage(this.sm, {
+      groupName: this.group,
+      runId,
+      codeVersion: 'test',
+      dataWindow: '2026-10-31..2026-10-31',
+      imageUri: '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1',
+      modelDataUrl: `s3://${this.artifactsBucket}/training/${runId}/model/model.tar.gz`,
+      preprocessingUri: this.preprocessingUri,
+      trainingStatsUri: this.statsUri,
+      evaluationReportUri: `s3://${this.artifactsBucket}/reports/${runId}/evaluation.json`,
+      metrics: { auc },
+      transformInstanceTypes: ['ml.m5.large'],
+    });
+    return pkg.arn;
+  }
+
+  async text(uri: string): Promise<string> {
+    const res = await this.s3.send(new GetObjectCommand(parseUri(uri)));
+    return (await res.Body?.transformToString('utf-8')) ?? '';
+  }
+
+  /** `Transform` stand-in: honours the manifest, writes `<part>.out` rows `id,segment,score` per input row. */
+  transform(mutate?: OutputMutator): StateOverride {
+    return async (input) => {
+      const req = input as TransformRequest;
+      this.transformCalls.push(req);
+      const manifest = JSON.parse(await this.text(req.TransformInput.DataSource.S3DataSource.S3Uri)) as [
+        { prefix: string },
+        ...string[],
+      ];
+      const [{ prefix }, ...parts] = manifest;
+      // The score depends on the model version, so a test can tell which version scored a row.
+      const version = Number(/-v(\d+)$/.exec(req.ModelName)?.[1] ?? '0');
+      for (const part of parts) {
+        const rows = (await this.text(`${prefix}${part}`)).split('\n').filter((l) => l.length > 0);
+        let out = rows.map((line) => {
+          const cols = line.split(',');
+          const z =
+            cols
+              .slice(2)
+              .map(Number)
+              .reduce((a, b) => a + b, 0) /
+              1000 -
+            1 +
+            version / 10;
+          return `${cols[0]},${cols[1]},${(1 / (1 + Math.exp(-z))).toFixed(6)}`;
+        });
+        if (mutate) out = mutate(part, out);
+        await this.s3.send(
+          new PutObjectCommand({
+            ...parseUri(`${req.TransformOutput.S3OutputPath}${part}.out`),
+            Body: out.map((l) => `${l}\n`).join(''),
+          }),
+        );
+      }
+      return { TransformJobName: req.TransformJobName, TransformJobStatus: 'Completed', ModelName: req.ModelName };
+    };
+  }
+
+  /** Run the BatchInference state machine with the real handlers. */
+  run(name: string, overrides: Record<string, StateOverride> = {}, mutate?: OutputMutator): Promise<RunResult> {
+    return runStateMachine({
+      definition: this.definition,
+      functions: this.resources.functions,
+      overrides: { [S.transform]: this.transform(mutate), ...overrides },
+      input: { trigger: 'test' },
+      name,
+      env: this.env,
+    });
+  }
+
+  /** The real LoadPart handler (for wrapping overrides). */
+  loadPart(input: unknown): Promise<unknown> {
+    return this.invoke('lambdas/load-scores/handler.ts', input);
+  }
+
+  /** Upload an object; returns its ETag. */
+  async put(key: string, body: string | Buffer): Promise<string> {
+    const put = await this.s3.send(new PutObjectCommand({ Bucket: this.featuresBucket, Key: key, Body: body }));
+    return put.ETag!;
+  }
+
+  /** The EventBridge "Object Created" event S3 emits for `key`. */
+  objectCreated(key: string, etag: string, size: number, sequencer: string): Record<string, unknown> {
+    return {
+      version: '0',
+      id: `evt-${sequencer}`,
+      'detail-type': 'Object Created',
+      source: 'aws.s3',
+      time: new Date().toISOString(),
+      detail: {
+        bucket: { name: this.featuresBucket },
+        object: { key, size, etag: etag.replace(/"/g, ''), sequencer },
+        reason: 'PutObject',
+      },
+    };
+  }
+
+  /** Upload and deliver the arrival event to the real arrival handler (what S3 → EventBridge → arrival does). */
+  async arrive(key: string, body: string | Buffer, sequencer = Date.now().toString(16).padStart(16, '0')) {
+    const etag = await this.put(key, body);
+    const event = this.objectCreated(key, etag, Buffer.byteLength(body), sequencer);
+    const res = await this.invoke('lambdas/arrival/handler.ts', event);
+    return { etag, event, res };
+  }
+}
+
+export const FAILURE_PATH = [S.recordFailure, S.releaseLockAfterFailure, S.alert, S.fail];
+export const SUCCESS_PATH = [
+  S.acquireLock,
+  S.lockAcquired,
+  S.findUnscored,
+  S.hasWork,
+  S.resolveModel,
+  S.prepareInferenceData,
+  S.transform,
+  S.loadScores,
+  S.finalizeScores,
+  S.commitLedger,
+  S.releaseLock,
+  S.notify,
+];
