@@ -184,7 +184,12 @@ describe('PipelineStack: structure', () => {
     const spec = buildSpecOf(synth);
     expect(spec.phases.install?.commands).toEqual([...SYNTH_INSTALL_COMMANDS]);
     expect(spec.phases.install?.['runtime-versions']).toEqual({ nodejs: '20' });
-    expect(spec.phases.build?.commands).toEqual(['npm ci', 'npm run typecheck', 'npm test', 'npx cdk synth']);
+    expect(spec.phases.build?.commands).toEqual([
+      'npm ci',
+      'npm run typecheck',
+      'env -u AWS_CONTAINER_CREDENTIALS_RELATIVE_URI -u AWS_CONTAINER_CREDENTIALS_FULL_URI npm test',
+      'npx cdk synth',
+    ]);
     expect(SYNTH_COMMANDS).toEqual(spec.phases.build?.commands);
     expect(SYNTH_INSTALL_COMMANDS.join('\n')).toMatch(/apt-get install .*redis-server/);
     expect(SYNTH_INSTALL_COMMANDS.join('\n')).toMatch(/pip3? install .*moto\[server\]/);
@@ -193,6 +198,22 @@ describe('PipelineStack: structure', () => {
     expect(env).toEqual(expect.arrayContaining([{ Name: 'CI', Type: 'PLAINTEXT', Value: 'true' }]));
     // The cloud assembly is the build's output (what UpdatePipeline and the stages deploy).
     expect((spec as { artifacts?: { 'base-directory'?: string } }).artifacts?.['base-directory']).toBe('cdk.out');
+  });
+
+  test('the synth role may assume only the CDK lookup roles of the Dev and Prod accounts (context lookups)', () => {
+    const roleRef = (projectOf(action('Build', 'Synth')).Properties.ServiceRole as { 'Fn::GetAtt': [string, string] })[
+      'Fn::GetAtt'
+    ][0];
+    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleRef))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Json[]);
+    const assume = statements.filter((st) => [st.Action].flat().includes('sts:AssumeRole'));
+    expect(assume).toEqual([
+      expect.objectContaining({
+        Condition: { StringEquals: { 'iam:ResourceTag/aws-cdk:bootstrap-role': 'lookup' } },
+        Resource: [`arn:aws:iam::${DEV_ACCOUNT}:role/*`, `arn:aws:iam::${PROD_ACCOUNT}:role/*`],
+      }),
+    ]);
   });
 
   test('UpdatePipeline self-mutates from the synth output before any stage deploys', () => {
