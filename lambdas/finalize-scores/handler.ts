@@ -1,15 +1,14 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type Redis from 'ioredis';
 import { z } from 'zod';
 import { parseInput } from '../shared/batch-run';
-import { ensureConnected, redisFromEnv } from '../shared/redis';
+import { RedisHolder } from '../shared/redis';
 import { AS_OF_PATTERN, SEGMENT_PATTERN, STAMP_TOKEN } from '../shared/score-store';
 import { type FinalizeScoresOutput, finalizeScores } from './core';
 
 const logger = new Logger();
 const metrics = new Metrics();
-let redis: Redis | undefined;
+const cache = new RedisHolder({ role: 'loader' });
 
 const count = z.number().int().nonnegative();
 
@@ -43,8 +42,7 @@ export const FinalizeScoresInputSchema = z.object({
  */
 export const handler = async (event: unknown): Promise<FinalizeScoresOutput> => {
   const input = parseInput(FinalizeScoresInputSchema, event, 'FinalizeScores');
-  redis ??= await redisFromEnv({ role: 'loader' });
-  await ensureConnected(redis);
+  const redis = await cache.get();
   const out = await finalizeScores(redis, input);
   metrics.addMetric('RowsScored', MetricUnit.Count, out.rowsScored);
   if (out.freshnessHours !== null) metrics.addMetric('ScoreFreshnessHours', MetricUnit.NoUnit, out.freshnessHours);

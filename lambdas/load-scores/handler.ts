@@ -1,16 +1,15 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type Redis from 'ioredis';
 import { z } from 'zod';
 import { parseInput } from '../shared/batch-run';
 import { requireEnv, s3Client } from '../shared/clients';
-import { ensureConnected, redisFromEnv } from '../shared/redis';
+import { RedisHolder } from '../shared/redis';
 import { AS_OF_PATTERN, STAMP_TOKEN } from '../shared/score-store';
 import { type LoadScoresOutput, loadScores } from './core';
 
 const logger = new Logger();
 let s3: S3Client | undefined;
-let redis: Redis | undefined;
+const cache = new RedisHolder({ role: 'loader' });
 
 /** One LoadScores Map iteration (contract 7). `modelVersion` may arrive as the registry's number. */
 export const LoadScoresInputSchema = z.object({
@@ -41,8 +40,7 @@ export const handler = async (event: unknown): Promise<LoadScoresOutput> => {
   const input = parseInput(LoadScoresInputSchema, event, 'LoadScores');
   const ttlSeconds = positiveIntEnv('SCORE_TTL_SECONDS');
   s3 ??= s3Client();
-  redis ??= await redisFromEnv({ role: 'loader' });
-  await ensureConnected(redis);
+  const redis = await cache.get();
   const started = Date.now();
   try {
     const out = await loadScores({ s3, redis }, input, { ttlSeconds });

@@ -1,14 +1,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import type Redis from 'ioredis';
 import { DependencyError } from '../shared/errors';
-import { ensureConnected, redisFromEnv, toDependencyError } from '../shared/redis';
+import { RedisHolder } from '../shared/redis';
 import { DEFAULT_MAX_BATCH_IDS, FallbackCache, handleRequest } from './core';
 
 const logger = new Logger();
 const metrics = new Metrics();
-let redis: Redis | undefined;
+const cache = new RedisHolder({ role: 'reader' });
 const fallbackCache = new FallbackCache();
 
 /** `MAX_BATCH_IDS` (optional): most ids per batch request. A bad value is a deployment bug and fails loudly. */
@@ -24,16 +23,6 @@ export function maxBatchIdsFromEnv(env: NodeJS.ProcessEnv = process.env): number
 
 const JSON_HEADERS = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' };
 
-async function client(): Promise<Redis> {
-  try {
-    redis ??= await redisFromEnv({ role: 'reader' });
-  } catch (err) {
-    throw toDependencyError(err, 'create the cache client');
-  }
-  await ensureConnected(redis);
-  return redis;
-}
-
 /**
  * Read API (`GET /scores/{entityId}`, `POST /scores/batch`). Emits `FallbackRate` (percent of answered items that
  * came from a fallback record) with `ScoresServed` / `FallbacksServed` counts, so the dashboard can also compute the
@@ -42,7 +31,7 @@ async function client(): Promise<Redis> {
 export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
   try {
     const maxBatchIds = maxBatchIdsFromEnv();
-    const outcome = await handleRequest(await client(), event, { maxBatchIds, fallbackCache });
+    const outcome = await handleRequest(await cache.get(), event, { maxBatchIds, fallbackCache });
     if (outcome.response.statusCode === 503) logger.warn('Score store unavailable', { path: event.path });
     if (outcome.served > 0) {
       metrics.addMetric('ScoresServed', MetricUnit.Count, outcome.served);

@@ -121,7 +121,7 @@ export async function redisFromEnv(options: RedisFromEnvOptions = {}): Promise<R
   const env = options.env ?? process.env;
   const role = options.role ?? 'reader';
   const base: RedisOptions = { ...ROLE_OPTIONS[role], lazyConnect: true, connectionName: `mlops-${role}` };
-  if (env.REDIS_URL) return new Redis(env.REDIS_URL, base);
+  if (env.REDIS_URL) return watchErrors(new Redis(env.REDIS_URL, base));
 
   const host = requireVar(env, 'CACHE_HOST');
   const portText = requireVar(env, 'CACHE_PORT');
@@ -135,13 +135,74 @@ export async function redisFromEnv(options: RedisFromEnvOptions = {}): Promise<R
   }
   const arn = env.CACHE_AUTH_SECRET_ARN;
   const password = arn ? await authToken(options.secretsManager ?? secretsManagerClient(env), arn) : undefined;
-  return new Redis({
-    ...base,
-    host,
-    port,
-    ...(password === undefined ? {} : { password }),
-    ...(tlsText === 'true' ? { tls: { servername: host } } : {}),
+  return watchErrors(
+    new Redis({
+      ...base,
+      host,
+      port,
+      ...(password === undefined ? {} : { password }),
+      ...(tlsText === 'true' ? { tls: { servername: host } } : {}),
+    }),
+  );
+}
+
+const lastErrors = new WeakMap<Redis, Error>();
+
+/**
+ * Connection errors surface as rejected commands; keep the last one (to recognise a refused AUTH) instead of letting
+ * ioredis print "Unhandled error event" for each reconnect attempt. Error messages never contain the token.
+ */
+function watchErrors(client: Redis): Redis {
+  client.on('error', (err: Error) => {
+    lastErrors.set(client, err);
   });
+  return client;
+}
+
+/** The server refused the credentials (wrong or rotated AUTH token). */
+export function isAuthError(err: unknown): boolean {
+  return err instanceof Error && /WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(err.message);
+}
+
+/**
+ * One client per container and role: created on first use, connected before each use, and — when the server refuses
+ * the AUTH token (it was rotated) — dropped together with the cached token so the next call re-reads the secret.
+ */
+export class RedisHolder {
+  private client: Redis | undefined;
+
+  constructor(private readonly options: RedisFromEnvOptions = {}) {}
+
+  /**
+   * @throws DependencyError when the cache (or the secret) cannot be reached
+   * @throws Error for a deployment bug (a missing or malformed CACHE_* variable)
+   */
+  async get(): Promise<Redis> {
+    this.client ??= await redisFromEnv(this.options);
+    const client = this.client;
+    try {
+      await ensureConnected(client);
+      return client;
+    } catch (err) {
+      const last = lastErrors.get(client);
+      if (isAuthError(last)) {
+        client.disconnect();
+        this.client = undefined;
+        resetAuthTokenCache();
+        throw new DependencyError(
+          `Cache unavailable: AUTH refused (${last?.message.split('.')[0]}); the secret is read again on the next call`,
+          { cause: last },
+        );
+      }
+      throw err;
+    }
+  }
+
+  /** Disconnect (tests, local runtime). */
+  close(): void {
+    this.client?.disconnect();
+    this.client = undefined;
+  }
 }
 
 /**

@@ -1,9 +1,17 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import type Redis from 'ioredis';
+import Redis from 'ioredis';
 import { DependencyError } from '../../../lambdas/shared/errors';
-import { ensureConnected, ROLE_OPTIONS, redisFromEnv, resetAuthTokenCache } from '../../../lambdas/shared/redis';
+import {
+  ensureConnected,
+  isAuthError,
+  RedisHolder,
+  ROLE_OPTIONS,
+  redisFromEnv,
+  resetAuthTokenCache,
+} from '../../../lambdas/shared/redis';
 import { freePort } from '../../../local/servers';
+import { describeWithServers } from '../../support/servers';
 
 const sm = mockClient(SecretsManagerClient);
 const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:cache-auth-AbCdEf';
@@ -136,4 +144,42 @@ describe('ensureConnected', () => {
     await expect(ensureConnected(r, 2_000)).rejects.toThrow(/Cache unavailable: could not connect to the cache/);
     expect(Date.now() - started).toBeLessThan(5_000);
   });
+});
+
+describeWithServers('RedisHolder against a redis-server that requires AUTH', { redis: true }, (env) => {
+  it('a refused (rotated) token drops the client and re-reads the secret on the next call', async () => {
+    const admin = new Redis(env.redis.url);
+    await admin.config('SET', 'requirepass', 'good-token');
+    sm.on(GetSecretValueCommand).resolvesOnce({ SecretString: 'old-token' }).resolves({ SecretString: 'good-token' });
+    const url = new URL(env.redis.url);
+    const holder = new RedisHolder({
+      role: 'reader',
+      env: { CACHE_HOST: url.hostname, CACHE_PORT: url.port, CACHE_TLS: 'false', CACHE_AUTH_SECRET_ARN: ARN },
+      secretsManager: new SecretsManagerClient({}),
+    });
+    try {
+      const refused = holder.get();
+      await expect(refused).rejects.toThrow(DependencyError);
+      await expect(refused).rejects.toThrow(
+        /Cache unavailable: AUTH refused \(WRONGPASS .*\); the secret is read again/,
+      );
+      await expect(refused).rejects.not.toThrow(/old-token/);
+      const client = await holder.get();
+      expect(await client.ping()).toBe('PONG');
+      expect(await holder.get()).toBe(client); // kept while it works
+      expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+    } finally {
+      holder.close();
+      // the harness stops the server with an unauthenticated client: lift the password before the test ends
+      await admin.config('SET', 'requirepass', '');
+      await admin.quit();
+    }
+  });
+});
+
+it('recognises auth errors', () => {
+  expect(isAuthError(new Error('WRONGPASS invalid username-password pair or user is disabled.'))).toBe(true);
+  expect(isAuthError(new Error('NOAUTH Authentication required.'))).toBe(true);
+  expect(isAuthError(new Error('connect ECONNREFUSED'))).toBe(false);
+  expect(isAuthError(undefined)).toBe(false);
 });
