@@ -1,5 +1,7 @@
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { runStateMachine } from '../../local/sfn-runner';
 import { extractDefinition, resolveResources, synthesizeApp } from '../../local/template';
+import { describeWithServers } from '../support/servers';
 import { buildFixtureApp } from './fixtures/fixture-app';
 
 const app = synthesizeApp({ build: buildFixtureApp, useCdkJson: false });
@@ -85,5 +87,37 @@ describe('runStateMachine', () => {
     await expect(
       runStateMachine({ definition, functions: {}, overrides: { Train: trainOverride }, input: { items: [] } }),
     ).rejects.toThrow(/State Prepare: no local function for arn:aws:lambda:[^;]+; known: \(none\)/);
+  });
+});
+
+describeWithServers('service integrations against moto', { moto: true }, (env) => {
+  it('runs sns:publish and aws-sdk:* tasks through the SDK, naming SDK errors like Step Functions', async () => {
+    const sns = new SNSClient({ endpoint: env.moto.endpoint, region: 'us-east-1' });
+    const topic = await sns.send(new CreateTopicCommand({ Name: 'alerts' }));
+    const definition = {
+      StartAt: 'Alert',
+      States: {
+        Alert: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::sns:publish',
+          Parameters: { TopicArn: topic.TopicArn, 'Message.$': '$.message' },
+          ResultPath: '$.published',
+          Next: 'Describe',
+        },
+        Describe: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::aws-sdk:dynamodb:describeTable',
+          Parameters: { TableName: 'no-such-table' },
+          Catch: [{ ErrorEquals: ['DynamoDb.ResourceNotFoundException'], ResultPath: '$.error', Next: 'Done' }],
+          End: true,
+        },
+        Done: { Type: 'Succeed' },
+      },
+    };
+    const res = await runStateMachine({ definition, input: { message: 'run failed' } });
+    expect(res.status).toBe('SUCCEEDED');
+    const out = res.output as { published: { MessageId: string }; error: { Error: string } };
+    expect(out.published.MessageId).toMatch(/[0-9a-f-]{36}/);
+    expect(out.error.Error).toBe('DynamoDb.ResourceNotFoundException');
   });
 });
