@@ -87,7 +87,10 @@ export function buildProgram(): Command {
     .option('-e, --env <name>', 'environment (cdk.json context.environments)', cdkJson().context?.env ?? 'dev')
     .option('--local', 'act on the local runtime (AWS_ENDPOINT_URL / REDIS_URL) instead of AWS')
     .option('--json', 'print JSON for scripts')
-    .showHelpAfterError('(run with --help for usage)')
+    // Usage errors are one line on stderr (like every other failure), with the hint on the same line.
+    .configureOutput({
+      outputError: (message, write) => write(`${message.trimEnd()} (run with --help for usage)\n`),
+    })
     .exitOverride();
 
   const globals = () => program.opts<GlobalOptions>();
