@@ -41,6 +41,15 @@ export const BATCH_STATES = {
 } as const;
 
 /**
+ * Physical name of the BatchInference state machine, `<namePrefix>-batch-inference` (like the Training state machine,
+ * `<namePrefix>-training`). The Training stack's approval-event function starts runs on approval by this name (the
+ * TrainingWorkflow default), not by a reference, avoiding a stack cycle.
+ */
+export function batchStateMachineName(config: Pick<AppConfig, 'namePrefix'>): string {
+  return `${config.namePrefix}-batch-inference`;
+}
+
+/**
  * Timeout of the Transform state: the lock lease minus the time the steps after it need (an hour, or a quarter of a
  * short lease), at least 5 minutes. On timeout Step Functions stops the job and the failure path runs.
  */
@@ -459,7 +468,7 @@ export class BatchInferenceWorkflow extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineName: `${namePrefix}-batch-inference`,
+      stateMachineName: batchStateMachineName(config),
       comment: 'Batch inference: score PENDING feature objects with the Production model and load the scores',
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       queryLanguage: sfn.QueryLanguage.JSON_PATH,

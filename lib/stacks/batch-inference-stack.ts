@@ -79,8 +79,6 @@ export class BatchInferenceStack extends Stack {
   public readonly arrivalRule: events.Rule;
   /** Periodic ledger reconcile (config `batch.reconcileSchedule`). */
   public readonly reconcileSchedule: scheduler.Schedule;
-  /** Starts a run when a model version is approved (only with config `batch.startOnApproval`). */
-  public readonly approvalRule?: events.Rule;
 
   constructor(scope: Construct, id: string, props: BatchInferenceStackProps) {
     super(scope, id, props);
@@ -165,7 +163,7 @@ export class BatchInferenceStack extends Stack {
     acknowledge(this.arrivalDeadLetterQueue, {
       id: 'AwsSolutions-SQS3',
       reason:
-        'This queue IS the dead-letter queue of the feature-arrival (and start-on-approval) rule targets; ' +
+        'This queue IS the dead-letter queue of the feature-arrival rule target; ' +
         'undelivered arrival events land here and reconcile re-derives them from the bucket listing anyway.',
     });
     const ledgerEnv = {
@@ -241,25 +239,8 @@ export class BatchInferenceStack extends Stack {
       'EventBridge Scheduler invokes the reconcile function; the LambdaInvoke target grants its versions/aliases (<ARN>:*).',
     );
 
-    // ---- On demand after an approval (config batch.startOnApproval) -----------------------------------------
-    if (config.batch.startOnApproval) {
-      this.approvalRule = new events.Rule(this, 'StartOnApprovalRule', {
-        description: `Start a BatchInference run when a version of ${props.modelPackageGroupName} is approved`,
-        eventPattern: {
-          source: ['aws.sagemaker'],
-          detailType: ['SageMaker Model Package State Change'],
-          detail: { ModelPackageGroupName: [props.modelPackageGroupName], ModelApprovalStatus: ['Approved'] },
-        },
-        targets: [
-          new eventTargets.SfnStateMachine(stateMachine, {
-            input: events.RuleTargetInput.fromObject({ trigger: 'approval' }),
-            retryAttempts: 8,
-            maxEventAge: Duration.hours(6),
-            deadLetterQueue: this.arrivalDeadLetterQueue,
-          }),
-        ],
-      });
-    }
+    // A run on approval (config batch.startOnApproval) is started by the Training stack's approval-event function,
+    // which records the approval first; it finds this state machine by name (batchStateMachineName()).
 
     new CfnOutput(this, 'BatchInferenceStateMachineArn', {
       value: stateMachine.stateMachineArn,

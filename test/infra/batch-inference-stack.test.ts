@@ -5,7 +5,7 @@ import { BATCH_STATES } from '../../lib/constructs/batch-inference-workflow';
 import { ProjectFunction } from '../../lib/constructs/project-function';
 import { BatchInferenceStack } from '../../lib/stacks/batch-inference-stack';
 import { DataStack } from '../../lib/stacks/data-stack';
-import { extractDefinition, synthesizeApp } from '../../local/template';
+import { extractDefinition, findStateMachines, resolveResources, synthesizeApp } from '../../local/template';
 import { testContext } from './context';
 
 process.env.CDK_VALIDATION = 'false';
@@ -222,7 +222,7 @@ describe('BatchInference state machine definition', () => {
 describe('BatchInference stack resources', () => {
   test('state machine: logging to a KMS-encrypted group, tracing on', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
-      StateMachineName: 'mlops-batch-dev-batch-inference',
+      StateMachineName: 'mlops-batch-batch-inference',
       TracingConfiguration: { Enabled: true },
       LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true, Destinations: Match.anyValue() },
     });
@@ -368,7 +368,7 @@ describe('transform role', () => {
   });
 });
 
-describe('reconcile and approval triggers', () => {
+describe('reconcile trigger and limits', () => {
   test('reconcile runs on its own schedule with retries and the DLQ', () => {
     template.hasResourceProperties('AWS::Scheduler::Schedule', {
       ScheduleExpression: 'rate(6 hours)',
@@ -381,20 +381,15 @@ describe('reconcile and approval triggers', () => {
     template.resourceCountIs('AWS::Scheduler::Schedule', 2);
   });
 
-  test('no approval rule by default; with batch.startOnApproval an Approved event starts a run', () => {
+  test("no approval rule here: the Training stack's approval-event function starts runs on approval", () => {
     expect(Object.keys(template.findResources('AWS::Events::Rule'))).toHaveLength(1);
-    const environments = testContext().environments as Record<string, Record<string, unknown>>;
-    const withApproval = build({
-      environments: { ...environments, dev: { ...environments.dev, batch: { startOnApproval: true } } },
-    });
-    Template.fromStack(withApproval.batch).hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: {
-        source: ['aws.sagemaker'],
-        'detail-type': ['SageMaker Model Package State Change'],
-        detail: { ModelPackageGroupName: ['mlops-batch-churn'], ModelApprovalStatus: ['Approved'] },
-      },
-      Targets: [Match.objectLike({ Input: JSON.stringify({ trigger: 'approval' }), RetryPolicy: Match.anyValue() })],
-    });
+    // In the real app (bin/app.ts) the approval-event function targets exactly this state machine.
+    const whole = synthesizeApp();
+    const resources = resolveResources(whole);
+    const approval = Object.values(resources.functions).find((f) => f.entry === 'lambdas/approval-event/handler.ts');
+    const batchSm = findStateMachines(whole, 'WorkflowStateMachine');
+    expect(batchSm).toHaveLength(1);
+    expect(approval?.environment.BATCH_STATE_MACHINE_ARN).toBe(batchSm[0]!.arn);
   });
 
   test('execution timeout equals the lock lease, so no execution outlives its lock', () => {
