@@ -11,7 +11,14 @@ export interface FaultProxy {
   readonly endpoint: string;
   /** Connections refused (reset on accept) since the last `setDown(true)`. */
   readonly refused: number;
+  /** HTTP requests forwarded since the proxy started. */
+  readonly requests: number;
   setDown(down: boolean): void;
+  /**
+   * Let `n` more HTTP requests through, then go down at the start of the next one (its connection is reset before
+   * anything reaches the emulator). `setDown(false)` ends it.
+   */
+  failAfter(n: number): void;
   close(): Promise<void>;
 }
 
@@ -20,6 +27,16 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const sockets = new Set<Socket>();
   let down = false;
   let refused = 0;
+  let requests = 0;
+  let allowance = Number.POSITIVE_INFINITY;
+  const goDown = () => {
+    down = true;
+    refused = 0;
+    for (const s of sockets) s.resetAndDestroy();
+    sockets.clear();
+  };
+  // A chunk from the client that starts with a request line starts a new request (the SDK does not pipeline).
+  const REQUEST_LINE = /^(GET|PUT|POST|DELETE|HEAD|PATCH|OPTIONS) \S+ HTTP\/1\.[01]\r\n/;
   const server: Server = createServer((client) => {
     if (down) {
       refused += 1;
@@ -37,7 +54,18 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     };
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
-    client.pipe(upstream);
+    client.on('data', (chunk: Buffer) => {
+      if (REQUEST_LINE.test(chunk.subarray(0, 64).toString('latin1'))) {
+        if (allowance <= 0) {
+          goDown();
+          refused += 1;
+          return;
+        }
+        allowance -= 1;
+        requests += 1;
+      }
+      if (!down) upstream.write(chunk);
+    });
     upstream.pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -48,13 +76,16 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     get refused() {
       return refused;
     },
+    get requests() {
+      return requests;
+    },
     setDown(d: boolean) {
-      down = d;
-      if (d) {
-        refused = 0;
-        for (const s of sockets) s.resetAndDestroy();
-        sockets.clear();
-      }
+      allowance = Number.POSITIVE_INFINITY;
+      if (d) goDown();
+      else down = false;
+    },
+    failAfter(n: number) {
+      allowance = n;
     },
     close: () =>
       new Promise<void>((resolve) => {
