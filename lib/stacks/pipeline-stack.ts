@@ -57,6 +57,8 @@ export const SYNTH_INSTALL_COMMANDS: readonly string[] = [
   'apt-get update -qq',
   'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server',
   "pip3 install --quiet 'moto[server]==5.2.1'",
+  // The CodeBuild standard image manages Python with pyenv: refresh its shims so moto_server is on PATH.
+  'if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi',
   'redis-server --version',
   'command -v moto_server',
 ];
@@ -82,11 +84,18 @@ export const POST_DEPLOY_TRAINING_COMMAND = 'sh scripts/start-training-and-wait.
  * (`PromoteToProd` manual approval, then every application stack in the Prod account/region).
  *
  * Artifacts are encrypted with the pipeline's own KMS key (rotated) whatever the Prod account, so a cross-account Prod
- * stage needs no change here; `crossAccountKeys` is also set when Prod is in another account.
+ * stage needs no change here; `crossAccountKeys` is also set when Prod is in another account or region (it then
+ * KMS-encrypts the replication bucket CodePipeline generates in the Prod region).
+ *
+ * @throws ConfigError when the connection or repository is missing, when Dev and Prod would collide (same account,
+ *   region and namePrefix), or when Prod is in another region and the pipeline's region is not set
  */
 export class PipelineStack extends Stack {
+  /** The CDK Pipelines construct (built: its generated CodePipeline and projects exist). */
   public readonly pipeline: pipelines.CodePipeline;
+  /** Every application stack of the pipeline's own environment, deployed first. */
   public readonly devStage: PipelineStage;
+  /** Every application stack of `pipeline.prodEnvironment`, deployed after the manual approval. */
   public readonly prodStage: PipelineStage;
   /** KMS key of the artifact bucket and the build logs. */
   public readonly key: kms.Key;
