@@ -320,6 +320,14 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
         `${p.buckets.length} buckets, ${p.tables.length} table(s), ${p.topics.length} topics, ${p.modelPackageGroups.length} model package group(s)${p.existing.length ? `; ${p.existing.length} existed` : ''}`,
     );
 
+    // An external emulator that already ran the pipeline would make the incrementality checks meaningless.
+    const leftovers = await s3.send(new ListObjectsV2Command({ Bucket: featuresBucket, MaxKeys: 1 }));
+    if ((leftovers.KeyCount ?? 0) > 0) {
+      throw new LocalRunError(
+        `The features bucket ${featuresBucket} at ${process.env.AWS_ENDPOINT_URL} already holds objects from an earlier run; start a fresh moto_server (or unset AWS_ENDPOINT_URL and let npm run local start one)`,
+      );
+    }
+
     // -- 4. sample data ----------------------------------------------------------------------------------------------
     const data = await step(
       `Generate sample data (${customers} customers, seed ${seed})`,
