@@ -11,11 +11,12 @@
  * - Scenarios build on each other in order (one ledger, one score store), like days of a real deployment.
  * - Run ids sort by start like the pipeline's (`batch-<n>-…`): the score store orders same-day runs by run id bytes.
  */
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import Redis from 'ioredis';
+import { lockKey } from '../../lambdas/shared/keys';
 import { getLedgerItem } from '../../lambdas/shared/ledger';
-import { getLock } from '../../lambdas/shared/lock';
+import { acquireLock, getLock } from '../../lambdas/shared/lock';
 import { findProductionPackage, updateApprovalStatus } from '../../lambdas/shared/registry';
 import { getRun } from '../../lambdas/shared/tracking';
 import { BATCH_STATES as S } from '../../lib/constructs/batch-inference-workflow';
@@ -325,6 +326,53 @@ describeWithServers('fault suite: BatchInference under failures (moto + killable
     }
   });
 
+  it('a second execution started while the first is mid-run exits cleanly; a run that died holding the lock blocks until its lease expires, then the next run scores', async () => {
+    const key = 'inference/dt=2026-11-04/s.csv';
+    await p.arrive(key, snapshot('inference', '2026-11-04', ids('S', 12)));
+    // Run A starts run B while A is inside Transform (holding the lock, objects not yet committed).
+    let second: Awaited<ReturnType<Pipeline['run']>> | undefined;
+    const transform = p.transform();
+    const first = await p.run('batch-09a-mid-run', {
+      [S.transform]: async (input) => {
+        second = await p.run('batch-09b-second');
+        return transform(input);
+      },
+    });
+    expect(first.path).toEqual(SUCCESS_PATH);
+    expect(second?.status).toBe('SUCCEEDED');
+    expect(second?.path).toEqual([S.acquireLock, S.lockAcquired, S.alreadyRunning]);
+    expect(await getRun(p.doc, p.table, 'batch-09b-second')).toBeUndefined();
+    expect(await ledger(key)).toMatchObject({ status: 'SCORED', runId: 'batch-09a-mid-run' });
+    await expectReleased();
+
+    // A run that died without its failure path (execution aborted / timed out) leaves its lock behind.
+    const key2 = 'inference/dt=2026-11-04/t.csv';
+    await p.arrive(key2, snapshot('inference', '2026-11-04', ids('U', 12)));
+    expect(await acquireLock(p.doc, p.table, { owner: 'batch-09c-crashed', leaseSeconds: 3600 })).toMatchObject({
+      acquired: true,
+    });
+    const blocked = await p.run('batch-09d-blocked');
+    expect(blocked.path).toEqual([S.acquireLock, S.lockAcquired, S.alreadyRunning]);
+    expect(await ledger(key2)).toMatchObject({ status: 'PENDING' });
+    // Time passes: the lease expires (written as an hour-old lease, the only way to move the clock of DynamoDB).
+    await p.doc.send(
+      new PutCommand({
+        TableName: p.table,
+        Item: {
+          pk: 'LOCK#batch',
+          sk: 'LOCK',
+          owner: 'batch-09c-crashed',
+          leaseExpiresAt: Math.floor(Date.now() / 1000) - 60,
+        },
+      }),
+    );
+    const next = await p.run('batch-09e-after-expiry');
+    expect(next.path).toEqual(SUCCESS_PATH);
+    expect(next.output).toMatchObject({ summary: { objects: 1, rowsLoaded: 12 } });
+    expect(await ledger(key2)).toMatchObject({ status: 'SCORED', runId: 'batch-09e-after-expiry' });
+    await expectReleased();
+  });
+
   it('a transform output with a missing or a corrupt line fails the run at LoadScores (IntegrityError), ledger untouched; a clean rerun loads exact counts', async () => {
     await p.arrive('inference/dt=2026-11-05/g.csv', snapshot('inference', '2026-11-05', ids('G', 30)));
     await p.arrive('inference/dt=2026-11-05/h.csv', snapshot('inference', '2026-11-05', ids('H', 30)));
@@ -451,6 +499,8 @@ describeWithServers('fault suite: BatchInference under failures (moto + killable
       'inference/dt=2026-11-03/e.csv',
       'inference/dt=2026-11-03/k.csv',
       'inference/dt=2026-11-04/f.csv',
+      'inference/dt=2026-11-04/s.csv',
+      'inference/dt=2026-11-04/t.csv',
       'inference/dt=2026-11-05/g.csv',
       'inference/dt=2026-11-05/h.csv',
       'inference/dt=2026-11-10/n.csv',
@@ -466,7 +516,7 @@ describeWithServers('fault suite: BatchInference under failures (moto + killable
     // Nothing is pending: one more run has nothing to do.
     expect((await p.run('batch-17-final')).path.at(-1)).toBe(S.nothingToScore);
     const all = await scores();
-    // A 40, B 30, C 3000, D 50, E 20, K 15, F 10, G 30, H 30, L 20, P 10, Q 10 distinct entities.
-    expect(Object.keys(all)).toHaveLength(40 + 30 + 3000 + 50 + 20 + 15 + 10 + 30 + 30 + 20 + 10 + 10);
+    // A 40, B 30, C 3000, D 50, E 20, K 15, F 10, S 12, U 12, G 30, H 30, L 20, P 10, Q 10 distinct entities.
+    expect(Object.keys(all)).toHaveLength(40 + 30 + 3000 + 50 + 20 + 15 + 10 + 12 + 12 + 30 + 30 + 20 + 10 + 10);
   });
 });
