@@ -1,5 +1,6 @@
 /**
- * Deterministic train/validation split by a stable hash of the entity id (FNV-1a, 32 bit, over the UTF-8 bytes).
+ * Deterministic train/validation split by a stable hash of the entity id (FNV-1a, 32 bit, over the UTF-8 bytes, then
+ * murmur3's fmix32 finalizer).
  * The same entity always lands on the same side, across runs, files and snapshot dates, so no customer is in both
  * sets (no leakage between snapshots) and a rerun produces the same split.
  */
@@ -35,9 +36,23 @@ export function fnv1a32(s: string): number {
   return h >>> 0;
 }
 
-/** The hash mapped to [0, 1). */
+/**
+ * murmur3's 32-bit finalizer: FNV-1a alone barely changes its high bits when only the last character changes, so
+ * sequential ids (`C000001`, `C000002`, …) would cluster on one side of the split; mixing spreads them uniformly.
+ */
+export function fmix32(h: number): number {
+  let x = h >>> 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+
+/** The mixed hash mapped to [0, 1). */
 export function unitHash(entityId: string): number {
-  return fnv1a32(entityId) / 0x1_0000_0000;
+  return fmix32(fnv1a32(entityId)) / 0x1_0000_0000;
 }
 
 /** True when the entity belongs to the validation set for a validation share in [0, 1]. */

@@ -31,3 +31,12 @@ describe('hash split', () => {
     }
   });
 });
+
+describe('split of sequential ids', () => {
+  it('puts about the configured share of the first 200 sequential ids into validation', () => {
+    const ids = Array.from({ length: 200 }, (_, i) => `C${String(i + 1).padStart(6, '0')}`);
+    const inValidation = ids.filter((id) => isValidationEntity(id, 0.2)).length;
+    expect(inValidation).toBeGreaterThan(20);
+    expect(inValidation).toBeLessThan(60);
+  });
+});
