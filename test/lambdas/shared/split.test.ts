@@ -12,7 +12,7 @@ describe('hash split', () => {
   });
 
   it('is deterministic and close to the requested share', () => {
-    const ids = Array.from({ length: 20_000 }, (_, i) => `C${String(i).padStart(6, '0')}`);
+    const ids = Array.from({ length: 20_000 }, (_, i) => `C${String(i).padStart(7, '0')}`);
     const a = ids.map((id) => isValidationEntity(id, 0.2));
     const b = ids.map((id) => isValidationEntity(id, 0.2));
     expect(a).toEqual(b);
@@ -34,7 +34,7 @@ describe('hash split', () => {
 
 describe('split of sequential ids', () => {
   it('puts about the configured share of the first 200 sequential ids into validation', () => {
-    const ids = Array.from({ length: 200 }, (_, i) => `C${String(i + 1).padStart(6, '0')}`);
+    const ids = Array.from({ length: 200 }, (_, i) => `C${String(i + 1).padStart(7, '0')}`);
     const inValidation = ids.filter((id) => isValidationEntity(id, 0.2)).length;
     expect(inValidation).toBeGreaterThan(20);
     expect(inValidation).toBeLessThan(60);
