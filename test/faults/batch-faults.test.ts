@@ -359,8 +359,7 @@ describeWithServers('fault suite: BatchInference under failures (moto + killable
       new PutCommand({
         TableName: p.table,
         Item: {
-          pk: 'LOCK#batch',
-          sk: 'LOCK',
+          ...lockKey(),
           owner: 'batch-09c-crashed',
           leaseExpiresAt: Math.floor(Date.now() / 1000) - 60,
         },
