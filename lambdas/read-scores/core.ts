@@ -3,6 +3,7 @@ import type Redis from 'ioredis';
 import { DependencyError, NotFoundError, ValidationError } from '../shared/errors';
 import {
   ENTITY_ID_PATTERN,
+  ENTITY_ID_RULE,
   type FallbackRecord,
   type Fallbacks,
   getFallbacks,
@@ -123,7 +124,7 @@ export function validateEntityId(id: unknown, field: string): string {
   if (typeof id !== 'string') throw new ValidationError(`${field} must be a string, got ${typeOf(id)}`);
   if (!ENTITY_ID_PATTERN.test(id)) {
     throw new ValidationError(
-      `${field} ${JSON.stringify(id.length > 80 ? `${id.slice(0, 80)}…` : id)} is not a valid entity id: expected 1-64 characters of A-Z a-z 0-9 _ -`,
+      `${field} ${JSON.stringify(id.length > 80 ? `${id.slice(0, 80)}…` : id)} is not a valid entity id: expected ${ENTITY_ID_RULE}`,
     );
   }
   return id;

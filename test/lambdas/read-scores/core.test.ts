@@ -35,7 +35,7 @@ describe('read API validation (no cache call is made)', () => {
   const noCache = {} as Redis; // any cache call would throw a TypeError → 500, not 400
 
   it.each([
-    [get('bad id!'), /entityId "bad id!" is not a valid entity id: expected 1-64 characters of A-Z a-z 0-9 _ -/],
+    [get('bad id!'), /entityId "bad id!" is not a valid entity id: expected 1-64 characters of A-Z a-z 0-9 _ \. : -/],
     [get('x'.repeat(65)), /entityId "x{65}" is not a valid entity id/],
     [get(''), /entityId "" is not a valid entity id/],
     [get('c1', 'bad segment'), /segment "bad segment" is not a valid segment value/],

@@ -1,9 +1,11 @@
 import Redis from 'ioredis';
+import { loadDefaultContract } from '../../../lambdas/shared/contract';
 import { DependencyError } from '../../../lambdas/shared/errors';
 import {
   decodeFallback,
   decodeMeta,
   decodeScore,
+  ENTITY_ID_PATTERN,
   evalUpsert,
   FALLBACK_GLOBAL_KEY,
   fallbackSegmentKey,
@@ -244,5 +246,11 @@ describeWithServers('score store against redis-server', { redis: true }, (env) =
   it('upsertRecords with no TTL leaves keys persistent', async () => {
     await upsertRecords(redis, stamp('2026-11-20', 'r'), [['x:1', 'a|1']]);
     expect(await redis.ttl('x:1')).toBe(-1);
+  });
+});
+
+describe('entity id pattern', () => {
+  it('is the shipped feature contract entity pattern (ids valid for validation are valid for the store)', () => {
+    expect(loadDefaultContract().entity.pattern).toBe(ENTITY_ID_PATTERN.source);
   });
 });
