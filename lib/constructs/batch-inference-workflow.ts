@@ -229,6 +229,15 @@ export class BatchInferenceWorkflow extends Construct {
     // ----------------------------------------------------------------------------------------------------------
     const S = BATCH_STATES;
     const runId = sfn.JsonPath.stringAt('$.run.runId');
+    // The score store keeps, per entity, the value with the newest (asOf, runId). Execution names are not ordered
+    // (scheduled runs get random names, CLI runs timestamps, approval runs version ids), so the stamp written with the
+    // scores is `<execution start time>_<execution name>`: for the same asOf, the later run wins (e.g. a rescore after
+    // a rollback), and a rerun of a failed run is a new execution, hence newer.
+    const scoreStamp = sfn.JsonPath.format(
+      '{}_{}',
+      sfn.JsonPath.stringAt('$$.Execution.StartTime'),
+      sfn.JsonPath.executionName,
+    );
     const invoke = (
       sid: string,
       f: lambda.IFunction,
@@ -375,7 +384,7 @@ export class BatchInferenceWorkflow extends Construct {
           part: sfn.JsonPath.stringAt('$$.Map.Item.Value.part'),
           asOf: sfn.JsonPath.stringAt('$$.Map.Item.Value.asOf'),
           expectedRows: sfn.JsonPath.numberAt('$$.Map.Item.Value.rows'),
-          runId,
+          runId: scoreStamp,
           modelVersion: sfn.JsonPath.numberAt('$.model.modelVersion'),
         },
         resultPath: '$.load',
@@ -387,7 +396,7 @@ export class BatchInferenceWorkflow extends Construct {
         S.finalizeScores,
         props.finalizeFunction,
         {
-          runId,
+          runId: scoreStamp,
           modelVersion: sfn.JsonPath.numberAt('$.model.modelVersion'),
           expectedRows: sfn.JsonPath.numberAt('$.data.expectedRows'),
           loads: sfn.JsonPath.objectAt('$.load'),

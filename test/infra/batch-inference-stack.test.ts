@@ -200,7 +200,8 @@ describe('BatchInference state machine definition', () => {
         'part.$': '$$.Map.Item.Value.part',
         'asOf.$': '$$.Map.Item.Value.asOf',
         'expectedRows.$': '$$.Map.Item.Value.rows',
-        'runId.$': '$.run.runId',
+        // Score stamp: start time + execution name, so the later run wins for the same asOf.
+        'runId.$': "States.Format('{}_{}', $$.Execution.StartTime, $$.Execution.Name)",
         'modelVersion.$': '$.model.modelVersion',
       },
       ResultPath: '$.load',
@@ -211,7 +212,7 @@ describe('BatchInference state machine definition', () => {
     expect(processor.StartAt).toBe('LoadPart');
     expect(processor.States.LoadPart?.Resource).toMatch(/:function:/);
     expect(states.FinalizeScores?.Parameters).toEqual({
-      'runId.$': '$.run.runId',
+      'runId.$': "States.Format('{}_{}', $$.Execution.StartTime, $$.Execution.Name)",
       'modelVersion.$': '$.model.modelVersion',
       'expectedRows.$': '$.data.expectedRows',
       'loads.$': '$.load',
