@@ -8,7 +8,7 @@
  * - loader, moto S3 → Redis (`loadScores`, exactly what the Lambda runs): includes the download from moto_server.
  * Each loader run is its own Node process; its peak RSS (VmHWM) is the loader's memory.
  */
-import { closeSync, createReadStream, openSync, rmSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import Redis from 'ioredis';
@@ -42,16 +42,36 @@ interface Measurement {
   peakRssBytes?: number;
   rssBeforeBytes?: number;
   keysAfter: number;
+  /** CPU seconds (user + system) of the client process: redis-cli or the loader (during the load). */
+  clientCpuSeconds: number;
+  /** CPU seconds (user + system) redis-server used during the run (INFO cpu delta). */
+  serverCpuSeconds: number;
+}
+
+/** redis-server's total CPU seconds so far (user + sys, all threads). */
+async function serverCpu(admin: Redis): Promise<number> {
+  const info = await admin.info('cpu');
+  const num = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+  return num('used_cpu_user') + num('used_cpu_sys');
 }
 
 async function flush(admin: Redis): Promise<void> {
   await admin.flushall();
 }
 
-async function runRedisCli(env: BenchEnv, respFile: string, rows: number): Promise<{ seconds: number }> {
+async function runRedisCli(
+  env: BenchEnv,
+  respFile: string,
+  rows: number,
+): Promise<{ seconds: number; cpuSeconds: number }> {
   const fd = openSync(respFile, 'r');
   try {
-    const r = await runChild('redis-cli', ['-u', env.redisUrl, '--pipe'], {
+    // /usr/bin/time reports redis-cli's own CPU time (user, system) on stderr.
+    const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+    const [cmd, args] = timeBin
+      ? [timeBin, ['-f', 'bench-cpu %U %S', 'redis-cli', '-u', env.redisUrl, '--pipe']]
+      : ['redis-cli', ['-u', env.redisUrl, '--pipe']];
+    const r = await runChild(cmd, args, {
       cwd: env.root,
       stdinFd: fd,
       timeoutMs: 60_000 + rows / 5,
@@ -61,7 +81,8 @@ async function runRedisCli(env: BenchEnv, respFile: string, rows: number): Promi
     if (m?.[1] !== '0' || Number(m?.[2]) !== rows) {
       throw new Error(`redis-cli --pipe: expected 0 errors and ${rows} replies, got: ${r.stdout.trim()}`);
     }
-    return { seconds: r.wallMs / 1000 };
+    const cpu = /bench-cpu ([\d.]+) ([\d.]+)/.exec(r.tail);
+    return { seconds: r.wallMs / 1000, cpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : Number.NaN };
   } finally {
     closeSync(fd);
   }
@@ -71,6 +92,7 @@ interface ChildOut {
   rowsRead: number;
   rowsApplied: number;
   seconds: number;
+  cpuSeconds: number;
   rssBeforeBytes: number;
   peakRssBytes: number;
 }
@@ -126,6 +148,7 @@ export async function runB1(env: BenchEnv, s3: S3Client): Promise<BenchResult> {
       for (let rep = 1; rep <= repeats; rep++) {
         await flush(admin);
         env.log(`B1: ${int(size)} rows, run ${rep}/${repeats}: redis-cli --pipe`);
+        let cpu0 = await serverCpu(admin);
         const cli = await runRedisCli(env, respFile, size);
         measurements.push({
           size,
@@ -134,11 +157,14 @@ export async function runB1(env: BenchEnv, s3: S3Client): Promise<BenchResult> {
           rows: size,
           seconds: cli.seconds,
           rowsPerSecond: size / cli.seconds,
+          clientCpuSeconds: cli.cpuSeconds,
+          serverCpuSeconds: (await serverCpu(admin)) - cpu0,
           keysAfter: await keys(),
         });
 
         await flush(admin);
         env.log(`B1: ${int(size)} rows, run ${rep}/${repeats}: loader, local file → Redis`);
+        cpu0 = await serverCpu(admin);
         const f = await runLoader(env, { source: 'file', file: rowsFile, ...common }, size);
         measurements.push({
           size,
@@ -149,11 +175,14 @@ export async function runB1(env: BenchEnv, s3: S3Client): Promise<BenchResult> {
           rowsPerSecond: f.rowsRead / f.seconds,
           peakRssBytes: f.peakRssBytes,
           rssBeforeBytes: f.rssBeforeBytes,
+          clientCpuSeconds: f.cpuSeconds,
+          serverCpuSeconds: (await serverCpu(admin)) - cpu0,
           keysAfter: await keys(),
         });
 
         await flush(admin);
         env.log(`B1: ${int(size)} rows, run ${rep}/${repeats}: loader, moto S3 → Redis`);
+        cpu0 = await serverCpu(admin);
         const s = await runLoader(env, { source: 's3', bucket, key, ...common }, size);
         measurements.push({
           size,
@@ -164,6 +193,8 @@ export async function runB1(env: BenchEnv, s3: S3Client): Promise<BenchResult> {
           rowsPerSecond: s.rowsRead / s.seconds,
           peakRssBytes: s.peakRssBytes,
           rssBeforeBytes: s.rssBeforeBytes,
+          clientCpuSeconds: s.cpuSeconds,
+          serverCpuSeconds: (await serverCpu(admin)) - cpu0,
           keysAfter: await keys(),
         });
       }
@@ -193,6 +224,8 @@ export async function runB1(env: BenchEnv, s3: S3Client): Promise<BenchResult> {
         peakRssBytes: peaks.length > 0 ? Math.max(...peaks) : undefined,
         rssBeforeBytes: before.length > 0 ? median(before) : undefined,
         keysAfter: Math.min(...ms.map((m) => m.keysAfter)),
+        clientCpuUsPerRow: (median(ms.map((m) => m.clientCpuSeconds)) / size) * 1e6,
+        serverCpuUsPerRow: (median(ms.map((m) => m.serverCpuSeconds)) / size) * 1e6,
       };
     }),
   );
@@ -224,6 +257,25 @@ export async function runB1(env: BenchEnv, s3: S3Client): Promise<BenchResult> {
       ];
     }),
   };
+  const cpu: Table = {
+    title: 'B1 CPU per row (medians; less sensitive to a busy machine than wall time)',
+    columns: [
+      'rows',
+      'path',
+      'client CPU µs/row',
+      'redis-server CPU µs/row',
+      'total CPU µs/row',
+      'est. rows/s on 2 free cores',
+    ],
+    rows: summary.map((m) => [
+      int(m.size),
+      m.path,
+      fixed(m.clientCpuUsPerRow, 2),
+      fixed(m.serverCpuUsPerRow, 2),
+      fixed(m.clientCpuUsPerRow + m.serverCpuUsPerRow, 2),
+      int(1e6 / Math.max(m.clientCpuUsPerRow, m.serverCpuUsPerRow)),
+    ]),
+  };
   const [small, large] = sizes;
   const rss = (size: number | undefined, path: Measurement['path']) =>
     summary.find((m) => m.size === size && m.path === path)?.peakRssBytes ?? Number.NaN;
@@ -240,13 +292,14 @@ export async function runB1(env: BenchEnv, s3: S3Client): Promise<BenchResult> {
   return {
     id: 'B1',
     title: 'Load',
-    tables: [table, flat],
+    tables: [table, cpu, flat],
     notes: [
       'redis-cli --pipe sends plain `SET score:<id> <value> EX <ttl>` with the same value bytes the loader writes; its time is the process wall time (RESP generated beforehand, not timed).',
       "The loader does more per row than SET: it validates each line (id/segment/score patterns, 0..1), aggregates per-segment sums, and writes through the conditional-upsert Lua script (SET … GET + compare (asOf, runId)) in batches of 1000 with 8 in flight (the Lambda's defaults).",
       "Loader seconds are measured inside the loader process (from the first read to the last acknowledged batch; process start and module loading excluded). The 'moto S3' row includes streaming the object from moto_server (Python) over loopback.",
       'peak RSS = VmHWM of the loader process (node + tsx + SDK + ioredis included); "RSS before load" is its RSS after imports and connect, so the growth during the load is the difference.',
       'redis-server, moto_server and the loader share this machine’s cores.',
+      'CPU: client = redis-cli (/usr/bin/time) or the loader process (process.cpuUsage over the load; in the S3 row it includes the SDK’s HTTP download); redis-server = INFO cpu delta (used_cpu_user + used_cpu_sys). "est. rows/s on 2 free cores" = 1e6 / max(client, server) µs: an estimate for client and server each on its own idle core, not a measurement. moto_server’s CPU (S3 row) is not counted.',
     ],
     data: { sizes, repeats, summary, measurements },
   };

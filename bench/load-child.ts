@@ -45,6 +45,7 @@ async function main(): Promise<void> {
   const s3 = s3Client();
   const rssBefore = process.memoryUsage().rss;
   const peakBefore = peakRss();
+  const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   let rowsRead: number;
   let rowsApplied: number;
@@ -77,10 +78,12 @@ async function main(): Promise<void> {
     rowsApplied = out.rowsApplied;
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
   const result = {
     rowsRead,
     rowsApplied,
     seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
     rssBeforeBytes: rssBefore,
     peakBeforeBytes: peakBefore,
     peakRssBytes: peakRss(),
