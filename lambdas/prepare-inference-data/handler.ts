@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import {
   loadWorkObjects,
@@ -10,14 +11,16 @@ import {
   RunIdSchema,
   WorkSchema,
 } from '../shared/batch-run';
-import { requireEnv, s3Client } from '../shared/clients';
+import { docClient, requireEnv, s3Client } from '../shared/clients';
 import { ValidationError } from '../shared/errors';
 import { prepareInferenceData, readPreprocessingSpec } from '../shared/prepare';
+import { updateRun } from '../shared/tracking';
 import { driftedFeatures, toPreparedData } from './core';
 
 const logger = new Logger();
 const metrics = new Metrics();
 let s3: S3Client | undefined;
+let doc: DynamoDBDocumentClient | undefined;
 
 /**
  * State input: the run, the work FindUnscored found and the Production model ResolveModel resolved (ResolveModel
@@ -71,8 +74,20 @@ export const handler = async (event: unknown): Promise<PreparedData> => {
   metrics.addMetric('MaxFeatureDriftPsi', MetricUnit.NoUnit, data.maxDriftPsi);
   metrics.addMetric('RowsQuarantined', MetricUnit.Count, data.rowsQuarantined);
   metrics.publishStoredMetrics();
+  // FeatureDriftPSI per feature (dimension `feature`), one EMF record each.
+  for (const [feature, psi] of Object.entries(prepared.drift)) {
+    if (!Number.isFinite(psi)) continue;
+    const single = metrics.singleMetric();
+    single.addDimension('feature', feature);
+    single.addMetric('FeatureDriftPSI', MetricUnit.NoUnit, psi);
+  }
   const threshold = Number(process.env.DRIFT_PSI_THRESHOLD ?? '0.2');
   const drifted = driftedFeatures(prepared.drift, threshold);
+  // Drift is recorded on the run before a FAIL_ON_DRIFT failure, so the failed run shows why.
+  doc ??= docClient();
+  await updateRun(doc, requireEnv('TABLE_NAME'), input.runId, {
+    drift: { psi: prepared.drift, max: data.maxDriftPsi, threshold, drifted, statsUri: prepared.statsUri },
+  });
   if (drifted.length > 0) {
     logger.warn('Feature drift over threshold', { runId: input.runId, threshold, drifted });
     if (process.env.FAIL_ON_DRIFT === 'true') {

@@ -550,6 +550,8 @@ export class BatchInferenceWorkflow extends Construct {
     access.table(f.releaseLock, ['dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem']);
     access.table(f.findUnscored, ['dynamodb:Query'], { index: true });
     access.table(f.commitLedger, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    // Records the feature drift of the run (PSI per feature) on the run record.
+    access.table(f.prepare, ['dynamodb:UpdateItem']);
     if (this.recordFailureFunction instanceof ProjectFunction) {
       access.table(this.recordFailureFunction, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     }

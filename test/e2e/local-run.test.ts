@@ -104,6 +104,17 @@ describeWithServers('npm run local (e2e)', { moto: true, redis: true }, (env) =>
     expect(rerun!.run.path).toContain('NothingToScore');
     expect(later!.scoredKeys).toEqual(keysOf('later'));
     expect(late!.scoredKeys).toEqual(keysOf('late'));
+    // Runs that scored data record the feature drift (PSI per feature) against the model's training statistics.
+    const scoredRuns = (runs.Items ?? []).filter((r) => r.outcome === 'SCORED');
+    expect(scoredRuns).toHaveLength(3);
+    for (const r of scoredRuns) {
+      const drift = r.drift as { psi: Record<string, number>; max: number; threshold: number };
+      expect(Object.keys(drift.psi).sort()).toEqual(
+        expect.arrayContaining(['monthly_charges', 'plan', 'tenure_months']),
+      );
+      expect(drift.max).toBeGreaterThanOrEqual(0);
+      expect(drift.threshold).toBe(0.2);
+    }
   });
 
   it('wrote one result file per part with one row per valid input row', async () => {
