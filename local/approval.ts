@@ -43,7 +43,7 @@ export function modelPackageStateChangeEvent(
 ): Record<string, unknown> {
   if (!pkg.status) throw new Error(`Model package ${pkg.arn} has no approval status`);
   const now = opts.now ?? new Date();
-  const by = pkg.lastModifiedBy ?? opts.by ?? `local:${userInfo().username}`;
+  const by = opts.by ?? pkg.lastModifiedBy ?? `local:${userInfo().username}`;
   return {
     version: '0',
     id: randomUUID(),
@@ -93,7 +93,12 @@ export async function deliverApprovalEvent(target: ApprovalTarget, pkg: PackageI
   }
   return invokeFunction(
     fn,
-    modelPackageStateChangeEvent(pkg, { region: resources.region, account: resources.account }),
+    // moto records a fixed fake user as LastModifiedBy; locally the person is whoever runs the CLI.
+    modelPackageStateChangeEvent(pkg, {
+      region: resources.region,
+      account: resources.account,
+      by: `local:${userInfo().username}`,
+    }),
     {
       env,
       region: resources.region,
