@@ -264,7 +264,14 @@ export class Pipeline {
 
   /** Upload an object; returns its ETag. */
   async put(key: string, body: string | Buffer): Promise<string> {
-    const put = await this.s3.send(new PutObjectCommand({ Bucket: this.featuresBucket, Key: key, Body: body }));
+    const put = await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.featuresBucket,
+        Key: key,
+        Body: body,
+        ContentLength: Buffer.byteLength(body),
+      }),
+    );
     return put.ETag!;
   }
 

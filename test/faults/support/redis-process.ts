@@ -126,3 +126,15 @@ export async function startKillableRedis(): Promise<KillableRedis> {
     },
   };
 }
+
+/**
+ * Whether the killable redis-server can run here. Same rule as the harness (test/support/servers.ts): a missing
+ * binary skips the block with one line outside CI; under CI=true the block runs and fails in its beforeAll.
+ */
+export function killableRedisAvailable(block: string): boolean {
+  if (findBinary('redis-server')) return true;
+  const ci = (process.env.CI ?? '').toLowerCase();
+  if (ci !== '' && ci !== 'false' && ci !== '0') return true;
+  process.stderr.write(`[servers] skipping "${block}": missing redis-server (apt-get install -y redis-server)\n`);
+  return false;
+}
