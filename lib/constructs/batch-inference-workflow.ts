@@ -27,6 +27,7 @@ export const BATCH_STATES = {
   nothingToScore: 'NothingToScore',
   resolveModel: 'ResolveModel',
   prepareInferenceData: 'PrepareInferenceData',
+  hasRows: 'HasRows?',
   transform: 'Transform',
   loadScores: 'LoadScores',
   loadPart: 'LoadPart',
@@ -103,13 +104,19 @@ export interface BatchInferenceWorkflowProps {
  * The BatchInference state machine (JSONPath) and its Lambda functions:
  *
  * `AcquireLock → LockAcquired? (no → AlreadyRunning) → FindUnscored → HasWork? (no → ReleaseLockNoWork →
- * NothingToScore) → ResolveModel → PrepareInferenceData → Transform → LoadScores (Map → LoadPart) → FinalizeScores →
- * CommitLedger → ReleaseLock → Notify`; an error in any step from AcquireLock to CommitLedger →
+ * NothingToScore) → ResolveModel → PrepareInferenceData → HasRows? (no → CommitLedger) → Transform → LoadScores
+ * (Map → LoadPart) → FinalizeScores → CommitLedger → ReleaseLock → Notify`; an error in any step from AcquireLock to
+ * CommitLedger →
  * `RecordFailure → ReleaseLockAfterFailure → Alert → Fail` (the ledger is untouched, so the next run retries).
  *
  * ResolveModel runs before PrepareInferenceData (DESIGN §6 lists them the other way round): the data must be
  * validated and encoded with the preprocessing spec the Production model was trained with, so the model has to be
  * known first; it also fails a run without an approved model before any data is read or written.
+ *
+ * `HasRows?`: when no object has a usable row (every one rejected at file level or without a valid row, within the
+ * row budget) there is nothing to transform; CommitLedger then marks the objects QUARANTINED (reason: the validation
+ * report) and completes the run with outcome `ALL_QUARANTINED`, and Notify says so. Otherwise one bad file would stay
+ * PENDING and fail every later run. An invalid-row ratio over the budget still fails the run in PrepareInferenceData.
  *
  * Execution input: optional `{ "trigger": "schedule" | "manual" | "approval" | … }`; run id = execution name.
  * Output on success: Notify's `{ runId, status: "SUCCEEDED", messageId, summary }`.
@@ -195,7 +202,7 @@ export class BatchInferenceWorkflow extends Construct {
     const commitLedger = fn(
       'CommitLedgerFunction',
       'commit-ledger',
-      "BatchInference: mark the run's objects SCORED",
+      "BatchInference: mark the run's objects SCORED (or QUARANTINED)",
       {},
     );
     const notify = fn('NotifyFunction', 'notify', 'BatchInference: publish the run summary or failure alert', {
@@ -401,7 +408,9 @@ export class BatchInferenceWorkflow extends Construct {
           expectedRows: sfn.JsonPath.numberAt('$.data.expectedRows'),
           loads: sfn.JsonPath.objectAt('$.load'),
         },
-        '$.finalize',
+        // Replaces the `finalize: null` placeholder of PrepareInferenceData's result, so CommitLedger reads
+        // `$.data.finalize` on both routes of HasRows? (a Parameters path that does not exist fails the state).
+        '$.data.finalize',
       ),
     );
     finalize.addRetry({ errors: ['DependencyError'], interval: Duration.seconds(5), maxAttempts: 3, backoffRate: 2 });
@@ -422,7 +431,7 @@ export class BatchInferenceWorkflow extends Construct {
             quarantinedObjects: sfn.JsonPath.listAt('$.data.quarantinedObjects'),
             validationReportUri: sfn.JsonPath.stringAt('$.data.validationReportUri'),
           },
-          finalize: sfn.JsonPath.objectAt('$.finalize'),
+          finalize: sfn.JsonPath.objectAt('$.data.finalize'),
         },
         '$.commit',
       ),
@@ -448,6 +457,7 @@ export class BatchInferenceWorkflow extends Construct {
       backoffRate: 2,
     });
 
+    commit.next(release).next(notifyState);
     const definition = acquire.next(
       new sfn.Choice(this, S.lockAcquired, { stateName: S.lockAcquired })
         .when(
@@ -456,14 +466,14 @@ export class BatchInferenceWorkflow extends Construct {
             new sfn.Choice(this, S.hasWork, { stateName: S.hasWork })
               .when(
                 sfn.Condition.numberGreaterThan('$.work.count', 0),
-                resolve
-                  .next(prep)
-                  .next(transform)
-                  .next(loadScores)
-                  .next(finalize)
-                  .next(commit)
-                  .next(release)
-                  .next(notifyState),
+                resolve.next(prep).next(
+                  new sfn.Choice(this, S.hasRows, { stateName: S.hasRows })
+                    .when(
+                      sfn.Condition.numberGreaterThan('$.data.expectedRows', 0),
+                      transform.next(loadScores).next(finalize).next(commit),
+                    )
+                    .otherwise(commit),
+                ),
               )
               .otherwise(releaseNoWork.next(new sfn.Succeed(this, S.nothingToScore, { stateName: S.nothingToScore }))),
           ),
@@ -484,7 +494,9 @@ export class BatchInferenceWorkflow extends Construct {
       tracingEnabled: true,
       // Never outlive the lock: past its lease another run may take the lock, so this execution must be over by then.
       timeout: Duration.seconds(config.batch.lockLeaseSeconds),
-      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      // Execution data stays out of the logs: error causes can quote entity ids and feature values (the run record and
+      // the alert carry them, access-controlled); state transitions and error names are still logged.
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
     this.grantTransform(key);
     this.acknowledgeStateMachineRole(props, [
