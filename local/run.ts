@@ -500,7 +500,7 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       // The execution's output is Notify's result alone; the counts come from the states' outputs.
       const state = obj(res.stateOutputs.FinalizeScores ?? res.stateOutputs.CommitLedger ?? res.output);
       const prepared = obj(state.data);
-      const finalize = obj(state.finalize);
+      const finalize = obj(prepared.finalize ?? state.finalize); // FinalizeScores' ResultPath is $.data.finalize
       let scoredKeys: string[] = [];
       const partsUri = strOf(prepared.partsUri);
       if (partsUri) {

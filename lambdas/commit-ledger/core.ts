@@ -24,13 +24,20 @@ export type DataCounts = z.infer<typeof DataCountsSchema>;
 export const FinalizeResultSchema = z.looseObject({ rowsScored: z.number().int().nonnegative() });
 export type FinalizeResult = z.infer<typeof FinalizeResultSchema>;
 
+/**
+ * How a committed run ended: `SCORED` (rows were transformed and loaded) or `ALL_QUARANTINED` (no object had a usable
+ * row: no transform ran, every object is now QUARANTINED and an operator should look at the validation report).
+ */
+export type RunOutcome = 'SCORED' | 'ALL_QUARANTINED';
+
 export interface CommitParams {
   readonly tableName: string;
   readonly runId: string;
   readonly model: ResolvedModel;
   readonly work: Work;
   readonly data: DataCounts;
-  readonly finalize: FinalizeResult;
+  /** FinalizeScores' result; `null` when `HasRows?` skipped the transform (`data.expectedRows` must then be 0). */
+  readonly finalize: FinalizeResult | null;
   /** Clock, for tests. @default - now */
   readonly now?: Date;
 }
@@ -48,17 +55,26 @@ export interface CommitResult {
 const MAX_SKIPPED_REPORTED = 20;
 
 /**
- * Mark the run's feature object versions SCORED (runId + model version) in DynamoDB transactions, then complete the
- * run record with the counts.
+ * Mark the run's feature object versions SCORED (runId + model version) in DynamoDB transactions, and the objects
+ * without a usable row QUARANTINED (reason names the validation report), then complete the run record with the counts.
  *
  * Guard: the rows FinalizeScores says it loaded must equal the rows sent to the transform; otherwise nothing is
  * committed (IntegrityError → failure path, ledger untouched). Objects rewritten while the run was in flight keep
  * their new version PENDING (reported as skipped), so the next run scores them.
+ *
+ * Without a FinalizeScores result (`finalize` null: no row was usable, so no transform ran) the run must have sent
+ * no row and every object of the work must be quarantined; the run completes with outcome `ALL_QUARANTINED`.
  */
 export async function commitLedger(doc: DynamoDBDocumentClient, s3: S3Client, p: CommitParams): Promise<CommitResult> {
-  if (p.finalize.rowsScored !== p.data.expectedRows) {
+  const rowsLoaded = p.finalize?.rowsScored ?? 0;
+  if (p.finalize === null && (p.data.expectedRows !== 0 || p.data.rowsUsed !== 0)) {
     throw new IntegrityError(
-      `Run ${p.runId}: ${p.finalize.rowsScored} scores loaded but ${p.data.expectedRows} rows were sent to the transform; ledger not committed`,
+      `Run ${p.runId}: no scores were loaded (no FinalizeScores result) but ${p.data.expectedRows} rows were sent to the transform; ledger not committed`,
+    );
+  }
+  if (rowsLoaded !== p.data.expectedRows) {
+    throw new IntegrityError(
+      `Run ${p.runId}: ${rowsLoaded} scores loaded but ${p.data.expectedRows} rows were sent to the transform; ledger not committed`,
     );
   }
   if (p.data.rowsIn !== p.data.rowsUsed + p.data.rowsQuarantined) {
@@ -74,6 +90,18 @@ export async function commitLedger(doc: DynamoDBDocumentClient, s3: S3Client, p:
       `Run ${p.runId}: quarantined objects not in this run's work: ${unknown.slice(0, 5).join(', ')}`,
     );
   }
+  const outcome: RunOutcome = p.finalize === null ? 'ALL_QUARANTINED' : 'SCORED';
+  if (outcome === 'ALL_QUARANTINED') {
+    const unscored = objects.filter((o) => !rejected.has(o.key));
+    if (unscored.length > 0) {
+      throw new IntegrityError(
+        `Run ${p.runId}: no rows were scored but ${unscored.length} object(s) were not quarantined: ${unscored
+          .slice(0, 5)
+          .map((o) => o.key)
+          .join(', ')}; ledger not committed`,
+      );
+    }
+  }
   const quarantined = await markQuarantined(
     doc,
     p.tableName,
@@ -83,7 +111,7 @@ export async function commitLedger(doc: DynamoDBDocumentClient, s3: S3Client, p:
     p.runId,
     p.now,
   );
-  const outcome = await commitScored(
+  const scored = await commitScored(
     doc,
     p.tableName,
     objects.filter((o) => !rejected.has(o.key)),
@@ -91,35 +119,38 @@ export async function commitLedger(doc: DynamoDBDocumentClient, s3: S3Client, p:
     p.model.modelVersion,
     p.now,
   );
-  const skipped = [...outcome.skipped, ...quarantined.skipped];
+  const skipped = [...scored.skipped, ...quarantined.skipped];
   const summary: RunSummary = {
+    outcome,
     modelVersion: p.model.modelVersion,
-    objects: outcome.committed.length,
+    objects: scored.committed.length,
     objectsQuarantined: quarantined.committed.length,
     rowsIn: p.data.rowsIn,
     rowsUsed: p.data.rowsUsed,
     rowsQuarantined: p.data.rowsQuarantined,
-    rowsLoaded: p.finalize.rowsScored,
+    rowsLoaded,
     truncated: p.work.truncated,
+    validationReportUri: p.data.validationReportUri,
   };
   await completeRun(doc, p.tableName, p.runId, {
     now: p.now,
     fields: {
-      outcome: 'SCORED',
+      outcome,
       modelVersion: p.model.modelVersion,
       modelPackageArn: p.model.modelPackageArn,
-      objectsScored: outcome.committed.length,
+      objectsScored: scored.committed.length,
       objectsQuarantined: quarantined.committed.length,
       objectsSkipped: skipped.length,
       rowsIn: p.data.rowsIn,
       rowsUsed: p.data.rowsUsed,
       rowsQuarantined: p.data.rowsQuarantined,
-      rowsLoaded: p.finalize.rowsScored,
+      rowsLoaded,
+      validationReportUri: p.data.validationReportUri,
       partsUri: p.data.partsUri,
     },
   });
   return {
-    committed: outcome.committed.length,
+    committed: scored.committed.length,
     skipped: skipped.slice(0, MAX_SKIPPED_REPORTED),
     skippedCount: skipped.length,
     summary,

@@ -15,16 +15,29 @@ const InputSchema = z.object({
   model: ResolvedModelSchema,
   work: WorkSchema,
   data: DataCountsSchema,
-  finalize: FinalizeResultSchema,
+  /** `null` when HasRows? skipped the transform (every object quarantined). */
+  finalize: FinalizeResultSchema.nullable(),
 });
 
-/** `CommitLedger`: mark the run's objects SCORED and complete the run record. */
+/** `CommitLedger`: mark the run's objects SCORED (or QUARANTINED) and complete the run record. */
 export const handler = async (event: unknown): Promise<CommitResult> => {
   const input = parseInput(InputSchema, event, 'CommitLedger');
   doc ??= docClient();
   s3 ??= s3Client();
   const result = await commitLedger(doc, s3, { tableName: requireEnv('TABLE_NAME'), ...input });
-  logger.info('Ledger committed', { runId: input.runId, committed: result.committed, skipped: result.skippedCount });
+  logger.info('Ledger committed', {
+    runId: input.runId,
+    outcome: result.summary.outcome,
+    committed: result.committed,
+    quarantined: result.summary.objectsQuarantined,
+    skipped: result.skippedCount,
+  });
+  if (result.summary.outcome === 'ALL_QUARANTINED') {
+    logger.warn('No object had a usable row: all quarantined, nothing scored', {
+      runId: input.runId,
+      validationReportUri: input.data.validationReportUri,
+    });
+  }
   if (result.skippedCount > 0) logger.warn('Objects left PENDING', { runId: input.runId, skipped: result.skipped });
   return result;
 };

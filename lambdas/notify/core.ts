@@ -4,6 +4,11 @@ import { RunIdSchema, StepErrorSchema } from '../shared/batch-run';
 
 /** Counts of a successful run (what CommitLedger recorded). */
 export const RunSummarySchema = z.object({
+  /**
+   * `SCORED`, or `ALL_QUARANTINED` when no object had a usable row (no transform ran; every object is QUARANTINED and
+   * needs an operator). Absent in summaries written before outcomes existed (read as `SCORED`).
+   */
+  outcome: z.enum(['SCORED', 'ALL_QUARANTINED']).optional(),
   modelVersion: z.number().int().positive(),
   objects: z.number().int().nonnegative(),
   /** Objects with no usable row, marked QUARANTINED. */
@@ -14,6 +19,8 @@ export const RunSummarySchema = z.object({
   rowsLoaded: z.number().int().nonnegative(),
   /** More objects were pending than one run takes. */
   truncated: z.boolean().optional(),
+  /** The run's validation report (why rows or objects were quarantined). */
+  validationReportUri: z.string().min(1).optional(),
 });
 export type RunSummary = z.infer<typeof RunSummarySchema>;
 
@@ -49,6 +56,17 @@ export function causeMessage(cause: string | undefined): string {
 
 /** Subject and body of the message (Subject: <= 100 ASCII characters, no newlines). */
 export function render(n: Notification): { subject: string; body: string } {
+  if (n.kind === 'success' && n.summary.outcome === 'ALL_QUARANTINED') {
+    const s = n.summary;
+    const subject = `Batch run ${n.runId}: nothing scored, all ${s.objectsQuarantined} object(s) QUARANTINED`;
+    const body = [
+      `Batch inference run ${n.runId} completed WITHOUT scoring: no feature object had a usable row.`,
+      `Feature objects quarantined: ${s.objectsQuarantined} (ledger status QUARANTINED; later runs skip them until a new version arrives)`,
+      `Rows read: ${s.rowsIn}; quarantined: ${s.rowsQuarantined}; no transform ran, no score was loaded.`,
+      `Action: inspect the validation report${s.validationReportUri ? ` ${s.validationReportUri}` : ''} and re-deliver corrected files.`,
+    ].join('\n');
+    return { subject: subject.slice(0, 100), body };
+  }
   if (n.kind === 'success') {
     const s = n.summary;
     const subject = `Batch run ${n.runId} succeeded: ${s.rowsLoaded} scores, model v${s.modelVersion}`;
@@ -58,6 +76,7 @@ export function render(n: Notification): { subject: string; body: string } {
       `Feature objects scored: ${s.objects}${s.truncated ? ' (more are pending; the next run takes them)' : ''}`,
       ...(s.objectsQuarantined > 0 ? [`Feature objects quarantined (no usable row): ${s.objectsQuarantined}`] : []),
       `Rows read: ${s.rowsIn}; used: ${s.rowsUsed}; quarantined: ${s.rowsQuarantined}; scores loaded: ${s.rowsLoaded}`,
+      ...(s.rowsQuarantined > 0 && s.validationReportUri ? [`Validation report: ${s.validationReportUri}`] : []),
     ].join('\n');
     return { subject: subject.slice(0, 100), body };
   }

@@ -78,5 +78,6 @@ export function toPreparedData(
     quarantinedObjects: prepared.quarantinedObjects,
     validationReportUri: prepared.validationReportUri,
     maxDriftPsi: maxDrift(prepared.drift),
+    finalize: null,
   };
 }

@@ -14,7 +14,9 @@ import { ValidationError } from './errors';
  * - `data`     PrepareInferenceData {@link PreparedData}
  * - `transform` Transform       `{ jobName, status }`
  * - `load`     LoadScores       one load-scores result per part
- * - `finalize` FinalizeScores   finalize-scores result
+ * - `data.finalize` FinalizeScores finalize-scores result (replaces the `null` PrepareInferenceData puts there; stays
+ *   `null` when `HasRows?` skipped the transform because every object was quarantined — a Parameters path must
+ *   exist, so CommitLedger reads `$.data.finalize` on both routes)
  * - `commit`   CommitLedger     {@link CommitResult}
  * - `error`    any Catch        `{ Error, Cause }`
  */
@@ -119,6 +121,11 @@ export const PreparedDataSchema = z.object({
   validationReportUri: s3Uri,
   /** Largest population stability index over the features (drift against the training statistics). */
   maxDriftPsi: z.number().nonnegative(),
+  /**
+   * Placeholder for FinalizeScores' result (its ResultPath is `$.data.finalize`). Left `null` when there is no row to
+   * score (`expectedRows` 0): `HasRows?` then goes straight to CommitLedger, which reads `null` as "nothing loaded".
+   */
+  finalize: z.null(),
 });
 export type PreparedData = z.infer<typeof PreparedDataSchema>;
 

@@ -488,9 +488,11 @@ export const partName = (n: number) => `part-${String(n).padStart(5, '0')}.csv`;
  * SageMaker manifest and `parts.json`, and compute drift (PSI per feature) against the training statistics.
  *
  * An object without a `dt=` partition or failing the file-level checks is copied whole to quarantine and listed in
- * `quarantinedObjects` (the run goes on with the others). Throws ValidationError (after writing the report) when the
- * invalid-row ratio over the readable objects exceeds `maxInvalidRowRatio` or no row at all is usable; ConflictError
- * when an object's ETag differs from the ledger's (the next run picks up the new version).
+ * `quarantinedObjects` (the run goes on with the others). When no object has a usable row, the result has no parts,
+ * `expectedRows` 0 and every object in `quarantinedObjects` (the state machine then skips the transform and
+ * CommitLedger marks them QUARANTINED). Throws ValidationError (after writing the report) when the invalid-row ratio
+ * over the readable objects exceeds `maxInvalidRowRatio` (a data-quality stop: the ledger stays untouched);
+ * ConflictError when an object's ETag differs from the ledger's (the next run picks up the new version).
  */
 export async function prepareInferenceData(input: PrepareInferenceDataInput): Promise<PrepareInferenceDataResult>;
 /** Same, with the S3 client as its own argument. */
@@ -657,13 +659,14 @@ export async function prepareInferenceData(
     );
   }
   if (parts.length === 0) {
-    await failValidation(
-      s3,
-      artifactsBucket,
-      reportKey,
-      report,
-      `Nothing to score: all ${input.objects.length} object(s) were rejected (${quarantinedObjects.slice(0, 5).join(', ')})`,
-    );
+    // Every object was rejected at file level or had no valid row (within the row budget): not a data-quality stop
+    // but nothing to transform. The objects are returned as quarantined (CommitLedger marks them QUARANTINED with
+    // the report as reason), so one bad file cannot block every later run; the manifest lists no part.
+    log?.warn('Nothing to score: every object was quarantined', {
+      runId,
+      objects: quarantinedObjects.length,
+      quarantined: quarantinedObjects.slice(0, 20),
+    });
   }
 
   const inferenceStats = stats.finish();
