@@ -466,14 +466,16 @@ export class BatchInferenceWorkflow extends Construct {
             new sfn.Choice(this, S.hasWork, { stateName: S.hasWork })
               .when(
                 sfn.Condition.numberGreaterThan('$.work.count', 0),
-                resolve.next(prep).next(
-                  new sfn.Choice(this, S.hasRows, { stateName: S.hasRows })
-                    .when(
-                      sfn.Condition.numberGreaterThan('$.data.expectedRows', 0),
-                      transform.next(loadScores).next(finalize).next(commit),
-                    )
-                    .otherwise(commit),
-                ),
+                resolve
+                  .next(prep)
+                  .next(
+                    new sfn.Choice(this, S.hasRows, { stateName: S.hasRows })
+                      .when(
+                        sfn.Condition.numberGreaterThan('$.data.expectedRows', 0),
+                        transform.next(loadScores).next(finalize).next(commit),
+                      )
+                      .otherwise(commit),
+                  ),
               )
               .otherwise(releaseNoWork.next(new sfn.Succeed(this, S.nothingToScore, { stateName: S.nothingToScore }))),
           ),

@@ -91,7 +91,13 @@ describe('BatchInference state machine definition', () => {
     });
     expect(next('ReleaseLockNoWork')).toBe('NothingToScore');
     expect(next('ResolveModel')).toBe('PrepareInferenceData');
-    expect(next('PrepareInferenceData')).toBe('Transform');
+    expect(next('PrepareInferenceData')).toBe('HasRows?');
+    // No usable row (every object quarantined): straight to CommitLedger, no transform.
+    expect(states['HasRows?']).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.data.expectedRows', NumericGreaterThan: 0, Next: 'Transform' }],
+      Default: 'CommitLedger',
+    });
     expect(next('Transform')).toBe('LoadScores');
     expect(next('LoadScores')).toBe('FinalizeScores');
     expect(next('FinalizeScores')).toBe('CommitLedger');
@@ -217,6 +223,11 @@ describe('BatchInference state machine definition', () => {
       'expectedRows.$': '$.data.expectedRows',
       'loads.$': '$.load',
     });
+    // FinalizeScores replaces PrepareInferenceData's `finalize: null`; CommitLedger reads the same path on both
+    // routes of HasRows? (null = nothing was transformed).
+    expect(states.FinalizeScores?.ResultPath).toBe('$.data.finalize');
+    expect(states.CommitLedger?.Parameters).toMatchObject({ 'finalize.$': '$.data.finalize' });
+    expect(Object.values(states).some((st) => JSON.stringify(st).includes('"$.finalize"'))).toBe(false);
   });
 });
 

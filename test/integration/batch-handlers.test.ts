@@ -152,6 +152,8 @@ describeWithServers('batch handler cores against moto', { moto: true }, (env) =>
     expect(res.skippedCount).toBe(1);
     expect(res.skipped[0]?.key).toBe(keys[1]);
     expect(res.summary).toEqual({
+      outcome: 'SCORED',
+      validationReportUri: `s3://${bucket}/reports/r1/validation.json`,
       modelVersion: 3,
       objects: 58,
       objectsQuarantined: 1,
@@ -185,5 +187,79 @@ describeWithServers('batch handler cores against moto', { moto: true }, (env) =>
 
     const after = await findUnscored(doc, s3, { tableName: t, runId: 'r2', limit: 100, artifactsBucket: bucket });
     expect(after).toEqual({ count: 1, truncated: false, objects: [{ key: keys[1], etag: 'new-etag', size: 11 }] });
+  });
+
+  it('no usable row (finalize null): every object QUARANTINED with the report, run ALL_QUARANTINED, not retried', async () => {
+    const t = await createPipelineTable(testClients(env.moto.endpoint).ddb);
+    const keys = ['inference/dt=2026-01-02/bad-header.csv', 'inference/no-partition.csv'];
+    for (const key of keys) await registerArrival(doc, t, { key, etag: `e-${key}`, size: 10, source: 'event' });
+    const work = await findUnscored(doc, s3, { tableName: t, runId: 'q1', limit: 10, artifactsBucket: bucket });
+    expect(work.count).toBe(2);
+    await acquireBatchLock(doc, {
+      tableName: t,
+      runId: 'q1',
+      trigger: 'schedule',
+      startedAt: new Date().toISOString(),
+      leaseSeconds: 60,
+      codeVersion: 'test',
+    });
+    const reportUri = `s3://${bucket}/reports/q1/validation.json`;
+    const data = {
+      rowsIn: 3,
+      rowsUsed: 0,
+      rowsQuarantined: 3,
+      expectedRows: 0,
+      partsUri: `s3://${bucket}/batch/q1/parts.json`,
+      quarantinedObjects: keys,
+      validationReportUri: reportUri,
+    };
+    const base = { tableName: t, runId: 'q1', model, work };
+
+    // Guards: rows claimed sent, or an object neither scored nor quarantined, commit nothing.
+    await expect(
+      commitLedger(doc, s3, {
+        ...base,
+        data: { ...data, rowsUsed: 1, rowsQuarantined: 2, expectedRows: 1 },
+        finalize: null,
+      }),
+    ).rejects.toThrow(/no scores were loaded \(no FinalizeScores result\) but 1 rows were sent/);
+    await expect(
+      commitLedger(doc, s3, { ...base, data: { ...data, quarantinedObjects: [keys[0]!] }, finalize: null }),
+    ).rejects.toThrow(/no rows were scored but 1 object\(s\) were not quarantined: inference\/no-partition\.csv/);
+    for (const key of keys) expect((await getLedgerItem(doc, t, key))?.status).toBe('PENDING');
+
+    const res = await commitLedger(doc, s3, { ...base, data, finalize: null });
+    expect(res.committed).toBe(0);
+    expect(res.summary).toEqual({
+      outcome: 'ALL_QUARANTINED',
+      validationReportUri: reportUri,
+      modelVersion: 3,
+      objects: 0,
+      objectsQuarantined: 2,
+      rowsIn: 3,
+      rowsUsed: 0,
+      rowsQuarantined: 3,
+      rowsLoaded: 0,
+      truncated: false,
+    });
+    for (const key of keys) {
+      const item = await getLedgerItem(doc, t, key);
+      expect(item).toMatchObject({ status: 'QUARANTINED', runId: 'q1' });
+      expect(item?.reason).toContain(reportUri);
+    }
+    expect(await getRun(doc, t, 'q1')).toMatchObject({
+      status: 'SUCCEEDED',
+      outcome: 'ALL_QUARANTINED',
+      objectsScored: 0,
+      objectsQuarantined: 2,
+      rowsLoaded: 0,
+      validationReportUri: reportUri,
+    });
+    // The next run does not pick them up again.
+    expect(
+      await findUnscored(doc, s3, { tableName: t, runId: 'q2', limit: 10, artifactsBucket: bucket }),
+    ).toMatchObject({
+      count: 0,
+    });
   });
 });

@@ -422,7 +422,7 @@ describeWithServers('data core against moto S3', { moto: true }, (env) => {
       ).rejects.toThrow(ConflictError);
     });
 
-    it('fails over the invalid-row ratio, and when nothing is usable', async () => {
+    it('fails over the invalid-row ratio; nothing usable → no parts, every object quarantined', async () => {
       const key = 'inference/dt=2026-11-07/a.csv';
       const body = `${INF_HEADER}\n${rows({ n: 20, asOf: '2026-11-07', label: false, plan: (i) => (i < 5 ? 'gold' : 'basic') }).join('\n')}\n`;
       const etag = await put(s3, features, key, body);
@@ -443,9 +443,15 @@ describeWithServers('data core against moto S3', { moto: true }, (env) => {
       expect(report).toMatchObject({ status: 'failed', rowsIn: 20, rowsQuarantined: 5 });
       const k2 = 'inference/dt=2026-11-07/hdr.csv';
       const e2 = await put(s3, features, k2, 'nope\n1\n');
-      await expect(
-        prepareInferenceData({ ...base, objects: [{ key: k2, etag: e2 }], runId: 'batch-none' }),
-      ).rejects.toThrow(/Nothing to score: all 1 object\(s\) were rejected/);
+      // Every object rejected at file level: no failure (one bad file must not block later runs) but nothing to
+      // transform; the object is returned as quarantined for the ledger.
+      const none = await prepareInferenceData({ ...base, objects: [{ key: k2, etag: e2 }], runId: 'batch-none' });
+      expect(none).toMatchObject({ parts: [], rowsUsed: 0, expectedRows: 0, quarantinedObjects: [k2] });
+      expect(none.rowsIn).toBe(none.rowsQuarantined);
+      expect(JSON.parse(await text(s3, none.partsUri))).toMatchObject({ parts: [], expectedRows: 0 });
+      expect(JSON.parse(await text(s3, none.validationReportUri))).toMatchObject({
+        files: [{ file: k2, status: 'failed' }],
+      });
       await expect(
         prepareInferenceData({
           ...base,

@@ -286,6 +286,7 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
       S.hasWork,
       S.resolveModel,
       S.prepareInferenceData,
+      S.hasRows,
       S.transform,
       ...failurePath,
     ]);
@@ -310,6 +311,7 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
       S.hasWork,
       S.resolveModel,
       S.prepareInferenceData,
+      S.hasRows,
       S.transform,
       S.loadScores,
       S.finalizeScores,
@@ -410,6 +412,7 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
       S.hasWork,
       S.resolveModel,
       S.prepareInferenceData,
+      S.hasRows,
       S.transform,
       S.loadScores,
       ...failurePath,
@@ -450,6 +453,75 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
       status: 'SCORED',
       runId: winners[0]!.name,
     });
+    expect(await getLock(doc, table)).toBeUndefined();
+  });
+
+  it('every object rejected at file level: quarantined, run SUCCEEDED without a transform; the next run scores', async () => {
+    const broken = 'inference/dt=2026-11-04/broken.csv';
+    const good = snapshot('inference', '2026-11-04', ids('G', 12));
+    // A header that breaks the contract (a column renamed): a file-level rejection.
+    await arrive(broken, good.replace('customer_id', 'customerid'));
+    const before = await scoreKeys();
+    const meta = await redis.get('meta:latest');
+
+    const res = await run('batch-all-quarantined');
+    expect(res.error).toBeUndefined();
+    expect(res.status).toBe('SUCCEEDED');
+    expect(res.path).toEqual([
+      S.acquireLock,
+      S.lockAcquired,
+      S.findUnscored,
+      S.hasWork,
+      S.resolveModel,
+      S.prepareInferenceData,
+      S.hasRows,
+      S.commitLedger,
+      S.releaseLock,
+      S.notify,
+    ]);
+    const reportUri = `s3://${artifactsBucket}/reports/batch-all-quarantined/validation.json`;
+    expect(res.output).toMatchObject({
+      runId: 'batch-all-quarantined',
+      status: 'SUCCEEDED',
+      summary: {
+        outcome: 'ALL_QUARANTINED',
+        modelVersion: 1,
+        objects: 0,
+        objectsQuarantined: 1,
+        rowsUsed: 0,
+        rowsLoaded: 0,
+        validationReportUri: reportUri,
+      },
+    });
+    expect(transformCalls).toHaveLength(0);
+    // Nothing loaded: no score, fallbacks and freshness untouched.
+    expect(await scoreKeys()).toEqual(before);
+    expect(await redis.get('meta:latest')).toBe(meta);
+    const item = await ledger(broken);
+    expect(item).toMatchObject({ status: 'QUARANTINED' });
+    expect(item?.reason).toContain(reportUri);
+    expect(JSON.parse(await text(reportUri))).toMatchObject({ files: [{ file: broken, status: 'failed' }] });
+    expect(await getLock(doc, table)).toBeUndefined();
+    expect(await getRun(doc, table, 'batch-all-quarantined')).toMatchObject({
+      status: 'SUCCEEDED',
+      outcome: 'ALL_QUARANTINED',
+      objectsScored: 0,
+      objectsQuarantined: 1,
+      rowsLoaded: 0,
+    });
+
+    // A good object arrives: the next run scores it; the quarantined one is not picked up again.
+    const fixed = 'inference/dt=2026-11-04/good.csv';
+    await arrive(fixed, good);
+    const next = await run('batch-after-quarantine');
+    expect(next.status).toBe('SUCCEEDED');
+    expect(next.path).toContain(S.transform);
+    expect(next.output).toMatchObject({
+      summary: { outcome: 'SCORED', objects: 1, objectsQuarantined: 0, rowsIn: 12, rowsUsed: 12, rowsLoaded: 12 },
+    });
+    expect(await ledger(fixed)).toMatchObject({ status: 'SCORED', runId: 'batch-after-quarantine' });
+    expect(await ledger(broken)).toMatchObject({ status: 'QUARANTINED' });
+    expect((await scoreKeys()).filter((k) => k.startsWith('score:G'))).toHaveLength(12);
     expect(await getLock(doc, table)).toBeUndefined();
   });
 });

@@ -46,6 +46,8 @@ describe('CommitLedger handler', () => {
     ddb.on(UpdateCommand).resolves({ Attributes: { pk: 'RUN#r1', status: 'SUCCEEDED' } });
     const out = await handler(event);
     expect(out.summary).toEqual({
+      outcome: 'SCORED',
+      validationReportUri: 's3://art/reports/r1/validation.json',
       modelVersion: 2,
       objects: 1,
       objectsQuarantined: 1,
@@ -68,6 +70,40 @@ describe('CommitLedger handler', () => {
       'Run r1: 6 scores loaded but 7 rows were sent to the transform; ledger not committed',
     );
     expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+
+  it('without a FinalizeScores result (HasRows? skipped the transform) refuses a run that sent rows', async () => {
+    await expect(handler({ ...event, finalize: null })).rejects.toThrow(
+      'Run r1: no scores were loaded (no FinalizeScores result) but 7 rows were sent to the transform; ledger not committed',
+    );
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+
+  it('accepts finalize null when every object was quarantined: all QUARANTINED, outcome ALL_QUARANTINED', async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+    ddb.on(UpdateCommand).resolves({ Attributes: { pk: 'RUN#r1', status: 'SUCCEEDED' } });
+    const keys = event.work.objects.map((o) => o.key);
+    const out = await handler({
+      ...event,
+      data: { ...event.data, rowsIn: 4, rowsUsed: 0, rowsQuarantined: 4, expectedRows: 0, quarantinedObjects: keys },
+      finalize: null,
+    });
+    expect(out.summary).toMatchObject({ outcome: 'ALL_QUARANTINED', objects: 0, objectsQuarantined: 2, rowsLoaded: 0 });
+    // Both objects in QUARANTINED updates with the report as reason; none marked SCORED.
+    const updates = ddb
+      .commandCalls(TransactWriteCommand)
+      .flatMap((c) => c.args[0].input.TransactItems ?? [])
+      .map((i) => i.Update);
+    expect(updates.map((u) => u?.Key?.pk).sort()).toEqual(keys.map((k) => `OBJ#${k}`));
+    for (const u of updates) {
+      const values = JSON.stringify(u?.ExpressionAttributeValues);
+      expect(values).toContain('"QUARANTINED"');
+      expect(values).not.toContain('"SCORED"');
+      expect(values).toContain('s3://art/reports/r1/validation.json');
+    }
+    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input.ExpressionAttributeValues).toMatchObject({
+      ':f0': 'ALL_QUARANTINED',
+    });
   });
 
   it('names the bad field of a malformed input', async () => {

@@ -33,6 +33,27 @@ describe('notify', () => {
     expect(body).toContain('Rows read: 10; used: 9; quarantined: 1; scores loaded: 9');
   });
 
+  it('says so when every object was quarantined (nothing scored) and points at the report', async () => {
+    const report = 's3://art/reports/run-q/validation.json';
+    const quarantined = {
+      ...summary,
+      outcome: 'ALL_QUARANTINED' as const,
+      objects: 0,
+      objectsQuarantined: 2,
+      rowsUsed: 0,
+      rowsQuarantined: 10,
+      rowsLoaded: 0,
+      validationReportUri: report,
+    };
+    const r = await notify(client, TOPIC, { kind: 'success', runId: 'run-q', summary: quarantined });
+    expect(r).toMatchObject({ status: 'SUCCEEDED', summary: { outcome: 'ALL_QUARANTINED' } });
+    const input = sns.commandCalls(PublishCommand)[0]!.args[0].input;
+    expect(input.Subject).toBe('Batch run run-q: nothing scored, all 2 object(s) QUARANTINED');
+    expect(input.Message).toContain('completed WITHOUT scoring');
+    expect(input.Message).toContain(`inspect the validation report ${report}`);
+    expect(input.Message).not.toContain('succeeded');
+  });
+
   it('publishes a failure with the Lambda error message, not the raw JSON cause', async () => {
     const cause = JSON.stringify({
       errorType: 'NotFoundError',
