@@ -437,7 +437,9 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
     const late = await p.run('batch-14-late-older');
     expect(late.error).toBeUndefined();
     expect(late.output).toMatchObject({ summary: { objects: 1, rowsIn: 20, rowsLoaded: 20 } });
-    expect((late.stateOutputs[S.finalizeScores] as { finalize: unknown }).finalize).toMatchObject({
+    // FinalizeScores' result (ResultPath `$.data.finalize`; `$.finalize` before HasRows? existed).
+    const fin = late.stateOutputs[S.finalizeScores] as { finalize?: unknown; data?: { finalize?: unknown } };
+    expect(fin.data?.finalize ?? fin.finalize).toMatchObject({
       rowsKeptNewer: 20,
       rowsApplied: 0,
       latestIsThisRun: false,

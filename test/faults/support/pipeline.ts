@@ -308,6 +308,7 @@ export const SUCCESS_PATH = [
   S.hasWork,
   S.resolveModel,
   S.prepareInferenceData,
+  S.hasRows,
   S.transform,
   S.loadScores,
   S.finalizeScores,
