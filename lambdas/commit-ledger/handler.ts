@@ -4,6 +4,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { parseInput, ResolvedModelSchema, RunIdSchema, WorkSchema } from '../shared/batch-run';
 import { docClient, requireEnv, s3Client } from '../shared/clients';
+import { DependencyError, isTransientAwsError } from '../shared/errors';
 import { type CommitResult, commitLedger, DataCountsSchema, FinalizeResultSchema } from './core';
 
 const logger = new Logger();
@@ -24,7 +25,23 @@ export const handler = async (event: unknown): Promise<CommitResult> => {
   const input = parseInput(InputSchema, event, 'CommitLedger');
   doc ??= docClient();
   s3 ??= s3Client();
-  const result = await commitLedger(doc, s3, { tableName: requireEnv('TABLE_NAME'), ...input });
+  const tableName = requireEnv('TABLE_NAME');
+  let result: CommitResult;
+  try {
+    result = await commitLedger(doc, s3, { tableName, ...input });
+  } catch (err) {
+    // An unreachable or throttling DynamoDB/S3 is retried by the state (Retry on DependencyError); the commit is
+    // idempotent for the same run (objects already SCORED by it are accepted, completeRun repeats the same status).
+    if (isTransientAwsError(err)) {
+      throw new DependencyError(
+        `CommitLedger: AWS dependency unavailable (${(err as Error).name}): ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    throw err;
+  }
   logger.info('Ledger committed', {
     runId: input.runId,
     outcome: result.summary.outcome,

@@ -34,3 +34,28 @@ export class IntegrityError extends PipelineError {}
 
 /** A model failed the gate. */
 export class GateFailedError extends PipelineError {}
+
+/**
+ * True for AWS SDK failures worth retrying at the state level: the SDK marked it retryable, the service answered 5xx
+ * or throttled, or the connection failed (reset, refused, timed out). Handlers map these to {@link DependencyError},
+ * so the state machine's `Retry` on `DependencyError` covers outages longer than the SDK's own quick retries.
+ */
+export function isTransientAwsError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const e = err as Error & { $retryable?: unknown; $metadata?: { httpStatusCode?: number }; code?: string };
+  if (e.$retryable) return true;
+  const status = e.$metadata?.httpStatusCode;
+  if (status !== undefined && (status >= 500 || status === 429)) return true;
+  if (TRANSIENT_NAMES.has(e.name)) return true;
+  return /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|socket hang up/.test(`${e.message} ${e.code ?? ''}`);
+}
+
+const TRANSIENT_NAMES = new Set([
+  'TimeoutError',
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'TransactionInProgressException',
+]);

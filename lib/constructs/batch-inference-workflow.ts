@@ -439,6 +439,8 @@ export class BatchInferenceWorkflow extends Construct {
     // After CommitLedger the run has succeeded: ReleaseLock and Notify are retried but not routed to the failure
     // path (which would record a committed run as FAILED). If they still fail the execution fails and alarms; an
     // unreleased lock expires after its lease.
+    // DynamoDB/S3 outages surface as DependencyError; the commit is idempotent for the same run, so retry it.
+    commit.addRetry({ errors: ['DependencyError'], interval: Duration.seconds(5), maxAttempts: 3, backoffRate: 2 });
     const release = invoke(S.releaseLock, releaseLock, { runId }, '$.release');
     release.addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
     // The execution's output is Notify's result alone (ResultPath + OutputPath rather than ResultPath "$").
