@@ -49,7 +49,7 @@ export interface BenchEnv {
 export function renderTable(t: Table): string {
   const widths = t.columns.map((c, i) => Math.max(c.length, ...t.rows.map((r) => (r[i] ?? '').length)));
   const numeric = t.columns.map(
-    (_, i) => t.rows.length > 0 && t.rows.every((r) => /^[-+]?[\d.,]+[×%]?$|^–$/.test(r[i] ?? '')),
+    (_, i) => t.rows.length > 0 && t.rows.every((r) => /^[-+]?[\d.,]+[×%]?$|^\d+\/\d+$|^–$/.test(r[i] ?? '')),
   );
   const cell = (s: string, i: number) => (numeric[i] ? s.padStart(widths[i]!) : s.padEnd(widths[i]!));
   const line = (cells: readonly string[]) => `| ${cells.map((c, i) => cell(c, i)).join(' | ')} |`;
