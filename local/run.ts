@@ -21,8 +21,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GSI1_NAME, GSI1_PK, ledgerKey, ledgerStatusGsiPk } from '../lambdas/shared/keys';
 import type { PackageInfo } from '../lambdas/shared/registry';
 import { deliverApprovalEvent, useLocalResources } from './approval';
+import { executeLocal, findMachine, localHandlerEnv, outputByKey, localRunId as runId } from './executions';
 import { histogram, type RocPoint, rocCurve } from './metrics';
-import { LOCAL_IMAGE_URI } from './model';
 import { provision } from './provision';
 import { closeRedisClients, patchIoredis } from './redis-clients';
 import {
@@ -35,16 +35,8 @@ import {
 } from './report';
 import { generateSampleData, type SampleDataSet, type SampleFile, type SamplePhase } from './sample-data';
 import { findBinary, INSTALL_HINTS, type MotoServer, type RedisServer, startMoto, startRedis } from './servers';
-import { type RunResult, runStateMachine, type StateTiming } from './sfn-runner';
-import {
-  type LocalFunction,
-  type LocalResources,
-  type LocatedStateMachine,
-  resolveResources,
-  synthesizeApp,
-} from './template';
-import { trainingOverride } from './trainer';
-import { transformOverride } from './transformer';
+import type { RunResult, StateTiming } from './sfn-runner';
+import { type LocalFunction, type LocalResources, resolveResources, synthesizeApp } from './template';
 
 export interface LocalRunOptions {
   /** Customers per snapshot. @default 20000 */
@@ -95,41 +87,6 @@ type Json = Record<string, unknown>;
 const obj = (v: unknown): Json => (v !== null && typeof v === 'object' ? (v as Json) : {});
 const numOf = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const strOf = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-
-function stamp(now = new Date()): string {
-  return now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
-}
-
-/** Run id in the CLI's format: `<kind>-YYYYMMDDTHHMMSSZ-<4 random>`. */
-function runId(kind: 'train' | 'batch'): string {
-  return `${kind}-${stamp()}-${randomUUID().slice(0, 4)}`;
-}
-
-function outputByKey(resources: LocalResources, key: string): string {
-  const hits = Object.entries(resources.outputs).filter(([k]) => k.endsWith(`.${key}`));
-  const v = hits[0]?.[1];
-  if (hits.length !== 1 || typeof v !== 'string') {
-    throw new LocalRunError(`The synthesized app has ${hits.length} stack outputs named ${key}; expected exactly one`);
-  }
-  return v;
-}
-
-function findMachine(resources: LocalResources, hint: string): LocatedStateMachine {
-  const h = hint.toLowerCase();
-  const hits = resources.stateMachines.filter(
-    (m) => (m.constructPath ?? '').toLowerCase().includes(h) || m.logicalId.toLowerCase().includes(h),
-  );
-  if (hits.length !== 1) {
-    const all = resources.stateMachines.map((m) => m.constructPath ?? m.logicalId).join(', ') || '(none)';
-    throw new LocalRunError(
-      `Expected one ${hint} state machine in the synthesized app, found ${hits.length}; state machines: ${all}`,
-    );
-  }
-  return hits[0]!;
-}
 
 function findFunction(resources: LocalResources, entry: string): LocalFunction {
   const fn = Object.values(resources.functions).find((f) => f.entry === entry);
@@ -284,16 +241,12 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
     const sfn = new SFNClient(common);
 
     // Handler environment on top of each function's template environment.
-    const fnEnv: Record<string, string> = {
-      AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL ?? '',
-      REDIS_URL: endpoints.redisUrl,
-      AWS_REGION: region,
-      INFERENCE_IMAGE_URI: LOCAL_IMAGE_URI,
-      POWERTOOLS_LOG_LEVEL: options.verbose ? 'INFO' : 'ERROR',
-      POWERTOOLS_METRICS_DISABLED: options.verbose ? 'false' : 'true',
-      POWERTOOLS_TRACE_ENABLED: 'false',
-      POWERTOOLS_DEV: 'false',
-    };
+    const fnEnv: Record<string, string> = localHandlerEnv({
+      endpoint: process.env.AWS_ENDPOINT_URL ?? '',
+      redisUrl: endpoints.redisUrl,
+      region,
+      ...(options.verbose ? { verbose: true } : {}),
+    });
     Object.assign(process.env, fnEnv);
 
     // -- 2. synth ------------------------------------------------------------------------------------------------
@@ -402,21 +355,16 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
     const trainingRun = await step(
       `Training state machine (${training.name})`,
       async () => {
-        const res = await runStateMachine({
-          definition: training.definition,
-          functions: resources.functions,
-          overrides: {
-            Train: trainingOverride({ s3, sageMaker, onTrained: (i) => (validation = i.validation) }),
+        const res = await executeLocal(
+          'training',
+          { resources, s3, sageMaker, env: fnEnv, region },
+          {
+            input: { trigger: 'local', note: `npm run local (${customers} customers)` },
+            name: runId('train'),
+            onTrained: (i) => (validation = i.validation),
+            onEvent: () => undefined,
           },
-          input: { trigger: 'local', note: `npm run local (${customers} customers)` },
-          name: runId('train'),
-          stateMachineName: training.name,
-          stateMachineArn: training.arn,
-          env: fnEnv,
-          region,
-          account: resources.account,
-          onEvent: () => undefined,
-        });
+        );
         res.steps.filter((s) => s.index === undefined).forEach(stateLine);
         return res;
       },
@@ -473,31 +421,22 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
     const { getScore, getFallbacks } =
       require('../lambdas/shared/score-store') as typeof import('../lambdas/shared/score-store');
 
-    const batch = findMachine(resources, 'BatchInference');
+    findMachine(resources, 'BatchInference'); // fail before the batch runs when it is missing
     const batches: { label: string; run: RunResult; scoredKeys: string[]; report: ReportBatch }[] = [];
     const allScores: number[] = [];
     const runBatch = async (label: string): Promise<{ run: RunResult; scoredKeys: string[]; report: ReportBatch }> => {
-      const res = await runStateMachine({
-        definition: batch.definition,
-        functions: resources.functions,
-        overrides: {
-          Transform: transformOverride({
-            s3,
-            sageMaker,
-            onTransformed: (i) => {
-              // A loop, not push(...scores): spreading 100 000+ arguments overflows the call stack.
-              for (const score of i.scores) allScores.push(score);
-            },
-          }),
+      const res = await executeLocal(
+        'batch',
+        { resources, s3, sageMaker, env: fnEnv, region },
+        {
+          input: { trigger: 'local' },
+          name: runId('batch'),
+          onTransformed: (i) => {
+            // A loop, not push(...scores): spreading 100 000+ arguments overflows the call stack.
+            for (const score of i.scores) allScores.push(score);
+          },
         },
-        input: { trigger: 'local' },
-        name: runId('batch'),
-        stateMachineName: batch.name,
-        stateMachineArn: batch.arn,
-        env: fnEnv,
-        region,
-        account: resources.account,
-      });
+      );
       res.steps.filter((s) => s.index === undefined).forEach(stateLine);
       if (res.status !== 'SUCCEEDED') {
         throw new LocalRunError(
