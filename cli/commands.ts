@@ -193,12 +193,18 @@ export async function reconcileObjects(
   target: Target,
   request: { prefix?: string; from?: string; to?: string },
 ): Promise<ReconcileResult> {
-  return reconcile(
-    target.clients.s3,
-    target.clients.doc,
-    { tableName: output(target, 'TableName'), featuresBucket: output(target, 'FeaturesBucketName') },
-    request,
-  );
+  const params = { tableName: output(target, 'TableName'), featuresBucket: output(target, 'FeaturesBucketName') };
+  return asUsageError(reconcile(target.clients.s3, target.clients.doc, params, request));
+}
+
+/** A request the core refused (bad prefix, id, segment) is a bad argument of the command line: exit code 2. */
+async function asUsageError<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (e) {
+    if (e instanceof ValidationError && !(e instanceof CliUsageError)) throw new CliUsageError(e.message);
+    throw e;
+  }
 }
 
 /** Scores of entities as the read API serves them (model score, or the fallback for unknown ids). */
@@ -218,7 +224,7 @@ export async function score(target: Target, ids: readonly string[], segment?: st
     const { default: Redis } = await import('ioredis');
     const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
     try {
-      const res = await readScores(redis, { ids: [...ids], ...(segment ? { segment } : {}) });
+      const res = await asUsageError(readScores(redis, { ids: [...ids], ...(segment ? { segment } : {}) }));
       return { items: res.items, notFound: res.notFound };
     } finally {
       redis.disconnect();

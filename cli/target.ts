@@ -5,7 +5,6 @@ import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { docClient, s3Client, sageMakerClient, sfnClient } from '../lambdas/shared/clients';
 import { NotFoundError } from '../lambdas/shared/errors';
-import { resolveResources, synthesizeApp } from '../local/template';
 
 /**
  * Where the CLI acts: a deployed environment on AWS (resources found from the stacks' outputs) or the local runtime
@@ -70,7 +69,9 @@ export async function resolveAwsTarget(namePrefix: string, envName: string): Pro
  * `npm run local` provisions in moto_server.
  */
 export async function resolveLocalTarget(envName: string): Promise<Target> {
-  const resources = resolveResources(synthesizeApp({ context: { env: envName } }));
+  // Loaded on demand (the local runtime pulls in the CDK app); synthesized once per process, shared with local runs.
+  const { localResources } = require('../local/executions') as typeof import('../local/executions');
+  const resources = localResources(envName);
   const outputs: Record<string, string> = {};
   for (const [qualified, value] of Object.entries(resources.outputs)) {
     const key = qualified.slice(qualified.indexOf('.') + 1);

@@ -1,0 +1,345 @@
+/**
+ * The operator CLI (`bin/mlops-batch.ts` `main`) in-process with `--local --json` against moto_server and
+ * redis-server, on the resources of the synthesized app provisioned exactly as `npm run local` does. Every command's
+ * effect is read back from the registry, the table, the buckets and Redis.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import Redis from 'ioredis';
+import { ledgerKey } from '../../lambdas/shared/keys';
+import { createModelPackage, findPackageByVersion } from '../../lambdas/shared/registry';
+import { ScoreWriter, writeRunSummary } from '../../lambdas/shared/score-store';
+import { createModel, createRun, getModel } from '../../lambdas/shared/tracking';
+import { outputByKey, setLocalResources } from '../../local/executions';
+import { LOCAL_IMAGE_URI } from '../../local/model';
+import { provision } from '../../local/provision';
+import { type LocalResources, resolveResources, synthesizeApp } from '../../local/template';
+import { describeWithServers } from '../support/servers';
+
+// `bin/mlops-batch.js` (the npx launcher) sits next to the TypeScript module: name the .ts file explicitly.
+const { main } = require('../../bin/mlops-batch.ts') as typeof import('../../bin/mlops-batch');
+
+jest.setTimeout(240_000);
+
+const ENV = 'dev';
+const REGION = process.env.AWS_REGION ?? 'us-east-1';
+
+// Synthesized once per file; both blocks provision it in their own moto_server.
+let synthesized: LocalResources | undefined;
+function resources(): LocalResources {
+  if (!synthesized) {
+    synthesized = resolveResources(synthesizeApp({ context: { env: ENV } }), { region: REGION });
+    setLocalResources(ENV, synthesized); // the CLI's --local target and the approval delivery reuse it
+  }
+  return synthesized;
+}
+
+interface Clients {
+  readonly s3: S3Client;
+  readonly ddb: DynamoDBClient;
+  readonly doc: DynamoDBDocumentClient;
+  readonly sm: SageMakerClient;
+  readonly sns: SNSClient;
+}
+
+function clients(endpoint: string): Clients {
+  const common = { endpoint, region: REGION };
+  const ddb = new DynamoDBClient(common);
+  return {
+    s3: new S3Client({ ...common, forcePathStyle: true }),
+    ddb,
+    doc: DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } }),
+    sm: new SageMakerClient(common),
+    sns: new SNSClient(common),
+  };
+}
+
+/** Synthesize (once) and provision the app's buckets, table, topics and model package group in this moto. */
+async function setUp(endpoint: string) {
+  const r = resources();
+  const c = clients(endpoint);
+  await provision(r, { s3: c.s3, dynamodb: c.ddb, sns: c.sns, sageMaker: c.sm });
+  return {
+    c,
+    table: outputByKey(r, 'TableName'),
+    group: outputByKey(r, 'ModelPackageGroupName'),
+    features: outputByKey(r, 'FeaturesBucketName'),
+    artifacts: outputByKey(r, 'ArtifactsBucketName'),
+  };
+}
+
+interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** stdout parsed as JSON (only when the command succeeded). */
+  readonly json: unknown;
+}
+
+/** `mlops-batch --local --json <args>` in-process, stdout/stderr captured. */
+async function cli(...args: string[]): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  });
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+  let code: number;
+  try {
+    code = await main(['--local', '--json', ...args]);
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+    process.exitCode = undefined;
+  }
+  return { code, stdout, stderr, json: code === 0 && stdout.trim() ? (JSON.parse(stdout) as unknown) : undefined };
+}
+
+/** One-line failure: exit code, nothing on stdout, exactly one line on stderr. */
+function expectFailure(r: CliResult, code: number, message: RegExp): void {
+  expect({ code: r.code, stdout: r.stdout }).toEqual({ code, stdout: '' });
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(message);
+}
+
+async function withRedis<T>(url: string, fn: (r: Redis) => Promise<T>): Promise<T> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  try {
+    return await fn(redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+type Row = Record<string, unknown>;
+const rows = (v: unknown): Row[] => v as Row[];
+
+describeWithServers(
+  'mlops-batch commands (--local) against moto_server and redis-server',
+  { moto: true, redis: true },
+  (env) => {
+    let s: Awaited<ReturnType<typeof setUp>>;
+
+    beforeAll(async () => {
+      s = await setUp(env.moto.endpoint);
+    });
+
+    /** A training run record plus its registered package and MODEL# record (what RegisterModel writes). */
+    async function register(runId: string, metrics: { auc: number; logloss: number }): Promise<number> {
+      await createRun(s.c.doc, s.table, { runId, kind: 'training', trigger: 'test', codeVersion: 'test' });
+      const base = `s3://${s.artifacts}`;
+      const pkg = await createModelPackage(s.c.sm, {
+        groupName: s.group,
+        runId,
+        codeVersion: 'test',
+        dataWindow: '2026-10-30..2026-10-31',
+        imageUri: LOCAL_IMAGE_URI,
+        modelDataUrl: `${base}/training/${runId}/output/model.tar.gz`,
+        preprocessingUri: `${base}/training/${runId}/preprocessing.json`,
+        trainingStatsUri: `${base}/reports/${runId}/stats.json`,
+        evaluationReportUri: `${base}/reports/${runId}/evaluation.json`,
+        metrics,
+        transformInstanceTypes: ['ml.m5.large'],
+      });
+      await createModel(s.c.doc, s.table, { version: pkg.version, runId, modelPackageArn: pkg.arn });
+      return pkg.version;
+    }
+
+    it('models: none registered yet → an empty list', async () => {
+      const r = await cli('models');
+      expect(r.code).toBe(0);
+      expect(r.json).toEqual([]);
+    });
+
+    it('runs: none yet → an empty list', async () => {
+      const r = await cli('runs');
+      expect(r.code).toBe(0);
+      expect(r.json).toEqual([]);
+    });
+
+    it('models: a registered version with its status, metrics and run', async () => {
+      const v = await register('train-20261101T000000Z-aaaa', { auc: 0.81, logloss: 0.42 });
+      const r = await cli('models');
+      expect(r.code).toBe(0);
+      expect(rows(r.json)).toEqual([
+        expect.objectContaining({
+          version: v,
+          status: 'PendingManualApproval',
+          production: false,
+          auc: 0.81,
+          logloss: 0.42,
+          runId: 'train-20261101T000000Z-aaaa',
+        }),
+      ]);
+    });
+
+    it('approve <v> --reason: registry Approved, approval history appended with who, Production = v', async () => {
+      const r = await cli('approve', '1', '--reason', 'AUC 0.81 beats the baseline');
+      expect(r.code).toBe(0);
+      expect(r.json).toEqual(
+        expect.objectContaining({
+          version: 1,
+          previousStatus: 'PendingManualApproval',
+          status: 'Approved',
+          productionVersion: 1,
+        }),
+      );
+      const pkg = await findPackageByVersion(s.c.sm, s.group, 1);
+      expect(pkg.status).toBe('Approved');
+      const model = await getModel(s.c.doc, s.table, 1);
+      expect(model?.approvalStatus).toBe('Approved');
+      expect(model?.approvals.at(-1)).toEqual(
+        expect.objectContaining({
+          status: 'Approved',
+          reason: 'AUC 0.81 beats the baseline',
+          by: expect.stringMatching(/^local:/),
+        }),
+      );
+      const listed = rows((await cli('models')).json);
+      expect(listed[0]).toEqual(
+        expect.objectContaining({
+          version: 1,
+          status: 'Approved',
+          production: true,
+          lastChange: expect.objectContaining({ status: 'Approved', by: expect.stringMatching(/^local:/) }),
+        }),
+      );
+    });
+
+    it('approve of an already Approved version → exit 1, one line, registry unchanged', async () => {
+      const r = await cli('approve', '1');
+      expectFailure(r, 1, /Model version 1 is already Approved/);
+      expect((await findPackageByVersion(s.c.sm, s.group, 1)).status).toBe('Approved');
+    });
+
+    it('reject <v> of the Production version rolls back to the previous Approved one and records it', async () => {
+      const v2 = await register('train-20261102T000000Z-bbbb', { auc: 0.83, logloss: 0.4 });
+      expect(v2).toBe(2);
+      expect((await cli('approve', '2')).json).toEqual(expect.objectContaining({ productionVersion: 2 }));
+
+      const r = await cli('reject', '2', '--reason', 'drift in production');
+      expect(r.code).toBe(0);
+      expect(r.json).toEqual(
+        expect.objectContaining({ version: 2, previousStatus: 'Approved', status: 'Rejected', productionVersion: 1 }),
+      );
+      expect((await findPackageByVersion(s.c.sm, s.group, 2)).status).toBe('Rejected');
+      const m2 = await getModel(s.c.doc, s.table, 2);
+      expect(m2?.approvalStatus).toBe('Rejected');
+      expect(m2?.approvals.at(-1)?.reason).toMatch(
+        /drift in production \| rollback: Production was version 2, is now version 1/,
+      );
+      const m1 = await getModel(s.c.doc, s.table, 1);
+      expect(m1?.approvals.at(-1)).toEqual(
+        expect.objectContaining({
+          status: 'Approved',
+          reason: expect.stringMatching(/after version 2 was rejected \(rollback\)/),
+        }),
+      );
+      const listed = rows((await cli('models')).json);
+      expect(listed.map((m) => [m.version, m.status, m.production])).toEqual([
+        [2, 'Rejected', false],
+        [1, 'Approved', true],
+      ]);
+    });
+
+    it('approve / reject of a version that does not exist → exit 1 naming the group and the version', async () => {
+      for (const cmd of ['approve', 'reject']) {
+        const r = await cli(cmd, '99');
+        expectFailure(r, 1, new RegExp(`Model package group ${s.group} has no version 99`));
+      }
+    });
+
+    it('runs [--kind]: newest first, filtered by kind', async () => {
+      await createRun(s.c.doc, s.table, {
+        runId: 'batch-20261103T000000Z-cccc',
+        kind: 'batch',
+        trigger: 'test',
+        codeVersion: 'test',
+      });
+      const all = rows((await cli('runs')).json);
+      expect(all.map((x) => [x.runId, x.kind])).toEqual([
+        ['batch-20261103T000000Z-cccc', 'batch'],
+        ['train-20261102T000000Z-bbbb', 'training'],
+        ['train-20261101T000000Z-aaaa', 'training'],
+      ]);
+      const batch = rows((await cli('runs', '--kind', 'batch')).json);
+      expect(batch.map((x) => x.runId)).toEqual(['batch-20261103T000000Z-cccc']);
+      const training = rows((await cli('runs', '--kind', 'training', '--limit', '1')).json);
+      expect(training.map((x) => x.runId)).toEqual(['train-20261102T000000Z-bbbb']);
+    });
+
+    it('reconcile [--from --to]: objects in the features bucket become PENDING in the ledger; counts in JSON', async () => {
+      const keys = [
+        'inference/dt=2026-11-02/part-0.csv',
+        'inference/dt=2026-11-03/part-0.csv',
+        'inference/dt=2026-11-05/part-0.csv',
+      ];
+      for (const key of keys) {
+        await s.c.s3.send(new PutObjectCommand({ Bucket: s.features, Key: key, Body: 'customer_id,as_of\nC1,x\n' }));
+      }
+      const status = async (key: string) =>
+        (await s.c.doc.send(new GetCommand({ TableName: s.table, Key: ledgerKey(key) }))).Item?.status;
+
+      const ranged = await cli('reconcile', '--from', '2026-11-02', '--to', '2026-11-03');
+      expect(ranged.code).toBe(0);
+      expect(ranged.json).toEqual(
+        expect.objectContaining({ bucket: s.features, listed: 2, new: 2, requeued: 0, unchanged: 0 }),
+      );
+      expect(await Promise.all(keys.map(status))).toEqual(['PENDING', 'PENDING', undefined]);
+
+      const all = await cli('reconcile');
+      expect(all.json).toEqual(expect.objectContaining({ listed: 3, new: 1, unchanged: 2 }));
+      expect(await Promise.all(keys.map(status))).toEqual(['PENDING', 'PENDING', 'PENDING']);
+    });
+
+    it('reconcile with a prefix outside inference/ → exit 2, one line', async () => {
+      expectFailure(await cli('reconcile', '--prefix', 'training/'), 2, /inference\//);
+    });
+
+    it('score <id...> [--segment]: known id → the model score, unknown id → the (segment) fallback', async () => {
+      const stamp = { asOf: '2026-11-03', runId: 'batch-20261103T000000Z-cccc', modelVersion: '1' };
+      await withRedis(env.redis.url, async (redis) => {
+        const writer = new ScoreWriter(redis, { stamp, ttlSeconds: 3600 });
+        await writer.add('C0000001', '0.731200');
+        await writer.finish();
+        await writeRunSummary(redis, stamp, {
+          global: { count: 4, sum: 1.2 },
+          segments: { premium: { count: 2, sum: 1.5 } },
+          rows: 4,
+          loadedAt: new Date().toISOString(),
+        });
+      });
+      const r = await cli('score', 'C0000001', 'NEW-0001');
+      expect(r.code).toBe(0);
+      const items = rows((r.json as { items: unknown }).items);
+      expect(items).toEqual([
+        expect.objectContaining({
+          entityId: 'C0000001',
+          source: 'model',
+          score: 0.7312,
+          modelVersion: '1',
+          asOf: '2026-11-03',
+        }),
+        expect.objectContaining({ entityId: 'NEW-0001', source: 'fallback', score: 0.3 }),
+      ]);
+      const seg = await cli('score', 'NEW-0001', '--segment', 'premium');
+      expect(rows((seg.json as { items: unknown }).items)).toEqual([
+        expect.objectContaining({ entityId: 'NEW-0001', source: 'fallback', score: 0.75 }),
+      ]);
+    });
+
+    it('score of an invalid entity id or segment → exit 2, one line naming it', async () => {
+      expectFailure(await cli('score', 'bad id!'), 2, /bad id!/);
+      expectFailure(await cli('score', 'C0000001', '--segment', 'no such/segment'), 2, /no such\/segment/);
+    });
+  },
+);
