@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import * as commands from '../cli/commands';
 import { resolveAwsTarget, resolveLocalTarget, type Target } from '../cli/target';
-import { PipelineError } from '../lambdas/shared/errors';
+import { DependencyError, PipelineError } from '../lambdas/shared/errors';
 import type { RunKind } from '../lambdas/shared/keys';
 import type { PackageInfo } from '../lambdas/shared/registry';
 import { deliverApprovalEvent } from '../local/approval';
@@ -97,7 +97,9 @@ export function buildProgram(): Command {
 
   program
     .command('train')
-    .description('start a Training run (StartExecution of the Training state machine)')
+    .description(
+      'start a Training run (StartExecution of the Training state machine; with --local it runs in-process to the end)',
+    )
     .option('--from <date>', 'first training partition dt=YYYY-MM-DD', isoDate('--from'))
     .option('--to <date>', 'last training partition dt=YYYY-MM-DD', isoDate('--to'))
     .option('--run-id <id>', 'execution name / run id (default: train-<timestamp>-<random>)')
@@ -106,6 +108,10 @@ export function buildProgram(): Command {
       const t = await target(globals());
       const dataWindow =
         o.from || o.to ? { ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) } : undefined;
+      if (t.mode === 'local') {
+        await runLocally(globals(), t, 'training', { trigger: 'cli', ...(dataWindow ? { dataWindow } : {}) }, o.runId);
+        return;
+      }
       const res = await commands.startExecution(
         t,
         'TrainingStateMachineArn',
@@ -117,11 +123,17 @@ export function buildProgram(): Command {
 
   program
     .command('batch')
-    .description('start a BatchInference run now (scores only feature objects not yet scored)')
+    .description(
+      'start a BatchInference run now (scores only feature objects not yet scored; with --local it runs in-process to the end)',
+    )
     .option('--run-id <id>', 'execution name / run id (default: batch-<timestamp>-<random>)')
     .option('--wait', 'wait for the run to end; exit 1 if it fails')
     .action(async (o: { runId?: string; wait?: boolean }) => {
       const t = await target(globals());
+      if (t.mode === 'local') {
+        await runLocally(globals(), t, 'batch', { trigger: 'cli' }, o.runId);
+        return;
+      }
       const res = await commands.startExecution(
         t,
         'BatchInferenceStateMachineArn',
@@ -251,6 +263,31 @@ no score and no fallback yet: ${res.notFound.join(', ')}`
     });
 
   return program;
+}
+
+/**
+ * Locally the Step Functions emulator cannot run our state machines: run the synthesized one in-process (the same
+ * handlers, local trainer/transformer and environment as `npm run local`), always to its end (`--wait` or not), and
+ * print run id, status and path. A failed execution is one line with its error and cause, exit code 1.
+ */
+async function runLocally(
+  opts: GlobalOptions,
+  t: Target,
+  kind: 'training' | 'batch',
+  input: Record<string, unknown>,
+  runId: string | undefined,
+): Promise<void> {
+  // Loaded on demand: the local runtime pulls in the CDK app and the handlers.
+  const { runLocalExecution } = require('../local/executions') as typeof import('../local/executions');
+  const res = await runLocalExecution(kind, { envName: t.envName, input, ...(runId ? { runId } : {}) });
+  const label = kind === 'training' ? 'training' : 'batch';
+  if (res.status !== 'SUCCEEDED') {
+    const oneLine = (x: string | undefined) => (x ?? '').replace(/\s+/g, ' ').trim();
+    throw new DependencyError(
+      `${label} run ${res.runId} ${res.status} after ${res.path.join(' → ')}: ${oneLine(res.error) || 'no error'}: ${oneLine(res.cause) || 'no cause'}`,
+    );
+  }
+  print(opts, res, () => `${label} run ${res.runId}: ${res.status}\n  path: ${res.path.join(' → ')}`);
 }
 
 /** Locally there is no EventBridge: hand the registry's state-change event to the real approval handler. */

@@ -197,7 +197,14 @@ export async function runLocalExecution(
   try {
     const res = await executeLocal(
       kind,
-      { resources, s3, sageMaker, env: localHandlerEnv({ endpoint, redisUrl, region }), region },
+      {
+        resources,
+        s3,
+        sageMaker,
+        // The CLI's output is its result (or one error line): the handlers' own logs stay out of it.
+        env: { ...localHandlerEnv({ endpoint, redisUrl, region }), POWERTOOLS_LOG_LEVEL: 'SILENT' },
+        region,
+      },
       { input: options.input, ...(options.runId ? { name: options.runId } : {}) },
     );
     return {
@@ -207,11 +214,22 @@ export async function runLocalExecution(
       path: res.path,
       durationMs: res.durationMs,
       ...(res.output !== undefined ? { output: res.output } : {}),
-      ...(res.error ? { error: res.error.Error, cause: res.error.Cause } : {}),
+      ...(res.error ? { error: res.error.Error, cause: causeMessage(res.error.Cause) } : {}),
     };
   } finally {
     closeRedisClients();
     s3.destroy();
     sageMaker.destroy();
   }
+}
+
+/** A Lambda task's cause is the runtime's JSON (`errorType`, `errorMessage`, `trace`): keep the message. */
+export function causeMessage(cause: string): string {
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (parsed && typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // not JSON: a Fail state's own cause
+  }
+  return cause;
 }
