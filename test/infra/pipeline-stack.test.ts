@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { App, type Stack, Stage, Validations } from 'aws-cdk-lib';
+import { App, Stack, Stage } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { createApp } from '../../bin/app';
 import { type AppConfig, ConfigError, loadConfig } from '../../lib/config';
 import {
   loadProdConfig,
@@ -12,6 +12,7 @@ import {
   SYNTH_COMMANDS,
   SYNTH_INSTALL_COMMANDS,
 } from '../../lib/stacks/pipeline-stack';
+import { findStateMachines, synthesizeApp } from '../../local/template';
 import { testContext } from './context';
 
 process.env.CDK_VALIDATION = 'false';
@@ -55,16 +56,14 @@ function configs(app: App): { config: AppConfig; prodConfig: AppConfig } {
   return { config, prodConfig };
 }
 
-// --- The app under test: built and synthesized once, with cdk-nag attached --------------------------------------
+// --- The app under test: bin/app.ts with a connection configured, built and synthesized once (cdk-nag attached) ---
 const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-app-'));
-const app = new App({ context: pipelineContext(), outdir });
-const { config, prodConfig } = configs(app);
-const stack = new PipelineStack(app, `${config.namePrefix}-pipeline`, {
-  config,
-  prodConfig,
-  env: { account: config.account, region: config.region },
-});
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+const infoLines: string[] = [];
+const built = createApp({ context: pipelineContext(), outdir }, { info: (line) => infoLines.push(line) });
+const { app, config } = built;
+if (!built.pipeline) throw new Error('createApp built no PipelineStack although pipeline.connectionArn is set');
+const stack: PipelineStack = built.pipeline;
+const prodConfig = loadProdConfig(app.node, config);
 // A finding in an application stack (covered by nag.test.ts) makes synth throw after writing every template and the
 // report; the assertions below read what was written, so the pipeline's own checks still run.
 let synthError: unknown;
@@ -406,5 +405,48 @@ describe('PipelineStack: configuration errors', () => {
     expect(attempt({ prodRegion: 'us-east-1' }, { region: undefined })).toThrow(
       /environments\.dev\.region = \(missing\).*pipeline\.prodRegion = us-east-1/,
     );
+  });
+});
+
+describe('bin/app.ts wiring', () => {
+  test('with a connection the app holds only the pipeline stack; its Dev stage holds the application stacks', () => {
+    const topLevel = app.node.children.filter((c): c is Stack => Stack.isStack(c));
+    expect(topLevel).toEqual([stack]);
+    expect(stack.stackName).toBe('mlops-batch-pipeline');
+    expect(stack.node.id).toBe('mlops-batch-pipeline');
+    // PipelineApp's fields are the Dev stage's stacks (same factory as a direct deploy).
+    expect(built.training).toBe(stack.devStage.stacks.training);
+    expect(built.monitoring).toBe(stack.devStage.stacks.monitoring);
+    expect(stack.devStage.stacks.all.map((s) => s.stackName)).toEqual(APP_STACKS.map((s) => `mlops-batch-dev-${s}`));
+    expect(infoLines).toEqual([]);
+  });
+
+  test('the local runtime (buildApp) still synthesizes one environment: exactly one Training state machine', () => {
+    const synthesized = synthesizeApp({ context: pipelineContext() });
+    expect(synthesized.stacks.map((s) => s.stackName)).not.toContain('mlops-batch-pipeline');
+    const training = findStateMachines(synthesized, 'Training');
+    expect(training).toHaveLength(1);
+    expect(training[0]?.definition.StartAt).toBe('StartRun');
+  });
+
+  test('without a connection: no pipeline stack, the application stacks at top level, and one line on how to enable it', () => {
+    const lines: string[] = [];
+    const plain = createApp({ context: testContext() }, { info: (line) => lines.push(line) });
+    expect(plain.pipeline).toBeUndefined();
+    expect(plain.app.node.findAll().some((c) => c instanceof PipelineStack)).toBe(false);
+    const topLevel = plain.app.node.children.filter((c): c is Stack => Stack.isStack(c));
+    expect(topLevel.map((s) => s.stackName)).toEqual(APP_STACKS.map((s) => `mlops-batch-dev-${s}`));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toContain('\n');
+    expect(lines[0]).toMatch(
+      /pipeline\.connectionArn and pipeline\.repository under context\.environments\.dev in cdk\.json/,
+    );
+    expect(lines[0]).toContain('npx cdk deploy mlops-batch-pipeline');
+  });
+
+  test('the local runtime never prints the notice (it builds without the pipeline)', () => {
+    const lines: string[] = [];
+    createApp({ context: testContext() }, { pipeline: false, info: (line) => lines.push(line) });
+    expect(lines).toEqual([]);
   });
 });
