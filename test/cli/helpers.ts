@@ -71,7 +71,17 @@ export interface CliResult {
 }
 
 /** `mlops-batch --local --json <args>` in-process, stdout/stderr captured. */
-export async function cli(...args: string[]): Promise<CliResult> {
+export function cli(...args: string[]): Promise<CliResult> {
+  return run(['--local', '--json', ...args]);
+}
+
+/** `mlops-batch --local <args>` (the human output). */
+export function cliText(...args: string[]): Promise<CliResult> {
+  return run(['--local', ...args]);
+}
+
+async function run(argv: string[]): Promise<CliResult> {
+  const json = argv.includes('--json');
   let stdout = '';
   let stderr = '';
   const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -84,13 +94,18 @@ export async function cli(...args: string[]): Promise<CliResult> {
   });
   let code: number;
   try {
-    code = await main(['--local', '--json', ...args]);
+    code = await main(argv);
   } finally {
     out.mockRestore();
     err.mockRestore();
     process.exitCode = undefined;
   }
-  return { code, stdout, stderr, json: code === 0 && stdout.trim() ? (JSON.parse(stdout) as unknown) : undefined };
+  return {
+    code,
+    stdout,
+    stderr,
+    json: json && code === 0 && stdout.trim() ? (JSON.parse(stdout) as unknown) : undefined,
+  };
 }
 
 /** One-line failure: exit code, nothing on stdout, exactly one line on stderr. */

@@ -9,7 +9,7 @@ import { ledgerKey } from '../../lambdas/shared/keys';
 import { findPackageByVersion } from '../../lambdas/shared/registry';
 import { generateSampleData } from '../../local/sample-data';
 import { describeWithServers } from '../support/servers';
-import { cli, expectFailure, rows, setUp } from './helpers';
+import { cli, cliText, expectFailure, rows, setUp } from './helpers';
 
 jest.setTimeout(240_000);
 
@@ -113,6 +113,13 @@ describeWithServers(
       expect(res.status).toBe('SUCCEEDED');
       expect(res.path).not.toContain('Transform');
       expect(res.path).toContain('FindUnscored');
+
+      const text = await cliText('batch', '--wait');
+      expect({ code: text.code, stderr: text.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(text.stdout).toMatch(
+        /^batch run batch-\d{8}T\d{6}Z-[0-9a-f]{4}: SUCCEEDED\n {2}path: AcquireLock → .*FindUnscored → HasWork\? → .+\n$/,
+      );
+      expect(text.stdout).not.toContain('Transform');
     });
   },
 );
