@@ -6,7 +6,7 @@
  * taken through the real `registerArrival` + `commitScored`, bulk-written with BatchWriteItem (untimed seeding).
  * For contrast it also times the design FindUnscored avoids: a full Scan with a `status = PENDING` filter.
  */
-import { CreateTableCommand, type DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   BatchWriteCommand,
@@ -16,42 +16,13 @@ import {
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { findUnscored } from '../lambdas/find-unscored/core';
-import { GSI1_NAME, GSI1_PK, GSI1_SK, ledgerKey, ledgerStatusGsiPk, TABLE_PK, TABLE_SK } from '../lambdas/shared/keys';
+import { GSI1_NAME, GSI1_PK, ledgerKey, ledgerStatusGsiPk } from '../lambdas/shared/keys';
 import { commitScored, registerArrival } from '../lambdas/shared/ledger';
+import { createPipelineTable } from '../test/support/aws';
 import { type BenchEnv, type BenchResult, fixed, int, median, nowMs, percentile, ratio, type Table } from './lib';
 
 const PENDING = 10;
 const LIMIT = 500; // MAX_OBJECTS_PER_RUN default (lib/config.ts)
-
-async function createTable(ddb: DynamoDBClient, name: string): Promise<void> {
-  await ddb.send(
-    new CreateTableCommand({
-      TableName: name,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: TABLE_PK, AttributeType: 'S' },
-        { AttributeName: TABLE_SK, AttributeType: 'S' },
-        { AttributeName: GSI1_PK, AttributeType: 'S' },
-        { AttributeName: GSI1_SK, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: TABLE_PK, KeyType: 'HASH' },
-        { AttributeName: TABLE_SK, KeyType: 'RANGE' },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: GSI1_NAME,
-          KeySchema: [
-            { AttributeName: GSI1_PK, KeyType: 'HASH' },
-            { AttributeName: GSI1_SK, KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    }),
-  );
-  await waitUntilTableExists({ client: ddb, maxWaitTime: 30, minDelay: 1 }, { TableName: name });
-}
 
 const objectKey = (day: number, part: number) =>
   `features/inference/dt=2026-${String(1 + Math.floor(day / 28)).padStart(2, '0')}-${String(1 + (day % 28)).padStart(2, '0')}/part-${String(part).padStart(5, '0')}.csv`;
@@ -132,8 +103,9 @@ export async function runB3(
   const empty = `bench-ledger-0-${process.pid}`;
   const full = `bench-ledger-${scored}-${process.pid}`;
   env.log(`B3: creating tables; seeding ${PENDING} PENDING in both and ${int(scored)} SCORED in one (untimed)`);
-  await createTable(ddb, empty);
-  await createTable(ddb, full);
+  // The same table definition the integration tests use (the Data stack's shape: pk/sk + sparse gsi1).
+  await createPipelineTable(ddb, empty);
+  await createPipelineTable(ddb, full);
   await addPending(doc, empty);
   await addPending(doc, full);
   const t0 = nowMs();
