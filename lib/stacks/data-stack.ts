@@ -1,12 +1,12 @@
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import type { Construct } from 'constructs';
 import { GSI1_NAME, GSI1_PK, GSI1_SK, TABLE_PK, TABLE_SK } from '../../lambdas/shared/keys';
 import type { AppConfig } from '../config';
+import { allowCloudWatchLogs } from '../constructs/logs-key-policy';
 import { acknowledge, NagIds } from '../nag';
 
 /** Properties of {@link DataStack}. */
@@ -70,19 +70,7 @@ export class DataStack extends Stack {
     });
     // CloudWatch Logs encrypts the project's log groups (functions, flow logs, API access logs, state machines)
     // with this key; the encryption context pins the grant to log groups of this account and region.
-    this.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowCloudWatchLogsOfThisAccount',
-        principals: [new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
-        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-        resources: ['*'],
-        conditions: {
-          ArnLike: {
-            'kms:EncryptionContext:aws:logs:arn': `arn:${this.partition}:logs:${this.region}:${this.account}:log-group:*`,
-          },
-        },
-      }),
-    );
+    allowCloudWatchLogs(this.key);
 
     // Server access logging cannot deliver to a bucket encrypted with SSE-KMS (S3 log delivery does not support it),
     // so the log bucket uses S3-managed keys; it holds request metadata only, never pipeline data.

@@ -8,6 +8,7 @@ import * as pipelines from 'aws-cdk-lib/pipelines';
 import type { Construct } from 'constructs';
 import type { ApplicationFactory } from '../application';
 import { type AppConfig, ConfigError, type ContextSource, loadConfig } from '../config';
+import { allowCloudWatchLogs } from '../constructs/logs-key-policy';
 import { acknowledge, iam5ResourceId } from '../nag';
 import { PipelineStage } from '../pipeline-stage';
 
@@ -156,19 +157,7 @@ export class PipelineStack extends Stack {
       alias: `alias/${prefix}-pipeline`,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    this.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowCloudWatchLogsOfThisAccount',
-        principals: [new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
-        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-        resources: ['*'],
-        conditions: {
-          ArnLike: {
-            'kms:EncryptionContext:aws:logs:arn': `arn:${this.partition}:logs:${this.region}:${this.account}:log-group:*`,
-          },
-        },
-      }),
-    );
+    allowCloudWatchLogs(this.key);
 
     // Server access logs cannot be delivered to an SSE-KMS bucket, so this one uses S3-managed keys (metadata only).
     const accessLogs = new s3.Bucket(this, 'AccessLogsBucket', {
