@@ -15,3 +15,5 @@ process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 process.env.POWERTOOLS_METRICS_NAMESPACE ??= 'MlopsBatchPipeline';
 process.env.POWERTOOLS_SERVICE_NAME ??= 'test';
 process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
+// Metrics are asserted by spying on Metrics (addMetric/singleMetric); don't print every EMF record into the test log.
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
