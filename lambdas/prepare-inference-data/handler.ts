@@ -54,7 +54,8 @@ export const handler = async (event: unknown): Promise<PreparedData> => {
   const artifactsBucket = requireEnv('ARTIFACTS_BUCKET');
   const objects = await loadWorkObjects(s3, input.work);
   const spec = await readPreprocessingSpec(s3, input.model.preprocessingUri);
-  const prepared = await prepareInferenceData(s3, {
+  const prepared = await prepareInferenceData({
+    s3,
     runId: input.runId,
     featuresBucket: requireEnv('FEATURES_BUCKET'),
     artifactsBucket,

@@ -33,7 +33,8 @@ export const handler = async (event: unknown): Promise<PreparedTrainingData> => 
   const input = parseStateInput(InputSchema, event, 'PrepareTrainingData');
   s3 ??= s3Client();
   doc ??= docClient();
-  const res = await prepareTrainingData(s3, {
+  const res = await prepareTrainingData({
+    s3,
     contract: loadDefaultContract(),
     bucket: requireEnv('FEATURES_BUCKET'),
     artifactsBucket: requireEnv('ARTIFACTS_BUCKET'),

@@ -217,17 +217,7 @@ export interface PrepareTrainingDataResult {
  * the invalid-row ratio exceeds `maxInvalidRowRatio`, or a split ends up empty; NotFoundError when there is no data;
  * IntegrityError when counts disagree (including an object changing between the passes).
  */
-export async function prepareTrainingData(input: PrepareTrainingDataInput): Promise<PrepareTrainingDataResult>;
-/** Same, with the S3 client as its own argument. */
-export async function prepareTrainingData(
-  s3: S3Client,
-  input: Omit<PrepareTrainingDataInput, 's3'>,
-): Promise<PrepareTrainingDataResult>;
-export async function prepareTrainingData(
-  a: PrepareTrainingDataInput | S3Client,
-  b?: Omit<PrepareTrainingDataInput, 's3'>,
-): Promise<PrepareTrainingDataResult> {
-  const input: PrepareTrainingDataInput = b ? { ...b, s3: a as S3Client } : (a as PrepareTrainingDataInput);
+export async function prepareTrainingData(input: PrepareTrainingDataInput): Promise<PrepareTrainingDataResult> {
   const { s3, contract, bucket, artifactsBucket, runId } = input;
   const log = input.logger;
   if (!(input.validationShare > 0 && input.validationShare < 1)) {
@@ -494,17 +484,7 @@ export const partName = (n: number) => `part-${String(n).padStart(5, '0')}.csv`;
  * over the readable objects exceeds `maxInvalidRowRatio` (a data-quality stop: the ledger stays untouched);
  * ConflictError when an object's ETag differs from the ledger's (the next run picks up the new version).
  */
-export async function prepareInferenceData(input: PrepareInferenceDataInput): Promise<PrepareInferenceDataResult>;
-/** Same, with the S3 client as its own argument. */
-export async function prepareInferenceData(
-  s3: S3Client,
-  input: Omit<PrepareInferenceDataInput, 's3'>,
-): Promise<PrepareInferenceDataResult>;
-export async function prepareInferenceData(
-  a: PrepareInferenceDataInput | S3Client,
-  b?: Omit<PrepareInferenceDataInput, 's3'>,
-): Promise<PrepareInferenceDataResult> {
-  const input: PrepareInferenceDataInput = b ? { ...b, s3: a as S3Client } : (a as PrepareInferenceDataInput);
+export async function prepareInferenceData(input: PrepareInferenceDataInput): Promise<PrepareInferenceDataResult> {
   const { s3, spec, featuresBucket, artifactsBucket, runId } = input;
   const contract = spec.contract;
   const log = input.logger;

@@ -272,8 +272,9 @@ describeWithServers('data core against moto S3', { moto: true }, (env) => {
       ).rejects.toThrow(NotFoundError);
     });
 
-    it('accepts explicit keys and the (s3, input) call form', async () => {
-      const res = await prepareTrainingData(s3, {
+    it('accepts explicit keys', async () => {
+      const res = await prepareTrainingData({
+        s3,
         contract,
         bucket: features,
         artifactsBucket: artifacts,
