@@ -7,12 +7,12 @@
  */
 
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DescribeModelCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import Redis from 'ioredis';
-import { contractColumns, loadDefaultContract } from '../../lambdas/shared/contract';
+import { contractColumns } from '../../lambdas/shared/contract';
 import { DependencyError } from '../../lambdas/shared/errors';
 import { getLedgerItem, registerArrival } from '../../lambdas/shared/ledger';
 import { getLock } from '../../lambdas/shared/lock';
@@ -31,6 +31,7 @@ import {
   synthesizeApp,
 } from '../../local/template';
 import { testClients } from '../support/aws';
+import { contract, featureValues, s3Text, writeTransformOutputs } from '../support/batch-fixtures';
 import { describeWithServers } from '../support/servers';
 
 // asl-validator ships no type declarations.
@@ -53,25 +54,6 @@ describe('BatchInference definition', () => {
 
 // ---- data -----------------------------------------------------------------------------------------------------
 
-const contract = loadDefaultContract();
-const PLANS = ['basic', 'standard', 'premium'];
-const REGIONS = ['north', 'south', 'east', 'west', ''];
-
-function featureValues(i: number): Record<string, string> {
-  const tenure = (i * 7) % 72;
-  const monthly = 20 + ((i * 13) % 100);
-  return {
-    tenure_months: String(tenure),
-    monthly_charges: monthly.toFixed(2),
-    total_charges: i % 17 === 0 ? '' : (tenure * monthly).toFixed(2),
-    support_tickets_90d: String(i % 9),
-    logins_30d: String((i * 5) % 60),
-    has_autopay: i % 2 === 0 ? 'true' : 'false',
-    plan: PLANS[i % 3]!,
-    region: REGIONS[i % 5]!,
-  };
-}
-
 /** A CSV in the contract's column order; `bad` row indexes get an unknown plan (quarantined). */
 function snapshot(mode: 'training' | 'inference', dt: string, ids: string[], bad: number[] = []): string {
   const header = contractColumns(contract, mode);
@@ -91,12 +73,6 @@ function snapshot(mode: 'training' | 'inference', dt: string, ids: string[], bad
 
 const ids = (prefix: string, n: number) =>
   Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(4, '0')}`);
-
-const parseUri = (uri: string) => {
-  const m = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri);
-  if (!m) throw new Error(`not an S3 URI: ${uri}`);
-  return { Bucket: m[1]!, Key: m[2]! };
-};
 
 interface TransformRequest {
   TransformJobName: string;
@@ -120,10 +96,7 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
   let loader: LocalFunction;
   const transformCalls: TransformRequest[] = [];
 
-  const text = async (uri: string) => {
-    const res = await s3.send(new GetObjectCommand(parseUri(uri)));
-    return (await res.Body?.transformToString('utf-8')) ?? '';
-  };
+  const text = (uri: string) => s3Text(s3, uri);
 
   /** Fake `Transform`: honours the manifest and writes `<part>.out` with `id,segment,score` per input row. */
   const fakeTransform =
@@ -136,26 +109,12 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
           name: 'SageMaker.AmazonSageMakerException',
         });
       }
-      const manifest = JSON.parse(await text(req.TransformInput.DataSource.S3DataSource.S3Uri)) as [
-        { prefix: string },
-        ...string[],
-      ];
-      const [{ prefix }, ...parts] = manifest;
-      for (const part of parts) {
-        const rows = (await text(`${prefix}${part}`)).split('\n').filter((l) => l.length > 0);
-        const out = rows.map((line) => {
-          const cols = line.split(',');
-          const features = cols.slice(2).map(Number); // InputFilter $[2:]
-          const z = features.reduce((a, b) => a + b, 0) / 1000 - 1;
-          return `${cols[0]},${cols[1]},${(1 / (1 + Math.exp(-z))).toFixed(6)}`; // OutputFilter $[0,1,-1]
-        });
-        await s3.send(
-          new PutObjectCommand({
-            ...parseUri(`${req.TransformOutput.S3OutputPath}${part}.out`),
-            Body: out.map((l) => `${l}\n`).join(''),
-          }),
-        );
-      }
+      await writeTransformOutputs(
+        s3,
+        req.TransformInput.DataSource.S3DataSource.S3Uri,
+        req.TransformOutput.S3OutputPath,
+        (features) => 1 / (1 + Math.exp(-(features.reduce((x, y) => x + y, 0) / 1000 - 1))),
+      );
       return { TransformJobName: req.TransformJobName, TransformJobStatus: 'Completed', ModelName: req.ModelName };
     };
 

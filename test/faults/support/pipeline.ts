@@ -11,7 +11,7 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { contractColumns, loadDefaultContract } from '../../../lambdas/shared/contract';
+import { contractColumns } from '../../../lambdas/shared/contract';
 import { prepareTrainingData } from '../../../lambdas/shared/prepare';
 import { createModelPackage } from '../../../lambdas/shared/registry';
 import { BATCH_STATES as S } from '../../../lib/constructs/batch-inference-workflow';
@@ -27,25 +27,9 @@ import {
   synthesizeApp,
 } from '../../../local/template';
 import { testClients } from '../../support/aws';
+import { contract, featureValues, parseUri, writeTransformOutputs } from '../../support/batch-fixtures';
 
-export const contract = loadDefaultContract();
-const PLANS = ['basic', 'standard', 'premium'];
-const REGIONS = ['north', 'south', 'east', 'west', ''];
-
-export function featureValues(i: number): Record<string, string> {
-  const tenure = (i * 7) % 72;
-  const monthly = 20 + ((i * 13) % 100);
-  return {
-    tenure_months: String(tenure),
-    monthly_charges: monthly.toFixed(2),
-    total_charges: i % 17 === 0 ? '' : (tenure * monthly).toFixed(2),
-    support_tickets_90d: String(i % 9),
-    logins_30d: String((i * 5) % 60),
-    has_autopay: i % 2 === 0 ? 'true' : 'false',
-    plan: PLANS[i % 3]!,
-    region: REGIONS[i % 5]!,
-  };
-}
+export { contract, featureValues, parseUri };
 
 /** A CSV in the contract's column order (header + one row per id). `edit` may change any row's fields. */
 export function snapshot(
@@ -71,12 +55,6 @@ export function snapshot(
 
 export const ids = (prefix: string, n: number, from = 0): string[] =>
   Array.from({ length: n }, (_, i) => `${prefix}${String(from + i).padStart(5, '0')}`);
-
-export const parseUri = (uri: string): { Bucket: string; Key: string } => {
-  const m = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri);
-  if (!m) throw new Error(`not an S3 URI: ${uri}`);
-  return { Bucket: m[1]!, Key: m[2]! };
-};
 
 export interface TransformRequest {
   TransformJobName: string;
@@ -212,35 +190,15 @@ export class Pipeline {
     return async (input) => {
       const req = input as TransformRequest;
       this.transformCalls.push(req);
-      const manifest = JSON.parse(await this.text(req.TransformInput.DataSource.S3DataSource.S3Uri)) as [
-        { prefix: string },
-        ...string[],
-      ];
-      const [{ prefix }, ...parts] = manifest;
       // The score depends on the model version, so a test can tell which version scored a row.
       const version = Number(/-v(\d+)$/.exec(req.ModelName)?.[1] ?? '0');
-      for (const part of parts) {
-        const rows = (await this.text(`${prefix}${part}`)).split('\n').filter((l) => l.length > 0);
-        let out = rows.map((line) => {
-          const cols = line.split(',');
-          const z =
-            cols
-              .slice(2)
-              .map(Number)
-              .reduce((a, b) => a + b, 0) /
-              1000 -
-            1 +
-            version / 10;
-          return `${cols[0]},${cols[1]},${(1 / (1 + Math.exp(-z))).toFixed(6)}`;
-        });
-        if (mutate) out = mutate(part, out);
-        await this.s3.send(
-          new PutObjectCommand({
-            ...parseUri(`${req.TransformOutput.S3OutputPath}${part}.out`),
-            Body: out.map((l) => `${l}\n`).join(''),
-          }),
-        );
-      }
+      await writeTransformOutputs(
+        this.s3,
+        req.TransformInput.DataSource.S3DataSource.S3Uri,
+        req.TransformOutput.S3OutputPath,
+        (features) => 1 / (1 + Math.exp(-(features.reduce((x, y) => x + y, 0) / 1000 - 1 + version / 10))),
+        mutate,
+      );
       return { TransformJobName: req.TransformJobName, TransformJobStatus: 'Completed', ModelName: req.ModelName };
     };
   }
