@@ -6,9 +6,9 @@
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type Redis from 'ioredis';
-import { FallbackCache, handleRequest, readScore } from '../lambdas/read-scores/core';
-import { ensureConnected, redisFromEnv } from '../lambdas/shared/redis';
-import { SCORE_KEY_PREFIX, ScoreWriter, type Stamp, writeRunSummary } from '../lambdas/shared/score-store';
+import { SCORE_KEY_PREFIX, ScoreWriter, type Stamp, writeRunSummary } from '../lambdas/domain/score-store/store';
+import { FallbackCache, handleRequest, readScore } from '../lambdas/functions/read-scores/core';
+import { ensureConnected, redisFromEnv } from '../lambdas/platform/redis';
 import { entityId } from './data';
 import { type BenchEnv, type BenchResult, fixed, int, mean, nowMs, percentile, ratio, type Table } from './lib';
 

@@ -15,9 +15,9 @@ import {
   QueryCommand,
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { findUnscored } from '../lambdas/find-unscored/core';
-import { GSI1_NAME, GSI1_PK, ledgerKey, ledgerStatusGsiPk } from '../lambdas/shared/keys';
-import { commitScored, registerArrival } from '../lambdas/shared/ledger';
+import { GSI1_NAME, GSI1_PK, ledgerKey, ledgerStatusGsiPk } from '../contracts/table-keys';
+import { commitScored, registerArrival } from '../lambdas/domain/ledger';
+import { findUnscored } from '../lambdas/functions/find-unscored/core';
 import { createPipelineTable } from '../test/support/aws';
 import { type BenchEnv, type BenchResult, fixed, int, median, nowMs, percentile, ratio, type Table } from './lib';
 

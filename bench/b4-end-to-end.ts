@@ -1,11 +1,11 @@
 /**
- * B4 end to end: wall time of the whole local pipeline (`local/run.ts`, i.e. `npm run local`) as a child process at
+ * B4 end to end: wall time of the whole local pipeline (`local/demo/run.ts`, i.e. `npm run local`) as a child process at
  * two sizes, and throughput of the contract validator (readCsv → FileValidator) on a generated feature file.
  */
 import { createReadStream, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadDefaultContract } from '../lambdas/shared/contract';
-import { measureValidationThroughput } from '../lambdas/shared/validator';
+import { loadDefaultContract } from '../lambdas/data/contract';
+import { measureValidationThroughput } from '../lambdas/data/validator';
 import { writeFeatureFile } from './data';
 import { type BenchEnv, type BenchResult, fixed, int, mb, runChild, type Table } from './lib';
 
@@ -24,7 +24,7 @@ interface LocalRunMeasurement {
 async function runLocalPipeline(env: BenchEnv, customers: number): Promise<LocalRunMeasurement> {
   const out = join(env.outDir, `local-run-${customers}`);
   const logFile = join(env.outDir, `local-run-${customers}.log`);
-  const r = await runChild('npx', ['tsx', 'local/run.ts', '--customers', String(customers), '--out', out], {
+  const r = await runChild('npx', ['tsx', 'local/demo/run.ts', '--customers', String(customers), '--out', out], {
     cwd: env.root,
     timeoutMs: customers <= 20_000 ? 15 * 60_000 : 45 * 60_000,
     maxStdout: 16 * 1024 * 1024,
@@ -61,7 +61,7 @@ export async function runB4(env: BenchEnv): Promise<BenchResult> {
   const tables: Table[] = [];
   const sizes = env.quick ? [2_000] : [20_000, 200_000];
   const runs: LocalRunMeasurement[] = [];
-  if (!existsSync(join(env.root, 'local/run.ts'))) {
+  if (!existsSync(join(env.root, 'local/demo/run.ts'))) {
     notes.push('npm run local: skipped — local/run.ts is not in this tree.');
   } else {
     for (const customers of sizes) {

@@ -8,8 +8,8 @@
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { SCORE_KEY_PREFIX, type Stamp, valuePrefix } from '../lambdas/shared/score-store';
-import { prng } from '../local/sample-data';
+import { SCORE_KEY_PREFIX, type Stamp, valuePrefix } from '../lambdas/domain/score-store/store';
+import { prng } from '../local/demo/sample-data';
 
 const SEGMENTS = ['basic', 'standard', 'premium'] as const;
 

@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
-import { findBinary } from '../local/servers';
+import { findBinary } from '../local/services/servers';
 
 /** One printed table: a title, column names and rows of already formatted cells. */
 export interface Table {

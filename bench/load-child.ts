@@ -9,9 +9,9 @@
  * AWS_ENDPOINT_URL + credentials (s3Client() as in the Lambda).
  */
 import { createReadStream, readFileSync } from 'node:fs';
-import { loadScores, loadScoresFromStream } from '../lambdas/load-scores/core';
-import { s3Client } from '../lambdas/shared/clients';
-import { ensureConnected, redisFromEnv } from '../lambdas/shared/redis';
+import { loadScores, loadScoresFromStream } from '../lambdas/functions/load-scores/core';
+import { s3Client } from '../lambdas/platform/clients';
+import { ensureConnected, redisFromEnv } from '../lambdas/platform/redis';
 
 interface ChildInput {
   readonly source: 's3' | 'file';

@@ -8,7 +8,7 @@
  * moto_server and redis-server are started on 127.0.0.1 (local/servers.ts) unless AWS_ENDPOINT_URL / REDIS_URL are
  * set, and stopped at the end (also on Ctrl-C). Generated files live in a temporary directory that is removed.
  */
-import '../local/polyfills';
+import '../local/runtime/polyfills';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,7 +16,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Command, InvalidArgumentError } from 'commander';
-import { type MotoServer, type RedisServer, startMoto, startRedis } from '../local/servers';
+import { type MotoServer, type RedisServer, startMoto, startRedis } from '../local/services/servers';
 import { runB1 } from './b1-load';
 import { runB2 } from './b2-read';
 import { runB3 } from './b3-discovery';

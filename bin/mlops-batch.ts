@@ -1,14 +1,14 @@
 #!/usr/bin/env node
-import '../local/polyfills';
+import '../local/runtime/polyfills';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import * as commands from '../cli/commands';
 import { resolveAwsTarget, resolveLocalTarget, type Target } from '../cli/target';
-import { DependencyError, PipelineError } from '../lambdas/shared/errors';
-import type { RunKind } from '../lambdas/shared/keys';
-import type { PackageInfo } from '../lambdas/shared/registry';
-import { deliverApprovalEvent } from '../local/approval';
+import { DependencyError, PipelineError } from '../contracts/errors';
+import type { RunKind } from '../contracts/table-keys';
+import type { PackageInfo } from '../lambdas/domain/registry';
+import { deliverApprovalEvent } from '../local/runtime/approval';
 
 /**
  * `mlops-batch`: the operator CLI. Against AWS (default credential chain; resources from the stacks' outputs) or,
@@ -264,7 +264,7 @@ no score and no fallback yet: ${res.notFound.join(', ')}`
     .allowExcessArguments(true)
     .action(async (_o: unknown, cmd: Command) => {
       // Loaded on demand: the local runtime pulls in the CDK app and the handlers.
-      const { main: runLocal } = require('../local/run') as { main: (argv: readonly string[]) => Promise<number> };
+      const { main: runLocal } = require('../local/demo/run') as { main: (argv: readonly string[]) => Promise<number> };
       process.exitCode = await runLocal(cmd.args);
     });
 
@@ -284,7 +284,7 @@ async function runLocally(
   runId: string | undefined,
 ): Promise<void> {
   // Loaded on demand: the local runtime pulls in the CDK app and the handlers.
-  const { runLocalExecution } = require('../local/executions') as typeof import('../local/executions');
+  const { runLocalExecution } = require('../local/runtime/executions') as typeof import('../local/runtime/executions');
   const res = await runLocalExecution(kind, { envName: t.envName, input, ...(runId ? { runId } : {}) });
   const label = kind === 'training' ? 'training' : 'batch';
   if (res.status !== 'SUCCEEDED') {

@@ -1,8 +1,6 @@
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { readScores } from '../lambdas/read-scores/core';
-import { type ReconcileResult, reconcile } from '../lambdas/reconcile/core';
-import { ConflictError, DependencyError, ValidationError } from '../lambdas/shared/errors';
-import type { RunKind } from '../lambdas/shared/keys';
+import { ConflictError, DependencyError, ValidationError } from '../contracts/errors';
+import type { RunKind } from '../contracts/table-keys';
 import {
   type ApprovalStatus,
   findPackageByVersion,
@@ -10,8 +8,10 @@ import {
   listPackages,
   type PackageInfo,
   updateApprovalStatus,
-} from '../lambdas/shared/registry';
-import { getModel, listRuns, type ModelRecord, type RunRecord } from '../lambdas/shared/tracking';
+} from '../lambdas/domain/registry';
+import { getModel, listRuns, type ModelRecord, type RunRecord } from '../lambdas/domain/tracking';
+import { readScores } from '../lambdas/functions/read-scores/core';
+import { type ReconcileResult, reconcile } from '../lambdas/functions/reconcile/core';
 import { signedJson } from './signed-fetch';
 import { output, type Target } from './target';
 

@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { DependencyError } from '../lambdas/shared/errors';
+import { DependencyError } from '../contracts/errors';
 
 /** SHA-256 (and HMAC-SHA-256 with a secret) for SignatureV4, on node:crypto. */
 type SourceData = string | ArrayBuffer | ArrayBufferView;

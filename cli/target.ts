@@ -3,8 +3,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { docClient, s3Client, sageMakerClient, sfnClient } from '../lambdas/shared/clients';
-import { NotFoundError } from '../lambdas/shared/errors';
+import { NotFoundError } from '../contracts/errors';
+import { docClient, s3Client, sageMakerClient, sfnClient } from '../lambdas/platform/clients';
 
 /**
  * Where the CLI acts: a deployed environment on AWS (resources found from the stacks' outputs) or the local runtime
@@ -70,7 +70,7 @@ export async function resolveAwsTarget(namePrefix: string, envName: string): Pro
  */
 export async function resolveLocalTarget(envName: string): Promise<Target> {
   // Loaded on demand (the local runtime pulls in the CDK app); synthesized once per process, shared with local runs.
-  const { localResources } = require('../local/executions') as typeof import('../local/executions');
+  const { localResources } = require('../local/runtime/executions') as typeof import('../local/runtime/executions');
   const resources = localResources(envName);
   const outputs: Record<string, string> = {};
   for (const [qualified, value] of Object.entries(resources.outputs)) {

@@ -90,7 +90,7 @@ export interface BatchInferenceWorkflowProps {
   readonly finalizeFunction: lambda.IFunction;
   /**
    * Function run by `RecordFailure` (marks the run FAILED with the error).
-   * @default - a new ProjectFunction from `lambdas/record-failure/handler.ts`
+   * @default - a new ProjectFunction from `lambdas/functions/record-failure/handler.ts`
    */
   readonly recordFailureFunction?: lambda.IFunction;
   /**
@@ -157,7 +157,7 @@ export class BatchInferenceWorkflow extends Construct {
     };
     const fn = (fid: string, name: string, description: string, environment: Record<string, string>, extra = {}) =>
       new ProjectFunction(this, fid, {
-        entry: `lambdas/${name}/handler.ts`,
+        entry: `lambdas/functions/${name}/handler.ts`,
         description,
         environment: { ...baseEnv, ...environment },
         logEncryptionKey: key,

@@ -33,7 +33,7 @@ export interface ProjectFunctionProps {
   readonly description: string;
   /**
    * Powertools service name (`POWERTOOLS_SERVICE_NAME`), used by the logger, metrics dimension and tracer.
-   * @default - the handler's directory name, e.g. `load-scores` for `lambdas/load-scores/handler.ts`
+   * @default - the handler's directory name, e.g. `load-scores` for `lambdas/functions/load-scores/handler.ts`
    */
   readonly serviceName?: string;
   /**

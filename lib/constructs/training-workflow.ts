@@ -138,7 +138,7 @@ export class TrainingWorkflow extends Construct {
     };
     const fn = (fid: string, dir: string, description: string, env: Record<string, string>, extra = {}) =>
       new ProjectFunction(this, fid, {
-        entry: `lambdas/${dir}/handler.ts`,
+        entry: `lambdas/functions/${dir}/handler.ts`,
         description,
         environment: { ...common, ...env },
         logEncryptionKey: key,

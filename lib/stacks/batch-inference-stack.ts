@@ -55,7 +55,7 @@ export interface BatchInferenceStackProps extends StackProps {
   readonly alertTopic?: sns.ITopic;
   /**
    * Function run by `RecordFailure`.
-   * @default - a new function from `lambdas/record-failure/handler.ts`
+   * @default - a new function from `lambdas/functions/record-failure/handler.ts`
    */
   readonly recordFailureFunction?: lambda.IFunction;
   /** @default 'unknown' */
@@ -172,7 +172,7 @@ export class BatchInferenceStack extends Stack {
       KMS_KEY_ARN: key.keyArn,
     };
     this.arrivalFunction = new ProjectFunction(this, 'ArrivalFunction', {
-      entry: 'lambdas/arrival/handler.ts',
+      entry: 'lambdas/functions/arrival/handler.ts',
       description: 'Ledger: record an arrived or changed feature object as PENDING',
       environment: ledgerEnv,
       logEncryptionKey: key,
@@ -200,7 +200,7 @@ export class BatchInferenceStack extends Stack {
     });
 
     this.reconcileFunction = new ProjectFunction(this, 'ReconcileFunction', {
-      entry: 'lambdas/reconcile/handler.ts',
+      entry: 'lambdas/functions/reconcile/handler.ts',
       description: 'Ledger: list the features bucket and add missed or changed objects as PENDING (backfill)',
       environment: ledgerEnv,
       timeout: Duration.minutes(15),

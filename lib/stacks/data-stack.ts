@@ -4,7 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import type { Construct } from 'constructs';
-import { GSI1_NAME, GSI1_PK, GSI1_SK, TABLE_PK, TABLE_SK } from '../../lambdas/shared/keys';
+import { GSI1_NAME, GSI1_PK, GSI1_SK, TABLE_PK, TABLE_SK } from '../../contracts/table-keys';
 import type { AppConfig } from '../config';
 import { allowCloudWatchLogs } from '../constructs/logs-key-policy';
 import { acknowledge, NagIds } from '../nag';

@@ -155,7 +155,7 @@ export class ServingStack extends Stack {
       logEncryptionKey: key,
     });
     this.loaderFunction = new ProjectFunction(this, 'LoadScores', {
-      entry: 'lambdas/load-scores/handler.ts',
+      entry: 'lambdas/functions/load-scores/handler.ts',
       description: 'LoadScores: stream one transform result file into the score cache (conditional batched upsert)',
       environment: { ...this.cacheEnvironment, SCORE_TTL_SECONDS: String(cacheCfg.scoreTtlDays * 86_400) },
       timeout: Duration.minutes(10),
@@ -163,14 +163,14 @@ export class ServingStack extends Stack {
       ...inVpc(this.loaderSecurityGroup),
     });
     this.finalizeFunction = new ProjectFunction(this, 'FinalizeScores', {
-      entry: 'lambdas/finalize-scores/handler.ts',
+      entry: 'lambdas/functions/finalize-scores/handler.ts',
       description: 'FinalizeScores: reconcile row counts, write fallback records and meta:latest',
       environment: { ...this.cacheEnvironment, SEGMENT_FEATURE: cacheCfg.segmentFeature },
       timeout: Duration.minutes(2),
       ...inVpc(this.loaderSecurityGroup),
     });
     this.readerFunction = new ProjectFunction(this, 'ReadScores', {
-      entry: 'lambdas/read-scores/handler.ts',
+      entry: 'lambdas/functions/read-scores/handler.ts',
       description: 'Read API: score by entity id (model or fallback), batch lookup',
       environment: { ...this.cacheEnvironment, MAX_BATCH_IDS: String(config.api.maxBatchIds) },
       timeout: Duration.seconds(10),

@@ -5,11 +5,11 @@
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { ledgerKey } from '../../lambdas/shared/keys';
-import { createModelPackage, findPackageByVersion } from '../../lambdas/shared/registry';
-import { ScoreWriter, writeRunSummary } from '../../lambdas/shared/score-store';
-import { createModel, createRun, getModel } from '../../lambdas/shared/tracking';
-import { LOCAL_IMAGE_URI } from '../../local/model';
+import { ledgerKey } from '../../contracts/table-keys';
+import { createModelPackage, findPackageByVersion } from '../../lambdas/domain/registry';
+import { ScoreWriter, writeRunSummary } from '../../lambdas/domain/score-store/store';
+import { createModel, createRun, getModel } from '../../lambdas/domain/tracking';
+import { LOCAL_IMAGE_URI } from '../../local/standins/model';
 import { describeWithServers } from '../support/servers';
 import { cli, expectFailure, rows, setUp, withRedis } from './helpers';
 

@@ -8,9 +8,9 @@ import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import Redis from 'ioredis';
-import { outputByKey, setLocalResources } from '../../local/executions';
-import { provision } from '../../local/provision';
-import { type LocalResources, resolveResources, synthesizeApp } from '../../local/template';
+import { outputByKey, setLocalResources } from '../../local/runtime/executions';
+import { provision } from '../../local/runtime/provision';
+import { type LocalResources, resolveResources, synthesizeApp } from '../../local/runtime/template';
 
 // `bin/mlops-batch.js` (the npx launcher) sits next to the TypeScript module: name the .ts file explicitly.
 export const { main } = require('../../bin/mlops-batch.ts') as typeof import('../../bin/mlops-batch');

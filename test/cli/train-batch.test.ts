@@ -5,9 +5,9 @@
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { ledgerKey } from '../../lambdas/shared/keys';
-import { findPackageByVersion } from '../../lambdas/shared/registry';
-import { generateSampleData } from '../../local/sample-data';
+import { ledgerKey } from '../../contracts/table-keys';
+import { findPackageByVersion } from '../../lambdas/domain/registry';
+import { generateSampleData } from '../../local/demo/sample-data';
 import { describeWithServers } from '../support/servers';
 import { cli, cliText, expectFailure, rows, setUp } from './helpers';
 

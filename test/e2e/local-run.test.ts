@@ -8,15 +8,15 @@ import * as path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import Redis from 'ioredis';
-import { GSI1_NAME, GSI1_PK, ledgerKey, ledgerStatusGsiPk, runKey, runsGsiPk } from '../../lambdas/shared/keys';
+import { GSI1_NAME, GSI1_PK, ledgerKey, ledgerStatusGsiPk, runKey, runsGsiPk } from '../../contracts/table-keys';
 import {
   decodeMeta,
   decodeScore,
   FALLBACK_GLOBAL_KEY,
   META_LATEST_KEY,
   scoreKey,
-} from '../../lambdas/shared/score-store';
-import { type LocalRunResult, runLocal } from '../../local/run';
+} from '../../lambdas/domain/score-store/store';
+import { type LocalRunResult, runLocal } from '../../local/demo/run';
 import { testClients } from '../support/aws';
 import { describeWithServers } from '../support/servers';
 

@@ -14,12 +14,12 @@ import * as path from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import Redis from 'ioredis';
-import { getLedgerItem } from '../../lambdas/shared/ledger';
-import { getLock } from '../../lambdas/shared/lock';
-import { updateApprovalStatus } from '../../lambdas/shared/registry';
-import type { FileReport, Rule, ValidationReport, Violation } from '../../lambdas/shared/validator';
+import type { FileReport, Rule, ValidationReport, Violation } from '../../lambdas/data/validator';
+import { getLedgerItem } from '../../lambdas/domain/ledger';
+import { getLock } from '../../lambdas/domain/lock';
+import { updateApprovalStatus } from '../../lambdas/domain/registry';
 import { BATCH_STATES as S } from '../../lib/constructs/batch-inference-workflow';
-import { synthesizeApp } from '../../local/template';
+import { synthesizeApp } from '../../local/runtime/template';
 import { describeWithServers } from '../support/servers';
 import { ids, Pipeline, parseUri, SUCCESS_PATH, snapshot } from './support/pipeline';
 import { type KillableRedis, killableRedisAvailable, startKillableRedis } from './support/redis-process';
@@ -398,7 +398,10 @@ const BLOCK = 'bad input end to end (moto + redis)';
         isBase64Encoded: false,
       }) as unknown as APIGatewayProxyEvent;
     const call = async (event: APIGatewayProxyEvent) => {
-      const res = (await p.invoke('lambdas/read-scores/handler.ts', event)) as { statusCode: number; body: string };
+      const res = (await p.invoke('lambdas/functions/read-scores/handler.ts', event)) as {
+        statusCode: number;
+        body: string;
+      };
       return { status: res.statusCode, body: JSON.parse(res.body) as { message?: string } & Record<string, unknown> };
     };
 

@@ -15,13 +15,13 @@
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import Redis from 'ioredis';
-import { lockKey } from '../../lambdas/shared/keys';
-import { getLedgerItem } from '../../lambdas/shared/ledger';
-import { acquireLock, getLock } from '../../lambdas/shared/lock';
-import { findProductionPackage, updateApprovalStatus } from '../../lambdas/shared/registry';
-import { getRun } from '../../lambdas/shared/tracking';
+import { lockKey } from '../../contracts/table-keys';
+import { getLedgerItem } from '../../lambdas/domain/ledger';
+import { acquireLock, getLock } from '../../lambdas/domain/lock';
+import { findProductionPackage, updateApprovalStatus } from '../../lambdas/domain/registry';
+import { getRun } from '../../lambdas/domain/tracking';
 import { BATCH_STATES as S } from '../../lib/constructs/batch-inference-workflow';
-import type { StateOverride } from '../../local/sfn-runner';
+import type { StateOverride } from '../../local/runtime/sfn-runner';
 import { describeWithServers } from '../support/servers';
 import { type FaultProxy, startFaultProxy } from './support/fault-proxy';
 import { FAILURE_PATH, ids, Pipeline, SUCCESS_PATH, snapshot } from './support/pipeline';
@@ -88,7 +88,7 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
     ).Items ?? [];
   const expectReleased = async () => expect(await getLock(p.doc, p.table)).toBeUndefined();
   const read = async (id: string) => {
-    const res = (await p.invoke('lambdas/read-scores/handler.ts', getScore(id))) as {
+    const res = (await p.invoke('lambdas/functions/read-scores/handler.ts', getScore(id))) as {
       statusCode: number;
       body: string;
     };
@@ -221,7 +221,7 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
       commitAttempts += 1;
       proxy.setDown(true);
       try {
-        return await p.invoke('lambdas/commit-ledger/handler.ts', input);
+        return await p.invoke('lambdas/functions/commit-ledger/handler.ts', input);
       } finally {
         refused += proxy.refused;
         proxy.setDown(false);
@@ -269,7 +269,7 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
       requestsBefore = proxy.requests;
       proxy.failAfter(1); // the ledger transaction goes through, the run record update does not
       try {
-        return await p.invoke('lambdas/commit-ledger/handler.ts', input);
+        return await p.invoke('lambdas/functions/commit-ledger/handler.ts', input);
       } finally {
         proxy.setDown(false);
       }
@@ -298,7 +298,9 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
     expect(first.res).toMatchObject({ recorded: true, outcome: 'new' });
     // EventBridge delivers at least once: the same event twice more.
     for (let i = 0; i < 2; i++) {
-      expect(await p.invoke('lambdas/arrival/handler.ts', first.event)).toMatchObject({ outcome: 'unchanged' });
+      expect(await p.invoke('lambdas/functions/arrival/handler.ts', first.event)).toMatchObject({
+        outcome: 'unchanged',
+      });
     }
     expect(await ledgerItems(key)).toHaveLength(1);
     const r1 = await p.run('batch-07-arrivals');
@@ -306,7 +308,7 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
     const scored1 = await scores();
 
     // A late duplicate of the same event after scoring does not requeue the object.
-    expect(await p.invoke('lambdas/arrival/handler.ts', first.event)).toMatchObject({ outcome: 'unchanged' });
+    expect(await p.invoke('lambdas/functions/arrival/handler.ts', first.event)).toMatchObject({ outcome: 'unchanged' });
     expect(await ledger(key)).toMatchObject({ status: 'SCORED', runId: 'batch-07-arrivals' });
     expect((await p.run('batch-08-idle')).path.at(-1)).toBe(S.nothingToScore);
 

@@ -5,7 +5,7 @@ import { BATCH_STATES } from '../../lib/constructs/batch-inference-workflow';
 import { ProjectFunction } from '../../lib/constructs/project-function';
 import { BatchInferenceStack } from '../../lib/stacks/batch-inference-stack';
 import { DataStack } from '../../lib/stacks/data-stack';
-import { extractDefinition, findStateMachines, resolveResources, synthesizeApp } from '../../local/template';
+import { extractDefinition, findStateMachines, resolveResources, synthesizeApp } from '../../local/runtime/template';
 import { testContext } from './context';
 
 process.env.CDK_VALIDATION = 'false';
@@ -25,11 +25,11 @@ function build(extraContext: Record<string, unknown> = {}) {
   const data = new DataStack(app, 'Data', { config });
   const serving = new Stack(app, 'ServingStub');
   const loaderFunction = new ProjectFunction(serving, 'Loader', {
-    entry: 'lambdas/load-scores/handler.ts',
+    entry: 'lambdas/functions/load-scores/handler.ts',
     description: 'loader',
   });
   const finalizeFunction = new ProjectFunction(serving, 'Finalize', {
-    entry: 'lambdas/finalize-scores/handler.ts',
+    entry: 'lambdas/functions/finalize-scores/handler.ts',
     description: 'finalizer',
   });
   const batch = new BatchInferenceStack(app, 'Batch', {
@@ -285,8 +285,12 @@ describe('BatchInference stack resources', () => {
         }),
       ],
     });
-    template.hasResource('AWS::Lambda::Function', { Metadata: { 'mlops:entry': 'lambdas/arrival/handler.ts' } });
-    template.hasResource('AWS::Lambda::Function', { Metadata: { 'mlops:entry': 'lambdas/reconcile/handler.ts' } });
+    template.hasResource('AWS::Lambda::Function', {
+      Metadata: { 'mlops:entry': 'lambdas/functions/arrival/handler.ts' },
+    });
+    template.hasResource('AWS::Lambda::Function', {
+      Metadata: { 'mlops:entry': 'lambdas/functions/reconcile/handler.ts' },
+    });
   });
 
   test('state machine role: transform actions scoped to the prefix, sync rule, no wildcard actions', () => {
@@ -329,30 +333,30 @@ describe('BatchInference stack resources', () => {
     );
     expect(Object.keys(byEntry).sort()).toEqual(
       [
-        'lambdas/acquire-lock/handler.ts',
-        'lambdas/arrival/handler.ts',
-        'lambdas/commit-ledger/handler.ts',
-        'lambdas/find-unscored/handler.ts',
-        'lambdas/notify/handler.ts',
-        'lambdas/prepare-inference-data/handler.ts',
-        'lambdas/reconcile/handler.ts',
-        'lambdas/record-failure/handler.ts',
-        'lambdas/release-lock/handler.ts',
-        'lambdas/resolve-model/handler.ts',
+        'lambdas/functions/acquire-lock/handler.ts',
+        'lambdas/functions/arrival/handler.ts',
+        'lambdas/functions/commit-ledger/handler.ts',
+        'lambdas/functions/find-unscored/handler.ts',
+        'lambdas/functions/notify/handler.ts',
+        'lambdas/functions/prepare-inference-data/handler.ts',
+        'lambdas/functions/reconcile/handler.ts',
+        'lambdas/functions/record-failure/handler.ts',
+        'lambdas/functions/release-lock/handler.ts',
+        'lambdas/functions/resolve-model/handler.ts',
       ].sort(),
     );
-    expect(byEntry['lambdas/acquire-lock/handler.ts']).toMatchObject({
+    expect(byEntry['lambdas/functions/acquire-lock/handler.ts']).toMatchObject({
       LOCK_LEASE_SECONDS: '21600',
       TABLE_NAME: expect.anything(),
     });
-    expect(byEntry['lambdas/find-unscored/handler.ts']).toMatchObject({ MAX_OBJECTS_PER_RUN: '500' });
-    expect(byEntry['lambdas/resolve-model/handler.ts']).toHaveProperty('SAGEMAKER_ROLE_ARN');
-    expect(byEntry['lambdas/resolve-model/handler.ts']).toHaveProperty('MODEL_PACKAGE_GROUP_NAME');
-    expect(byEntry['lambdas/prepare-inference-data/handler.ts']).toMatchObject({
+    expect(byEntry['lambdas/functions/find-unscored/handler.ts']).toMatchObject({ MAX_OBJECTS_PER_RUN: '500' });
+    expect(byEntry['lambdas/functions/resolve-model/handler.ts']).toHaveProperty('SAGEMAKER_ROLE_ARN');
+    expect(byEntry['lambdas/functions/resolve-model/handler.ts']).toHaveProperty('MODEL_PACKAGE_GROUP_NAME');
+    expect(byEntry['lambdas/functions/prepare-inference-data/handler.ts']).toMatchObject({
       SEGMENT_FEATURE: 'plan',
       MAX_INVALID_ROW_RATIO: '0.05',
     });
-    expect(byEntry['lambdas/notify/handler.ts']).toHaveProperty('ALERT_TOPIC_ARN');
+    expect(byEntry['lambdas/functions/notify/handler.ts']).toHaveProperty('ALERT_TOPIC_ARN');
   });
 });
 
@@ -398,7 +402,9 @@ describe('reconcile trigger and limits', () => {
     // In the real app (bin/app.ts) the approval-event function targets exactly this state machine.
     const whole = synthesizeApp();
     const resources = resolveResources(whole);
-    const approval = Object.values(resources.functions).find((f) => f.entry === 'lambdas/approval-event/handler.ts');
+    const approval = Object.values(resources.functions).find(
+      (f) => f.entry === 'lambdas/functions/approval-event/handler.ts',
+    );
     const batchSm = findStateMachines(whole, 'WorkflowStateMachine');
     expect(batchSm).toHaveLength(1);
     expect(approval?.environment.BATCH_STATE_MACHINE_ARN).toBe(batchSm[0]!.arn);

@@ -12,7 +12,7 @@ import {
   SYNTH_COMMANDS,
   SYNTH_INSTALL_COMMANDS,
 } from '../../lib/stacks/pipeline-stack';
-import { findStateMachines, synthesizeApp } from '../../local/template';
+import { findStateMachines, synthesizeApp } from '../../local/runtime/template';
 import { testContext } from './context';
 
 process.env.CDK_VALIDATION = 'false';

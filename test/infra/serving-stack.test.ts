@@ -96,14 +96,24 @@ describe('ServingStack (dev)', () => {
   });
 
   test.each([
-    ['loader', () => serving.loaderFunction, 'lambdas/load-scores/handler.ts', () => serving.loaderSecurityGroup],
+    [
+      'loader',
+      () => serving.loaderFunction,
+      'lambdas/functions/load-scores/handler.ts',
+      () => serving.loaderSecurityGroup,
+    ],
     [
       'finalizer',
       () => serving.finalizeFunction,
-      'lambdas/finalize-scores/handler.ts',
+      'lambdas/functions/finalize-scores/handler.ts',
       () => serving.loaderSecurityGroup,
     ],
-    ['reader', () => serving.readerFunction, 'lambdas/read-scores/handler.ts', () => serving.readerSecurityGroup],
+    [
+      'reader',
+      () => serving.readerFunction,
+      'lambdas/functions/read-scores/handler.ts',
+      () => serving.readerSecurityGroup,
+    ],
   ])('%s function: entry metadata, VPC with endpoint + client groups, cache environment', (_n, fn, entry, sg) => {
     const resource = template.toJSON().Resources[lid(fn())];
     expect(resource.Metadata[ENTRY_METADATA_KEY]).toBe(entry);

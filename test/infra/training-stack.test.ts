@@ -226,7 +226,7 @@ describe('Training stack', () => {
       Metadata: Match.absent(),
     });
     template.hasResource('AWS::Lambda::Function', {
-      Metadata: Match.objectLike({ 'mlops:entry': 'lambdas/approval-event/handler.ts' }),
+      Metadata: Match.objectLike({ 'mlops:entry': 'lambdas/functions/approval-event/handler.ts' }),
       Properties: {
         Environment: {
           Variables: Match.objectLike({

@@ -1,13 +1,13 @@
 import { CreateModelPackageGroupCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { CreateStateMachineCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createModelPackage, findProductionPackage, updateApprovalStatus } from '../../lambdas/domain/registry';
+import { createModel, createRun, getModel } from '../../lambdas/domain/tracking';
 import {
   type ApprovalParams,
   handleApprovalEvent,
   type ModelPackageStateChange,
-} from '../../lambdas/approval-event/core';
-import { createModelPackage, findProductionPackage, updateApprovalStatus } from '../../lambdas/shared/registry';
-import { createModel, createRun, getModel } from '../../lambdas/shared/tracking';
+} from '../../lambdas/functions/approval-event/core';
 import { createPipelineTable, testClients, uniqueName } from '../support/aws';
 import { describeWithServers } from '../support/servers';
 

@@ -1,7 +1,7 @@
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { reconcile } from '../../lambdas/reconcile/core';
-import { commitScored, findPending, getLedgerItem } from '../../lambdas/shared/ledger';
+import { commitScored, findPending, getLedgerItem } from '../../lambdas/domain/ledger';
+import { reconcile } from '../../lambdas/functions/reconcile/core';
 import { createBucket, createPipelineTable, testClients } from '../support/aws';
 import { describeWithServers } from '../support/servers';
 
@@ -41,7 +41,7 @@ describeWithServers('arrival and reconcile against moto (S3 + DynamoDB)', { moto
 
   it('the arrival handler writes one PENDING item for duplicate events and requeues a rewritten object', async () => {
     // Imported here: the handler builds its client lazily from AWS_ENDPOINT_URL, set by the harness.
-    const { handler } = await import('../../lambdas/arrival/handler');
+    const { handler } = await import('../../lambdas/functions/arrival/handler');
     const v1 = await put('inference/dt=2026-03-01/a.csv', 'customer_id\nc1\n');
     const e1 = objectCreated(v1, '0001');
     expect(await handler(e1)).toMatchObject({ recorded: true, outcome: 'new' });
@@ -67,7 +67,7 @@ describeWithServers('arrival and reconcile against moto (S3 + DynamoDB)', { moto
   });
 
   it('reconcile registers missed objects, leaves known versions alone and requeues changed ones', async () => {
-    const { handler } = await import('../../lambdas/arrival/handler');
+    const { handler } = await import('../../lambdas/functions/arrival/handler');
     const a = await put('inference/dt=2026-03-01/a.csv', 'a');
     await handler(objectCreated(a)); // seen by an event
     await put('inference/dt=2026-03-01/b.csv', 'b'); // event missed

@@ -5,15 +5,15 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { acquireBatchLock } from '../../lambdas/acquire-lock/core';
-import { commitLedger } from '../../lambdas/commit-ledger/core';
-import { findUnscored } from '../../lambdas/find-unscored/core';
-import { releaseBatchLock } from '../../lambdas/release-lock/core';
-import type { ResolvedModel } from '../../lambdas/shared/batch-run';
-import { IntegrityError } from '../../lambdas/shared/errors';
-import { getLedgerItem, registerArrival } from '../../lambdas/shared/ledger';
-import { getLock } from '../../lambdas/shared/lock';
-import { getRun } from '../../lambdas/shared/tracking';
+import { IntegrityError } from '../../contracts/errors';
+import type { ResolvedModel } from '../../contracts/states/batch';
+import { getLedgerItem, registerArrival } from '../../lambdas/domain/ledger';
+import { getLock } from '../../lambdas/domain/lock';
+import { getRun } from '../../lambdas/domain/tracking';
+import { acquireBatchLock } from '../../lambdas/functions/acquire-lock/core';
+import { commitLedger } from '../../lambdas/functions/commit-ledger/core';
+import { findUnscored } from '../../lambdas/functions/find-unscored/core';
+import { releaseBatchLock } from '../../lambdas/functions/release-lock/core';
 import { createBucket, createPipelineTable, testClients } from '../support/aws';
 import { describeWithServers } from '../support/servers';
 

@@ -1,7 +1,7 @@
 import { GetObjectCommand, ListBucketsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import Redis from 'ioredis';
-import { findBinary, MissingBinaryError, startMoto, startRedis } from '../../local/servers';
+import { findBinary, MissingBinaryError, startMoto, startRedis } from '../../local/services/servers';
 import { createBucket, createPipelineTable, testClients } from '../support/aws';
 import { describeWithServers } from '../support/servers';
 

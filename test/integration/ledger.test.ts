@@ -6,7 +6,7 @@ import {
   markQuarantined,
   normalizeEtag,
   registerArrival,
-} from '../../lambdas/shared/ledger';
+} from '../../lambdas/domain/ledger';
 import { createPipelineTable, testClients } from '../support/aws';
 import { describeWithServers } from '../support/servers';
 

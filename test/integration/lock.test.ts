@@ -1,6 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConflictError } from '../../lambdas/shared/errors';
-import { acquireLock, acquireLockOrThrow, getLock, releaseLock, renewLock } from '../../lambdas/shared/lock';
+import { ConflictError } from '../../contracts/errors';
+import { acquireLock, acquireLockOrThrow, getLock, releaseLock, renewLock } from '../../lambdas/domain/lock';
 import { createPipelineTable, testClients } from '../support/aws';
 import { describeWithServers } from '../support/servers';
 

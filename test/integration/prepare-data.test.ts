@@ -5,9 +5,9 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { loadDefaultContract } from '../../lambdas/shared/contract';
-import { loadPreprocessingSpec, type PreprocessingSpec } from '../../lambdas/shared/encoder';
-import { ConflictError, NotFoundError, ValidationError } from '../../lambdas/shared/errors';
+import { ConflictError, NotFoundError, ValidationError } from '../../contracts/errors';
+import { loadDefaultContract } from '../../lambdas/data/contract';
+import { loadPreprocessingSpec, type PreprocessingSpec } from '../../lambdas/data/encoder';
 import {
   type PrepareTrainingDataResult,
   parseS3Uri,
@@ -15,10 +15,10 @@ import {
   prepareInferenceData,
   prepareTrainingData,
   readPreprocessingSpec,
-} from '../../lambdas/shared/prepare';
-import { MIN_PART_BYTES, S3LineWriter } from '../../lambdas/shared/s3-writer';
-import type { DatasetStats } from '../../lambdas/shared/stats';
-import type { ValidationReport } from '../../lambdas/shared/validator';
+} from '../../lambdas/data/prepare';
+import type { DatasetStats } from '../../lambdas/data/stats';
+import type { ValidationReport } from '../../lambdas/data/validator';
+import { MIN_PART_BYTES, S3LineWriter } from '../../lambdas/platform/s3';
 import { createBucket, testClients } from '../support/aws';
 import { describeWithServers } from '../support/servers';
 

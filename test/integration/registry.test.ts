@@ -8,7 +8,7 @@ import {
   findProductionPackage,
   listPackages,
   updateApprovalStatus,
-} from '../../lambdas/shared/registry';
+} from '../../lambdas/domain/registry';
 import { testClients, uniqueName } from '../support/aws';
 import { describeWithServers } from '../support/servers';
 

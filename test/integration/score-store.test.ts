@@ -2,9 +2,9 @@ import { Readable } from 'node:stream';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import Redis from 'ioredis';
-import { loadScoresFromStream } from '../../lambdas/load-scores/core';
-import { DependencyError } from '../../lambdas/shared/errors';
-import { freePort, startRedis } from '../../local/servers';
+import { DependencyError } from '../../contracts/errors';
+import { loadScoresFromStream } from '../../lambdas/functions/load-scores/core';
+import { freePort, startRedis } from '../../local/services/servers';
 import { createBucket, testClients } from '../support/aws';
 import { describeWithServers } from '../support/servers';
 
@@ -13,9 +13,9 @@ import { describeWithServers } from '../support/servers';
  */
 
 type Handlers = {
-  load: typeof import('../../lambdas/load-scores/handler').handler;
-  finalize: typeof import('../../lambdas/finalize-scores/handler').handler;
-  read: typeof import('../../lambdas/read-scores/handler').handler;
+  load: typeof import('../../lambdas/functions/load-scores/handler').handler;
+  finalize: typeof import('../../lambdas/functions/finalize-scores/handler').handler;
+  read: typeof import('../../lambdas/functions/read-scores/handler').handler;
   /** The Metrics class the handlers of this module registry use (for spying). */
   Metrics: typeof import('@aws-lambda-powertools/metrics').Metrics;
 };
@@ -25,9 +25,9 @@ function freshHandlers(): Handlers {
   let h: Handlers | undefined;
   jest.isolateModules(() => {
     h = {
-      load: require('../../lambdas/load-scores/handler').handler,
-      finalize: require('../../lambdas/finalize-scores/handler').handler,
-      read: require('../../lambdas/read-scores/handler').handler,
+      load: require('../../lambdas/functions/load-scores/handler').handler,
+      finalize: require('../../lambdas/functions/finalize-scores/handler').handler,
+      read: require('../../lambdas/functions/read-scores/handler').handler,
       Metrics: require('@aws-lambda-powertools/metrics').Metrics,
     };
   });

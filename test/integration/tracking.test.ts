@@ -1,5 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConflictError, NotFoundError, ValidationError } from '../../lambdas/shared/errors';
+import { ConflictError, NotFoundError, ValidationError } from '../../contracts/errors';
 import {
   appendApproval,
   completeRun,
@@ -11,7 +11,7 @@ import {
   listModels,
   listRuns,
   updateRun,
-} from '../../lambdas/shared/tracking';
+} from '../../lambdas/domain/tracking';
 import { createPipelineTable, testClients } from '../support/aws';
 import { describeWithServers } from '../support/servers';
 

@@ -1,11 +1,11 @@
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateModelPackageGroupCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { evaluateModel } from '../../lambdas/evaluate-model/core';
-import { registerModel } from '../../lambdas/register-model/core';
-import { listPackages, updateApprovalStatus } from '../../lambdas/shared/registry';
-import { createRun, getModel, getRun } from '../../lambdas/shared/tracking';
-import type { TrainingJob } from '../../lambdas/shared/training-run';
+import type { TrainingJob } from '../../contracts/states/training';
+import { listPackages, updateApprovalStatus } from '../../lambdas/domain/registry';
+import { createRun, getModel, getRun } from '../../lambdas/domain/tracking';
+import { evaluateModel } from '../../lambdas/functions/evaluate-model/core';
+import { registerModel } from '../../lambdas/functions/register-model/core';
 import { createPipelineTable, testClients, uniqueName } from '../support/aws';
 import { describeWithServers } from '../support/servers';
 

@@ -12,16 +12,16 @@ import { DescribeModelCommand, type SageMakerClient } from '@aws-sdk/client-sage
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import Redis from 'ioredis';
-import { contractColumns } from '../../lambdas/shared/contract';
-import { DependencyError } from '../../lambdas/shared/errors';
-import { getLedgerItem, registerArrival } from '../../lambdas/shared/ledger';
-import { getLock } from '../../lambdas/shared/lock';
-import { prepareTrainingData } from '../../lambdas/shared/prepare';
-import { createModelPackage, updateApprovalStatus } from '../../lambdas/shared/registry';
-import { getRun } from '../../lambdas/shared/tracking';
+import { DependencyError } from '../../contracts/errors';
+import { contractColumns } from '../../lambdas/data/contract';
+import { prepareTrainingData } from '../../lambdas/data/prepare';
+import { getLedgerItem, registerArrival } from '../../lambdas/domain/ledger';
+import { getLock } from '../../lambdas/domain/lock';
+import { createModelPackage, updateApprovalStatus } from '../../lambdas/domain/registry';
+import { getRun } from '../../lambdas/domain/tracking';
 import { BATCH_STATES as S } from '../../lib/constructs/batch-inference-workflow';
-import { provision } from '../../local/provision';
-import { invokeFunction, type RunResult, runStateMachine, type StateOverride } from '../../local/sfn-runner';
+import { provision } from '../../local/runtime/provision';
+import { invokeFunction, type RunResult, runStateMachine, type StateOverride } from '../../local/runtime/sfn-runner';
 import {
   type AslDefinition,
   extractDefinition,
@@ -29,7 +29,7 @@ import {
   type LocalResources,
   resolveResources,
   synthesizeApp,
-} from '../../local/template';
+} from '../../local/runtime/template';
 import { testClients } from '../support/aws';
 import { contract, featureValues, s3Text, writeTransformOutputs } from '../support/batch-fixtures';
 import { describeWithServers } from '../support/servers';
@@ -154,12 +154,12 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
     resources = resolveResources(app);
     const common = { endpoint: env.moto.endpoint, region: process.env.AWS_REGION ?? 'us-east-1' };
     await provision(resources, { s3, dynamodb: new DynamoDBClient(common), sns: new SNSClient(common), sageMaker: sm });
-    const prepare = fn('lambdas/prepare-inference-data/handler.ts');
+    const prepare = fn('lambdas/functions/prepare-inference-data/handler.ts');
     featuresBucket = prepare.environment.FEATURES_BUCKET!;
     artifactsBucket = prepare.environment.ARTIFACTS_BUCKET!;
-    table = fn('lambdas/acquire-lock/handler.ts').environment.TABLE_NAME!;
-    group = fn('lambdas/resolve-model/handler.ts').environment.MODEL_PACKAGE_GROUP_NAME!;
-    loader = fn('lambdas/load-scores/handler.ts');
+    table = fn('lambdas/functions/acquire-lock/handler.ts').environment.TABLE_NAME!;
+    group = fn('lambdas/functions/resolve-model/handler.ts').environment.MODEL_PACKAGE_GROUP_NAME!;
+    loader = fn('lambdas/functions/load-scores/handler.ts');
 
     // A trained model version: real training data prepared by the data core (its preprocessing spec is what the
     // batch must encode with), registered PendingManualApproval.

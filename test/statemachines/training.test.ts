@@ -11,22 +11,22 @@ import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { App } from 'aws-cdk-lib';
-import { describePackage, findPackageByRunId } from '../../lambdas/shared/registry';
-import { getModel, getRun } from '../../lambdas/shared/tracking';
+import { describePackage, findPackageByRunId } from '../../lambdas/domain/registry';
+import { getModel, getRun } from '../../lambdas/domain/tracking';
 import { loadConfig } from '../../lib/config';
 import { TRAINING_STATES as S } from '../../lib/constructs/training-workflow';
 import { DataStack } from '../../lib/stacks/data-stack';
 import { NetworkStack } from '../../lib/stacks/network-stack';
 import { TrainingStack } from '../../lib/stacks/training-stack';
-import { provision } from '../../local/provision';
-import { runStateMachine } from '../../local/sfn-runner';
+import { provision } from '../../local/runtime/provision';
+import { runStateMachine } from '../../local/runtime/sfn-runner';
 import {
   type AslDefinition,
   extractDefinition,
   type LocalResources,
   resolveResources,
   synthesizeApp,
-} from '../../local/template';
+} from '../../local/runtime/template';
 import { testClients } from '../support/aws';
 import { describeWithServers } from '../support/servers';
 
@@ -180,7 +180,9 @@ describeWithServers('Training state machine on moto', { moto: true }, (env) => {
       sns: new SNSClient(common),
       sageMaker: sm,
     });
-    const startRun = Object.values(resources.functions).find((f) => f.entry === 'lambdas/start-run/handler.ts');
+    const startRun = Object.values(resources.functions).find(
+      (f) => f.entry === 'lambdas/functions/start-run/handler.ts',
+    );
     if (!startRun) throw new Error('StartRun function not found in the synthesized app');
     featuresBucket = startRun.environment.FEATURES_BUCKET!;
     artifactsBucket = startRun.environment.ARTIFACTS_BUCKET!;

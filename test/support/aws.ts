@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { GSI1_NAME, GSI1_PK, GSI1_SK, TABLE_PK, TABLE_SK } from '../../lambdas/shared/keys';
+import { GSI1_NAME, GSI1_PK, GSI1_SK, TABLE_PK, TABLE_SK } from '../../contracts/table-keys';
 
 export interface TestClients {
   readonly s3: S3Client;

@@ -4,7 +4,7 @@
  * `id,segment,score` — the contract's DataProcessing `$[2:]` / `$[0,1,-1]`). Each test supplies its own score.
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { loadDefaultContract } from '../../lambdas/shared/contract';
+import { loadDefaultContract } from '../../lambdas/data/contract';
 
 export const contract = loadDefaultContract();
 const PLANS = ['basic', 'standard', 'premium'];

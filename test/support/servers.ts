@@ -24,7 +24,7 @@ import {
   type RedisServer,
   startMoto,
   startRedis,
-} from '../../local/servers';
+} from '../../local/services/servers';
 
 export interface ServerEnv {
   /** moto_server; `endpoint` is valid inside tests and `beforeAll` hooks (throws when moto was not requested). */

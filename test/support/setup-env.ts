@@ -1,6 +1,6 @@
 // Runs before every test file (jest `setupFiles`).
 // aws-local-stepfunctions needs Promise.withResolvers (Node 22); Node 20 lacks it.
-import '../../local/polyfills';
+import '../../local/runtime/polyfills';
 
 // The SDK warns on every client that Node 20 support ends in 2027; the project's minimum is documented in README.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

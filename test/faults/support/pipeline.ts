@@ -1,7 +1,7 @@
 /**
  * Fixture for the fault suite: the synthesized app (bin/app.ts), its BatchInference definition, provisioned local
  * resources, a trained preprocessing spec and registered model versions, feature snapshots, and a `Transform`
- * stand-in — all run through G's `local/sfn-runner.ts` with the real handlers.
+ * stand-in — all run through G's `local/runtime/sfn-runner.ts` with the real handlers.
  *
  * The data helpers (`featureValues`, `snapshot`, `ids`) and the transform stand-in follow
  * test/statemachines/batch-inference.test.ts, whose versions are private to that file (copied, not imported).
@@ -11,12 +11,12 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { contractColumns } from '../../../lambdas/shared/contract';
-import { prepareTrainingData } from '../../../lambdas/shared/prepare';
-import { createModelPackage } from '../../../lambdas/shared/registry';
+import { contractColumns } from '../../../lambdas/data/contract';
+import { prepareTrainingData } from '../../../lambdas/data/prepare';
+import { createModelPackage } from '../../../lambdas/domain/registry';
 import { BATCH_STATES as S } from '../../../lib/constructs/batch-inference-workflow';
-import { provision } from '../../../local/provision';
-import { invokeFunction, type RunResult, runStateMachine, type StateOverride } from '../../../local/sfn-runner';
+import { provision } from '../../../local/runtime/provision';
+import { invokeFunction, type RunResult, runStateMachine, type StateOverride } from '../../../local/runtime/sfn-runner';
 import {
   type AslDefinition,
   extractDefinition,
@@ -25,7 +25,7 @@ import {
   resolveResources,
   type SynthesizedApp,
   synthesizeApp,
-} from '../../../local/template';
+} from '../../../local/runtime/template';
 import { testClients } from '../../support/aws';
 import { contract, featureValues, parseUri, writeTransformOutputs } from '../../support/batch-fixtures';
 
@@ -107,11 +107,11 @@ export class Pipeline {
     this.s3 = c.s3;
     this.doc = c.doc;
     this.sm = c.sageMaker;
-    const prepare = this.fn('lambdas/prepare-inference-data/handler.ts');
+    const prepare = this.fn('lambdas/functions/prepare-inference-data/handler.ts');
     this.featuresBucket = prepare.environment.FEATURES_BUCKET!;
     this.artifactsBucket = prepare.environment.ARTIFACTS_BUCKET!;
-    this.table = this.fn('lambdas/acquire-lock/handler.ts').environment.TABLE_NAME!;
-    this.group = this.fn('lambdas/resolve-model/handler.ts').environment.MODEL_PACKAGE_GROUP_NAME!;
+    this.table = this.fn('lambdas/functions/acquire-lock/handler.ts').environment.TABLE_NAME!;
+    this.group = this.fn('lambdas/functions/resolve-model/handler.ts').environment.MODEL_PACKAGE_GROUP_NAME!;
   }
 
   /** Environment every handler runs with. */
@@ -217,7 +217,7 @@ export class Pipeline {
 
   /** The real LoadPart handler (for wrapping overrides). */
   loadPart(input: unknown): Promise<unknown> {
-    return this.invoke('lambdas/load-scores/handler.ts', input);
+    return this.invoke('lambdas/functions/load-scores/handler.ts', input);
   }
 
   /** Upload an object; returns its ETag. */
@@ -253,7 +253,7 @@ export class Pipeline {
   async arrive(key: string, body: string | Buffer, sequencer = Date.now().toString(16).padStart(16, '0')) {
     const etag = await this.put(key, body);
     const event = this.objectCreated(key, etag, Buffer.byteLength(body), sequencer);
-    const res = await this.invoke('lambdas/arrival/handler.ts', event);
+    const res = await this.invoke('lambdas/functions/arrival/handler.ts', event);
     return { etag, event, res };
   }
 }

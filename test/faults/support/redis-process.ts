@@ -1,6 +1,6 @@
 /**
  * A redis-server the fault tests can KILL (SIGKILL by pid, no shutdown, no save) and start again on the same port
- * with the same data directory. Unlike `local/servers.ts` `startRedis` (no persistence, fresh port and directory each
+ * with the same data directory. Unlike `local/services/servers.ts` `startRedis` (no persistence, fresh port and directory each
  * start), this one runs with `appendonly yes` + `appendfsync always`: every write acknowledged before the kill is in
  * the append-only file and is loaded again on restart — the durability a managed cache gives through its replica.
  */
@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { findBinary, freePort } from '../../../local/servers';
+import { findBinary, freePort } from '../../../local/services/servers';
 
 export interface KillableRedis {
   /** `redis://127.0.0.1:<port>` — the same across restarts. */

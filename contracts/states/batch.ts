@@ -1,0 +1,211 @@
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import { ValidationError } from '../errors';
+
+/**
+ * Shapes that travel between the states of the BatchInference state machine (DESIGN §6, brief contract 7), and the
+ * small S3 helpers the batch handlers share. Every handler parses its input with these schemas so a wiring mistake
+ * fails with a message naming the field, not deep inside the core.
+ *
+ * State object of one execution (each key is the ResultPath of one state):
+ * - `run`      AcquireLock      {@link LockResult}
+ * - `work`     FindUnscored     {@link Work}
+ * - `model`    ResolveModel     {@link ResolvedModel}
+ * - `data`     PrepareInferenceData {@link PreparedData}
+ * - `transform` Transform       `{ jobName, status }`
+ * - `load`     LoadScores       one load-scores result per part
+ * - `data.finalize` FinalizeScores finalize-scores result (replaces the `null` PrepareInferenceData puts there; stays
+ *   `null` when `HasRows?` skipped the transform because every object was quarantined — a Parameters path must
+ *   exist, so CommitLedger reads `$.data.finalize` on both routes)
+ * - `commit`   CommitLedger     {@link CommitResult}
+ * - `error`    any Catch        `{ Error, Cause }`
+ */
+
+/** Run id = the Step Functions execution name (1..80 characters). */
+export const RunIdSchema = z.string().min(1).max(80);
+
+const s3Uri = z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+$/, 's3://<bucket>/<key>');
+
+/** One feature object waiting to be scored (a PENDING ledger item). */
+export const LedgerObjectSchema = z.object({
+  key: z.string().min(1),
+  etag: z.string().min(1),
+  size: z.number().int().nonnegative(),
+});
+export type LedgerObject = z.infer<typeof LedgerObjectSchema>;
+
+/** AcquireLock's result. `acquired: false` = another run holds the lock; the machine exits via `AlreadyRunning`. */
+export const LockResultSchema = z.object({
+  runId: RunIdSchema,
+  acquired: z.boolean(),
+  trigger: z.string(),
+  /** Owner of the lock when it was not acquired. */
+  heldBy: z.string().optional(),
+  /** Epoch seconds when the lease ends (when acquired). */
+  leaseExpiresAt: z.number().int().optional(),
+});
+export type LockResult = z.infer<typeof LockResultSchema>;
+
+/**
+ * FindUnscored's result. Up to {@link INLINE_OBJECTS_MAX} objects travel inline; a longer list is written to S3
+ * (`objectsUri`) so the execution's state stays far below the 256 KB payload limit.
+ */
+export const WorkSchema = z
+  .object({
+    count: z.number().int().nonnegative(),
+    /** More PENDING objects exist than one run takes (MAX_OBJECTS_PER_RUN); they wait for the next run. */
+    truncated: z.boolean(),
+    objects: z.array(LedgerObjectSchema).optional(),
+    objectsUri: s3Uri.optional(),
+  })
+  .refine((w) => w.count === 0 || w.objects !== undefined || w.objectsUri !== undefined, {
+    message: 'work with count > 0 needs objects or objectsUri',
+  })
+  .refine((w) => w.objects === undefined || w.objects.length === w.count, {
+    message: 'work.count must equal objects.length',
+  });
+export type Work = z.infer<typeof WorkSchema>;
+
+/** Lists longer than this are written to S3 instead of travelling in the state. */
+export const INLINE_OBJECTS_MAX = 50;
+
+/** ResolveModel's result: the Production model and the SageMaker Model created for it. */
+export const ResolvedModelSchema = z.object({
+  modelVersion: z.number().int().positive(),
+  modelPackageArn: z.string().min(1),
+  /** SageMaker Model name `<namePrefix>-v<version>` (what the Transform state runs). */
+  modelName: z.string().min(1),
+  /** Training run that produced the model. */
+  trainingRunId: z.string().optional(),
+  /** `s3://…/training/<runId>/preprocessing.json`: the encoding the model was trained with. */
+  preprocessingUri: s3Uri,
+  /** false when the Model already existed (an earlier run or a retry created it). */
+  created: z.boolean(),
+});
+export type ResolvedModel = z.infer<typeof ResolvedModelSchema>;
+
+/** One transform input part as the LoadScores Map iterates it. */
+export const PreparedPartSchema = z.object({
+  /** File name of the part, e.g. `part-00001.csv`. */
+  part: z.string().min(1),
+  /** as_of date of the part's rows (YYYY-MM-DD). */
+  asOf: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  /** Rows sent to the transform from this part. */
+  rows: z.number().int().nonnegative(),
+});
+export type PreparedPart = z.infer<typeof PreparedPartSchema>;
+
+/** PrepareInferenceData's result: what Transform, LoadScores and CommitLedger need. */
+export const PreparedDataSchema = z.object({
+  /** Deterministic transform job name derived from the run id. */
+  transformJobName: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/),
+  manifestUri: s3Uri,
+  partsUri: s3Uri,
+  /** Transform output prefix `s3://<artifacts>/results/model_version=<N>/run=<runId>/`. */
+  outputUri: s3Uri,
+  /** Bucket holding the results (the artifacts bucket). */
+  resultsBucket: z.string().min(3),
+  /**
+   * Key prefix of the results, `results/model_version=<N>/run=<runId>/`; the output of part `p` is
+   * `<resultsPrefix><p>.out` (SageMaker appends `.out` to the input file name). Kept out of each part so the
+   * state stays small.
+   */
+  resultsPrefix: z.string().endsWith('/'),
+  parts: z.array(PreparedPartSchema),
+  rowsIn: z.number().int().nonnegative(),
+  rowsUsed: z.number().int().nonnegative(),
+  rowsQuarantined: z.number().int().nonnegative(),
+  expectedRows: z.number().int().nonnegative(),
+  /** Objects none of whose rows are usable (file-level failure or every row rejected): ledger → QUARANTINED. */
+  quarantinedObjects: z.array(z.string().min(1)),
+  validationReportUri: s3Uri,
+  /** Largest population stability index over the features (drift against the training statistics). */
+  maxDriftPsi: z.number().nonnegative(),
+  /**
+   * Placeholder for FinalizeScores' result (its ResultPath is `$.data.finalize`). Left `null` when there is no row to
+   * score (`expectedRows` 0): `HasRows?` then goes straight to CommitLedger, which reads `null` as "nothing loaded".
+   */
+  finalize: z.null(),
+});
+export type PreparedData = z.infer<typeof PreparedDataSchema>;
+
+/** Step Functions' error object put at `$.error` by every Catch. */
+export const StepErrorSchema = z.object({ Error: z.string(), Cause: z.string().optional() });
+export type StepError = z.infer<typeof StepErrorSchema>;
+
+/**
+ * Parse `input` with `schema`; a mismatch throws a ValidationError naming the handler and every bad field.
+ */
+export function parseInput<T extends z.ZodType>(schema: T, input: unknown, where: string): z.infer<T> {
+  const r = schema.safeParse(input);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+    throw new ValidationError(`${where}: invalid input: ${issues.join('; ')}`, issues);
+  }
+  return r.data;
+}
+
+/** Split `s3://bucket/key`. @throws ValidationError on anything else */
+export function parseS3Uri(uri: string): { bucket: string; key: string } {
+  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+  if (!m?.[1] || !m[2]) throw new ValidationError(`Not an S3 URI: "${uri}" (expected s3://<bucket>/<key>)`);
+  return { bucket: m[1], key: m[2] };
+}
+
+/** Read and JSON-parse one S3 object. @throws ValidationError naming the URI when it is not JSON */
+export async function getJson(s3: S3Client, uri: string): Promise<unknown> {
+  const { bucket, key } = parseS3Uri(uri);
+  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const text = (await res.Body?.transformToString('utf-8')) ?? '';
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ValidationError(`${uri} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Write a JSON document (SSE-KMS when a key is given; otherwise the bucket default applies). */
+export async function putJson(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  body: unknown,
+  kmsKeyArn?: string,
+): Promise<string> {
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: JSON.stringify(body),
+      ContentType: 'application/json',
+      ...(kmsKeyArn ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: kmsKeyArn } : {}),
+    }),
+  );
+  return `s3://${bucket}/${key}`;
+}
+
+/** The objects of a run's work: inline, or read from `objectsUri`. */
+export async function loadWorkObjects(s3: S3Client, work: Work): Promise<LedgerObject[]> {
+  if (work.count === 0) return [];
+  if (work.objects) return work.objects;
+  if (!work.objectsUri) throw new ValidationError('work has neither objects nor objectsUri');
+  const doc = await getJson(s3, work.objectsUri);
+  const objects = parseInput(z.array(LedgerObjectSchema), doc, work.objectsUri);
+  if (objects.length !== work.count) {
+    throw new ValidationError(`${work.objectsUri} lists ${objects.length} objects, work.count says ${work.count}`);
+  }
+  return objects;
+}
+
+/** `artifacts/batch/<runId>/…` keys (brief contract 4). */
+export const batchKeys = (runId: string) => ({
+  prefix: `batch/${runId}/`,
+  inputPrefix: `batch/${runId}/input/`,
+  manifest: `batch/${runId}/manifest.json`,
+  parts: `batch/${runId}/parts.json`,
+  objects: `batch/${runId}/objects.json`,
+});
+
+/** Transform output prefix of a run: `results/model_version=<N>/run=<runId>/`. */
+export const resultsPrefix = (modelVersion: number, runId: string) =>
+  `results/model_version=${modelVersion}/run=${runId}/`;

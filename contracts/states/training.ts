@@ -1,0 +1,233 @@
+import { z } from 'zod';
+import { ValidationError } from '../errors';
+
+/**
+ * Shapes that travel between the states of the Training state machine (DESIGN §6, brief contract 8). Every handler
+ * parses its input with these schemas, so a wiring mistake fails with a message naming the field.
+ *
+ * Execution input (every field optional): {@link TrainingExecutionInputSchema}.
+ * State object of one execution (each key is the ResultPath of one state):
+ * - `run`          StartRun             {@link RunInfo}
+ * - `data`         PrepareTrainingData  {@link PreparedTrainingData}
+ * - `training`     Train                {@link TrainingJob} (DescribeTrainingJob output)
+ * - `evaluation`   EvaluateModel        {@link Evaluation}
+ * - `registration` RegisterModel        {@link Registration}
+ * - `notification` NotifyApprovers      `{ messageId }`
+ * - `error`        any Catch            `{ Error, Cause }`
+ *
+ * Output of a successful execution: the CompleteRun result {@link CompletedRun}.
+ */
+
+/** Run id = the Step Functions execution name (1..80 characters). */
+export const RunIdSchema = z.string().min(1).max(80);
+
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date YYYY-MM-DD')
+  .refine(
+    (d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d),
+    {
+      message: 'a valid calendar date',
+    },
+  );
+
+export const s3UriSchema = z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+$/, 's3://<bucket>/<key>');
+
+/** Training partitions to use: `dt` from..to inclusive; a missing bound is open. */
+export const DataWindowInputSchema = z
+  .object({ from: isoDate.optional(), to: isoDate.optional() })
+  .strict()
+  .refine((w) => !w.from || !w.to || w.from <= w.to, { message: 'dataWindow.from must be <= dataWindow.to' });
+
+/** Execution input of the Training state machine (`mlops-batch train`, the pipeline's post-deploy step, the console). */
+export const TrainingExecutionInputSchema = z
+  .object({
+    /** Who or what started the run (`cli`, `pipeline`, `console`, …). @default 'manual' */
+    trigger: z.string().min(1).max(64).optional(),
+    /** Partitions to train on. @default - every `training/dt=…/` partition of the features bucket */
+    dataWindow: DataWindowInputSchema.optional(),
+    /** Free-form note kept on the run record. */
+    note: z.string().max(1024).optional(),
+  })
+  .strict();
+export type TrainingExecutionInput = z.infer<typeof TrainingExecutionInputSchema>;
+
+/** The data window a run resolved: the partitions it trains on. */
+export const DataWindowSchema = z.object({
+  from: isoDate,
+  to: isoDate,
+  /** `dt` values of the partitions inside the window, ascending. */
+  partitions: z.array(isoDate).min(1),
+});
+export type DataWindow = z.infer<typeof DataWindowSchema>;
+
+/** StartRun's result (`$.run`). */
+export const RunInfoSchema = z.object({
+  runId: RunIdSchema,
+  startedAt: z.string().min(1),
+  trigger: z.string(),
+  codeVersion: z.string(),
+  dataWindow: DataWindowSchema,
+  /** SageMaker training job name derived from the run id (valid job-name characters, <= 63). */
+  trainingJobName: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/),
+  /** `s3://<artifacts>/training/<runId>/model/` (SageMaker appends `<job>/output/model.tar.gz`). */
+  modelOutputUri: s3UriSchema,
+  /** `s3://<artifacts>/training/<runId>/checkpoints/` (managed spot resumes from here). */
+  checkpointUri: s3UriSchema,
+});
+export type RunInfo = z.infer<typeof RunInfoSchema>;
+
+/** PrepareTrainingData's result (`$.data`). */
+export const PreparedTrainingDataSchema = z.object({
+  /** `s3://<artifacts>/training/<runId>/train/` (prefix; CSV, label first, no header). */
+  trainUri: s3UriSchema,
+  validationUri: s3UriSchema,
+  preprocessingUri: s3UriSchema,
+  statsUri: s3UriSchema,
+  validationReportUri: s3UriSchema,
+  rowsIn: z.number().int().nonnegative(),
+  rowsUsed: z.number().int().nonnegative(),
+  rowsQuarantined: z.number().int().nonnegative(),
+  trainRows: z.number().int().nonnegative(),
+  validationRows: z.number().int().nonnegative(),
+});
+export type PreparedTrainingData = z.infer<typeof PreparedTrainingDataSchema>;
+
+/** One entry of DescribeTrainingJob's FinalMetricDataList. */
+export const FinalMetricSchema = z.object({
+  MetricName: z.string(),
+  Value: z.number(),
+  Timestamp: z.union([z.string(), z.number()]).optional(),
+});
+export type FinalMetric = z.infer<typeof FinalMetricSchema>;
+
+/**
+ * Train's result (`$.training`): DescribeTrainingJob's output as the `.sync` integration returns it, kept whole (no
+ * ResultSelector: a field missing from the job description would be an uncatchable States.Runtime error there, while
+ * a handler reports it as a clear ValidationError). The local stand-in returns the same shape.
+ */
+export const TrainingJobSchema = z
+  .object({
+    TrainingJobName: z.string().optional(),
+    TrainingJobStatus: z.string(),
+    ModelArtifacts: z.object({ S3ModelArtifacts: s3UriSchema }),
+    FinalMetricDataList: z.array(FinalMetricSchema).optional(),
+  })
+  .passthrough();
+export type TrainingJob = z.infer<typeof TrainingJobSchema>;
+
+/** Validation metrics the gate looks at. */
+export const ModelMetricsSchema = z.object({ auc: z.number().optional(), logloss: z.number().optional() });
+
+/** The Production model at evaluation time. */
+export const ProductionRefSchema = z.object({
+  version: z.number().int().positive(),
+  arn: z.string(),
+  runId: z.string().optional(),
+  auc: z.number().optional(),
+  logloss: z.number().optional(),
+});
+export type ProductionRef = z.infer<typeof ProductionRefSchema>;
+
+/** EvaluateModel's result (`$.evaluation`). */
+export const EvaluationSchema = z.object({
+  passed: z.boolean(),
+  /** Why the gate failed (empty when passed). */
+  reasons: z.array(z.string()),
+  /** Remarks that did not fail the gate (e.g. no Production model to compare with). */
+  notes: z.array(z.string()),
+  metrics: ModelMetricsSchema,
+  production: ProductionRefSchema.nullable(),
+  thresholds: z.object({ minAuc: z.number(), maxLogloss: z.number(), maxAucDrop: z.number() }),
+  reportUri: s3UriSchema,
+});
+export type Evaluation = z.infer<typeof EvaluationSchema>;
+
+/** RegisterModel's result (`$.registration`). */
+export const RegistrationSchema = z.object({
+  modelPackageArn: z.string(),
+  version: z.number().int().positive(),
+  /** false when a retry found the package an earlier attempt had created. */
+  created: z.boolean(),
+});
+export type Registration = z.infer<typeof RegistrationSchema>;
+
+/** Output of a successful Training execution (CompleteRun's result). */
+export const CompletedRunSchema = z.object({
+  runId: RunIdSchema,
+  status: z.literal('SUCCEEDED'),
+  modelPackageArn: z.string(),
+  modelVersion: z.number().int().positive(),
+  metrics: ModelMetricsSchema,
+});
+export type CompletedRun = z.infer<typeof CompletedRunSchema>;
+
+/** A Step Functions Catch result (`ResultPath: $.error`). */
+export const StepErrorSchema = z.object({ Error: z.string(), Cause: z.string().optional() });
+export type StepError = z.infer<typeof StepErrorSchema>;
+
+/** `s3://bucket/key` → parts. */
+export function parseS3Uri(uri: string): { bucket: string; key: string } {
+  const m = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri);
+  if (!m?.[1]) throw new Error(`Not an S3 URI: ${uri}`);
+  return { bucket: m[1], key: m[2] ?? '' };
+}
+
+/** Longest base name: the Train state appends `-a<retry count>` (SageMaker job names are <= 63 characters). */
+export const TRAINING_JOB_BASE_MAX = 59;
+
+/**
+ * Base of the SageMaker training job name of a run: the run id when it is a valid job name of at most
+ * {@link TRAINING_JOB_BASE_MAX} characters, otherwise the sanitized, shortened run id plus a hash of the full id
+ * (deterministic, so every attempt of the same run derives the same name). The Train state appends
+ * `-a<$$.State.RetryCount>`, so a retry after a failed job starts a fresh job instead of colliding with the old name.
+ */
+export function trainingJobBaseName(runId: string, hash: (s: string) => string): string {
+  if (/^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/.test(runId) && runId.length <= TRAINING_JOB_BASE_MAX) return runId;
+  const cleaned = runId
+    .replace(/[^a-zA-Z0-9-]/g, '-')
+    .replace(/^-+/, '')
+    .slice(0, TRAINING_JOB_BASE_MAX - 9);
+  return `${cleaned || 'run'}-${hash(runId).slice(0, 8)}`.replace(/^-+/, '');
+}
+
+/**
+ * Parse a state's input; a mismatch is a ValidationError naming the state and every bad field (a wiring bug in the
+ * definition, or a hand-started execution with a bad input).
+ */
+export function parseStateInput<T extends z.ZodType>(schema: T, event: unknown, state: string): z.infer<T> {
+  const r = schema.safeParse(event);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => `${i.path.map(String).join('.') || '(input)'}: ${i.message}`);
+    throw new ValidationError(`${state}: invalid input: ${issues.join('; ')}`, { issues });
+  }
+  return r.data;
+}
+
+/** Read a number from an environment variable; a missing or non-numeric value is a deployment bug. */
+export function numberEnv(name: string, value: string | undefined): number {
+  const n = value === undefined || value.trim() === '' ? Number.NaN : Number(value);
+  if (!Number.isFinite(n))
+    throw new ValidationError(`Environment variable ${name} must be a number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/**
+ * Parameters of a training run as the functions see them (recorded on the run): the gate thresholds, the validation
+ * share and `TRAINING_PARAMS` (JSON set by the workflow construct: instance type/count, spot, hyperparameters).
+ */
+export function trainingParamsFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  let training: unknown;
+  try {
+    training = env.TRAINING_PARAMS ? JSON.parse(env.TRAINING_PARAMS) : undefined;
+  } catch {
+    throw new ValidationError('Environment variable TRAINING_PARAMS is not valid JSON');
+  }
+  const n = (k: string) => (env[k] === undefined || env[k] === '' ? undefined : Number(env[k]));
+  return {
+    training,
+    gate: { minAuc: n('GATE_MIN_AUC'), maxLogloss: n('GATE_MAX_LOGLOSS'), maxAucDrop: n('GATE_MAX_AUC_DROP') },
+    validationShare: n('VALIDATION_SHARE'),
+    maxInvalidRowRatio: n('MAX_INVALID_ROW_RATIO'),
+  };
+}

@@ -1,0 +1,134 @@
+import { CopyObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DependencyError, IntegrityError } from '../../contracts/errors';
+import { putJson, S3LineWriter } from '../platform/s3';
+import { csvLine } from './csv';
+import type { FileReport, RejectedRow } from './validator';
+
+/**
+ * Quarantine of rejected rows (DESIGN §4): `artifacts/quarantine/<runId>/<original key>`, a CSV with the file's
+ * original header plus `_line` and `_reasons`, one row per rejected row. Streamed with {@link S3LineWriter}
+ * (multipart once more than one part is buffered, so memory stays bounded for any number of rejected rows).
+ * The object is created only when the file has at least one rejected row.
+ */
+
+export const quarantineKey = (runId: string, sourceKey: string) => `quarantine/${runId}/${sourceKey}`;
+
+/** `_reasons` text: `rule[column]='value': message` per violation, joined by ` | ` (single quotes keep CSV readable). */
+export function formatReasons(row: RejectedRow): string {
+  return row.reasons
+    .map((r) => `${r.rule}${r.column ? `[${r.column}]` : ''}${r.value !== null ? `='${r.value}'` : ''}: ${r.message}`)
+    .join(' | ');
+}
+
+export class QuarantineWriter {
+  private writer: S3LineWriter | undefined;
+  private header: string[] = [];
+  rows = 0;
+
+  constructor(
+    private readonly s3: S3Client,
+    readonly bucket: string,
+    readonly runId: string,
+    readonly sourceKey: string,
+    private readonly partBytes?: number,
+  ) {}
+
+  get key(): string {
+    return quarantineKey(this.runId, this.sourceKey);
+  }
+
+  get uri(): string {
+    return `s3://${this.bucket}/${this.key}`;
+  }
+
+  /** The source file's header (called once the header is read; a header-less file gets positional names). */
+  setHeader(header: readonly string[]): void {
+    this.header = [...header];
+  }
+
+  /**
+   * Add a rejected row: its fields aligned to the header (missing ones empty; surplus fields of a ragged row are
+   * kept in `_reasons`). Returns true when the caller should `await flush()`.
+   */
+  add(row: RejectedRow): boolean {
+    if (!this.writer) {
+      this.writer = new S3LineWriter(this.s3, this.bucket, this.key, {
+        contentType: 'text/csv',
+        partBytes: this.partBytes,
+      });
+      this.writer.write(csvLine([...this.header, '_line', '_reasons']));
+    }
+    const width = this.header.length;
+    const out = new Array<string>(width + 2);
+    for (let i = 0; i < width; i++) out[i] = row.fields[i] ?? '';
+    let reasons = formatReasons(row);
+    if (row.fields.length > width) reasons += ` | surplus fields: ${JSON.stringify(row.fields.slice(width))}`;
+    out[width] = String(row.line);
+    out[width + 1] = reasons;
+    this.rows += 1;
+    return this.writer.write(csvLine(out));
+  }
+
+  async flush(): Promise<void> {
+    await this.writer?.flush();
+  }
+
+  /** Finish the object; returns its URI, or undefined when nothing was quarantined. */
+  async close(): Promise<string | undefined> {
+    if (!this.writer) return undefined;
+    const res = await this.writer.close();
+    return res.uri;
+  }
+
+  async abort(): Promise<void> {
+    await this.writer?.abort();
+  }
+}
+
+/**
+ * Quarantine a whole object whose file-level checks failed (inference): a server-side copy of the original to the
+ * quarantine key plus `<key>.report.json` with the file report.
+ */
+export async function quarantineObject(
+  s3: S3Client,
+  args: {
+    sourceBucket: string;
+    sourceKey: string;
+    sourceEtag?: string;
+    bucket: string;
+    runId: string;
+    report: FileReport;
+  },
+): Promise<string> {
+  const key = quarantineKey(args.runId, args.sourceKey);
+  try {
+    await s3.send(
+      new CopyObjectCommand({
+        Bucket: args.bucket,
+        Key: key,
+        CopySource: `${args.sourceBucket}/${args.sourceKey.split('/').map(encodeURIComponent).join('/')}`,
+        CopySourceIfMatch: args.sourceEtag,
+      }),
+    );
+  } catch (err) {
+    throw new DependencyError(
+      `Copying s3://${args.sourceBucket}/${args.sourceKey} to quarantine failed: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  await putJson(s3, args.bucket, `${key}.report.json`, args.report);
+  return `s3://${args.bucket}/${key}`;
+}
+
+/** The invariant of DESIGN §4: rows in = rows used + rows quarantined. Throws {@link IntegrityError} otherwise. */
+export function assertRowBalance(
+  where: string,
+  counts: { rowsIn: number; rowsUsed: number; rowsQuarantined: number },
+): void {
+  const { rowsIn, rowsUsed, rowsQuarantined } = counts;
+  if (rowsIn !== rowsUsed + rowsQuarantined) {
+    throw new IntegrityError(
+      `${where}: rows in (${rowsIn}) != rows used (${rowsUsed}) + rows quarantined (${rowsQuarantined}); ${rowsIn - rowsUsed - rowsQuarantined} row(s) unaccounted for`,
+    );
+  }
+}

@@ -1,0 +1,541 @@
+/**
+ * Tracking records in the `Pipeline` table (DESIGN §5).
+ *
+ * - Run `RUN#<runId>`: kind, status, trigger, code version, params, data window, then whatever the steps add
+ *   (row counts, stats, metrics, gate decision, modelPackageArn …), and on failure `error` {error, cause}.
+ *   Listed per kind newest first through `gsi1` (`RUNS#<kind>`, `<startedAt>#<runId>`).
+ * - Model `MODEL#<version>`: the training run and the model package, the current approval status and the approval
+ *   history `[{status, by, at, reason}]` (who was Production when). Listed through `gsi1` (`MODELS`, padded version).
+ *   Creating a model record also links the run to it (`modelPackageArn`, `modelVersion`) in the same transaction.
+ */
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { ConflictError, NotFoundError, ValidationError } from '../../contracts/errors';
+import {
+  GSI1_NAME,
+  MODELS_GSI_PK,
+  modelGsiSk,
+  modelKey,
+  type RunKind,
+  runKey,
+  runsGsiPk,
+} from '../../contracts/table-keys';
+
+export type RunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'REJECTED';
+
+export interface RunRecord {
+  readonly runId: string;
+  readonly kind: RunKind;
+  readonly status: RunStatus;
+  readonly trigger: string;
+  readonly codeVersion: string;
+  readonly params: Record<string, unknown>;
+  /** Data window (training partitions, batch date range). */
+  readonly window?: Record<string, unknown>;
+  readonly startedAt: string;
+  readonly updatedAt: string;
+  readonly completedAt?: string;
+  /** Set by failRun. */
+  readonly error?: { readonly error: string; readonly cause?: string };
+  /** Any further field a step recorded with updateRun/completeRun (rowCounts, stats, metrics, gate, …). */
+  readonly [field: string]: unknown;
+}
+
+export interface CreateRunInput {
+  readonly runId: string;
+  readonly kind: RunKind;
+  readonly trigger: string;
+  readonly codeVersion: string;
+  /** @default {} */
+  readonly params?: Record<string, unknown>;
+  /** @default - none */
+  readonly window?: Record<string, unknown>;
+  /** @default - now */
+  readonly startedAt?: Date;
+}
+
+export type ApprovalStatus = 'Approved' | 'Rejected' | 'PendingManualApproval';
+
+export interface ApprovalEntry {
+  readonly status: ApprovalStatus;
+  /** Who changed it, when the event tells (e.g. the IAM principal); @default - not recorded */
+  readonly by?: string;
+  /** ISO time of the change. */
+  readonly at: string;
+  readonly reason?: string;
+  /** Source event id; the same id is recorded once (EventBridge delivers at least once). @default - no dedup */
+  readonly eventId?: string;
+}
+
+export interface ModelRecord {
+  readonly version: number;
+  readonly runId: string;
+  readonly modelPackageArn: string;
+  readonly approvalStatus: ApprovalStatus;
+  readonly approvals: ApprovalEntry[];
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly [field: string]: unknown;
+}
+
+export interface CreateModelInput {
+  readonly version: number;
+  readonly runId: string;
+  readonly modelPackageArn: string;
+  /** @default 'PendingManualApproval' */
+  readonly approvalStatus?: ApprovalStatus;
+  /** Extra fields (metrics, codeVersion …). @default {} */
+  readonly attributes?: Record<string, unknown>;
+  /** @default - now */
+  readonly createdAt?: Date;
+}
+
+/** Attributes that key or index an item; never settable through update/complete. */
+const PROTECTED = new Set([
+  'pk',
+  'sk',
+  'gsi1pk',
+  'gsi1sk',
+  'runId',
+  'kind',
+  'startedAt',
+  'status',
+  'updatedAt',
+  'completedAt',
+  'error',
+  'version',
+  'approvals',
+  'approvalStatus',
+  'approvalEventIds',
+]);
+
+const isConditionalFailure = (err: unknown) =>
+  err instanceof ConditionalCheckFailedException ||
+  (err instanceof Error && err.name === 'ConditionalCheckFailedException');
+const isTxCancelled = (err: unknown) =>
+  err instanceof TransactionCanceledException || (err instanceof Error && err.name === 'TransactionCanceledException');
+
+function stripKeys(item: Record<string, unknown>): Record<string, unknown> {
+  const { pk: _pk, sk: _sk, gsi1pk: _g, gsi1sk: _s, approvalEventIds: _e, ...rest } = item;
+  return rest;
+}
+
+function checkFields(fields: Record<string, unknown>, where: string): void {
+  for (const k of Object.keys(fields)) {
+    if (PROTECTED.has(k)) throw new ValidationError(`${where}: field "${k}" cannot be set here`);
+    if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(k)) throw new ValidationError(`${where}: invalid field name "${k}"`);
+  }
+}
+
+function setClause(fields: Record<string, unknown>, prefix: string) {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const sets: string[] = [];
+  Object.entries(fields).forEach(([k, v], i) => {
+    if (v === undefined) return;
+    names[`#${prefix}${i}`] = k;
+    values[`:${prefix}${i}`] = v;
+    sets.push(`#${prefix}${i} = :${prefix}${i}`);
+  });
+  return { names, values, sets };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Runs
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Create a RUNNING run record. Idempotent for a retried StartRun: when the run exists with the same kind, the
+ * existing record is returned unchanged.
+ * @throws ConflictError when the run id exists with another kind
+ */
+export async function createRun(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  input: CreateRunInput,
+): Promise<RunRecord> {
+  if (!input.runId) throw new ValidationError('createRun: runId is empty');
+  const startedAt = (input.startedAt ?? new Date()).toISOString();
+  const record: RunRecord = {
+    runId: input.runId,
+    kind: input.kind,
+    status: 'RUNNING',
+    trigger: input.trigger,
+    codeVersion: input.codeVersion,
+    params: input.params ?? {},
+    ...(input.window ? { window: input.window } : {}),
+    startedAt,
+    updatedAt: startedAt,
+  };
+  try {
+    await doc.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: {
+          ...runKey(input.runId),
+          gsi1pk: runsGsiPk(input.kind),
+          gsi1sk: `${startedAt}#${input.runId}`,
+          ...record,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    return record;
+  } catch (err) {
+    if (!isConditionalFailure(err)) throw err;
+    const existing = await getRun(doc, tableName, input.runId);
+    if (existing && existing.kind === input.kind) return existing;
+    throw new ConflictError(`Run ${input.runId} already exists as a ${existing?.kind ?? 'different'} run`);
+  }
+}
+
+/** A run record, or undefined. */
+export async function getRun(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  runId: string,
+): Promise<RunRecord | undefined> {
+  const res = await doc.send(new GetCommand({ TableName: tableName, Key: runKey(runId), ConsistentRead: true }));
+  return res.Item ? (stripKeys(res.Item) as RunRecord) : undefined;
+}
+
+/** A run record. @throws NotFoundError */
+export async function requireRun(doc: DynamoDBDocumentClient, tableName: string, runId: string): Promise<RunRecord> {
+  const run = await getRun(doc, tableName, runId);
+  if (!run) throw new NotFoundError(`Run ${runId} not found`);
+  return run;
+}
+
+/**
+ * Set fields on a run (row counts, stats, metrics, gate decision, modelPackageArn …). Top-level fields are replaced.
+ * @throws ValidationError for key/status fields (use completeRun/failRun), NotFoundError when the run does not exist
+ */
+export async function updateRun(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  runId: string,
+  fields: Record<string, unknown>,
+  now: Date = new Date(),
+): Promise<RunRecord> {
+  checkFields(fields, 'updateRun');
+  const { names, values, sets } = setClause(fields, 'f');
+  try {
+    const res = await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: runKey(runId),
+        UpdateExpression: `SET ${[...sets, 'updatedAt = :now'].join(', ')}`,
+        ConditionExpression: 'attribute_exists(pk)',
+        ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
+        ExpressionAttributeValues: { ...values, ':now': now.toISOString() },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return stripKeys(res.Attributes ?? {}) as RunRecord;
+  } catch (err) {
+    if (isConditionalFailure(err)) throw new NotFoundError(`Run ${runId} not found`);
+    throw err;
+  }
+}
+
+/**
+ * Finish a run: status SUCCEEDED (or REJECTED: a training run whose model failed the gate), completedAt, and
+ * optional final fields. Idempotent for a retry (same status again).
+ * @throws NotFoundError when the run does not exist; ConflictError when it already ended with another status
+ */
+export async function completeRun(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  runId: string,
+  options: { status?: 'SUCCEEDED' | 'REJECTED'; fields?: Record<string, unknown>; now?: Date } = {},
+): Promise<RunRecord> {
+  const fields = options.fields ?? {};
+  checkFields(fields, 'completeRun');
+  const status = options.status ?? 'SUCCEEDED';
+  const now = (options.now ?? new Date()).toISOString();
+  const { names, values, sets } = setClause(fields, 'f');
+  try {
+    const res = await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: runKey(runId),
+        UpdateExpression: `SET ${[...sets, '#status = :status', 'updatedAt = :now', 'completedAt = :now'].join(', ')}`,
+        ConditionExpression: 'attribute_exists(pk) AND (#status = :running OR #status = :status)',
+        ExpressionAttributeNames: { ...names, '#status': 'status' },
+        ExpressionAttributeValues: { ...values, ':status': status, ':running': 'RUNNING', ':now': now },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return stripKeys(res.Attributes ?? {}) as RunRecord;
+  } catch (err) {
+    if (!isConditionalFailure(err)) throw err;
+    const cur = await getRun(doc, tableName, runId);
+    if (!cur) throw new NotFoundError(`Run ${runId} not found`);
+    throw new ConflictError(`Run ${runId} already ended with status ${cur.status}; cannot mark it ${status}`);
+  }
+}
+
+/**
+ * Record a failure: status FAILED, `error` {error, cause}, completedAt. Works on every exit path: when the run
+ * record does not exist yet (StartRun itself failed) it is created, provided `kind` is given.
+ * @throws NotFoundError when the run does not exist and no kind is given
+ */
+export async function failRun(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  runId: string,
+  failure: { error: string; cause?: string; kind?: RunKind; now?: Date },
+): Promise<RunRecord> {
+  if (!runId) throw new ValidationError('failRun: runId is empty');
+  const now = (failure.now ?? new Date()).toISOString();
+  // Step Functions causes can be long (stack traces); keep the item far below 400 KB.
+  const error = {
+    error: failure.error.slice(0, 256),
+    ...(failure.cause !== undefined ? { cause: failure.cause.slice(0, 8192) } : {}),
+  };
+  const sets = ['#status = :failed', '#error = :error', 'updatedAt = :now', 'completedAt = :now'];
+  const values: Record<string, unknown> = { ':failed': 'FAILED', ':error': error, ':now': now };
+  if (failure.kind) {
+    sets.push(
+      'kind = if_not_exists(kind, :kind)',
+      'gsi1pk = if_not_exists(gsi1pk, :g)',
+      'gsi1sk = if_not_exists(gsi1sk, :gs)',
+      'startedAt = if_not_exists(startedAt, :now)',
+      'runId = if_not_exists(runId, :runId)',
+      '#params = if_not_exists(#params, :empty)',
+    );
+    Object.assign(values, {
+      ':kind': failure.kind,
+      ':g': runsGsiPk(failure.kind),
+      ':gs': `${now}#${runId}`,
+      ':runId': runId,
+      ':empty': {},
+    });
+  }
+  try {
+    const res = await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: runKey(runId),
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ...(failure.kind ? {} : { ConditionExpression: 'attribute_exists(pk)' }),
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          '#error': 'error',
+          ...(failure.kind ? { '#params': 'params' } : {}),
+        },
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return stripKeys(res.Attributes ?? {}) as RunRecord;
+  } catch (err) {
+    if (isConditionalFailure(err)) throw new NotFoundError(`Run ${runId} not found (and no kind given to create it)`);
+    throw err;
+  }
+}
+
+/** Runs of one kind, newest first, paged (`nextToken` is opaque). */
+export async function listRuns(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  kind: RunKind,
+  options: { limit?: number; nextToken?: string } = {},
+): Promise<{ runs: RunRecord[]; nextToken?: string }> {
+  const res = await doc.send(
+    new QueryCommand({
+      TableName: tableName,
+      IndexName: GSI1_NAME,
+      KeyConditionExpression: 'gsi1pk = :g',
+      ExpressionAttributeValues: { ':g': runsGsiPk(kind) },
+      ScanIndexForward: false,
+      Limit: options.limit ?? 20,
+      ExclusiveStartKey: decodeToken(options.nextToken),
+    }),
+  );
+  return {
+    runs: (res.Items ?? []).map((i) => stripKeys(i) as RunRecord),
+    ...(res.LastEvaluatedKey ? { nextToken: encodeToken(res.LastEvaluatedKey) } : {}),
+  };
+}
+
+function encodeToken(key: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+}
+
+function decodeToken(token: string | undefined): Record<string, unknown> | undefined {
+  if (!token) return undefined;
+  try {
+    const v: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new ValidationError(`Invalid page token "${token}"`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Models
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Create the model record for a registered package and link the run to it (`modelPackageArn`, `modelVersion` on
+ * the run) in one transaction. Idempotent: a retry with the same package returns the existing record.
+ * @throws NotFoundError when the run does not exist; ConflictError when the version is recorded for another package
+ */
+export async function createModel(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  input: CreateModelInput,
+): Promise<ModelRecord> {
+  if (!Number.isInteger(input.version) || input.version < 1) {
+    throw new ValidationError(`createModel: version must be a positive integer, got ${input.version}`);
+  }
+  if (!input.runId || !input.modelPackageArn)
+    throw new ValidationError('createModel: runId and modelPackageArn are required');
+  const attributes = input.attributes ?? {};
+  checkFields(attributes, 'createModel');
+  const createdAt = (input.createdAt ?? new Date()).toISOString();
+  const approvalStatus = input.approvalStatus ?? 'PendingManualApproval';
+  const record: ModelRecord = {
+    ...attributes,
+    version: input.version,
+    runId: input.runId,
+    modelPackageArn: input.modelPackageArn,
+    approvalStatus,
+    approvals: [{ status: approvalStatus, at: createdAt, reason: 'registered' }],
+    createdAt,
+    updatedAt: createdAt,
+  };
+  try {
+    await doc.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: tableName,
+              Item: { ...modelKey(input.version), gsi1pk: MODELS_GSI_PK, gsi1sk: modelGsiSk(input.version), ...record },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+          {
+            Update: {
+              TableName: tableName,
+              Key: runKey(input.runId),
+              UpdateExpression: 'SET modelPackageArn = :arn, modelVersion = :v, updatedAt = :now',
+              ConditionExpression: 'attribute_exists(pk)',
+              ExpressionAttributeValues: { ':arn': input.modelPackageArn, ':v': input.version, ':now': createdAt },
+            },
+          },
+        ],
+      }),
+    );
+    return record;
+  } catch (err) {
+    if (!isTxCancelled(err)) throw err;
+    const existing = await getModel(doc, tableName, input.version);
+    if (existing) {
+      if (existing.modelPackageArn === input.modelPackageArn && existing.runId === input.runId) return existing;
+      throw new ConflictError(
+        `Model version ${input.version} is already recorded for ${existing.modelPackageArn} (run ${existing.runId})`,
+      );
+    }
+    if (!(await getRun(doc, tableName, input.runId))) throw new NotFoundError(`Run ${input.runId} not found`);
+    throw err;
+  }
+}
+
+/** A model record, or undefined. */
+export async function getModel(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  version: number,
+): Promise<ModelRecord | undefined> {
+  const res = await doc.send(new GetCommand({ TableName: tableName, Key: modelKey(version), ConsistentRead: true }));
+  return res.Item ? (stripKeys(res.Item) as ModelRecord) : undefined;
+}
+
+/** Model records, newest version first (or oldest first with `ascending`), paged. */
+export async function listModels(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  options: { limit?: number; nextToken?: string; ascending?: boolean } = {},
+): Promise<{ models: ModelRecord[]; nextToken?: string }> {
+  const res = await doc.send(
+    new QueryCommand({
+      TableName: tableName,
+      IndexName: GSI1_NAME,
+      KeyConditionExpression: 'gsi1pk = :g',
+      ExpressionAttributeValues: { ':g': MODELS_GSI_PK },
+      ScanIndexForward: options.ascending === true,
+      Limit: options.limit ?? 20,
+      ExclusiveStartKey: decodeToken(options.nextToken),
+    }),
+  );
+  return {
+    models: (res.Items ?? []).map((i) => stripKeys(i) as ModelRecord),
+    ...(res.LastEvaluatedKey ? { nextToken: encodeToken(res.LastEvaluatedKey) } : {}),
+  };
+}
+
+/**
+ * Append an approval-history entry and set the current approval status. An entry with an `eventId` already
+ * recorded is not appended again (`appended: false`).
+ * @throws NotFoundError when the model record does not exist
+ */
+export async function appendApproval(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  version: number,
+  entry: ApprovalEntry,
+  now: Date = new Date(),
+): Promise<{ appended: boolean; model: ModelRecord }> {
+  if (!entry.at) throw new ValidationError('appendApproval: entry.at is required');
+  const clean: ApprovalEntry = {
+    status: entry.status,
+    at: entry.at,
+    ...(entry.by ? { by: entry.by } : {}),
+    ...(entry.reason ? { reason: entry.reason } : {}),
+    ...(entry.eventId ? { eventId: entry.eventId } : {}),
+  };
+  const values: Record<string, unknown> = {
+    ':entry': [clean],
+    ':status': entry.status,
+    ':now': now.toISOString(),
+  };
+  let update =
+    'SET approvals = list_append(if_not_exists(approvals, :none), :entry), approvalStatus = :status, updatedAt = :now';
+  let condition = 'attribute_exists(pk)';
+  values[':none'] = [];
+  if (entry.eventId) {
+    update += ' ADD approvalEventIds :ids';
+    condition += ' AND NOT contains(approvalEventIds, :id)';
+    values[':ids'] = new Set([entry.eventId]);
+    values[':id'] = entry.eventId;
+  }
+  try {
+    const res = await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: modelKey(version),
+        UpdateExpression: update,
+        ConditionExpression: condition,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return { appended: true, model: stripKeys(res.Attributes ?? {}) as ModelRecord };
+  } catch (err) {
+    if (!isConditionalFailure(err)) throw err;
+    const model = await getModel(doc, tableName, version);
+    if (!model) throw new NotFoundError(`Model version ${version} not found`);
+    return { appended: false, model };
+  }
+}

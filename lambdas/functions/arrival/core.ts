@@ -1,0 +1,77 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { ValidationError } from '../../../contracts/errors';
+import { type Arrival, type ArrivalOutcome, type LedgerItem, registerArrival } from '../../domain/ledger';
+
+/** Feature objects the batch scores: inference snapshots (training snapshots are never scored). */
+export const INFERENCE_PREFIX = 'inference/';
+
+/** A key the ledger tracks: under `inference/`, a CSV file (not a "folder" marker, not another format). */
+export function isScorableKey(key: string): boolean {
+  return key.startsWith(INFERENCE_PREFIX) && /\.csv$/i.test(key) && !key.endsWith('/');
+}
+
+/**
+ * The part of an EventBridge "Object Created" event from S3 the ledger needs
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html).
+ *
+ * Unlike S3 event notifications to SNS/SQS/Lambda, EventBridge events carry the key as stored (not URL-encoded:
+ * `dt=2026-01-01`, `:` and spaces appear literally), so it is used as is; decoding would corrupt keys containing
+ * `%` or `+`.
+ */
+export const ObjectCreatedEventSchema = z.object({
+  id: z.string().optional(),
+  source: z.literal('aws.s3'),
+  'detail-type': z.literal('Object Created'),
+  time: z.string().optional(),
+  detail: z.object({
+    bucket: z.object({ name: z.string().min(1) }),
+    object: z.object({
+      key: z.string().min(1),
+      size: z.number().int().nonnegative(),
+      etag: z.string().min(1),
+      sequencer: z.string().optional(),
+      'version-id': z.string().optional(),
+    }),
+    reason: z.string().optional(),
+  }),
+});
+export type ObjectCreatedEvent = z.infer<typeof ObjectCreatedEventSchema>;
+
+export type ArrivalResult =
+  | { readonly recorded: true; readonly key: string; readonly outcome: ArrivalOutcome; readonly item: LedgerItem }
+  | { readonly recorded: false; readonly key: string; readonly reason: string };
+
+/**
+ * Register the object of an "Object Created" event in the ledger. Keys outside `inference/*.csv` are not tracked
+ * and are returned with the reason (the rule already filters the prefix; this guards the suffix). Duplicate
+ * deliveries write one item; a new etag puts the object back to PENDING; an event older than the recorded one
+ * (S3 sequencer) is ignored.
+ * @throws ValidationError when the event comes from another bucket than the features bucket (a wiring mistake)
+ */
+export async function handleObjectCreated(
+  doc: DynamoDBDocumentClient,
+  params: { tableName: string; featuresBucket: string },
+  event: ObjectCreatedEvent,
+  now: Date = new Date(),
+): Promise<ArrivalResult> {
+  const { bucket, object } = event.detail;
+  if (bucket.name !== params.featuresBucket) {
+    throw new ValidationError(
+      `Object Created event for bucket "${bucket.name}", expected the features bucket "${params.featuresBucket}"`,
+    );
+  }
+  if (!isScorableKey(object.key)) {
+    return { recorded: false, key: object.key, reason: `not an ${INFERENCE_PREFIX}*.csv feature object` };
+  }
+  const arrival: Arrival = {
+    key: object.key,
+    etag: object.etag,
+    size: object.size,
+    source: 'event',
+    ...(object.sequencer ? { sequencer: object.sequencer } : {}),
+    ...(event.time ? { lastModified: event.time } : {}),
+  };
+  const r = await registerArrival(doc, params.tableName, arrival, now);
+  return { recorded: true, key: object.key, outcome: r.outcome, item: r.item };
+}

@@ -1,0 +1,42 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ValidationError } from '../../../contracts/errors';
+import { docClient, requireEnv } from '../../platform/clients';
+import { type ArrivalResult, handleObjectCreated, ObjectCreatedEventSchema } from './core';
+
+const logger = new Logger();
+let doc: DynamoDBDocumentClient | undefined;
+
+/**
+ * Target of the features-bucket "Object Created" rule: records the object version in the ledger (PENDING).
+ * A malformed event fails (EventBridge retries, then the dead-letter queue keeps it); it is never dropped silently.
+ */
+export const handler = async (event: unknown): Promise<ArrivalResult> => {
+  const parsed = ObjectCreatedEventSchema.safeParse(event);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+    throw new ValidationError(`Arrival: not an S3 "Object Created" EventBridge event: ${issues.join('; ')}`, issues);
+  }
+  doc ??= docClient();
+  const result = await handleObjectCreated(
+    doc,
+    { tableName: requireEnv('TABLE_NAME'), featuresBucket: requireEnv('FEATURES_BUCKET') },
+    parsed.data,
+  );
+  if (!result.recorded) {
+    logger.info('Object not tracked by the ledger', {
+      key: result.key,
+      reason: result.reason,
+      eventId: parsed.data.id,
+    });
+  } else {
+    logger.info('Ledger arrival', {
+      key: result.key,
+      outcome: result.outcome,
+      etag: result.item.etag,
+      status: result.item.status,
+      eventId: parsed.data.id,
+    });
+  }
+  return result;
+};

@@ -1,0 +1,158 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { IntegrityError } from '../../../contracts/errors';
+import { loadWorkObjects, type ResolvedModel, type Work } from '../../../contracts/states/batch';
+import { commitScored, markQuarantined } from '../../domain/ledger';
+import { completeRun } from '../../domain/tracking';
+import type { RunSummary } from '../notify/core';
+
+/** Counts PrepareInferenceData reported (subset of `$.data`). */
+export const DataCountsSchema = z.object({
+  rowsIn: z.number().int().nonnegative(),
+  rowsUsed: z.number().int().nonnegative(),
+  rowsQuarantined: z.number().int().nonnegative(),
+  expectedRows: z.number().int().nonnegative(),
+  partsUri: z.string().min(1),
+  /** Objects none of whose rows were usable: marked QUARANTINED (not retried until a new version arrives). */
+  quarantinedObjects: z.array(z.string().min(1)),
+  validationReportUri: z.string().min(1),
+});
+export type DataCounts = z.infer<typeof DataCountsSchema>;
+
+/** What CommitLedger needs from FinalizeScores' result (other fields are kept in the run record). */
+export const FinalizeResultSchema = z.looseObject({ rowsScored: z.number().int().nonnegative() });
+export type FinalizeResult = z.infer<typeof FinalizeResultSchema>;
+
+/**
+ * How a committed run ended: `SCORED` (rows were transformed and loaded) or `ALL_QUARANTINED` (no object had a usable
+ * row: no transform ran, every object is now QUARANTINED and an operator should look at the validation report).
+ */
+export type RunOutcome = 'SCORED' | 'ALL_QUARANTINED';
+
+export interface CommitParams {
+  readonly tableName: string;
+  readonly runId: string;
+  readonly model: ResolvedModel;
+  readonly work: Work;
+  readonly data: DataCounts;
+  /** FinalizeScores' result; `null` when `HasRows?` skipped the transform (`data.expectedRows` must then be 0). */
+  readonly finalize: FinalizeResult | null;
+  /** Clock, for tests. @default - now */
+  readonly now?: Date;
+}
+
+export interface CommitResult {
+  /** Objects now SCORED by this run (QUARANTINED ones are counted in the summary). */
+  readonly committed: number;
+  /** Objects left PENDING (rewritten since they were read, or scored by another run), first 20 with the reason. */
+  readonly skipped: { key: string; reason: string }[];
+  readonly skippedCount: number;
+  /** What Notify reports. */
+  readonly summary: RunSummary;
+}
+
+const MAX_SKIPPED_REPORTED = 20;
+
+/**
+ * Mark the run's feature object versions SCORED (runId + model version) in DynamoDB transactions, and the objects
+ * without a usable row QUARANTINED (reason names the validation report), then complete the run record with the counts.
+ *
+ * Guard: the rows FinalizeScores says it loaded must equal the rows sent to the transform; otherwise nothing is
+ * committed (IntegrityError → failure path, ledger untouched). Objects rewritten while the run was in flight keep
+ * their new version PENDING (reported as skipped), so the next run scores them.
+ *
+ * Without a FinalizeScores result (`finalize` null: no row was usable, so no transform ran) the run must have sent
+ * no row and every object of the work must be quarantined; the run completes with outcome `ALL_QUARANTINED`.
+ */
+export async function commitLedger(doc: DynamoDBDocumentClient, s3: S3Client, p: CommitParams): Promise<CommitResult> {
+  const rowsLoaded = p.finalize?.rowsScored ?? 0;
+  if (p.finalize === null && (p.data.expectedRows !== 0 || p.data.rowsUsed !== 0)) {
+    throw new IntegrityError(
+      `Run ${p.runId}: no scores were loaded (no FinalizeScores result) but ${p.data.expectedRows} rows were sent to the transform; ledger not committed`,
+    );
+  }
+  if (rowsLoaded !== p.data.expectedRows) {
+    throw new IntegrityError(
+      `Run ${p.runId}: ${rowsLoaded} scores loaded but ${p.data.expectedRows} rows were sent to the transform; ledger not committed`,
+    );
+  }
+  if (p.data.rowsIn !== p.data.rowsUsed + p.data.rowsQuarantined) {
+    throw new IntegrityError(
+      `Run ${p.runId}: rows in (${p.data.rowsIn}) != rows used (${p.data.rowsUsed}) + rows quarantined (${p.data.rowsQuarantined}); ledger not committed`,
+    );
+  }
+  const objects = await loadWorkObjects(s3, p.work);
+  const rejected = new Set(p.data.quarantinedObjects);
+  const unknown = [...rejected].filter((k) => !objects.some((o) => o.key === k));
+  if (unknown.length > 0) {
+    throw new IntegrityError(
+      `Run ${p.runId}: quarantined objects not in this run's work: ${unknown.slice(0, 5).join(', ')}`,
+    );
+  }
+  const outcome: RunOutcome = p.finalize === null ? 'ALL_QUARANTINED' : 'SCORED';
+  if (outcome === 'ALL_QUARANTINED') {
+    const unscored = objects.filter((o) => !rejected.has(o.key));
+    if (unscored.length > 0) {
+      throw new IntegrityError(
+        `Run ${p.runId}: no rows were scored but ${unscored.length} object(s) were not quarantined: ${unscored
+          .slice(0, 5)
+          .map((o) => o.key)
+          .join(', ')}; ledger not committed`,
+      );
+    }
+  }
+  const quarantined = await markQuarantined(
+    doc,
+    p.tableName,
+    objects
+      .filter((o) => rejected.has(o.key))
+      .map((o) => ({ ...o, reason: `no usable rows in run ${p.runId}; see ${p.data.validationReportUri}` })),
+    p.runId,
+    p.now,
+  );
+  const scored = await commitScored(
+    doc,
+    p.tableName,
+    objects.filter((o) => !rejected.has(o.key)),
+    p.runId,
+    p.model.modelVersion,
+    p.now,
+  );
+  const skipped = [...scored.skipped, ...quarantined.skipped];
+  const summary: RunSummary = {
+    outcome,
+    modelVersion: p.model.modelVersion,
+    objects: scored.committed.length,
+    objectsQuarantined: quarantined.committed.length,
+    rowsIn: p.data.rowsIn,
+    rowsUsed: p.data.rowsUsed,
+    rowsQuarantined: p.data.rowsQuarantined,
+    rowsLoaded,
+    truncated: p.work.truncated,
+    validationReportUri: p.data.validationReportUri,
+  };
+  await completeRun(doc, p.tableName, p.runId, {
+    now: p.now,
+    fields: {
+      outcome,
+      modelVersion: p.model.modelVersion,
+      modelPackageArn: p.model.modelPackageArn,
+      objectsScored: scored.committed.length,
+      objectsQuarantined: quarantined.committed.length,
+      objectsSkipped: skipped.length,
+      rowsIn: p.data.rowsIn,
+      rowsUsed: p.data.rowsUsed,
+      rowsQuarantined: p.data.rowsQuarantined,
+      rowsLoaded,
+      validationReportUri: p.data.validationReportUri,
+      partsUri: p.data.partsUri,
+    },
+  });
+  return {
+    committed: scored.committed.length,
+    skipped: skipped.slice(0, MAX_SKIPPED_REPORTED),
+    skippedCount: skipped.length,
+    summary,
+  };
+}

@@ -1,0 +1,44 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import {
+  type CompletedRun,
+  EvaluationSchema,
+  parseStateInput,
+  RegistrationSchema,
+  RunIdSchema,
+} from '../../../contracts/states/training';
+import { docClient, requireEnv } from '../../platform/clients';
+import { completeRegisteredRun, completeRejectedRun, type GateFailure } from './core';
+
+const logger = new Logger();
+let doc: DynamoDBDocumentClient | undefined;
+
+/**
+ * State input: `CompleteRun` passes `outcome: 'registered'` with the registration; `RecordGateFailure` passes
+ * `outcome: 'rejected'` (same function, two states).
+ */
+const InputSchema = z.discriminatedUnion('outcome', [
+  z.object({
+    outcome: z.literal('registered'),
+    runId: RunIdSchema,
+    registration: RegistrationSchema,
+    evaluation: EvaluationSchema,
+  }),
+  z.object({ outcome: z.literal('rejected'), runId: RunIdSchema, evaluation: EvaluationSchema }),
+]);
+
+/** `CompleteRun` / `RecordGateFailure`: end the run record SUCCEEDED or REJECTED. */
+export const handler = async (event: unknown): Promise<CompletedRun | GateFailure> => {
+  const input = parseStateInput(InputSchema, event, 'CompleteRun');
+  doc ??= docClient();
+  const table = requireEnv('TABLE_NAME');
+  if (input.outcome === 'registered') {
+    const out = await completeRegisteredRun(doc, table, input);
+    logger.info('Training run succeeded', { ...out });
+    return out;
+  }
+  const out = await completeRejectedRun(doc, table, input);
+  logger.warn('Training run rejected by the model gate', { runId: input.runId, reasons: input.evaluation.reasons });
+  return out;
+};

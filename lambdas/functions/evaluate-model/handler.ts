@@ -1,0 +1,71 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import {
+  type Evaluation,
+  numberEnv,
+  parseStateInput,
+  RunIdSchema,
+  TrainingJobSchema,
+} from '../../../contracts/states/training';
+import { updateRun } from '../../domain/tracking';
+import { docClient, requireEnv, s3Client, sageMakerClient } from '../../platform/clients';
+import { evaluateModel } from './core';
+
+const logger = new Logger();
+const metrics = new Metrics();
+let s3: S3Client | undefined;
+let sm: SageMakerClient | undefined;
+let doc: DynamoDBDocumentClient | undefined;
+
+/** State input (Parameters of `EvaluateModel`): the run id and the Train state's DescribeTrainingJob output. */
+const InputSchema = z.object({ runId: RunIdSchema, training: TrainingJobSchema });
+
+/**
+ * `EvaluateModel`: metrics from FinalMetricDataList, gate decision against the thresholds and the Production model,
+ * `reports/<runId>/evaluation.json`, and metrics + gate decision on the run record. Emits `ValidationAuc`.
+ */
+export const handler = async (event: unknown): Promise<Evaluation> => {
+  const input = parseStateInput(InputSchema, event, 'EvaluateModel');
+  s3 ??= s3Client();
+  sm ??= sageMakerClient();
+  doc ??= docClient();
+  const table = requireEnv('TABLE_NAME');
+  const evaluation = await evaluateModel(
+    { s3, sageMaker: sm },
+    {
+      runId: input.runId,
+      training: input.training,
+      thresholds: {
+        minAuc: numberEnv('GATE_MIN_AUC', process.env.GATE_MIN_AUC),
+        maxLogloss: numberEnv('GATE_MAX_LOGLOSS', process.env.GATE_MAX_LOGLOSS),
+        maxAucDrop: numberEnv('GATE_MAX_AUC_DROP', process.env.GATE_MAX_AUC_DROP),
+      },
+      artifactsBucket: requireEnv('ARTIFACTS_BUCKET'),
+      modelPackageGroupName: requireEnv('MODEL_PACKAGE_GROUP_NAME'),
+    },
+  );
+  await updateRun(doc, table, input.runId, {
+    trainingJobName: input.training.TrainingJobName,
+    modelDataUrl: input.training.ModelArtifacts.S3ModelArtifacts,
+    metrics: evaluation.metrics,
+    gate: {
+      passed: evaluation.passed,
+      reasons: evaluation.reasons,
+      notes: evaluation.notes,
+      thresholds: evaluation.thresholds,
+      production: evaluation.production,
+      reportUri: evaluation.reportUri,
+    },
+  });
+  if (evaluation.metrics.auc !== undefined) {
+    metrics.addMetric('ValidationAuc', MetricUnit.NoUnit, evaluation.metrics.auc);
+  }
+  metrics.addMetric(evaluation.passed ? 'GatePassed' : 'GateFailed', MetricUnit.Count, 1);
+  metrics.publishStoredMetrics();
+  logger.info('Model evaluated', { runId: input.runId, ...evaluation });
+  return evaluation;
+};

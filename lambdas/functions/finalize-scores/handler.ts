@@ -1,0 +1,59 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { z } from 'zod';
+import { parseInput } from '../../../contracts/states/batch';
+import { AS_OF_PATTERN, SEGMENT_PATTERN, STAMP_TOKEN } from '../../domain/score-store/store';
+import { RedisHolder } from '../../platform/redis';
+import { type FinalizeScoresOutput, finalizeScores } from './core';
+
+const logger = new Logger();
+const metrics = new Metrics();
+const cache = new RedisHolder({ role: 'loader' });
+
+const count = z.number().int().nonnegative();
+
+/** One LoadScores result as FinalizeScores reads it (extra fields are ignored). */
+export const PartLoadSchema = z.object({
+  resultKey: z.string().min(1),
+  part: z.union([z.string().min(1), z.number().int().nonnegative()]),
+  asOf: z.string().regex(AS_OF_PATTERN, 'a YYYY-MM-DD date').optional(),
+  rowsRead: count,
+  rowsApplied: count,
+  rowsKeptNewer: count,
+  segments: z.record(
+    z.string().regex(SEGMENT_PATTERN, `a segment value matching ${SEGMENT_PATTERN}`),
+    z.object({ count, sum: z.number().nonnegative() }),
+  ),
+  sum: z.number().nonnegative(),
+  count,
+});
+
+export const FinalizeScoresInputSchema = z.object({
+  runId: z.string().regex(STAMP_TOKEN, '1..128 characters without "|" or whitespace'),
+  modelVersion: z.union([z.number().int().positive(), z.string().regex(STAMP_TOKEN)]).transform((v) => String(v)),
+  asOf: z.string().regex(AS_OF_PATTERN, 'a YYYY-MM-DD date').optional(),
+  expectedRows: count,
+  loads: z.array(PartLoadSchema),
+});
+
+/**
+ * `FinalizeScores`: reconcile row counts over all parts, write fallback records and `meta:latest`, and emit the
+ * `RowsScored` and `ScoreFreshnessHours` metrics.
+ */
+export const handler = async (event: unknown): Promise<FinalizeScoresOutput> => {
+  const input = parseInput(FinalizeScoresInputSchema, event, 'FinalizeScores');
+  const redis = await cache.get();
+  const out = await finalizeScores(redis, input);
+  metrics.addMetric('RowsScored', MetricUnit.Count, out.rowsScored);
+  if (out.freshnessHours !== null) metrics.addMetric('ScoreFreshnessHours', MetricUnit.NoUnit, out.freshnessHours);
+  metrics.publishStoredMetrics();
+  logger.info('Finalized scores', {
+    runId: out.runId,
+    rowsScored: out.rowsScored,
+    rowsApplied: out.rowsApplied,
+    rowsKeptNewer: out.rowsKeptNewer,
+    latestIsThisRun: out.latestIsThisRun,
+    freshnessHours: out.freshnessHours,
+  });
+  return out;
+};

@@ -1,0 +1,26 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { batchKeys, INLINE_OBJECTS_MAX, putJson, type Work } from '../../../contracts/states/batch';
+import { findPending } from '../../domain/ledger';
+
+export interface FindParams {
+  readonly tableName: string;
+  readonly runId: string;
+  /** At most this many objects per run (MAX_OBJECTS_PER_RUN); the rest wait for the next run. */
+  readonly limit: number;
+  /** Where a long object list is written (`batch/<runId>/objects.json`). */
+  readonly artifactsBucket: string;
+  readonly kmsKeyArn?: string;
+}
+
+/**
+ * The PENDING feature objects this run scores (oldest partition first, at most `limit`). Up to
+ * {@link INLINE_OBJECTS_MAX} travel in the state; a longer list goes to `s3://<artifacts>/batch/<runId>/objects.json`
+ * and only its URI travels, keeping the execution state small.
+ */
+export async function findUnscored(doc: DynamoDBDocumentClient, s3: S3Client, p: FindParams): Promise<Work> {
+  const { objects, truncated } = await findPending(doc, p.tableName, p.limit);
+  if (objects.length <= INLINE_OBJECTS_MAX) return { count: objects.length, truncated, objects };
+  const objectsUri = await putJson(s3, p.artifactsBucket, batchKeys(p.runId).objects, objects, p.kmsKeyArn);
+  return { count: objects.length, truncated, objectsUri };
+}

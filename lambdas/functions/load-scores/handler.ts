@@ -1,0 +1,60 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import { parseInput } from '../../../contracts/states/batch';
+import { AS_OF_PATTERN, STAMP_TOKEN } from '../../domain/score-store/store';
+import { requireEnv, s3Client } from '../../platform/clients';
+import { RedisHolder } from '../../platform/redis';
+import { type LoadScoresOutput, loadScores } from './core';
+
+const logger = new Logger();
+let s3: S3Client | undefined;
+const cache = new RedisHolder({ role: 'loader' });
+
+/** One LoadScores Map iteration (contract 7). `modelVersion` may arrive as the registry's number. */
+export const LoadScoresInputSchema = z.object({
+  bucket: z.string().min(3),
+  resultKey: z.string().min(1),
+  part: z.union([z.string().min(1), z.number().int().nonnegative()]),
+  asOf: z.string().regex(AS_OF_PATTERN, 'a YYYY-MM-DD date'),
+  expectedRows: z.number().int().nonnegative(),
+  runId: z.string().regex(STAMP_TOKEN, '1..128 characters without "|" or whitespace'),
+  modelVersion: z.union([z.number().int().positive(), z.string().regex(STAMP_TOKEN)]).transform((v) => String(v)),
+});
+
+/** Positive integer from the environment; a bad value is a deployment bug and fails loudly. */
+export function positiveIntEnv(name: string): number {
+  const text = requireEnv(name);
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new Error(`Environment variable ${name} = "${text}" is not a positive integer`);
+  return n;
+}
+
+/**
+ * `LoadScores` (Map iteration): stream one transform result file into the score store.
+ * Errors keep their names for Step Functions: ValidationError (bad input), NotFoundError (no result file),
+ * IntegrityError (corrupt/missing line, row-count mismatch), DependencyError (S3 or cache down).
+ */
+export const handler = async (event: unknown): Promise<LoadScoresOutput> => {
+  const input = parseInput(LoadScoresInputSchema, event, 'LoadScores');
+  const ttlSeconds = positiveIntEnv('SCORE_TTL_SECONDS');
+  s3 ??= s3Client();
+  const redis = await cache.get();
+  const started = Date.now();
+  try {
+    const out = await loadScores({ s3, redis }, input, { ttlSeconds });
+    logger.info('Loaded scores', {
+      runId: input.runId,
+      resultKey: input.resultKey,
+      rowsRead: out.rowsRead,
+      rowsApplied: out.rowsApplied,
+      rowsKeptNewer: out.rowsKeptNewer,
+      ms: Date.now() - started,
+    });
+    return out;
+  } catch (err) {
+    logger.error('LoadScores failed', { runId: input.runId, resultKey: input.resultKey, error: err as Error });
+    throw err;
+  }
+};

@@ -1,0 +1,84 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import {
+  DataWindowSchema,
+  numberEnv,
+  type PreparedTrainingData,
+  parseStateInput,
+  RunIdSchema,
+} from '../../../contracts/states/training';
+import { loadDefaultContract } from '../../data/contract';
+import { prepareTrainingData } from '../../data/prepare';
+import { updateRun } from '../../domain/tracking';
+import { docClient, requireEnv, s3Client } from '../../platform/clients';
+
+const logger = new Logger();
+const metrics = new Metrics();
+let s3: S3Client | undefined;
+let doc: DynamoDBDocumentClient | undefined;
+
+/** State input (Parameters of `PrepareTrainingData`): the run id and the data window StartRun resolved. */
+const InputSchema = z.object({ runId: RunIdSchema, dataWindow: DataWindowSchema });
+
+/**
+ * `PrepareTrainingData`: validate the training partitions against the feature contract, quarantine bad rows, write
+ * the encoded train/validation sets, the preprocessing spec and the reports (data core `prepareTrainingData`), and
+ * record row counts, feature statistics and report locations on the run. A contract violation beyond the allowed
+ * ratio fails with ValidationError naming the report.
+ */
+export const handler = async (event: unknown): Promise<PreparedTrainingData> => {
+  const input = parseStateInput(InputSchema, event, 'PrepareTrainingData');
+  s3 ??= s3Client();
+  doc ??= docClient();
+  const res = await prepareTrainingData({
+    s3,
+    contract: loadDefaultContract(),
+    bucket: requireEnv('FEATURES_BUCKET'),
+    artifactsBucket: requireEnv('ARTIFACTS_BUCKET'),
+    window: { from: input.dataWindow.from, to: input.dataWindow.to },
+    runId: input.runId,
+    validationShare: numberEnv('VALIDATION_SHARE', process.env.VALIDATION_SHARE),
+    maxInvalidRowRatio: numberEnv('MAX_INVALID_ROW_RATIO', process.env.MAX_INVALID_ROW_RATIO),
+    maxReportedViolations: numberEnv('MAX_REPORTED_VIOLATIONS', process.env.MAX_REPORTED_VIOLATIONS),
+    logger,
+  });
+  const out: PreparedTrainingData = {
+    trainUri: res.trainPrefixUri,
+    validationUri: res.validationPrefixUri,
+    preprocessingUri: res.preprocessingUri,
+    statsUri: res.statsUri,
+    validationReportUri: res.validationReportUri,
+    rowsIn: res.rowsIn,
+    rowsUsed: res.rowsUsed,
+    rowsQuarantined: res.rowsQuarantined,
+    trainRows: res.trainRows,
+    validationRows: res.validationRows,
+  };
+  await updateRun(doc, requireEnv('TABLE_NAME'), input.runId, {
+    contractVersion: res.contractVersion,
+    files: res.files,
+    rowCounts: {
+      in: res.rowsIn,
+      used: res.rowsUsed,
+      quarantined: res.rowsQuarantined,
+      train: res.trainRows,
+      validation: res.validationRows,
+    },
+    featureCount: res.featureCount,
+    featureStats: res.featureStats,
+    reports: {
+      validation: res.validationReportUri,
+      stats: res.statsUri,
+      preprocessing: res.preprocessingUri,
+      quarantine: res.quarantinePrefixUri,
+    },
+  });
+  metrics.addMetric('TrainingRowsUsed', MetricUnit.Count, res.rowsUsed);
+  metrics.addMetric('TrainingRowsQuarantined', MetricUnit.Count, res.rowsQuarantined);
+  metrics.publishStoredMetrics();
+  logger.info('Training data prepared', { runId: input.runId, ...out });
+  return out;
+};

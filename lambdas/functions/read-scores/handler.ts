@@ -1,0 +1,55 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { DependencyError } from '../../../contracts/errors';
+import { RedisHolder } from '../../platform/redis';
+import { DEFAULT_MAX_BATCH_IDS, FallbackCache, handleRequest } from './core';
+
+const logger = new Logger();
+const metrics = new Metrics();
+const cache = new RedisHolder({ role: 'reader' });
+const fallbackCache = new FallbackCache();
+
+/** `MAX_BATCH_IDS` (optional): most ids per batch request. A bad value is a deployment bug and fails loudly. */
+export function maxBatchIdsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.MAX_BATCH_IDS;
+  if (text === undefined || text === '') return DEFAULT_MAX_BATCH_IDS;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) {
+    throw new Error(`Environment variable MAX_BATCH_IDS = "${text}" is not an integer in 1..1000`);
+  }
+  return n;
+}
+
+const JSON_HEADERS = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' };
+
+/**
+ * Read API (`GET /scores/{entityId}`, `POST /scores/batch`). Emits `FallbackRate` (percent of answered items that
+ * came from a fallback record) with `ScoresServed` / `FallbacksServed` counts, so the dashboard can also compute the
+ * rate over a period. Cache unreachable → 503, unexpected error → 500 (logged), never an invented score.
+ */
+export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+  try {
+    const maxBatchIds = maxBatchIdsFromEnv();
+    const outcome = await handleRequest(await cache.get(), event, { maxBatchIds, fallbackCache });
+    if (outcome.response.statusCode === 503) logger.warn('Score store unavailable', { path: event.path });
+    if (outcome.served > 0) {
+      metrics.addMetric('ScoresServed', MetricUnit.Count, outcome.served);
+      metrics.addMetric('FallbacksServed', MetricUnit.Count, outcome.fallbacks);
+      metrics.addMetric('FallbackRate', MetricUnit.Percent, (outcome.fallbacks / outcome.served) * 100);
+      metrics.publishStoredMetrics();
+    }
+    return outcome.response;
+  } catch (err) {
+    if (err instanceof DependencyError) {
+      logger.warn('Score store unavailable', { path: event.path, error: err });
+      return {
+        statusCode: 503,
+        headers: { ...JSON_HEADERS, 'Retry-After': '1' },
+        body: JSON.stringify({ message: 'Score store unavailable; retry later' }),
+      };
+    }
+    logger.error('Read API failed', { path: event.path, error: err as Error });
+    return { statusCode: 500, headers: JSON_HEADERS, body: JSON.stringify({ message: 'Internal error' }) };
+  }
+};

@@ -1,0 +1,43 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import { ValidationError } from '../../../contracts/errors';
+import { docClient, requireEnv, s3Client } from '../../platform/clients';
+import { ReconcileRequestSchema, type ReconcileResult, reconcile } from './core';
+
+const logger = new Logger();
+let doc: DynamoDBDocumentClient | undefined;
+let s3: S3Client | undefined;
+
+/** Stop listing when less than this is left of the invocation; the result says where to continue. */
+const SAFETY_MARGIN_MS = 60_000;
+
+/**
+ * Reconcile the ledger with the features bucket (missed events, backfills). Input (all optional):
+ * `{ prefix?: "inference/…", from?: "YYYY-MM-DD", to?: "YYYY-MM-DD", startAfter?: "<key>" }`.
+ * A listing too large for one invocation returns `nextStartAfter`; invoke again with it as `startAfter`.
+ */
+export const handler = async (event: unknown, context?: Context): Promise<ReconcileResult> => {
+  const parsed = ReconcileRequestSchema.safeParse(event ?? {});
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+    throw new ValidationError(`Reconcile: invalid input: ${issues.join('; ')}`, issues);
+  }
+  doc ??= docClient();
+  s3 ??= s3Client();
+  const result = await reconcile(
+    s3,
+    doc,
+    {
+      tableName: requireEnv('TABLE_NAME'),
+      featuresBucket: requireEnv('FEATURES_BUCKET'),
+      ...(context ? { shouldStop: () => context.getRemainingTimeInMillis() < SAFETY_MARGIN_MS } : {}),
+    },
+    parsed.data,
+  );
+  const { ignoredKeys, ...counts } = result;
+  logger.info('Ledger reconciled', { ...counts, request: parsed.data });
+  if (result.ignored > 0) logger.warn('Objects under the prefix that are not feature CSVs', { ignoredKeys });
+  return result;
+};

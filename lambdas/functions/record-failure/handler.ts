@@ -1,0 +1,30 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { parseStateInput, RunIdSchema, StepErrorSchema } from '../../../contracts/states/training';
+import { docClient, requireEnv } from '../../platform/clients';
+import { type RecordedFailure, recordFailure } from './core';
+
+const logger = new Logger();
+const metrics = new Metrics();
+let doc: DynamoDBDocumentClient | undefined;
+
+/** State input of `RecordFailure` (both workflows): `{ runId, kind, error: { Error, Cause } }`. */
+export const RecordFailureInputSchema = z.object({
+  runId: RunIdSchema,
+  kind: z.enum(['training', 'batch']),
+  error: StepErrorSchema,
+});
+
+/** `RecordFailure`: the run record gets status FAILED with the error and cause. Emits `RunFailed` (dimension kind). */
+export const handler = async (event: unknown): Promise<RecordedFailure> => {
+  const input = parseStateInput(RecordFailureInputSchema, event, 'RecordFailure');
+  doc ??= docClient();
+  const out = await recordFailure(doc, requireEnv('TABLE_NAME'), input);
+  metrics.addDimension('kind', input.kind);
+  metrics.addMetric('RunFailed', MetricUnit.Count, 1);
+  metrics.publishStoredMetrics();
+  logger.error('Run failed', { ...out, kind: input.kind });
+  return out;
+};

@@ -1,0 +1,29 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { z } from 'zod';
+import { parseInput, type ResolvedModel, RunIdSchema } from '../../../contracts/states/batch';
+import { requireEnv, sageMakerClient } from '../../platform/clients';
+import { resolveModel } from './core';
+
+const logger = new Logger();
+let sm: SageMakerClient | undefined;
+
+/** State input (Parameters of `ResolveModel`). `namePrefix` comes from the definition (config `namePrefix`). */
+const InputSchema = z.object({
+  runId: RunIdSchema,
+  namePrefix: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, 'lowercase letters, digits and dashes'),
+});
+
+/** `ResolveModel`: the Production model version and its SageMaker Model (created when missing). */
+export const handler = async (event: unknown): Promise<ResolvedModel> => {
+  const input = parseInput(InputSchema, event, 'ResolveModel');
+  sm ??= sageMakerClient();
+  const model = await resolveModel(sm, {
+    groupName: requireEnv('MODEL_PACKAGE_GROUP_NAME'),
+    namePrefix: input.namePrefix,
+    executionRoleArn: requireEnv('SAGEMAKER_ROLE_ARN'),
+    artifactsBucket: requireEnv('ARTIFACTS_BUCKET'),
+  });
+  logger.info('Resolved Production model', { runId: input.runId, ...model });
+  return model;
+};

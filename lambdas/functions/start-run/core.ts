@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { NotFoundError } from '../../../contracts/errors';
+import {
+  type DataWindow,
+  type RunInfo,
+  RunInfoSchema,
+  type TrainingExecutionInput,
+  trainingJobBaseName,
+} from '../../../contracts/states/training';
+import { createRun } from '../../domain/tracking';
+
+/** Prefix of labelled training snapshots in the features bucket (DESIGN §4). */
+export const TRAINING_PREFIX = 'training/';
+
+const PARTITION = /^training\/dt=(\d{4}-\d{2}-\d{2})\/$/;
+
+/** The `dt` values of every `training/dt=YYYY-MM-DD/` partition of the features bucket, ascending. */
+export async function listTrainingPartitions(s3: S3Client, bucket: string): Promise<string[]> {
+  const out: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: TRAINING_PREFIX, Delimiter: '/', ContinuationToken: token }),
+    );
+    for (const p of page.CommonPrefixes ?? []) {
+      const m = p.Prefix ? PARTITION.exec(p.Prefix) : null;
+      if (m?.[1]) out.push(m[1]);
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return out.sort();
+}
+
+/**
+ * Resolve the data window: the partitions within `from..to` (inclusive; an open bound takes everything on that side).
+ * @throws NotFoundError naming the bucket and window when no partition falls inside
+ */
+export function resolveDataWindow(
+  partitions: readonly string[],
+  requested: { from?: string; to?: string } | undefined,
+  bucket: string,
+): DataWindow {
+  const inside = partitions.filter(
+    (d) => (!requested?.from || d >= requested.from) && (!requested?.to || d <= requested.to),
+  );
+  const first = inside[0];
+  const last = inside[inside.length - 1];
+  if (!first || !last) {
+    const window = `${requested?.from ?? '(open)'}..${requested?.to ?? '(open)'}`;
+    throw new NotFoundError(
+      `No training partitions s3://${bucket}/${TRAINING_PREFIX}dt=YYYY-MM-DD/ within data window ${window} ` +
+        `(found ${partitions.length} partition(s)${partitions.length ? `: ${partitions[0]} .. ${partitions[partitions.length - 1]}` : ''})`,
+    );
+  }
+  return { from: first, to: last, partitions: inside };
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** Inputs of {@link startRun}. */
+export interface StartRunParams {
+  readonly runId: string;
+  readonly startedAt: string;
+  readonly input: TrainingExecutionInput;
+  readonly codeVersion: string;
+  readonly featuresBucket: string;
+  readonly artifactsBucket: string;
+  readonly table: string;
+  /** Training parameters recorded on the run (instance type, hyperparameters, gate thresholds…). */
+  readonly params: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * StartRun: resolve the data window, derive the job name and S3 paths, and create the run record `RUN#<runId>`
+ * (kind `training`, status RUNNING). A retry returns the same information and leaves the record as it was.
+ */
+export async function startRun(
+  clients: { s3: S3Client; doc: DynamoDBDocumentClient },
+  p: StartRunParams,
+): Promise<RunInfo> {
+  const partitions = await listTrainingPartitions(clients.s3, p.featuresBucket);
+  const dataWindow = resolveDataWindow(partitions, p.input.dataWindow, p.featuresBucket);
+  const trigger = p.input.trigger ?? 'manual';
+  const info: RunInfo = RunInfoSchema.parse({
+    runId: p.runId,
+    startedAt: p.startedAt,
+    trigger,
+    codeVersion: p.codeVersion,
+    dataWindow,
+    trainingJobName: trainingJobBaseName(p.runId, sha256),
+    modelOutputUri: `s3://${p.artifactsBucket}/training/${p.runId}/model/`,
+    checkpointUri: `s3://${p.artifactsBucket}/training/${p.runId}/checkpoints/`,
+  });
+  await createRun(clients.doc, p.table, {
+    runId: p.runId,
+    kind: 'training',
+    trigger,
+    codeVersion: p.codeVersion,
+    params: { ...p.params, trainingJobName: info.trainingJobName, ...(p.input.note ? { note: p.input.note } : {}) },
+    window: {
+      from: dataWindow.from,
+      to: dataWindow.to,
+      partitions: dataWindow.partitions.length,
+      ...(p.input.dataWindow ? { requested: p.input.dataWindow } : {}),
+    },
+    startedAt: new Date(p.startedAt),
+  });
+  return info;
+}

@@ -1,0 +1,258 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import Redis, { type RedisOptions } from 'ioredis';
+import { DependencyError } from '../../contracts/errors';
+
+/**
+ * Redis (ElastiCache / Valkey) client factory for the score store (contract 6).
+ *
+ * - `REDIS_URL` set (local runtime, tests): connect to it and ignore host/port/secret.
+ * - otherwise `CACHE_HOST`, `CACHE_PORT`, `CACHE_TLS` ("true"/"false") and the AUTH token read from the Secrets Manager
+ *   secret `CACHE_AUTH_SECRET_ARN` (fetched once per container, never logged). The secret is either the plain token or
+ *   a JSON object with `authToken`, `password` or `token`.
+ *
+ * Roles:
+ * - `reader` (read API): no offline queue and no per-request retries, so an unreachable cache fails the request at once
+ *   (the handler answers 503) instead of queueing it behind a reconnect.
+ * - `loader` (LoadScores / FinalizeScores): a short offline queue and bounded retries, longer command timeout
+ *   (server-side batches take milliseconds each, several are in flight). A cache that stays down still fails the step
+ *   within seconds, never hangs it.
+ */
+export type RedisRole = 'reader' | 'loader';
+
+export interface RedisFromEnvOptions {
+  /** @default 'reader' */
+  readonly role?: RedisRole;
+  /** Secrets Manager client (tests). @default a new client honouring AWS_ENDPOINT_URL */
+  readonly secretsManager?: SecretsManagerClient;
+  /** Environment to read (tests). @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** Per-role connection settings. Exported so tests and benchmarks can see what production uses. */
+export const ROLE_OPTIONS: Readonly<Record<RedisRole, RedisOptions>> = {
+  reader: {
+    connectTimeout: 2_000,
+    disconnectTimeout: 500,
+    commandTimeout: 1_000,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    // Reconnect a few times quickly, then give up; the next invocation reconnects (see ensureConnected).
+    retryStrategy: (times: number) => (times > 3 ? null : Math.min(times * 100, 500)),
+  },
+  loader: {
+    connectTimeout: 3_000,
+    disconnectTimeout: 500,
+    commandTimeout: 15_000,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: true,
+    retryStrategy: (times: number) => (times > 5 ? null : Math.min(times * 200, 1_000)),
+  },
+};
+
+let cachedToken: { arn: string; token: Promise<string> } | undefined;
+
+/** Forget the cached AUTH token (tests; or after an auth failure when the secret was rotated). */
+export function resetAuthTokenCache(): void {
+  cachedToken = undefined;
+}
+
+function parseToken(secretString: string): string {
+  const trimmed = secretString.trim();
+  if (trimmed.startsWith('{')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(trimmed);
+    } catch {
+      throw new DependencyError('Cache AUTH secret looks like JSON but does not parse');
+    }
+    if (parsed !== null && typeof parsed === 'object') {
+      const o = parsed as Record<string, unknown>;
+      for (const field of ['authToken', 'password', 'token']) {
+        const v = o[field];
+        if (typeof v === 'string' && v.length > 0) return v;
+      }
+    }
+    throw new DependencyError('Cache AUTH secret JSON has no non-empty "authToken", "password" or "token" field');
+  }
+  if (trimmed.length === 0) throw new DependencyError('Cache AUTH secret is empty');
+  return trimmed;
+}
+
+async function fetchToken(sm: SecretsManagerClient, arn: string): Promise<string> {
+  try {
+    const out = await sm.send(new GetSecretValueCommand({ SecretId: arn }));
+    if (out.SecretString === undefined) throw new DependencyError(`Cache AUTH secret ${arn} has no SecretString`);
+    return parseToken(out.SecretString);
+  } catch (err) {
+    if (err instanceof DependencyError) throw err;
+    // The SDK error names the secret and the reason; it never contains the secret value.
+    throw new DependencyError(`Cannot read the cache AUTH secret ${arn}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** The AUTH token, fetched once per container (a failed fetch is not cached). */
+export function authToken(sm: SecretsManagerClient, arn: string): Promise<string> {
+  if (cachedToken?.arn === arn) return cachedToken.token;
+  const token = fetchToken(sm, arn);
+  cachedToken = { arn, token };
+  token.catch(() => {
+    if (cachedToken?.token === token) cachedToken = undefined;
+  });
+  return token;
+}
+
+function secretsManagerClient(env: NodeJS.ProcessEnv): SecretsManagerClient {
+  const endpoint = env.AWS_ENDPOINT_URL || undefined;
+  return new SecretsManagerClient(endpoint ? { endpoint } : {});
+}
+
+function requireVar(env: NodeJS.ProcessEnv, name: string): string {
+  const v = env[name];
+  if (v === undefined || v === '')
+    throw new Error(`Environment variable ${name} is not set (and REDIS_URL is not set)`);
+  return v;
+}
+
+/**
+ * Create an ioredis client from the environment (see the module comment). The client connects lazily: call
+ * {@link ensureConnected} before the first command (the reader must, because its offline queue is off).
+ */
+export async function redisFromEnv(options: RedisFromEnvOptions = {}): Promise<Redis> {
+  const env = options.env ?? process.env;
+  const role = options.role ?? 'reader';
+  const base: RedisOptions = { ...ROLE_OPTIONS[role], lazyConnect: true, connectionName: `mlops-${role}` };
+  if (env.REDIS_URL) return watchErrors(new Redis(env.REDIS_URL, base));
+
+  const host = requireVar(env, 'CACHE_HOST');
+  const portText = requireVar(env, 'CACHE_PORT');
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`Environment variable CACHE_PORT = "${portText}" is not a port number (1..65535)`);
+  }
+  const tlsText = env.CACHE_TLS ?? 'true';
+  if (tlsText !== 'true' && tlsText !== 'false') {
+    throw new Error(`Environment variable CACHE_TLS = "${tlsText}" is not allowed: expected "true" or "false"`);
+  }
+  const arn = env.CACHE_AUTH_SECRET_ARN;
+  const password = arn ? await authToken(options.secretsManager ?? secretsManagerClient(env), arn) : undefined;
+  return watchErrors(
+    new Redis({
+      ...base,
+      host,
+      port,
+      ...(password === undefined ? {} : { password }),
+      ...(tlsText === 'true' ? { tls: { servername: host } } : {}),
+    }),
+  );
+}
+
+const lastErrors = new WeakMap<Redis, Error>();
+
+/**
+ * Connection errors surface as rejected commands; keep the last one (to recognise a refused AUTH) instead of letting
+ * ioredis print "Unhandled error event" for each reconnect attempt. Error messages never contain the token.
+ */
+function watchErrors(client: Redis): Redis {
+  client.on('error', (err: Error) => {
+    lastErrors.set(client, err);
+  });
+  return client;
+}
+
+/** The server refused the credentials (wrong or rotated AUTH token). */
+export function isAuthError(err: unknown): boolean {
+  return err instanceof Error && /WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(err.message);
+}
+
+/**
+ * One client per container and role: created on first use, connected before each use, and — when the server refuses
+ * the AUTH token (it was rotated) — dropped together with the cached token so the next call re-reads the secret.
+ */
+export class RedisHolder {
+  private client: Redis | undefined;
+
+  constructor(private readonly options: RedisFromEnvOptions = {}) {}
+
+  /**
+   * @throws DependencyError when the cache (or the secret) cannot be reached
+   * @throws Error for a deployment bug (a missing or malformed CACHE_* variable)
+   */
+  async get(): Promise<Redis> {
+    this.client ??= await redisFromEnv(this.options);
+    const client = this.client;
+    try {
+      await ensureConnected(client);
+      return client;
+    } catch (err) {
+      const last = lastErrors.get(client);
+      if (isAuthError(last)) {
+        client.disconnect();
+        this.client = undefined;
+        resetAuthTokenCache();
+        throw new DependencyError(
+          `Cache unavailable: AUTH refused (${last?.message.split('.')[0]}); the secret is read again on the next call`,
+          { cause: last },
+        );
+      }
+      throw err;
+    }
+  }
+
+  /** Disconnect (tests, local runtime). */
+  close(): void {
+    this.client?.disconnect();
+    this.client = undefined;
+  }
+}
+
+/**
+ * Make sure the client is connected before sending commands; (re)connects a client that is idle (`wait`) or gave up
+ * reconnecting (`end`), waits for one that is (re)connecting.
+ *
+ * @throws DependencyError when the cache cannot be reached within `timeoutMs`
+ */
+export async function ensureConnected(redis: Redis, timeoutMs = 2_500): Promise<void> {
+  if (redis.status === 'ready') return;
+  try {
+    if (redis.status === 'wait' || redis.status === 'end') {
+      await withTimeout(redis.connect(), timeoutMs);
+      return;
+    }
+    await withTimeout(
+      new Promise<void>((resolve, reject) => {
+        const onReady = () => {
+          cleanup();
+          resolve();
+        };
+        const onEnd = () => {
+          cleanup();
+          reject(new Error('connection closed'));
+        };
+        const cleanup = () => {
+          redis.off('ready', onReady);
+          redis.off('end', onEnd);
+        };
+        redis.once('ready', onReady);
+        redis.once('end', onEnd);
+      }),
+      timeoutMs,
+    );
+  } catch (err) {
+    throw toDependencyError(err, 'connect to the cache');
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Wrap a client/transport error as a DependencyError (keeps an existing DependencyError as is). */
+export function toDependencyError(err: unknown, what: string): DependencyError {
+  if (err instanceof DependencyError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new DependencyError(`Cache unavailable: could not ${what}: ${message}`, { cause: err });
+}
