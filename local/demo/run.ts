@@ -23,7 +23,7 @@ import type { PackageInfo } from '../../lambdas/domain/registry';
 import { deliverApprovalEvent, useLocalResources } from '../runtime/approval';
 import { executeLocal, findMachine, localHandlerEnv, outputByKey, localRunId as runId } from '../runtime/executions';
 import { provision } from '../runtime/provision';
-import { closeRedisClients, patchIoredis } from '../runtime/redis-clients';
+import { closeRedisClients, useLocalRedis } from '../runtime/redis-clients';
 import type { RunResult, StateTiming } from '../runtime/sfn-runner';
 import { type LocalFunction, type LocalResources, resolveResources, synthesizeApp } from '../runtime/template';
 import {
@@ -221,10 +221,10 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
               `      ! redis-server not found (${INSTALL_HINTS.redis}); using the in-process stand-in (ioredis-mock)`,
             );
           }
-          redisUrl = patchIoredis('standin')!;
+          redisUrl = useLocalRedis('standin')!;
           redisKind = 'in-process stand-in (ioredis-mock)';
         } else {
-          patchIoredis('track');
+          useLocalRedis('track');
           redis = await startRedis({ logFile: path.join(outDir, 'redis.log') });
           redisUrl = redis.url;
           redisKind = redis.external ? `${redis.url} (external)` : redis.url;

@@ -11,7 +11,7 @@ import { LOCAL_IMAGE_URI } from '../standins/model';
 import { type TrainerDeps, trainingOverride } from '../standins/trainer';
 import { type TransformerDeps, transformOverride } from '../standins/transformer';
 import { useLocalResources } from './approval';
-import { closeRedisClients, patchIoredis } from './redis-clients';
+import { closeRedisClients, useLocalRedis } from './redis-clients';
 import { type RunnerEvent, type RunResult, runStateMachine, type StateOverride } from './sfn-runner';
 import { type LocalResources, type LocatedStateMachine, resolveResources, synthesizeApp } from './template';
 
@@ -193,7 +193,7 @@ export async function runLocalExecution(
   const s3 = new S3Client({ ...common, forcePathStyle: true });
   const sageMaker = new SageMakerClient(common);
   // The handlers' Redis clients are tracked so this process can end when the run has (the CLI does not exit()).
-  patchIoredis('track');
+  useLocalRedis('track');
   try {
     const res = await executeLocal(
       kind,
