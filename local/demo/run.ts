@@ -22,10 +22,11 @@ import { GSI1_NAME, GSI1_PK, ledgerKey, ledgerStatusGsiPk } from '../../contract
 import type { PackageInfo } from '../../lambdas/domain/registry';
 import { deliverApprovalEvent, useLocalResources } from '../runtime/approval';
 import { executeLocal, findMachine, localHandlerEnv, outputByKey, localRunId as runId } from '../runtime/executions';
+import { type LocalFunction, type LocalResources, resolveResources } from '../runtime/inventory';
 import { provision } from '../runtime/provision';
 import { closeRedisClients, useLocalRedis } from '../runtime/redis-clients';
 import type { RunResult, StateTiming } from '../runtime/sfn-runner';
-import { type LocalFunction, type LocalResources, resolveResources, synthesizeApp } from '../runtime/template';
+import { synthesizeApp } from '../runtime/synth';
 import {
   findBinary,
   INSTALL_HINTS,

@@ -9,8 +9,10 @@
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import type { PackageInfo } from '../../lambdas/domain/registry';
+import { type LocalResources, resolveResources } from './inventory';
+import { LOCAL_ACCOUNT } from './names';
 import { invokeFunction, type RunnableFunction } from './sfn-runner';
-import { LOCAL_ACCOUNT, type LocalResources, resolveResources, synthesizeApp } from './template';
+import { synthesizeApp } from './synth';
 
 export const APPROVAL_HANDLER_ENTRY = 'lambdas/functions/approval-event/handler.ts';
 

@@ -11,9 +11,10 @@ import { LOCAL_IMAGE_URI } from '../standins/model';
 import { type TrainerDeps, trainingOverride } from '../standins/trainer';
 import { type TransformerDeps, transformOverride } from '../standins/transformer';
 import { useLocalResources } from './approval';
+import { type LocalResources, type LocatedStateMachine, resolveResources } from './inventory';
 import { closeRedisClients, useLocalRedis } from './redis-clients';
 import { type RunnerEvent, type RunResult, runStateMachine, type StateOverride } from './sfn-runner';
-import { type LocalResources, type LocatedStateMachine, resolveResources, synthesizeApp } from './template';
+import { synthesizeApp } from './synth';
 
 /** A local resource the synthesized app should have but does not (exactly one expected). */
 export class LocalResourceError extends Error {

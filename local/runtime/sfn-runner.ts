@@ -16,7 +16,9 @@ import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import type { Context } from 'aws-lambda';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { type AslDefinition, LOCAL_ACCOUNT, type LocalFunction, REPO_ROOT } from './template';
+import type { AslDefinition, LocalFunction } from './inventory';
+import { LOCAL_ACCOUNT } from './names';
+import { REPO_ROOT } from './synth';
 
 type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
