@@ -341,7 +341,7 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       return { files, recorded };
     };
     const invokeArrival = async (event: unknown) => {
-      const { invokeFunction } = await import('../runtime/sfn-runner');
+      const { invokeFunction } = await import('../runtime/lambda-invoke');
       return invokeFunction(arrivalFn, event, { env: fnEnv, region, account: resources.account });
     };
 

@@ -10,8 +10,8 @@ import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import type { PackageInfo } from '../../lambdas/domain/registry';
 import { type LocalResources, resolveResources } from './inventory';
+import { invokeFunction, type RunnableFunction } from './lambda-invoke';
 import { LOCAL_ACCOUNT } from './names';
-import { invokeFunction, type RunnableFunction } from './sfn-runner';
 import { synthesizeApp } from './synth';
 
 export const APPROVAL_HANDLER_ENTRY = 'lambdas/functions/approval-event/handler.ts';

@@ -13,8 +13,9 @@ import { type TransformerDeps, transformOverride } from '../standins/transformer
 import { useLocalResources } from './approval';
 import { type LocalResources, type LocatedStateMachine, resolveResources } from './inventory';
 import { closeRedisClients, useLocalRedis } from './redis-clients';
-import { type RunnerEvent, type RunResult, runStateMachine, type StateOverride } from './sfn-runner';
+import { type RunnerEvent, type RunResult, runStateMachine } from './sfn-runner';
 import { synthesizeApp } from './synth';
+import type { StateOverride } from './task-handlers';
 
 /** A local resource the synthesized app should have but does not (exactly one expected). */
 export class LocalResourceError extends Error {

@@ -22,9 +22,11 @@ import {
   type LocalResources,
   resolveResources,
 } from '../../../local/runtime/inventory';
+import { invokeFunction } from '../../../local/runtime/lambda-invoke';
 import { provision } from '../../../local/runtime/provision';
-import { invokeFunction, type RunResult, runStateMachine, type StateOverride } from '../../../local/runtime/sfn-runner';
+import { type RunResult, runStateMachine } from '../../../local/runtime/sfn-runner';
 import { type SynthesizedApp, synthesizeApp } from '../../../local/runtime/synth';
+import type { StateOverride } from '../../../local/runtime/task-handlers';
 import { testClients } from '../../support/aws';
 import { contract, featureValues, parseUri, writeTransformOutputs } from '../../support/batch-fixtures';
 
