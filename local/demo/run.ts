@@ -20,8 +20,15 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GSI1_NAME, GSI1_PK, ledgerKey, ledgerStatusGsiPk } from '../../contracts/table-keys';
 import type { PackageInfo } from '../../lambdas/domain/registry';
-import { deliverApprovalEvent, useLocalResources } from '../runtime/approval';
-import { executeLocal, findMachine, localHandlerEnv, outputByKey, localRunId as runId } from '../runtime/executions';
+import { deliverApprovalEvent } from '../runtime/approval';
+import {
+  executeLocal,
+  findMachine,
+  localHandlerEnv,
+  outputByKey,
+  localRunId as runId,
+  setLocalResources,
+} from '../runtime/executions';
 import { type LocalFunction, type LocalResources, resolveResources } from '../runtime/inventory';
 import { provision } from '../runtime/provision';
 import { closeRedisClients, useLocalRedis } from '../runtime/redis-clients';
@@ -263,7 +270,7 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       async () => {
         const app = synthesizeApp({ context: { env: envName } });
         const r = resolveResources(app, { region });
-        useLocalResources(envName, r);
+        setLocalResources(envName, r);
         return { resources: r, training: findMachine(r, 'Training'), stacks: app.stacks.length };
       },
       (x) =>

@@ -10,7 +10,6 @@ import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { LOCAL_IMAGE_URI } from '../standins/model';
 import { type TrainerDeps, trainingOverride } from '../standins/trainer';
 import { type TransformerDeps, transformOverride } from '../standins/transformer';
-import { useLocalResources } from './approval';
 import { type LocalResources, type LocatedStateMachine, resolveResources } from './inventory';
 import { closeRedisClients, useLocalRedis } from './redis-clients';
 import { type RunnerEvent, type RunResult, runStateMachine } from './sfn-runner';
@@ -22,7 +21,7 @@ export class LocalResourceError extends Error {
   override readonly name = 'LocalResourceError';
 }
 
-/** Which state machine: the contract names of DESIGN §6. */
+/** Which state machine (contracts/states/{training,batch}.ts). */
 export type LocalExecutionKind = 'training' | 'batch';
 
 const MACHINE_HINT: Record<LocalExecutionKind, string> = { training: 'Training', batch: 'BatchInference' };
@@ -56,10 +55,9 @@ export function findMachine(resources: LocalResources, hint: string): LocatedSta
 
 const cache = new Map<string, LocalResources>();
 
-/** Share already synthesized resources of an environment (with the approval delivery too): one synth per process. */
+/** Share already synthesized resources of an environment (runs, the CLI's local target, approvals): one synth per process. */
 export function setLocalResources(envName: string, resources: LocalResources): void {
   cache.set(envName, resources);
-  useLocalResources(envName, resources);
 }
 
 /** The synthesized app's local resources for an environment (synthesized once per process). */
@@ -70,6 +68,15 @@ export function localResources(envName: string, region?: string): LocalResources
     setLocalResources(envName, r);
   }
   return r;
+}
+
+/** Stack outputs by output key (`<stack>.<key>` → `<key>`), as the CLI's target names them. */
+export function localOutputs(resources: LocalResources): Record<string, string> {
+  const outputs: Record<string, string> = {};
+  for (const [qualified, value] of Object.entries(resources.outputs)) {
+    if (typeof value === 'string') outputs[qualified.slice(qualified.indexOf('.') + 1)] = value;
+  }
+  return outputs;
 }
 
 /** The environment every handler gets on top of its template environment (moto, redis, quiet Powertools). */
