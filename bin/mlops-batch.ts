@@ -105,7 +105,16 @@ export function buildProgram(): Command {
     .exitOverride();
 
   const globals = () => program.opts<GlobalOptions>();
+  addRunCommands(program, globals);
+  addModelCommands(program, globals);
+  addQueryCommands(program, globals);
+  return program;
+}
 
+type Globals = () => GlobalOptions;
+
+/** `train` and `batch`. */
+function addRunCommands(program: Command, globals: Globals): void {
   program
     .command('train')
     .description(
@@ -153,7 +162,10 @@ export function buildProgram(): Command {
       );
       print(globals(), res, () => `batch run ${res.runId}: ${res.status}\n  ${res.executionArn}`);
     });
+}
 
+/** `approve`, `reject`, `models` and `runs`. */
+function addModelCommands(program: Command, globals: Globals): void {
   for (const [name, status, verb] of [
     ['approve', 'Approved', 'approve a model version: it becomes Production (the newest Approved version)'],
     ['reject', 'Rejected', 'reject a model version; rejecting Production rolls back to the previous Approved one'],
@@ -219,7 +231,10 @@ export function buildProgram(): Command {
             ]),
       );
     });
+}
 
+/** `score`, `reconcile` and `local`. */
+function addQueryCommands(program: Command, globals: Globals): void {
   program
     .command('score <id...>')
     .description('read scores as the API serves them (unknown ids get the fallback score)')
@@ -270,8 +285,6 @@ no score and no fallback yet: ${res.notFound.join(', ')}`
     .action(async (_o: unknown, cmd: Command) => {
       process.exitCode = await localDemo().main(cmd.args);
     });
-
-  return program;
 }
 
 /**
