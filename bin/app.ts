@@ -95,7 +95,7 @@ export function createApp(props: AppProps = {}, options: CreateAppOptions = {}):
 }
 
 /**
- * The app the local runtime synthesizes (`local/runtime/template.ts`): the application stacks of the chosen environment,
+ * The app the local runtime synthesizes (`local/runtime/synth.ts`): the application stacks of the chosen environment,
  * never the pipeline (its Dev and Prod stages would hold every state machine twice).
  */
 export function buildApp(context: Record<string, unknown>): App {

@@ -1,14 +1,11 @@
 #!/usr/bin/env node
-import '../local/runtime/polyfills';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import * as commands from '../cli/commands';
-import { resolveAwsTarget, resolveLocalTarget, type Target } from '../cli/target';
-import { DependencyError, PipelineError } from '../contracts/errors';
+import { resolveAwsTarget, type Target } from '../cli/target';
+import { PipelineError } from '../contracts/errors';
 import type { RunKind } from '../contracts/table-keys';
-import type { PackageInfo } from '../lambdas/domain/registry';
-import { deliverApprovalEvent } from '../local/runtime/approval';
 
 /**
  * `mlops-batch`: the operator CLI. Against AWS (default credential chain; resources from the stacks' outputs) or,
@@ -25,6 +22,14 @@ interface GlobalOptions {
 }
 
 const REPO_ROOT = path.resolve(__dirname, '..');
+
+/*
+ * Loaded on first use: the local target pulls in the local runtime (CDK app synthesis, handlers, stand-ins) and
+ * `local` the whole demo, which `--help` and the AWS commands never need. A typed `require`, not `import()`: the npx
+ * launcher (bin/mlops-batch.js) registers tsx for CommonJS only, and Node's own `import()` cannot load a .ts module.
+ */
+const localTarget = (): typeof import('../cli/local-target') => require('../cli/local-target');
+const localDemo = (): typeof import('../local/demo/run') => require('../local/demo/run');
 
 function cdkJson(): { context?: { env?: string; environments?: Record<string, { namePrefix?: string }> } } {
   return JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8'));
@@ -47,7 +52,7 @@ async function target(opts: GlobalOptions): Promise<Target> {
     process.env.AWS_ACCESS_KEY_ID ??= 'testing';
     process.env.AWS_SECRET_ACCESS_KEY ??= 'testing';
   }
-  return local ? resolveLocalTarget(opts.env) : resolveAwsTarget(namePrefixOf(opts.env), opts.env);
+  return local ? localTarget().resolveLocalTarget(opts.env) : resolveAwsTarget(namePrefixOf(opts.env), opts.env);
 }
 
 function print(opts: GlobalOptions, data: unknown, human: () => string): void {
@@ -100,7 +105,16 @@ export function buildProgram(): Command {
     .exitOverride();
 
   const globals = () => program.opts<GlobalOptions>();
+  addRunCommands(program, globals);
+  addModelCommands(program, globals);
+  addQueryCommands(program, globals);
+  return program;
+}
 
+type Globals = () => GlobalOptions;
+
+/** `train` and `batch`. */
+function addRunCommands(program: Command, globals: Globals): void {
   program
     .command('train')
     .description(
@@ -148,7 +162,10 @@ export function buildProgram(): Command {
       );
       print(globals(), res, () => `batch run ${res.runId}: ${res.status}\n  ${res.executionArn}`);
     });
+}
 
+/** `approve`, `reject`, `models` and `runs`. */
+function addModelCommands(program: Command, globals: Globals): void {
   for (const [name, status, verb] of [
     ['approve', 'Approved', 'approve a model version: it becomes Production (the newest Approved version)'],
     ['reject', 'Rejected', 'reject a model version; rejecting Production rolls back to the previous Approved one'],
@@ -160,7 +177,7 @@ export function buildProgram(): Command {
       .action(async (rawVersion: string, o: { reason?: string }) => {
         const version = commands.parseVersion(rawVersion);
         const t = await target(globals());
-        const deliver = t.mode === 'local' ? await localApprovalDelivery(t) : undefined;
+        const deliver = t.mode === 'local' ? localTarget().localApprovalDelivery(t) : undefined;
         const res = await commands.setStatus(t, version, status, o.reason, deliver);
         print(
           globals(),
@@ -214,7 +231,10 @@ export function buildProgram(): Command {
             ]),
       );
     });
+}
 
+/** `score`, `reconcile` and `local`. */
+function addQueryCommands(program: Command, globals: Globals): void {
   program
     .command('score <id...>')
     .description('read scores as the API serves them (unknown ids get the fallback score)')
@@ -263,18 +283,13 @@ no score and no fallback yet: ${res.notFound.join(', ')}`
     .allowUnknownOption(true)
     .allowExcessArguments(true)
     .action(async (_o: unknown, cmd: Command) => {
-      // Loaded on demand: the local runtime pulls in the CDK app and the handlers.
-      const { main: runLocal } = require('../local/demo/run') as { main: (argv: readonly string[]) => Promise<number> };
-      process.exitCode = await runLocal(cmd.args);
+      process.exitCode = await localDemo().main(cmd.args);
     });
-
-  return program;
 }
 
 /**
- * Locally the Step Functions emulator cannot run our state machines: run the synthesized one in-process (the same
- * handlers, local trainer/transformer and environment as `npm run local`), always to its end (`--wait` or not), and
- * print run id, status and path. A failed execution is one line with its error and cause, exit code 1.
+ * `train` / `batch` with --local: the synthesized state machine runs in-process to its end (`--wait` or not); prints
+ * run id, status and path. A failed execution is one line with its error and cause, exit code 1.
  */
 async function runLocally(
   opts: GlobalOptions,
@@ -283,24 +298,8 @@ async function runLocally(
   input: Record<string, unknown>,
   runId: string | undefined,
 ): Promise<void> {
-  // Loaded on demand: the local runtime pulls in the CDK app and the handlers.
-  const { runLocalExecution } = require('../local/runtime/executions') as typeof import('../local/runtime/executions');
-  const res = await runLocalExecution(kind, { envName: t.envName, input, ...(runId ? { runId } : {}) });
-  const label = kind === 'training' ? 'training' : 'batch';
-  if (res.status !== 'SUCCEEDED') {
-    const oneLine = (x: string | undefined) => (x ?? '').replace(/\s+/g, ' ').trim();
-    throw new DependencyError(
-      `${label} run ${res.runId} ${res.status} after ${res.path.join(' → ')}: ${oneLine(res.error) || 'no error'}: ${oneLine(res.cause) || 'no cause'}`,
-    );
-  }
-  print(opts, res, () => `${label} run ${res.runId}: ${res.status}\n  path: ${res.path.join(' → ')}`);
-}
-
-/** Locally there is no EventBridge: hand the registry's state-change event to the real approval handler. */
-async function localApprovalDelivery(t: Target): Promise<(pkg: PackageInfo) => Promise<void>> {
-  return async (pkg) => {
-    await deliverApprovalEvent(t, pkg);
-  };
+  const res = await localTarget().runLocally(t, kind, input, runId);
+  print(opts, res, () => `${kind} run ${res.runId}: ${res.status}\n  path: ${res.path.join(' → ')}`);
 }
 
 export async function main(argv: readonly string[]): Promise<number> {

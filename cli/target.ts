@@ -7,9 +7,9 @@ import { NotFoundError } from '../contracts/errors';
 import { docClient, s3Client, sageMakerClient, sfnClient } from '../lambdas/platform/clients';
 
 /**
- * Where the CLI acts: a deployed environment on AWS (resources found from the stacks' outputs) or the local runtime
- * (moto_server at AWS_ENDPOINT_URL, redis-server at REDIS_URL; resources resolved from the synthesized templates —
- * the same names `npm run local` provisions).
+ * Where the CLI acts: a deployed environment on AWS (resources found from the stacks' outputs, resolved here) or the
+ * local runtime (moto_server at AWS_ENDPOINT_URL, redis-server at REDIS_URL; resources resolved from the synthesized
+ * templates — the same names `npm run local` provisions — by cli/local-target.ts).
  */
 export interface Target {
   readonly mode: 'aws' | 'local';
@@ -36,7 +36,8 @@ export function output(target: Target, key: string): string {
   throw new NotFoundError(`Stack output ${key} not found in ${where}; deploy the stacks first (npx cdk deploy --all)`);
 }
 
-function clients(): Target['clients'] {
+/** SDK clients of the default credential chain (AWS_ENDPOINT_URL, when set, points them at the local emulator). */
+export function defaultClients(): Target['clients'] {
   return { s3: s3Client(), doc: docClient(), sm: sageMakerClient(), sfn: sfnClient() };
 }
 
@@ -61,21 +62,5 @@ export async function resolveAwsTarget(namePrefix: string, envName: string): Pro
       `No stacks named ${prefix}* in this account/region; deploy with: npx cdk deploy --all -c env=${envName}`,
     );
   }
-  return { mode: 'aws', envName, outputs, clients: clients() };
-}
-
-/**
- * The local runtime's resources: synthesize the app in-process and resolve the outputs to the local names that
- * `npm run local` provisions in moto_server.
- */
-export async function resolveLocalTarget(envName: string): Promise<Target> {
-  // Loaded on demand (the local runtime pulls in the CDK app); synthesized once per process, shared with local runs.
-  const { localResources } = require('../local/runtime/executions') as typeof import('../local/runtime/executions');
-  const resources = localResources(envName);
-  const outputs: Record<string, string> = {};
-  for (const [qualified, value] of Object.entries(resources.outputs)) {
-    const key = qualified.slice(qualified.indexOf('.') + 1);
-    if (typeof value === 'string') outputs[key] = value;
-  }
-  return { mode: 'local', envName, outputs, clients: clients() };
+  return { mode: 'aws', envName, outputs, clients: defaultClients() };
 }

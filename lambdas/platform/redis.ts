@@ -3,7 +3,7 @@ import Redis, { type RedisOptions } from 'ioredis';
 import { DependencyError } from '../../contracts/errors';
 
 /**
- * Redis (ElastiCache / Valkey) client factory for the score store (contract 6).
+ * Redis (ElastiCache / Valkey) client factory for the score store.
  *
  * - `REDIS_URL` set (local runtime, tests): connect to it and ignore host/port/secret.
  * - otherwise `CACHE_HOST`, `CACHE_PORT`, `CACHE_TLS` ("true"/"false") and the AUTH token read from the Secrets Manager
@@ -48,6 +48,32 @@ export const ROLE_OPTIONS: Readonly<Record<RedisRole, RedisOptions>> = {
     retryStrategy: (times: number) => (times > 5 ? null : Math.min(times * 200, 1_000)),
   },
 };
+
+/**
+ * Builds the client `redisFromEnv` returns: from `url` when `REDIS_URL` is set, else from `options` alone (host, port,
+ * TLS, AUTH token). Deployed functions always use {@link defaultRedisConnector}.
+ */
+export type RedisConnector = (options: RedisOptions, url?: string) => Redis;
+
+/** `new Redis(...)`: what every deployed function uses. */
+export const defaultRedisConnector: RedisConnector = (options, url) =>
+  url === undefined ? new Redis(options) : new Redis(url, options);
+
+let connector: RedisConnector = defaultRedisConnector;
+
+/**
+ * Replace how `redisFromEnv` (and so every `RedisHolder`) builds its clients, for this process; `undefined` restores
+ * `new Redis`. Only the local runtime calls it, which runs the handlers in-process: to keep track of their clients
+ * (and close them when a run ends) or to hand them an in-process stand-in when no redis-server is installed. The
+ * role options, lazy connect and error watching stay as `redisFromEnv` sets them.
+ *
+ * @returns the connector that was in place
+ */
+export function setRedisConnector(next: RedisConnector | undefined): RedisConnector {
+  const previous = connector;
+  connector = next ?? defaultRedisConnector;
+  return previous;
+}
 
 let cachedToken: { arn: string; token: Promise<string> } | undefined;
 
@@ -114,14 +140,15 @@ function requireVar(env: NodeJS.ProcessEnv, name: string): string {
 }
 
 /**
- * Create an ioredis client from the environment (see the module comment). The client connects lazily: call
- * {@link ensureConnected} before the first command (the reader must, because its offline queue is off).
+ * Create an ioredis client from the environment (see the module comment) through the {@link RedisConnector} in place.
+ * The client connects lazily: call {@link ensureConnected} before the first command (the reader must, because its
+ * offline queue is off).
  */
 export async function redisFromEnv(options: RedisFromEnvOptions = {}): Promise<Redis> {
   const env = options.env ?? process.env;
   const role = options.role ?? 'reader';
   const base: RedisOptions = { ...ROLE_OPTIONS[role], lazyConnect: true, connectionName: `mlops-${role}` };
-  if (env.REDIS_URL) return watchErrors(new Redis(env.REDIS_URL, base));
+  if (env.REDIS_URL) return watchErrors(connector(base, env.REDIS_URL));
 
   const host = requireVar(env, 'CACHE_HOST');
   const portText = requireVar(env, 'CACHE_PORT');
@@ -136,7 +163,7 @@ export async function redisFromEnv(options: RedisFromEnvOptions = {}): Promise<R
   const arn = env.CACHE_AUTH_SECRET_ARN;
   const password = arn ? await authToken(options.secretsManager ?? secretsManagerClient(env), arn) : undefined;
   return watchErrors(
-    new Redis({
+    connector({
       ...base,
       host,
       port,

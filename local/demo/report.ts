@@ -1,7 +1,10 @@
 /**
  * `local-run/report.md` and `local-run/report.html` for `npm run local`: the run summary, the checks, per-step timing,
- * and (HTML, inline SVG) the validation ROC curve, the score histogram and a timing bar chart.
+ * and (HTML, inline SVG) the validation ROC curve, the score histogram and a timing bar chart; and the summary printed
+ * at the end of the run.
  */
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import type { RocPoint } from '../standins/metrics';
 
 export interface ReportStep {
@@ -210,4 +213,41 @@ code{background:#f4f4f4;padding:0 .2rem}details pre{white-space:pre-wrap;font-si
 <details><summary>Markdown report</summary><pre>${esc(md)}</pre></details>
 </body></html>
 `;
+}
+
+/** Write report.md, report.html and report.json (without the ROC points) to `outDir`. @returns the md and html files */
+export function writeReport(outDir: string, report: LocalRunReport): string[] {
+  const mdFile = path.join(outDir, 'report.md');
+  const htmlFile = path.join(outDir, 'report.html');
+  writeFileSync(mdFile, renderMarkdown(report));
+  writeFileSync(htmlFile, renderHtml(report));
+  writeFileSync(path.join(outDir, 'report.json'), `${JSON.stringify({ ...report, roc: undefined }, null, 2)}\n`);
+  return [mdFile, htmlFile];
+}
+
+/** The summary printed at the end of the run. */
+export function printSummary(
+  print: (l: string) => void,
+  r: LocalRunReport,
+  files: readonly string[],
+  outDir: string,
+): void {
+  const t = r.training;
+  print('');
+  print('Summary');
+  print(
+    `  model version ${t.modelVersion} · validation AUC ${t.auc?.toFixed(4)} · logloss ${t.logloss?.toFixed(4)} · ${r.approval.detail}`,
+  );
+  for (const b of r.batches) {
+    print(
+      `  ${b.label.padEnd(26)} ${String(b.objects.length).padStart(2)} objects · ${String(b.rowsScored).padStart(6)} scored · ${String(b.rowsQuarantined).padStart(3)} quarantined · ${String(b.rowsKeptNewer).padStart(5)} kept newer · ${(b.ms / 1000).toFixed(2)} s`,
+    );
+  }
+  for (const x of r.reads) print(`  read ${x.id} (${x.expected}): ${JSON.stringify(x.result)}`);
+  print(`  checks: ${r.checks.filter((c) => c.passed).length}/${r.checks.length} passed`);
+  print(`  total ${(r.totalMs / 1000).toFixed(1)} s`);
+  for (const f of files) print(`  report: ${path.relative(process.cwd(), f) || f}`);
+  print(
+    `  result files: ${r.resultFiles.length} under ${path.relative(process.cwd(), path.join(outDir, 'artifacts')) || outDir}`,
+  );
 }

@@ -9,8 +9,9 @@
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import type { PackageInfo } from '../../lambdas/domain/registry';
-import { invokeFunction, type RunnableFunction } from './sfn-runner';
-import { LOCAL_ACCOUNT, type LocalResources, resolveResources, synthesizeApp } from './template';
+import { localResources } from './executions';
+import { invokeFunction, type RunnableFunction } from './lambda-invoke';
+import { LOCAL_ACCOUNT } from './names';
 
 export const APPROVAL_HANDLER_ENTRY = 'lambdas/functions/approval-event/handler.ts';
 
@@ -18,22 +19,6 @@ export const APPROVAL_HANDLER_ENTRY = 'lambdas/functions/approval-event/handler.
 export interface ApprovalTarget {
   readonly envName: string;
   readonly outputs: Readonly<Record<string, string>>;
-}
-
-const resourcesByEnv = new Map<string, LocalResources>();
-
-/** Let the local run share its already synthesized resources (saves a second synth). */
-export function useLocalResources(envName: string, resources: LocalResources): void {
-  resourcesByEnv.set(envName, resources);
-}
-
-function resourcesFor(envName: string): LocalResources {
-  let r = resourcesByEnv.get(envName);
-  if (!r) {
-    r = resolveResources(synthesizeApp({ context: { env: envName } }));
-    resourcesByEnv.set(envName, r);
-  }
-  return r;
 }
 
 /** The event EventBridge would deliver for `pkg`'s current state. */
@@ -75,7 +60,7 @@ export function modelPackageStateChangeEvent(
  * @returns the handler's result (ApprovalOutcome)
  */
 export async function deliverApprovalEvent(target: ApprovalTarget, pkg: PackageInfo): Promise<unknown> {
-  const resources = resourcesFor(target.envName);
+  const resources = localResources(target.envName);
   const fn: RunnableFunction = Object.values(resources.functions).find((f) => f.entry === APPROVAL_HANDLER_ENTRY) ?? {
     entry: APPROVAL_HANDLER_ENTRY,
     environment: {

@@ -10,17 +10,18 @@ import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { LOCAL_IMAGE_URI } from '../standins/model';
 import { type TrainerDeps, trainingOverride } from '../standins/trainer';
 import { type TransformerDeps, transformOverride } from '../standins/transformer';
-import { useLocalResources } from './approval';
-import { closeRedisClients, patchIoredis } from './redis-clients';
-import { type RunnerEvent, type RunResult, runStateMachine, type StateOverride } from './sfn-runner';
-import { type LocalResources, type LocatedStateMachine, resolveResources, synthesizeApp } from './template';
+import { type LocalResources, type LocatedStateMachine, resolveResources } from './inventory';
+import { closeRedisClients, useLocalRedis } from './redis-clients';
+import { type RunnerEvent, type RunResult, runStateMachine } from './sfn-runner';
+import { synthesizeApp } from './synth';
+import type { StateOverride } from './task-handlers';
 
 /** A local resource the synthesized app should have but does not (exactly one expected). */
 export class LocalResourceError extends Error {
   override readonly name = 'LocalResourceError';
 }
 
-/** Which state machine: the contract names of DESIGN §6. */
+/** Which state machine (contracts/states/{training,batch}.ts). */
 export type LocalExecutionKind = 'training' | 'batch';
 
 const MACHINE_HINT: Record<LocalExecutionKind, string> = { training: 'Training', batch: 'BatchInference' };
@@ -54,10 +55,9 @@ export function findMachine(resources: LocalResources, hint: string): LocatedSta
 
 const cache = new Map<string, LocalResources>();
 
-/** Share already synthesized resources of an environment (with the approval delivery too): one synth per process. */
+/** Share already synthesized resources of an environment (runs, the CLI's local target, approvals): one synth per process. */
 export function setLocalResources(envName: string, resources: LocalResources): void {
   cache.set(envName, resources);
-  useLocalResources(envName, resources);
 }
 
 /** The synthesized app's local resources for an environment (synthesized once per process). */
@@ -68,6 +68,15 @@ export function localResources(envName: string, region?: string): LocalResources
     setLocalResources(envName, r);
   }
   return r;
+}
+
+/** Stack outputs by output key (`<stack>.<key>` → `<key>`), as the CLI's target names them. */
+export function localOutputs(resources: LocalResources): Record<string, string> {
+  const outputs: Record<string, string> = {};
+  for (const [qualified, value] of Object.entries(resources.outputs)) {
+    if (typeof value === 'string') outputs[qualified.slice(qualified.indexOf('.') + 1)] = value;
+  }
+  return outputs;
 }
 
 /** The environment every handler gets on top of its template environment (moto, redis, quiet Powertools). */
@@ -193,7 +202,7 @@ export async function runLocalExecution(
   const s3 = new S3Client({ ...common, forcePathStyle: true });
   const sageMaker = new SageMakerClient(common);
   // The handlers' Redis clients are tracked so this process can end when the run has (the CLI does not exit()).
-  patchIoredis('track');
+  useLocalRedis('track');
   try {
     const res = await executeLocal(
       kind,

@@ -19,7 +19,7 @@ import {
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { CreateTopicCommand, type SNSClient } from '@aws-sdk/client-sns';
-import type { LocalResources, LocalTable } from './template';
+import type { LocalResources, LocalTable } from './inventory';
 
 export interface ProvisionClients {
   readonly s3: S3Client;

@@ -1,16 +1,17 @@
 /**
- * Control over the Redis clients the in-process handlers create (`npm run local` only).
+ * The Redis clients of the handlers the local runtime runs in-process.
  *
- * The handlers build their clients with `new Redis(...)` from `ioredis` (through `redisFromEnv`). Compiled TypeScript
- * reads `ioredis`'s `default` export when it constructs, so replacing that export here reaches every handler, loaded
- * before or after, without touching their code:
- * - `track`: real clients are remembered (through `Redis.prototype.connect`) so {@link closeRedisClients} can disconnect
- *   them all at the end (otherwise they keep reconnecting to a stopped server and keep the process alive);
+ * The handlers get their clients from `redisFromEnv` (lambdas/platform/redis.ts); {@link useLocalRedis} installs its
+ * connector hook for this process:
+ * - `track`: real clients, remembered so {@link closeRedisClients} can disconnect them all when a run ends (otherwise
+ *   they keep reconnecting to a stopped server and keep the process alive);
  * - `standin`: an in-process stand-in for a missing redis-server, built on ioredis-mock. ioredis-mock runs the score
  *   store's Lua upsert (EVAL, via fengari) but lacks the generic `call()` the store uses and `SCRIPT LOAD`/`EVALSHA`;
  *   the stand-in adds those. Clients with the same URL share one data set (ioredis-mock keys data by host:port/db).
  */
 import { createHash } from 'node:crypto';
+import type Redis from 'ioredis';
+import { defaultRedisConnector, type RedisConnector, setRedisConnector } from '../../lambdas/platform/redis';
 
 type AnyFn = (...args: unknown[]) => Promise<unknown>;
 type Ctor = new (...args: unknown[]) => { disconnect(): void; quit?: () => Promise<unknown> };
@@ -18,8 +19,12 @@ type Ctor = new (...args: unknown[]) => { disconnect(): void; quit?: () => Promi
 /** URL the stand-in answers to (never dialled). */
 export const STANDIN_REDIS_URL = 'redis://standin.local:6379';
 
+/**
+ * Every client built through the hook. Kept after {@link closeRedisClients}: a handler's cached client that was
+ * disconnected reconnects on its next use, and the next close must reach it again.
+ */
 const live = new Set<{ disconnect(): void }>();
-let patched: 'track' | 'standin' | undefined;
+let mode: 'track' | 'standin' | undefined;
 
 /** The stand-in class (exported for tests): ioredis-mock plus `call`, `SCRIPT LOAD` and `EVALSHA`. */
 export function standInClass(): Ctor {
@@ -72,61 +77,46 @@ export function standInClass(): Ctor {
   return StandInRedis;
 }
 
-/**
- * Replace `ioredis`'s default export for this process. Idempotent per mode.
- * @returns the REDIS_URL to use with `standin`, undefined with `track`
- */
-export function patchIoredis(mode: 'track' | 'standin'): string | undefined {
-  // `ioredis`'s `default`/`Redis` exports are getters reading `ioredis/built/Redis`'s `default`.
-  const inner = require('ioredis/built/Redis') as Record<string, unknown>;
-  if (patched === undefined) {
-    // Every real client connects through Redis.prototype.connect (at construction, or later when lazy): track there,
-    // which also catches clients built from the module object directly.
-    const proto = (inner.default as { prototype: { connect: (...a: unknown[]) => Promise<void> } }).prototype;
-    const connect = proto.connect;
-    proto.connect = function (this: { disconnect(): void }, ...args: unknown[]) {
-      live.add(this);
-      return connect.apply(this, args);
-    };
-  }
-  if (mode === 'standin' && patched !== 'standin') {
-    const StandIn = standInClass();
-    class Tracked extends StandIn {
-      constructor(...args: unknown[]) {
-        super(...args);
-        live.add(this);
-      }
-    }
-    inner.default = Tracked;
-    // A module that imports ioredis later may read module.exports itself as the default (Node-mode interop), so
-    // the package's entry must be the stand-in too. Modules loaded earlier (local/servers.ts) keep the real client.
-    const entry = require.cache[require.resolve('ioredis')];
-    if (entry) {
-      const real = entry.exports as Record<string, unknown>;
-      entry.exports = Object.assign(Tracked, {
-        default: Tracked,
-        Redis: Tracked,
-        Cluster: real.Cluster,
-        Command: real.Command,
-        ReplyError: real.ReplyError,
-        __esModule: true,
-      });
-    }
-  }
-  patched = patched === 'standin' ? 'standin' : mode;
-  return mode === 'standin' ? STANDIN_REDIS_URL : undefined;
+/** The connector of a mode: real clients or stand-ins, each remembered for {@link closeRedisClients}. */
+export function trackingConnector(kind: 'track' | 'standin'): RedisConnector {
+  const build: RedisConnector =
+    kind === 'track'
+      ? defaultRedisConnector
+      : (() => {
+          const StandIn = standInClass();
+          return (options, url) => new StandIn(url ?? STANDIN_REDIS_URL, options) as unknown as Redis;
+        })();
+  return (options, url) => {
+    const client = build(options, url);
+    live.add(client);
+    return client;
+  };
 }
 
-/** Disconnect every client created since {@link patchIoredis}. */
+/**
+ * Route the handlers' Redis clients through the local runtime for this process. Idempotent per mode; once the
+ * stand-in is in place it stays (its data lives in this process).
+ * @returns the REDIS_URL to use with `standin`, undefined with `track`
+ */
+export function useLocalRedis(next: 'track' | 'standin'): string | undefined {
+  if (mode !== 'standin' && mode !== next) {
+    setRedisConnector(trackingConnector(next));
+    mode = next;
+  }
+  return next === 'standin' ? STANDIN_REDIS_URL : undefined;
+}
+
+/** Disconnect every client built since {@link useLocalRedis}. @returns how many were disconnected */
 export function closeRedisClients(): number {
-  const n = live.size;
+  let n = 0;
   for (const c of live) {
+    if ((c as { status?: string }).status === 'end') continue;
     try {
       c.disconnect();
+      n++;
     } catch {
       // already closed
     }
   }
-  live.clear();
   return n;
 }

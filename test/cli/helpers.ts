@@ -9,8 +9,9 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import Redis from 'ioredis';
 import { outputByKey, setLocalResources } from '../../local/runtime/executions';
+import { type LocalResources, resolveResources } from '../../local/runtime/inventory';
 import { provision } from '../../local/runtime/provision';
-import { type LocalResources, resolveResources, synthesizeApp } from '../../local/runtime/template';
+import { synthesizeApp } from '../../local/runtime/synth';
 
 // `bin/mlops-batch.js` (the npx launcher) sits next to the TypeScript module: name the .ts file explicitly.
 export const { main } = require('../../bin/mlops-batch.ts') as typeof import('../../bin/mlops-batch');

@@ -19,7 +19,7 @@ import { getLedgerItem } from '../../lambdas/domain/ledger';
 import { getLock } from '../../lambdas/domain/lock';
 import { updateApprovalStatus } from '../../lambdas/domain/registry';
 import { BATCH_STATES as S } from '../../lib/constructs/batch-inference-workflow';
-import { synthesizeApp } from '../../local/runtime/template';
+import { synthesizeApp } from '../../local/runtime/synth';
 import { describeWithServers } from '../support/servers';
 import { ids, Pipeline, parseUri, SUCCESS_PATH, snapshot } from './support/pipeline';
 import { type KillableRedis, killableRedisAvailable, startKillableRedis } from './support/redis-process';

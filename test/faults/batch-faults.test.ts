@@ -21,7 +21,7 @@ import { acquireLock, getLock } from '../../lambdas/domain/lock';
 import { findProductionPackage, updateApprovalStatus } from '../../lambdas/domain/registry';
 import { getRun } from '../../lambdas/domain/tracking';
 import { BATCH_STATES as S } from '../../lib/constructs/batch-inference-workflow';
-import type { StateOverride } from '../../local/runtime/sfn-runner';
+import type { StateOverride } from '../../local/runtime/task-handlers';
 import { describeWithServers } from '../support/servers';
 import { type FaultProxy, startFaultProxy } from './support/fault-proxy';
 import { FAILURE_PATH, ids, Pipeline, SUCCESS_PATH, snapshot } from './support/pipeline';

@@ -5,7 +5,8 @@ import { BATCH_STATES } from '../../lib/constructs/batch-inference-workflow';
 import { ProjectFunction } from '../../lib/constructs/project-function';
 import { BatchInferenceStack } from '../../lib/stacks/batch-inference-stack';
 import { DataStack } from '../../lib/stacks/data-stack';
-import { extractDefinition, findStateMachines, resolveResources, synthesizeApp } from '../../local/runtime/template';
+import { extractDefinition, findStateMachines, resolveResources } from '../../local/runtime/inventory';
+import { synthesizeApp } from '../../local/runtime/synth';
 import { testContext } from './context';
 
 process.env.CDK_VALIDATION = 'false';

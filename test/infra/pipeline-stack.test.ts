@@ -12,7 +12,8 @@ import {
   SYNTH_COMMANDS,
   SYNTH_INSTALL_COMMANDS,
 } from '../../lib/stacks/pipeline-stack';
-import { findStateMachines, synthesizeApp } from '../../local/runtime/template';
+import { findStateMachines } from '../../local/runtime/inventory';
+import { synthesizeApp } from '../../local/runtime/synth';
 import { testContext } from './context';
 
 process.env.CDK_VALIDATION = 'false';

@@ -20,16 +20,18 @@ import { getLock } from '../../lambdas/domain/lock';
 import { createModelPackage, updateApprovalStatus } from '../../lambdas/domain/registry';
 import { getRun } from '../../lambdas/domain/tracking';
 import { BATCH_STATES as S } from '../../lib/constructs/batch-inference-workflow';
-import { provision } from '../../local/runtime/provision';
-import { invokeFunction, type RunResult, runStateMachine, type StateOverride } from '../../local/runtime/sfn-runner';
 import {
   type AslDefinition,
   extractDefinition,
   type LocalFunction,
   type LocalResources,
   resolveResources,
-  synthesizeApp,
-} from '../../local/runtime/template';
+} from '../../local/runtime/inventory';
+import { invokeFunction } from '../../local/runtime/lambda-invoke';
+import { provision } from '../../local/runtime/provision';
+import { type RunResult, runStateMachine } from '../../local/runtime/sfn-runner';
+import { synthesizeApp } from '../../local/runtime/synth';
+import type { StateOverride } from '../../local/runtime/task-handlers';
 import { testClients } from '../support/aws';
 import { contract, featureValues, s3Text, writeTransformOutputs } from '../support/batch-fixtures';
 import { describeWithServers } from '../support/servers';

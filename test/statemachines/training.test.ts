@@ -18,15 +18,15 @@ import { TRAINING_STATES as S } from '../../lib/constructs/training-workflow';
 import { DataStack } from '../../lib/stacks/data-stack';
 import { NetworkStack } from '../../lib/stacks/network-stack';
 import { TrainingStack } from '../../lib/stacks/training-stack';
-import { provision } from '../../local/runtime/provision';
-import { runStateMachine } from '../../local/runtime/sfn-runner';
 import {
   type AslDefinition,
   extractDefinition,
   type LocalResources,
   resolveResources,
-  synthesizeApp,
-} from '../../local/runtime/template';
+} from '../../local/runtime/inventory';
+import { provision } from '../../local/runtime/provision';
+import { runStateMachine } from '../../local/runtime/sfn-runner';
+import { synthesizeApp } from '../../local/runtime/synth';
 import { testClients } from '../support/aws';
 import { describeWithServers } from '../support/servers';
 

@@ -15,17 +15,18 @@ import { contractColumns } from '../../../lambdas/data/contract';
 import { prepareTrainingData } from '../../../lambdas/data/prepare';
 import { createModelPackage } from '../../../lambdas/domain/registry';
 import { BATCH_STATES as S } from '../../../lib/constructs/batch-inference-workflow';
-import { provision } from '../../../local/runtime/provision';
-import { invokeFunction, type RunResult, runStateMachine, type StateOverride } from '../../../local/runtime/sfn-runner';
 import {
   type AslDefinition,
   extractDefinition,
   type LocalFunction,
   type LocalResources,
   resolveResources,
-  type SynthesizedApp,
-  synthesizeApp,
-} from '../../../local/runtime/template';
+} from '../../../local/runtime/inventory';
+import { invokeFunction } from '../../../local/runtime/lambda-invoke';
+import { provision } from '../../../local/runtime/provision';
+import { type RunResult, runStateMachine } from '../../../local/runtime/sfn-runner';
+import { type SynthesizedApp, synthesizeApp } from '../../../local/runtime/synth';
+import type { StateOverride } from '../../../local/runtime/task-handlers';
 import { testClients } from '../../support/aws';
 import { contract, featureValues, parseUri, writeTransformOutputs } from '../../support/batch-fixtures';
 

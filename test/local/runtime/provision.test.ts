@@ -2,8 +2,9 @@ import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client
 import { GetBucketVersioningCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { DescribeModelPackageGroupCommand } from '@aws-sdk/client-sagemaker';
 import { ListTopicsCommand, SNSClient } from '@aws-sdk/client-sns';
+import { resolveResources } from '../../../local/runtime/inventory';
 import { createTableInput, provision } from '../../../local/runtime/provision';
-import { resolveResources, synthesizeApp } from '../../../local/runtime/template';
+import { synthesizeApp } from '../../../local/runtime/synth';
 import { testClients } from '../../support/aws';
 import { describeWithServers } from '../../support/servers';
 import { buildFixtureApp } from './fixtures/fixture-app';

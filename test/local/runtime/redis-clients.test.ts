@@ -1,6 +1,17 @@
+import Redis from 'ioredis';
 import { evalUpsert, getScore } from '../../../lambdas/domain/score-store/store';
-import { ensureConnected } from '../../../lambdas/platform/redis';
-import { standInClass } from '../../../local/runtime/redis-clients';
+import {
+  defaultRedisConnector,
+  ensureConnected,
+  redisFromEnv,
+  setRedisConnector,
+} from '../../../lambdas/platform/redis';
+import {
+  closeRedisClients,
+  STANDIN_REDIS_URL,
+  standInClass,
+  useLocalRedis,
+} from '../../../local/runtime/redis-clients';
 
 // ioredis-mock runs the score store's real Lua upsert through the stand-in's call/SCRIPT LOAD/EVALSHA shim.
 describe('in-process Redis stand-in', () => {
@@ -39,5 +50,57 @@ describe('in-process Redis stand-in', () => {
     const r = make(4) as { call(c: string, a: unknown[]): Promise<unknown> };
     await expect(r.call('EVALSHA', ['0'.repeat(40), 0])).rejects.toThrow(/^NOSCRIPT/);
     await expect(r.call('NOSUCHCOMMAND', [])).rejects.toThrow(/unknown command 'NOSUCHCOMMAND'/);
+  });
+});
+
+// The handlers build their clients with redisFromEnv; the local runtime reaches them through its connector hook.
+describe('connector hook of redisFromEnv', () => {
+  afterAll(() => {
+    closeRedisClients();
+    setRedisConnector(undefined);
+  });
+
+  it('builds clients with new Redis by default, and with the connector in place otherwise', async () => {
+    const built: unknown[] = [];
+    const previous = setRedisConnector((options, url) => {
+      built.push({ url, lazyConnect: options.lazyConnect, connectionName: options.connectionName });
+      return defaultRedisConnector(options, url);
+    });
+    expect(previous).toBe(defaultRedisConnector);
+    const r = await redisFromEnv({ role: 'loader', env: { REDIS_URL: 'redis://127.0.0.1:6555' } });
+    expect(r).toBeInstanceOf(Redis);
+    expect(built).toEqual([{ url: 'redis://127.0.0.1:6555', lazyConnect: true, connectionName: 'mlops-loader' }]);
+    r.disconnect();
+    setRedisConnector(undefined);
+    const again = await redisFromEnv({ env: { REDIS_URL: 'redis://127.0.0.1:6555' } });
+    expect(built).toHaveLength(1);
+    again.disconnect();
+  });
+
+  it('track: real clients are remembered and closed together', async () => {
+    expect(useLocalRedis('track')).toBeUndefined();
+    const a = await redisFromEnv({ env: { REDIS_URL: 'redis://127.0.0.1:6555' } });
+    const b = await redisFromEnv({ role: 'loader', env: { REDIS_URL: 'redis://127.0.0.1:6555' } });
+    expect(a).toBeInstanceOf(Redis);
+    expect(closeRedisClients()).toBe(2);
+    expect([a.status, b.status]).toEqual(['end', 'end']);
+    expect(closeRedisClients()).toBe(0);
+  });
+
+  it('standin: redisFromEnv hands out stand-ins sharing one data set, closed by closeRedisClients', async () => {
+    const url = useLocalRedis('standin');
+    expect(url).toBe(STANDIN_REDIS_URL);
+    const writer = await redisFromEnv({ role: 'loader', env: { REDIS_URL: url } });
+    const reader = await redisFromEnv({ env: { REDIS_URL: url } });
+    expect(writer).not.toBeInstanceOf(Redis);
+    await ensureConnected(writer);
+    await ensureConnected(reader);
+    await writer.set('hook:k', 'v');
+    expect(await reader.get('hook:k')).toBe('v');
+    expect(closeRedisClients()).toBe(2);
+    expect(writer.status).toBe('end');
+    // Once in place the stand-in stays: its data lives in this process.
+    expect(useLocalRedis('track')).toBeUndefined();
+    expect(await redisFromEnv({ env: { REDIS_URL: url } })).not.toBeInstanceOf(Redis);
   });
 });

@@ -1,6 +1,7 @@
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { extractDefinition, resolveResources } from '../../../local/runtime/inventory';
 import { runStateMachine } from '../../../local/runtime/sfn-runner';
-import { extractDefinition, resolveResources, synthesizeApp } from '../../../local/runtime/template';
+import { synthesizeApp } from '../../../local/runtime/synth';
 import { describeWithServers } from '../../support/servers';
 import { buildFixtureApp } from './fixtures/fixture-app';
 
