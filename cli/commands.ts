@@ -1,6 +1,7 @@
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ConflictError, DependencyError, ValidationError } from '../contracts/errors';
 import type { RunKind } from '../contracts/table-keys';
+import { getModel, type ModelRecord } from '../lambdas/domain/model-records';
 import {
   type ApprovalStatus,
   findPackageByVersion,
@@ -9,7 +10,7 @@ import {
   type PackageInfo,
   updateApprovalStatus,
 } from '../lambdas/domain/registry';
-import { getModel, listRuns, type ModelRecord, type RunRecord } from '../lambdas/domain/tracking';
+import { listRuns, type RunRecord } from '../lambdas/domain/tracking';
 import { readScores } from '../lambdas/functions/read-scores/core';
 import { type ReconcileResult, reconcile } from '../lambdas/functions/reconcile/core';
 import { signedJson } from './signed-fetch';

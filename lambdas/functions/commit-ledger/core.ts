@@ -3,7 +3,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { IntegrityError } from '../../../contracts/errors';
 import { loadWorkObjects, type ResolvedModel, type Work } from '../../../contracts/states/batch';
-import { commitScored, markQuarantined } from '../../domain/ledger';
+import { commitScored, markQuarantined } from '../../domain/ledger-commit';
 import { completeRun } from '../../domain/tracking';
 import type { RunSummary } from '../notify/core';
 
