@@ -21,13 +21,12 @@ import { type DatasetStats, edgesOf, type FeatureSummary, featureDrift, StatsAcc
 import {
   buildReport,
   type FileReport,
-  isIsoDate,
-  type RejectedRow,
   summarizeReport,
   type ValidationReport,
   ViolationLog,
-  validateCsvStream,
-} from './validator';
+} from './validation-report';
+import { type RejectedRow, validateCsvStream } from './validator';
+import { isIsoDate } from './value-syntax';
 
 /**
  * High-level data steps used by the thin `PrepareTrainingData` and `PrepareInferenceData` handlers (DESIGN §4, §6).

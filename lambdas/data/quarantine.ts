@@ -2,7 +2,8 @@ import { CopyObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DependencyError, IntegrityError } from '../../contracts/errors';
 import { putJson, S3LineWriter } from '../platform/s3';
 import { csvLine } from './csv';
-import type { FileReport, RejectedRow } from './validator';
+import type { FileReport } from './validation-report';
+import type { RejectedRow } from './validator';
 
 /**
  * Quarantine of rejected rows (DESIGN §4): `artifacts/quarantine/<runId>/<original key>`, a CSV with the file's

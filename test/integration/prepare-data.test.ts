@@ -17,7 +17,7 @@ import {
   readPreprocessingSpec,
 } from '../../lambdas/data/prepare';
 import type { DatasetStats } from '../../lambdas/data/stats';
-import type { ValidationReport } from '../../lambdas/data/validator';
+import type { ValidationReport } from '../../lambdas/data/validation-report';
 import { MIN_PART_BYTES, S3LineWriter } from '../../lambdas/platform/s3';
 import { createBucket, testClients } from '../support/aws';
 import { describeWithServers } from '../support/servers';
