@@ -3,7 +3,7 @@ import defaultContractJson from '../../config/feature-contract.json';
 import { ValidationError } from '../../contracts/errors';
 
 /**
- * The feature data contract (DESIGN §4, brief contract 3): which columns a feature CSV has, their types, ranges and
+ * The feature data contract: which columns a feature CSV has, their types, ranges and
  * allowed values. `config/feature-contract.json` is the single source; it is imported (not read from disk) so esbuild
  * bundles it into every Lambda that validates or encodes features.
  *

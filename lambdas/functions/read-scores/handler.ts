@@ -1,11 +1,10 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { DependencyError } from '../../../contracts/errors';
+import { logger } from '../../platform/logger';
 import { RedisHolder } from '../../platform/redis';
 import { DEFAULT_MAX_BATCH_IDS, FallbackCache, handleRequest } from './core';
 
-const logger = new Logger();
 const metrics = new Metrics();
 const cache = new RedisHolder({ role: 'reader' });
 const fallbackCache = new FallbackCache();
