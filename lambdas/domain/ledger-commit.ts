@@ -24,6 +24,29 @@ interface TxUpdate {
   readonly params: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 }
 
+/** A conditional update of one ledger item, for a transaction (`#status` and `#etag` name the two attributes). */
+function ledgerUpdate(
+  tableName: string,
+  key: string,
+  update: string,
+  condition: string,
+  values: Record<string, unknown>,
+): TxUpdate {
+  return {
+    key,
+    params: {
+      Update: {
+        TableName: tableName,
+        Key: ledgerKey(key),
+        UpdateExpression: update,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: { '#status': 'status', '#etag': 'etag' },
+        ExpressionAttributeValues: values,
+      },
+    },
+  };
+}
+
 /**
  * Write `updates` in transactions of ≤ 100. A transaction cancelled because some conditions failed is retried
  * without those items (they are reported as skipped); other errors propagate.
@@ -118,27 +141,22 @@ export async function commitScored(
   }
   const unique = dedupe(items, 'commitScored');
   const etags = new Map(unique.map((it) => [it.key, normalizeEtag(it.etag)]));
-  const updates: TxUpdate[] = unique.map((it) => ({
-    key: it.key,
-    params: {
-      Update: {
-        TableName: tableName,
-        Key: ledgerKey(it.key),
-        UpdateExpression:
-          'SET #status = :scored, runId = :run, modelVersion = :mv, scoredAt = :now, updatedAt = :now ' +
-          'REMOVE gsi1pk, gsi1sk, reason',
-        ConditionExpression: 'attribute_exists(pk) AND #etag = :etag AND (#status <> :scored OR runId = :run)',
-        ExpressionAttributeNames: { '#status': 'status', '#etag': 'etag' },
-        ExpressionAttributeValues: {
-          ':scored': 'SCORED',
-          ':run': runId,
-          ':mv': modelVersion,
-          ':now': now.toISOString(),
-          ':etag': normalizeEtag(it.etag),
-        },
+  const updates = unique.map((it) =>
+    ledgerUpdate(
+      tableName,
+      it.key,
+      'SET #status = :scored, runId = :run, modelVersion = :mv, scoredAt = :now, updatedAt = :now ' +
+        'REMOVE gsi1pk, gsi1sk, reason',
+      'attribute_exists(pk) AND #etag = :etag AND (#status <> :scored OR runId = :run)',
+      {
+        ':scored': 'SCORED',
+        ':run': runId,
+        ':mv': modelVersion,
+        ':now': now.toISOString(),
+        ':etag': normalizeEtag(it.etag),
       },
-    },
-  }));
+    ),
+  );
   return writeConditionally(doc, updates, async (key) => {
     const cur = await getLedgerItem(doc, tableName, key);
     const mismatch = versionMismatch(cur, etags.get(key));
@@ -163,29 +181,24 @@ export async function markQuarantined(
   if (!runId) throw new ValidationError('markQuarantined: runId is empty');
   const unique = dedupe(items, 'markQuarantined');
   const etags = new Map(unique.map((it) => [it.key, normalizeEtag(it.etag)]));
-  const updates: TxUpdate[] = unique.map((it) => ({
-    key: it.key,
-    params: {
-      Update: {
-        TableName: tableName,
-        Key: ledgerKey(it.key),
-        UpdateExpression:
-          'SET #status = :q, gsi1pk = :g, gsi1sk = :key, runId = :run, reason = :reason, updatedAt = :now ' +
-          'REMOVE modelVersion, scoredAt',
-        ConditionExpression: 'attribute_exists(pk) AND #etag = :etag',
-        ExpressionAttributeNames: { '#status': 'status', '#etag': 'etag' },
-        ExpressionAttributeValues: {
-          ':q': 'QUARANTINED',
-          ':g': ledgerStatusGsiPk('QUARANTINED'),
-          ':key': it.key,
-          ':run': runId,
-          ':reason': it.reason.slice(0, 1000),
-          ':now': now.toISOString(),
-          ':etag': normalizeEtag(it.etag),
-        },
+  const updates = unique.map((it) =>
+    ledgerUpdate(
+      tableName,
+      it.key,
+      'SET #status = :q, gsi1pk = :g, gsi1sk = :key, runId = :run, reason = :reason, updatedAt = :now ' +
+        'REMOVE modelVersion, scoredAt',
+      'attribute_exists(pk) AND #etag = :etag',
+      {
+        ':q': 'QUARANTINED',
+        ':g': ledgerStatusGsiPk('QUARANTINED'),
+        ':key': it.key,
+        ':run': runId,
+        ':reason': it.reason.slice(0, 1000),
+        ':now': now.toISOString(),
+        ':etag': normalizeEtag(it.etag),
       },
-    },
-  }));
+    ),
+  );
   return writeConditionally(doc, updates, async (key) => {
     const mismatch = versionMismatch(await getLedgerItem(doc, tableName, key), etags.get(key));
     return mismatch ? { ok: false, reason: mismatch } : { ok: true, reason: 'condition holds now' };
