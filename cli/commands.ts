@@ -10,6 +10,7 @@ import {
   type PackageInfo,
   updateApprovalStatus,
 } from '../lambdas/domain/registry';
+import { RedisScoreStore } from '../lambdas/domain/score-store/redis';
 import { listRuns, type RunRecord } from '../lambdas/domain/tracking';
 import { readScores } from '../lambdas/functions/read-scores/core';
 import { type ReconcileResult, reconcile } from '../lambdas/functions/reconcile/core';
@@ -225,7 +226,9 @@ export async function score(target: Target, ids: readonly string[], segment?: st
     const { default: Redis } = await import('ioredis');
     const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
     try {
-      const res = await asUsageError(readScores(redis, { ids: [...ids], ...(segment ? { segment } : {}) }));
+      const res = await asUsageError(
+        readScores(new RedisScoreStore(redis), { ids: [...ids], ...(segment ? { segment } : {}) }),
+      );
       return { items: res.items, notFound: res.notFound };
     } finally {
       redis.disconnect();

@@ -425,8 +425,8 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       return r;
     })();
     const { readScore } = require(READ_CORE) as typeof import('../../lambdas/functions/read-scores/core');
-    const { getScore, getFallbacks } =
-      require('../../lambdas/domain/score-store/store') as typeof import('../../lambdas/domain/score-store/store');
+    const { getScore, getFallbacks, RedisScoreStore } =
+      require('../../lambdas/domain/score-store/redis') as typeof import('../../lambdas/domain/score-store/redis');
 
     findMachine(resources, 'BatchInference'); // fail before the batch runs when it is missing
     const batches: { label: string; run: RunResult; scoredKeys: string[]; report: ReportBatch }[] = [];
@@ -606,12 +606,20 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
     // -- summary -----------------------------------------------------------------------------------------------------
     const unknownId = 'NEW-CUSTOMER-0001';
     const reads = [
-      { id: probe, expected: 'known id → model score', result: await readScore(redisClient, probe) },
-      { id: unknownId, expected: 'unknown id → global fallback', result: await readScore(redisClient, unknownId) },
+      {
+        id: probe,
+        expected: 'known id → model score',
+        result: await readScore(new RedisScoreStore(redisClient), probe),
+      },
+      {
+        id: unknownId,
+        expected: 'unknown id → global fallback',
+        result: await readScore(new RedisScoreStore(redisClient), unknownId),
+      },
       {
         id: unknownId,
         expected: 'unknown id, segment premium → segment fallback',
-        result: await readScore(redisClient, unknownId, 'premium'),
+        result: await readScore(new RedisScoreStore(redisClient), unknownId, 'premium'),
       },
     ];
     check('known id reads the model score', reads[0]!.result.source === 'model', JSON.stringify(reads[0]!.result));

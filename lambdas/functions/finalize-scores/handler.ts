@@ -1,6 +1,7 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
-import { AS_OF_PATTERN, SEGMENT_PATTERN, STAMP_TOKEN } from '../../domain/score-store/store';
+import { AS_OF_PATTERN, SEGMENT_PATTERN, STAMP_TOKEN } from '../../domain/score-store/format';
+import { RedisScoreStore } from '../../domain/score-store/redis';
 import { logger } from '../../platform/logger';
 import { RedisHolder } from '../../platform/redis';
 import { parseStateInput } from '../../platform/state-input';
@@ -41,8 +42,7 @@ export const FinalizeScoresInputSchema = z.object({
  */
 export const handler = async (event: unknown): Promise<FinalizeScoresOutput> => {
   const input = parseStateInput(FinalizeScoresInputSchema, event, 'FinalizeScores');
-  const redis = await cache.get();
-  const out = await finalizeScores(redis, input);
+  const out = await finalizeScores(new RedisScoreStore(await cache.get()), input);
   metrics.addMetric('RowsScored', MetricUnit.Count, out.rowsScored);
   if (out.freshnessHours !== null) metrics.addMetric('ScoreFreshnessHours', MetricUnit.NoUnit, out.freshnessHours);
   metrics.publishStoredMetrics();

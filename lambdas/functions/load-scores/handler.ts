@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { AS_OF_PATTERN, STAMP_TOKEN } from '../../domain/score-store/store';
+import { AS_OF_PATTERN, STAMP_TOKEN } from '../../domain/score-store/format';
+import { RedisScoreStore } from '../../domain/score-store/redis';
 import { requireEnv, s3Client } from '../../platform/clients';
 import { logger } from '../../platform/logger';
 import { RedisHolder } from '../../platform/redis';
@@ -39,10 +40,10 @@ export const handler = async (event: unknown): Promise<LoadScoresOutput> => {
   const input = parseStateInput(LoadScoresInputSchema, event, 'LoadScores');
   const ttlSeconds = positiveIntEnv('SCORE_TTL_SECONDS');
   s3 ??= s3Client();
-  const redis = await cache.get();
+  const store = new RedisScoreStore(await cache.get());
   const started = Date.now();
   try {
-    const out = await loadScores({ s3, redis }, input, { ttlSeconds });
+    const out = await loadScores({ s3, store }, input, { ttlSeconds });
     logger.info('Loaded scores', {
       runId: input.runId,
       resultKey: input.resultKey,

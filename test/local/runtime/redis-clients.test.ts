@@ -1,4 +1,4 @@
-import { evalUpsert, getScore } from '../../../lambdas/domain/score-store/store';
+import { evalUpsert, getScore } from '../../../lambdas/domain/score-store/redis';
 import { ensureConnected } from '../../../lambdas/platform/redis';
 import { standInClass } from '../../../local/runtime/redis-clients';
 
