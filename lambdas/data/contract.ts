@@ -90,7 +90,7 @@ export interface ContractProblem {
   message: string;
 }
 
-/** Suffix of the generated null-indicator column of a nullable numeric feature (brief contract 5). */
+/** Suffix of the generated null-indicator column of a nullable numeric feature (see the preprocessing spec in encoder.ts). */
 export const NULL_INDICATOR_SUFFIX = '_is_null';
 /** Columns the quarantine writer appends; no contract column may start with `_`, enforced by `columnName`. */
 export const RESERVED_QUARANTINE_COLUMNS = ['_line', '_reasons'] as const;

@@ -147,6 +147,29 @@ export function summarizeReport(report: ValidationReport, firstN = 3): string {
   return `rows in ${report.rowsIn}, valid ${report.rowsValid}, quarantined ${report.rowsQuarantined}; violations: ${counts || 'none'}${first ? `; first: ${first}` : ''}`;
 }
 
+/** The failed file report of an object whose key has no `dt=` partition (its rows have no as-of date). */
+export function missingPartitionReport(key: string): FileReport {
+  return {
+    file: key,
+    status: 'failed',
+    fileViolations: [
+      {
+        file: key,
+        line: 0,
+        column: null,
+        rule: 'missing_partition_date',
+        value: key,
+        message: 'the key has no dt=YYYY-MM-DD partition, so the rows have no as-of date',
+      },
+    ],
+    header: [],
+    rowsIn: 0,
+    rowsValid: 0,
+    rowsQuarantined: 0,
+    countsByRule: { missing_partition_date: 1 },
+  };
+}
+
 /** Write the report, then throw a ValidationError carrying a compact summary and the report's URI. */
 export async function failValidation(
   s3: S3Client,

@@ -12,6 +12,7 @@ import {
   buildReport,
   type FileReport,
   failValidation,
+  missingPartitionReport,
   type ValidationReport,
   ViolationLog,
 } from '../../data/validation-report';
@@ -98,29 +99,6 @@ function segmentIndex(contract: FeatureContract, segmentFeature: string): number
     );
   }
   return idx;
-}
-
-/** The failed file report of an object whose key has no `dt=` partition (its rows have no as-of date). */
-function missingPartitionReport(key: string): FileReport {
-  return {
-    file: key,
-    status: 'failed',
-    fileViolations: [
-      {
-        file: key,
-        line: 0,
-        column: null,
-        rule: 'missing_partition_date',
-        value: key,
-        message: 'the key has no dt=YYYY-MM-DD partition, so the rows have no as-of date',
-      },
-    ],
-    header: [],
-    rowsIn: 0,
-    rowsValid: 0,
-    rowsQuarantined: 0,
-    countsByRule: { missing_partition_date: 1 },
-  };
 }
 
 /** What the objects of one run add to: the run's violation log, statistics, file reports, parts and quarantine. */
