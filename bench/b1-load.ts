@@ -12,7 +12,7 @@ import { closeSync, createReadStream, existsSync, openSync, rmSync } from 'node:
 import { join } from 'node:path';
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import Redis from 'ioredis';
-import type { Stamp } from '../lambdas/domain/score-store/store';
+import type { Stamp } from '../lambdas/domain/score-store/format';
 import { writeRespFromRows, writeResultRows } from './data';
 import {
   type BenchEnv,

@@ -6,7 +6,8 @@
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type Redis from 'ioredis';
-import { SCORE_KEY_PREFIX, ScoreWriter, type Stamp, writeRunSummary } from '../lambdas/domain/score-store/store';
+import { SCORE_KEY_PREFIX, type Stamp } from '../lambdas/domain/score-store/format';
+import { RedisScoreStore, ScoreWriter, writeRunSummary } from '../lambdas/domain/score-store/redis';
 import { FallbackCache, handleRequest, readScore } from '../lambdas/functions/read-scores/core';
 import { ensureConnected, redisFromEnv } from '../lambdas/platform/redis';
 import { entityId } from './data';
@@ -88,12 +89,16 @@ export async function runB2(env: BenchEnv): Promise<BenchResult> {
       {
         name: 'readScore (hit)',
         baseline: 'raw GET (hit)',
-        op: async (i) => check((await readScore(redis, known(i))).source === 'model', 'readScore'),
+        op: async (i) => check((await readScore(new RedisScoreStore(redis), known(i))).source === 'model', 'readScore'),
       },
       {
         name: 'handleRequest GET /scores/{id} (hit)',
         baseline: 'raw GET (hit)',
-        op: async (i) => check((await handleRequest(redis, apiEvent(known(i)))).response.statusCode === 200, 'handler'),
+        op: async (i) =>
+          check(
+            (await handleRequest(new RedisScoreStore(redis), apiEvent(known(i)))).response.statusCode === 200,
+            'handler',
+          ),
       },
       {
         name: 'raw GET (miss)',
@@ -103,13 +108,17 @@ export async function runB2(env: BenchEnv): Promise<BenchResult> {
       {
         name: 'readScore fallback (global)',
         baseline: 'raw GET (miss)',
-        op: async (i) => check((await readScore(redis, unknown(i))).fallback === 'global', 'fallback global'),
+        op: async (i) =>
+          check((await readScore(new RedisScoreStore(redis), unknown(i))).fallback === 'global', 'fallback global'),
       },
       {
         name: 'readScore fallback (segment)',
         baseline: 'raw GET (miss)',
         op: async (i) =>
-          check((await readScore(redis, unknown(i), SEGMENTS[i % 3])).fallback === 'segment', 'fallback segment'),
+          check(
+            (await readScore(new RedisScoreStore(redis), unknown(i), SEGMENTS[i % 3])).fallback === 'segment',
+            'fallback segment',
+          ),
       },
       {
         // What the Lambda does: its module-level FallbackCache keeps the fallback records for 10 s, so an unknown id
@@ -118,8 +127,8 @@ export async function runB2(env: BenchEnv): Promise<BenchResult> {
         baseline: 'raw GET (miss)',
         op: async (i) =>
           check(
-            (await handleRequest(redis, apiEvent(unknown(i), SEGMENTS[i % 3]), { fallbackCache })).response
-              .statusCode === 200,
+            (await handleRequest(new RedisScoreStore(redis), apiEvent(unknown(i), SEGMENTS[i % 3]), { fallbackCache }))
+              .response.statusCode === 200,
             'handler fallback',
           ),
       },

@@ -16,7 +16,8 @@ import {
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { GSI1_NAME, GSI1_PK, ledgerKey, ledgerStatusGsiPk } from '../contracts/table-keys';
-import { commitScored, registerArrival } from '../lambdas/domain/ledger';
+import { registerArrival } from '../lambdas/domain/ledger';
+import { commitScored } from '../lambdas/domain/ledger-commit';
 import { findUnscored } from '../lambdas/functions/find-unscored/core';
 import { createPipelineTable } from '../test/support/aws';
 import { type BenchEnv, type BenchResult, fixed, int, median, nowMs, percentile, ratio, type Table } from './lib';

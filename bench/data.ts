@@ -8,7 +8,7 @@
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { SCORE_KEY_PREFIX, type Stamp, valuePrefix } from '../lambdas/domain/score-store/store';
+import { SCORE_KEY_PREFIX, type Stamp, valuePrefix } from '../lambdas/domain/score-store/format';
 import { prng } from '../local/demo/sample-data';
 
 const SEGMENTS = ['basic', 'standard', 'premium'] as const;

@@ -9,6 +9,7 @@
  * AWS_ENDPOINT_URL + credentials (s3Client() as in the Lambda).
  */
 import { createReadStream, readFileSync } from 'node:fs';
+import { RedisScoreStore } from '../lambdas/domain/score-store/redis';
 import { loadScores, loadScoresFromStream } from '../lambdas/functions/load-scores/core';
 import { s3Client } from '../lambdas/platform/clients';
 import { ensureConnected, redisFromEnv } from '../lambdas/platform/redis';
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
   if (input.source === 's3') {
     if (!input.bucket || !input.key) throw new Error('s3 source needs bucket and key');
     const out = await loadScores(
-      { s3, redis },
+      { s3, store: new RedisScoreStore(redis) },
       {
         bucket: input.bucket,
         resultKey: input.key,
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
     rowsApplied = out.rowsApplied;
   } else {
     if (!input.file) throw new Error('file source needs file');
-    const out = await loadScoresFromStream(redis, createReadStream(input.file), {
+    const out = await loadScoresFromStream(new RedisScoreStore(redis), createReadStream(input.file), {
       stamp: { asOf: input.asOf, runId: input.runId, modelVersion: input.modelVersion },
       ttlSeconds: input.ttlSeconds,
       source: input.file,

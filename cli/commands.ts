@@ -1,6 +1,7 @@
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ConflictError, DependencyError, ValidationError } from '../contracts/errors';
 import type { RunKind } from '../contracts/table-keys';
+import { getModel, type ModelRecord } from '../lambdas/domain/model-records';
 import {
   type ApprovalStatus,
   findPackageByVersion,
@@ -9,7 +10,8 @@ import {
   type PackageInfo,
   updateApprovalStatus,
 } from '../lambdas/domain/registry';
-import { getModel, listRuns, type ModelRecord, type RunRecord } from '../lambdas/domain/tracking';
+import { RedisScoreStore } from '../lambdas/domain/score-store/redis';
+import { listRuns, type RunRecord } from '../lambdas/domain/tracking';
 import { readScores } from '../lambdas/functions/read-scores/core';
 import { type ReconcileResult, reconcile } from '../lambdas/functions/reconcile/core';
 import { signedJson } from './signed-fetch';
@@ -224,7 +226,9 @@ export async function score(target: Target, ids: readonly string[], segment?: st
     const { default: Redis } = await import('ioredis');
     const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
     try {
-      const res = await asUsageError(readScores(redis, { ids: [...ids], ...(segment ? { segment } : {}) }));
+      const res = await asUsageError(
+        readScores(new RedisScoreStore(redis), { ids: [...ids], ...(segment ? { segment } : {}) }),
+      );
       return { items: res.items, notFound: res.notFound };
     } finally {
       redis.disconnect();

@@ -1,11 +1,10 @@
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { ValidationError } from '../errors';
 
 /**
- * Shapes that travel between the states of the BatchInference state machine (DESIGN §6, brief contract 7), and the
- * small S3 helpers the batch handlers share. Every handler parses its input with these schemas so a wiring mistake
- * fails with a message naming the field, not deep inside the core.
+ * Shapes that travel between the states of the BatchInference state machine. Every handler parses its input with
+ * these schemas (lambdas/platform/state-input.ts) so a wiring mistake fails with a message naming the field, not deep
+ * inside the core.
  *
  * State object of one execution (each key is the ResultPath of one state):
  * - `run`      AcquireLock      {@link LockResult}
@@ -133,68 +132,11 @@ export type PreparedData = z.infer<typeof PreparedDataSchema>;
 export const StepErrorSchema = z.object({ Error: z.string(), Cause: z.string().optional() });
 export type StepError = z.infer<typeof StepErrorSchema>;
 
-/**
- * Parse `input` with `schema`; a mismatch throws a ValidationError naming the handler and every bad field.
- */
-export function parseInput<T extends z.ZodType>(schema: T, input: unknown, where: string): z.infer<T> {
-  const r = schema.safeParse(input);
-  if (!r.success) {
-    const issues = r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
-    throw new ValidationError(`${where}: invalid input: ${issues.join('; ')}`, issues);
-  }
-  return r.data;
-}
-
 /** Split `s3://bucket/key`. @throws ValidationError on anything else */
 export function parseS3Uri(uri: string): { bucket: string; key: string } {
   const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
   if (!m?.[1] || !m[2]) throw new ValidationError(`Not an S3 URI: "${uri}" (expected s3://<bucket>/<key>)`);
   return { bucket: m[1], key: m[2] };
-}
-
-/** Read and JSON-parse one S3 object. @throws ValidationError naming the URI when it is not JSON */
-export async function getJson(s3: S3Client, uri: string): Promise<unknown> {
-  const { bucket, key } = parseS3Uri(uri);
-  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  const text = (await res.Body?.transformToString('utf-8')) ?? '';
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new ValidationError(`${uri} is not valid JSON: ${(e as Error).message}`);
-  }
-}
-
-/** Write a JSON document (SSE-KMS when a key is given; otherwise the bucket default applies). */
-export async function putJson(
-  s3: S3Client,
-  bucket: string,
-  key: string,
-  body: unknown,
-  kmsKeyArn?: string,
-): Promise<string> {
-  await s3.send(
-    new PutObjectCommand({
-      Bucket: bucket,
-      Key: key,
-      Body: JSON.stringify(body),
-      ContentType: 'application/json',
-      ...(kmsKeyArn ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: kmsKeyArn } : {}),
-    }),
-  );
-  return `s3://${bucket}/${key}`;
-}
-
-/** The objects of a run's work: inline, or read from `objectsUri`. */
-export async function loadWorkObjects(s3: S3Client, work: Work): Promise<LedgerObject[]> {
-  if (work.count === 0) return [];
-  if (work.objects) return work.objects;
-  if (!work.objectsUri) throw new ValidationError('work has neither objects nor objectsUri');
-  const doc = await getJson(s3, work.objectsUri);
-  const objects = parseInput(z.array(LedgerObjectSchema), doc, work.objectsUri);
-  if (objects.length !== work.count) {
-    throw new ValidationError(`${work.objectsUri} lists ${objects.length} objects, work.count says ${work.count}`);
-  }
-  return objects;
 }
 
 /** `artifacts/batch/<runId>/…` keys (brief contract 4). */

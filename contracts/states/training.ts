@@ -191,19 +191,6 @@ export function trainingJobBaseName(runId: string, hash: (s: string) => string):
   return `${cleaned || 'run'}-${hash(runId).slice(0, 8)}`.replace(/^-+/, '');
 }
 
-/**
- * Parse a state's input; a mismatch is a ValidationError naming the state and every bad field (a wiring bug in the
- * definition, or a hand-started execution with a bad input).
- */
-export function parseStateInput<T extends z.ZodType>(schema: T, event: unknown, state: string): z.infer<T> {
-  const r = schema.safeParse(event);
-  if (!r.success) {
-    const issues = r.error.issues.map((i) => `${i.path.map(String).join('.') || '(input)'}: ${i.message}`);
-    throw new ValidationError(`${state}: invalid input: ${issues.join('; ')}`, { issues });
-  }
-  return r.data;
-}
-
 /** Read a number from an environment variable; a missing or non-numeric value is a deployment bug. */
 export function numberEnv(name: string, value: string | undefined): number {
   const n = value === undefined || value.trim() === '' ? Number.NaN : Number(value);

@@ -3,7 +3,7 @@ import defaultContractJson from '../../config/feature-contract.json';
 import { ValidationError } from '../../contracts/errors';
 
 /**
- * The feature data contract (DESIGN §4, brief contract 3): which columns a feature CSV has, their types, ranges and
+ * The feature data contract: which columns a feature CSV has, their types, ranges and
  * allowed values. `config/feature-contract.json` is the single source; it is imported (not read from disk) so esbuild
  * bundles it into every Lambda that validates or encodes features.
  *
@@ -90,7 +90,7 @@ export interface ContractProblem {
   message: string;
 }
 
-/** Suffix of the generated null-indicator column of a nullable numeric feature (brief contract 5). */
+/** Suffix of the generated null-indicator column of a nullable numeric feature (see the preprocessing spec in encoder.ts). */
 export const NULL_INDICATOR_SUFFIX = '_is_null';
 /** Columns the quarantine writer appends; no contract column may start with `_`, enforced by `columnName`. */
 export const RESERVED_QUARANTINE_COLUMNS = ['_line', '_reasons'] as const;

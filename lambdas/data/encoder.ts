@@ -11,7 +11,7 @@ import type { DatasetStats } from './stats';
 import type { ParsedRow } from './validator';
 
 /**
- * Preprocessing spec (brief contract 5): how a validated row becomes the dense numeric vector the model sees.
+ * Preprocessing spec: how a validated row becomes the dense numeric vector the model sees.
  * Built once per training run from the contract and the training statistics, saved as
  * `artifacts/training/<runId>/preprocessing.json`, registered with the model, and applied unchanged at inference.
  *

@@ -2,10 +2,11 @@ import { CopyObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DependencyError, IntegrityError } from '../../contracts/errors';
 import { putJson, S3LineWriter } from '../platform/s3';
 import { csvLine } from './csv';
-import type { FileReport, RejectedRow } from './validator';
+import type { FileReport } from './validation-report';
+import type { RejectedRow } from './validator';
 
 /**
- * Quarantine of rejected rows (DESIGN §4): `artifacts/quarantine/<runId>/<original key>`, a CSV with the file's
+ * Quarantine of rejected rows: `artifacts/quarantine/<runId>/<original key>`, a CSV with the file's
  * original header plus `_line` and `_reasons`, one row per rejected row. Streamed with {@link S3LineWriter}
  * (multipart once more than one part is buffered, so memory stays bounded for any number of rejected rows).
  * The object is created only when the file has at least one rejected row.
@@ -85,6 +86,11 @@ export class QuarantineWriter {
   }
 }
 
+/** Add one rejected row to the file's quarantine object, uploading a part when the buffer is full. */
+export async function quarantineRow(q: QuarantineWriter, row: RejectedRow): Promise<void> {
+  if (q.add(row)) await q.flush();
+}
+
 /**
  * Quarantine a whole object whose file-level checks failed (inference): a server-side copy of the original to the
  * quarantine key plus `<key>.report.json` with the file report.
@@ -120,7 +126,7 @@ export async function quarantineObject(
   return `s3://${args.bucket}/${key}`;
 }
 
-/** The invariant of DESIGN §4: rows in = rows used + rows quarantined. Throws {@link IntegrityError} otherwise. */
+/** The row invariant of every data step: rows in = rows used + rows quarantined. Throws {@link IntegrityError} otherwise. */
 export function assertRowBalance(
   where: string,
   counts: { rowsIn: number; rowsUsed: number; rowsQuarantined: number },

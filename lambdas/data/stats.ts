@@ -305,3 +305,18 @@ export function featureDrift(
   }
   return out;
 }
+
+/** Largest PSI over the features (0 when nothing was measured). */
+export function maxDrift(drift: Readonly<Record<string, number>>): number {
+  return Object.values(drift).reduce((m, v) => (Number.isFinite(v) && v > m ? v : m), 0);
+}
+
+/**
+ * Features whose drift exceeds `threshold`, worst first, as `name=psi` strings.
+ */
+export function driftedFeatures(drift: Readonly<Record<string, number>>, threshold: number): string[] {
+  return Object.entries(drift)
+    .filter(([, v]) => v > threshold)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k}=${v.toFixed(3)}`);
+}

@@ -1,9 +1,12 @@
 import type { Readable } from 'node:stream';
 import type { FeatureContract, FeatureSpec } from './contract';
 import { type CsvEvent, type CsvRecordEvent, readCsv } from './csv';
+import { type FileReport, type FileRule, type ValidationMode, type Violation, ViolationLog } from './validation-report';
+import { isIsoDate, NUM_RE, parseFeatureValue, type ValueProblem } from './value-syntax';
 
 /**
- * Row validation against the feature contract (DESIGN §4).
+ * Row validation against the feature contract (lambdas/data/contract.ts); the rule names, violation and report
+ * shapes are in validation-report.ts.
  *
  * File-level rules (the file's rows cannot be interpreted; training fails the step, inference quarantines the object):
  * `header_missing_column`, `header_unexpected_column`, `header_duplicate_column`, `empty_file` (no header or no data
@@ -15,46 +18,8 @@ import { type CsvEvent, type CsvRecordEvent, readCsv } from './csv';
  * occurrence in a file is kept), `as_of_mismatch` (the row's as_of differs from the file's `dt=` partition, when the
  * caller passes one).
  *
- * Value syntax is strict (no trimming): an empty field is null; integers `-?[0-9]+`; numbers decimal or exponent
- * notation, finite; booleans `true` / `false`; dates `YYYY-MM-DD` (a real calendar date); label `0` / `1`.
+ * Value syntax (value-syntax.ts) is strict: no trimming, an empty field is null.
  */
-
-export type ValidationMode = 'training' | 'inference';
-
-export const FILE_RULES = [
-  'header_missing_column',
-  'header_unexpected_column',
-  'header_duplicate_column',
-  'empty_file',
-  'missing_partition_date',
-] as const;
-export const ROW_RULES = [
-  'ragged_row',
-  'invalid_utf8',
-  'enormous_line',
-  'malformed_csv',
-  'wrong_type',
-  'out_of_range',
-  'null_not_allowed',
-  'unknown_category',
-  'duplicate_entity',
-  'as_of_mismatch',
-] as const;
-export type FileRule = (typeof FILE_RULES)[number];
-export type RowRule = (typeof ROW_RULES)[number];
-export type Rule = FileRule | RowRule | 'invalid_utf8';
-
-export interface Violation {
-  file: string;
-  /** 1-based physical line (1 = header); 0 when the file as a whole is meant (e.g. empty file). */
-  line: number;
-  /** Column name, or null when the violation is about the whole line or file. */
-  column: string | null;
-  rule: Rule;
-  /** The offending value (truncated to 200 characters), or null. */
-  value: string | null;
-  message: string;
-}
 
 /** A validated row: typed values in contract feature order (number for numeric and boolean (0/1), string for category). */
 export interface ParsedRow {
@@ -75,73 +40,8 @@ export interface RejectedRow {
 
 export type RowOutcome = { ok: true; row: ParsedRow } | { ok: false; rejected: RejectedRow };
 
-export interface FileReport {
-  file: string;
-  status: 'ok' | 'failed';
-  /** File-level violations (header, empty file): non-empty exactly when status is 'failed'. */
-  fileViolations: Violation[];
-  header: string[];
-  rowsIn: number;
-  rowsValid: number;
-  rowsQuarantined: number;
-  countsByRule: Partial<Record<Rule, number>>;
-}
-
-export interface ValidationReport {
-  contract: { name: string; version: string };
-  mode: ValidationMode;
-  status: 'passed' | 'failed';
-  /** Why the validation failed (file-level failure or too many invalid rows); absent when it passed. */
-  failure?: string;
-  rowsIn: number;
-  rowsValid: number;
-  rowsQuarantined: number;
-  /**
-   * Quarantined / in over the files that passed the file-level checks (a failed file's rows are all quarantined with
-   * the file and fail training on their own; they do not count here).
-   */
-  invalidRowRatio: number;
-  maxInvalidRowRatio: number;
-  countsByRule: Partial<Record<Rule, number>>;
-  /** The first `maxReportedViolations` violations, in file/line order. */
-  violations: Violation[];
-  /** Violations not listed in `violations` (they are in `countsByRule`). */
-  violationsNotListed: number;
-  files: FileReport[];
-}
-
 const MAX_VALUE_CHARS = 200;
 const truncate = (v: string) => (v.length > MAX_VALUE_CHARS ? `${v.slice(0, MAX_VALUE_CHARS)}…` : v);
-
-/** Collects violations over a whole run: counts every one, keeps the first `max`. */
-export class ViolationLog {
-  readonly countsByRule: Partial<Record<Rule, number>> = {};
-  readonly listed: Violation[] = [];
-  notListed = 0;
-  constructor(readonly max: number) {}
-
-  add(v: Violation): void {
-    this.countsByRule[v.rule] = (this.countsByRule[v.rule] ?? 0) + 1;
-    if (this.listed.length < this.max) this.listed.push(v);
-    else this.notListed += 1;
-  }
-}
-
-const INT_RE = /^[+-]?\d+$/;
-const NUM_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
-
-/** True when `s` is a real calendar date `YYYY-MM-DD`. */
-export function isIsoDate(s: string): boolean {
-  const m = DATE_RE.exec(s);
-  if (!m) return false;
-  const y = Number(m[1]);
-  const mo = Number(m[2]);
-  const d = Number(m[3]);
-  if (mo < 1 || mo > 12 || d < 1) return false;
-  const days = new Date(Date.UTC(y, mo, 0)).getUTCDate();
-  return d <= days;
-}
 
 /**
  * Validates the records of ONE file. Feed it every event of `readCsv` in order with {@link FileValidator.accept};
@@ -334,7 +234,7 @@ export class FileValidator {
       ]);
     }
     let reasons: Violation[] | undefined;
-    const add = (column: string, rule: RowRule, value: string, message: string) => {
+    const add: ValueProblem = (column, rule, value, message) => {
       reasons ??= [];
       reasons.push({ file, line, column, rule, value: truncate(value), message });
     };
@@ -376,40 +276,7 @@ export class FileValidator {
         if (!f.nullable) add(f.name, 'null_not_allowed', raw, `${f.name} is not nullable`);
         continue;
       }
-      switch (f.type) {
-        case 'integer':
-        case 'number': {
-          if (!(f.type === 'integer' ? INT_RE : NUM_RE).test(raw)) {
-            add(f.name, 'wrong_type', raw, f.type === 'integer' ? 'not an integer' : 'not a number');
-            values[i] = null;
-            break;
-          }
-          const n = Number(raw);
-          if (!Number.isFinite(n)) {
-            add(f.name, 'wrong_type', raw, 'not a finite number');
-            values[i] = null;
-          } else if (n < f.min || n > f.max) {
-            add(f.name, 'out_of_range', raw, `outside [${f.min}, ${f.max}]`);
-            values[i] = null;
-          } else values[i] = n;
-          break;
-        }
-        case 'boolean':
-          if (raw === 'true') values[i] = 1;
-          else if (raw === 'false') values[i] = 0;
-          else {
-            add(f.name, 'wrong_type', raw, 'not a boolean (true or false)');
-            values[i] = null;
-          }
-          break;
-        case 'category':
-          if (this.categorySets[i]!.has(raw)) values[i] = raw;
-          else {
-            add(f.name, 'unknown_category', raw, `not one of ${f.categories.join('|')}`);
-            values[i] = null;
-          }
-          break;
-      }
+      values[i] = parseFeatureValue(f, raw, this.categorySets[i], add);
     }
 
     if (reasons === undefined && entityId !== '') {
@@ -424,59 +291,6 @@ export class FileValidator {
     this.report.rowsValid += 1;
     return { ok: true, row: { line, entityId, asOf, label, values } };
   }
-}
-
-/** Build the run report from the per-file reports and the run's violation log. */
-export function buildReport(
-  contract: FeatureContract,
-  mode: ValidationMode,
-  files: FileReport[],
-  log: ViolationLog,
-  maxInvalidRowRatio: number,
-): ValidationReport {
-  let rowsIn = 0;
-  let rowsValid = 0;
-  let rowsQuarantined = 0;
-  let ratioIn = 0;
-  let ratioQuarantined = 0;
-  for (const f of files) {
-    rowsIn += f.rowsIn;
-    rowsValid += f.rowsValid;
-    rowsQuarantined += f.rowsQuarantined;
-    if (f.status === 'ok') {
-      ratioIn += f.rowsIn;
-      ratioQuarantined += f.rowsQuarantined;
-    }
-  }
-  return {
-    contract: { name: contract.name, version: contract.version },
-    mode,
-    status: 'passed',
-    rowsIn,
-    rowsValid,
-    rowsQuarantined,
-    invalidRowRatio: ratioIn === 0 ? 0 : ratioQuarantined / ratioIn,
-    maxInvalidRowRatio,
-    countsByRule: log.countsByRule,
-    violations: log.listed,
-    violationsNotListed: log.notListed,
-    files,
-  };
-}
-
-/** One line summary of a report for error messages: counts per rule and the first few violations. */
-export function summarizeReport(report: ValidationReport, firstN = 3): string {
-  const counts = Object.entries(report.countsByRule)
-    .map(([rule, n]) => `${rule}=${n}`)
-    .join(', ');
-  const first = report.violations
-    .slice(0, firstN)
-    .map(
-      (v) =>
-        `${v.file}:${v.line}${v.column ? ` [${v.column}]` : ''} ${v.rule}${v.value !== null ? ` "${v.value}"` : ''}: ${v.message}`,
-    )
-    .join('; ');
-  return `rows in ${report.rowsIn}, valid ${report.rowsValid}, quarantined ${report.rowsQuarantined}; violations: ${counts || 'none'}${first ? `; first: ${first}` : ''}`;
 }
 
 export interface ValidateStreamOptions {

@@ -1,5 +1,5 @@
 /**
- * Ledger of feature objects (DESIGN §5, item `OBJ#<s3 key>`): which version (etag) of which inference snapshot
+ * Ledger of feature objects (`Pipeline` table item `OBJ#<s3 key>`): which version (etag) of which inference snapshot
  * has been scored, by which run and model version.
  *
  * Status machine: (arrival | reconcile) → PENDING → SCORED (CommitLedger) | QUARANTINED (file rejected as a whole);
@@ -8,18 +8,19 @@
  *
  * Etags are stored without the surrounding quotes S3 returns in listings (EventBridge events carry none), so an
  * event and a listing of the same object version compare equal.
+ *
+ * This file holds arrivals and reads; the run's commit (SCORED / QUARANTINED) is in ledger-commit.ts.
  */
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
-  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../../contracts/errors';
 import { GSI1_NAME, type LedgerStatus, ledgerKey, ledgerStatusGsiPk } from '../../contracts/table-keys';
+import { isConditionalFailure } from '../platform/dynamo';
 
 /** Where an arrival was observed. */
 export type ArrivalSource = 'event' | 'reconcile';
@@ -64,18 +65,11 @@ export interface LedgerItem {
   readonly reason?: string;
 }
 
-/** The fields a batch run needs about one object version (same shape as `LedgerObject` in batch-run.ts). */
+/** The fields a batch run needs about one object version (same shape as `LedgerObject` in contracts/states/batch.ts). */
 export interface PendingObject {
   readonly key: string;
   readonly etag: string;
   readonly size: number;
-}
-
-export interface CommitOutcome {
-  /** Keys now SCORED by this run (including ones this run had already committed: a retry is idempotent). */
-  readonly committed: string[];
-  /** Keys left as they are, with the reason (object rewritten since it was read, scored by another run, missing). */
-  readonly skipped: { key: string; reason: string }[];
 }
 
 /** Normalize an S3 ETag: strip surrounding double quotes (listings and HeadObject return `"abc"`; events `abc`). */
@@ -87,13 +81,6 @@ export function normalizeEtag(etag: string): string {
 function padSequencer(seq: string): string {
   if (!/^[0-9A-Fa-f]{1,64}$/.test(seq)) throw new ValidationError(`Invalid S3 sequencer "${seq}" (expected hex)`);
   return seq.toUpperCase().padStart(64, '0');
-}
-
-function isConditionalFailure(err: unknown): boolean {
-  return (
-    err instanceof ConditionalCheckFailedException ||
-    (err instanceof Error && err.name === 'ConditionalCheckFailedException')
-  );
 }
 
 function checkArrival(a: Arrival): void {
@@ -233,181 +220,6 @@ export async function findPending(
     startKey = res.LastEvaluatedKey;
   } while (startKey && objects.length <= limit);
   return { objects: objects.slice(0, limit), truncated: objects.length > limit };
-}
-
-/** Max items per TransactWriteItems call. */
-const TRANSACTION_LIMIT = 100;
-
-interface TxUpdate {
-  readonly key: string;
-  readonly params: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
-}
-
-/**
- * Write `updates` in transactions of ≤ 100. A transaction cancelled because some conditions failed is retried
- * without those items (they are reported as skipped); other errors propagate.
- */
-async function writeConditionally(
-  doc: DynamoDBDocumentClient,
-  updates: TxUpdate[],
-  explain: (key: string) => Promise<{ ok: boolean; reason: string }>,
-): Promise<CommitOutcome> {
-  const committed: string[] = [];
-  const skipped: { key: string; reason: string }[] = [];
-  for (let i = 0; i < updates.length; i += TRANSACTION_LIMIT) {
-    let chunk = updates.slice(i, i + TRANSACTION_LIMIT);
-    while (chunk.length > 0) {
-      try {
-        await doc.send(new TransactWriteCommand({ TransactItems: chunk.map((u) => u.params) }));
-        committed.push(...chunk.map((u) => u.key));
-        chunk = [];
-      } catch (err) {
-        if (!(err instanceof TransactionCanceledException || (err as Error).name === 'TransactionCanceledException')) {
-          throw err;
-        }
-        const reasons = (err as TransactionCanceledException).CancellationReasons;
-        const failedIdx = new Set<number>();
-        reasons?.forEach((r, idx) => {
-          if (r.Code === 'ConditionalCheckFailed') failedIdx.add(idx);
-        });
-        if (failedIdx.size === 0) {
-          // No per-item reasons (emulator) or a non-condition cancellation (conflict): decide item by item.
-          const keep: TxUpdate[] = [];
-          for (const u of chunk) {
-            const verdict = await explain(u.key);
-            if (verdict.ok) keep.push(u);
-            else skipped.push({ key: u.key, reason: verdict.reason });
-          }
-          if (keep.length === chunk.length) throw err; // nothing to drop: a real conflict, let the caller retry
-          chunk = keep;
-          continue;
-        }
-        const keep: TxUpdate[] = [];
-        for (const [idx, u] of chunk.entries()) {
-          if (!failedIdx.has(idx)) {
-            keep.push(u);
-            continue;
-          }
-          const verdict = await explain(u.key);
-          if (verdict.ok)
-            committed.push(u.key); // already in the target state (a retry)
-          else skipped.push({ key: u.key, reason: verdict.reason });
-        }
-        chunk = keep;
-      }
-    }
-  }
-  return { committed, skipped };
-}
-
-function dedupe<T extends { key: string; etag: string }>(items: readonly T[], where: string): T[] {
-  const byKey = new Map<string, T>();
-  for (const it of items) {
-    const prev = byKey.get(it.key);
-    if (prev && normalizeEtag(prev.etag) !== normalizeEtag(it.etag)) {
-      throw new ValidationError(`${where}: key ${it.key} appears twice with different etags`);
-    }
-    byKey.set(it.key, it);
-  }
-  return [...byKey.values()];
-}
-
-/**
- * Mark the scored object versions SCORED by `runId` with `modelVersion`, transactionally in chunks of ≤ 100.
- * Each write is conditional on the etag still being the one scored and the item not having been scored by another
- * run: an object rewritten meanwhile stays PENDING (with its new etag) and is reported in `skipped`. Re-committing
- * the same run is idempotent.
- */
-export async function commitScored(
-  doc: DynamoDBDocumentClient,
-  tableName: string,
-  items: readonly { key: string; etag: string }[],
-  runId: string,
-  modelVersion: number,
-  now: Date = new Date(),
-): Promise<CommitOutcome> {
-  if (!runId) throw new ValidationError('commitScored: runId is empty');
-  if (!Number.isInteger(modelVersion) || modelVersion < 1) {
-    throw new ValidationError(`commitScored: modelVersion must be a positive integer, got ${modelVersion}`);
-  }
-  const unique = dedupe(items, 'commitScored');
-  const etags = new Map(unique.map((it) => [it.key, normalizeEtag(it.etag)]));
-  const updates: TxUpdate[] = unique.map((it) => ({
-    key: it.key,
-    params: {
-      Update: {
-        TableName: tableName,
-        Key: ledgerKey(it.key),
-        UpdateExpression:
-          'SET #status = :scored, runId = :run, modelVersion = :mv, scoredAt = :now, updatedAt = :now ' +
-          'REMOVE gsi1pk, gsi1sk, reason',
-        ConditionExpression: 'attribute_exists(pk) AND #etag = :etag AND (#status <> :scored OR runId = :run)',
-        ExpressionAttributeNames: { '#status': 'status', '#etag': 'etag' },
-        ExpressionAttributeValues: {
-          ':scored': 'SCORED',
-          ':run': runId,
-          ':mv': modelVersion,
-          ':now': now.toISOString(),
-          ':etag': normalizeEtag(it.etag),
-        },
-      },
-    },
-  }));
-  return writeConditionally(doc, updates, async (key) => {
-    const cur = await getLedgerItem(doc, tableName, key);
-    const etag = etags.get(key);
-    if (!cur) return { ok: false, reason: 'no ledger item' };
-    if (cur.etag !== etag) return { ok: false, reason: `object rewritten (etag ${etag} → ${cur.etag})` };
-    if (cur.status === 'SCORED' && cur.runId === runId) return { ok: true, reason: 'already committed' };
-    if (cur.status === 'SCORED') return { ok: false, reason: `already scored by run ${cur.runId}` };
-    return { ok: true, reason: 'condition holds now' };
-  });
-}
-
-/**
- * Mark whole files QUARANTINED (the file broke its header/schema; it is not retried until a new version arrives).
- * Conditional on the etag like {@link commitScored}.
- */
-export async function markQuarantined(
-  doc: DynamoDBDocumentClient,
-  tableName: string,
-  items: readonly { key: string; etag: string; reason: string }[],
-  runId: string,
-  now: Date = new Date(),
-): Promise<CommitOutcome> {
-  if (!runId) throw new ValidationError('markQuarantined: runId is empty');
-  const unique = dedupe(items, 'markQuarantined');
-  const etags = new Map(unique.map((it) => [it.key, normalizeEtag(it.etag)]));
-  const updates: TxUpdate[] = unique.map((it) => ({
-    key: it.key,
-    params: {
-      Update: {
-        TableName: tableName,
-        Key: ledgerKey(it.key),
-        UpdateExpression:
-          'SET #status = :q, gsi1pk = :g, gsi1sk = :key, runId = :run, reason = :reason, updatedAt = :now ' +
-          'REMOVE modelVersion, scoredAt',
-        ConditionExpression: 'attribute_exists(pk) AND #etag = :etag',
-        ExpressionAttributeNames: { '#status': 'status', '#etag': 'etag' },
-        ExpressionAttributeValues: {
-          ':q': 'QUARANTINED',
-          ':g': ledgerStatusGsiPk('QUARANTINED'),
-          ':key': it.key,
-          ':run': runId,
-          ':reason': it.reason.slice(0, 1000),
-          ':now': now.toISOString(),
-          ':etag': normalizeEtag(it.etag),
-        },
-      },
-    },
-  }));
-  return writeConditionally(doc, updates, async (key) => {
-    const cur = await getLedgerItem(doc, tableName, key);
-    const etag = etags.get(key);
-    if (!cur) return { ok: false, reason: 'no ledger item' };
-    if (cur.etag !== etag) return { ok: false, reason: `object rewritten (etag ${etag} → ${cur.etag})` };
-    return { ok: true, reason: 'condition holds now' };
-  });
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Batch lock (DESIGN §5, item `LOCK#batch`): a lease held by one run at a time.
+ * Batch lock (`Pipeline` table item `LOCK#batch`): a lease held by one run at a time.
  *
  * - Acquire is a conditional put: it succeeds when no lock exists, the lease has expired, or the caller already
  *   owns it (a retried AcquireLock is idempotent and extends the lease).
@@ -7,7 +7,6 @@
  * - `leaseExpiresAt` is epoch seconds; the table's TTL attribute may point at it, but expiry is decided by the
  *   condition, never by TTL deletion (which can lag by days).
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -17,6 +16,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, ValidationError } from '../../contracts/errors';
 import { lockKey } from '../../contracts/table-keys';
+import { isConditionalFailure } from '../platform/dynamo';
 
 export interface LockOptions {
   /** Lock owner, the run id. */
@@ -41,13 +41,6 @@ export interface LockState {
 }
 
 const epoch = (d: Date) => Math.floor(d.getTime() / 1000);
-
-function isConditionalFailure(err: unknown): boolean {
-  return (
-    err instanceof ConditionalCheckFailedException ||
-    (err instanceof Error && err.name === 'ConditionalCheckFailedException')
-  );
-}
 
 function check(opts: LockOptions): void {
   if (!opts.owner) throw new ValidationError('lock: owner is empty');

@@ -13,7 +13,7 @@ import {
 import { NotFoundError, ValidationError } from '../../contracts/errors';
 
 /**
- * SageMaker Model Registry core (DESIGN §5, §6): one Model Package Group per deployment, one versioned package per
+ * SageMaker Model Registry core: one Model Package Group per deployment, one versioned package per
  * training run that passed the gate. Every function takes its SageMaker client as the first argument.
  *
  * Production = the newest `Approved` package by creation time. The ListModelPackages default order is ASCENDING,

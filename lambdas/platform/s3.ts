@@ -2,11 +2,12 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  GetObjectCommand,
   PutObjectCommand,
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { DependencyError } from '../../contracts/errors';
+import { DependencyError, NotFoundError } from '../../contracts/errors';
 
 /** S3 accepts multipart parts of at least 5 MiB (except the last). */
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -156,8 +157,18 @@ export class S3LineWriter {
   }
 }
 
-/** Write a small JSON document (reports, manifests). */
-export async function putJson(s3: S3Client, bucket: string, key: string, value: unknown): Promise<string> {
+/**
+ * Write a small JSON document (reports, manifests, long object lists), pretty-printed. SSE-KMS with `kmsKeyArn` when
+ * given; otherwise the bucket's default encryption applies. Returns the object's URI.
+ * @throws DependencyError when S3 fails
+ */
+export async function putJson(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  value: unknown,
+  options: { readonly kmsKeyArn?: string } = {},
+): Promise<string> {
   try {
     await s3.send(
       new PutObjectCommand({
@@ -165,10 +176,29 @@ export async function putJson(s3: S3Client, bucket: string, key: string, value: 
         Key: key,
         Body: `${JSON.stringify(value, null, 2)}\n`,
         ContentType: 'application/json',
+        ...(options.kmsKeyArn ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: options.kmsKeyArn } : {}),
       }),
     );
   } catch (err) {
     throw new DependencyError(`Writing s3://${bucket}/${key} failed: ${(err as Error).message}`, { cause: err });
   }
   return `s3://${bucket}/${key}`;
+}
+
+/**
+ * The whole text of a small object.
+ * @throws NotFoundError when it does not exist; DependencyError when S3 fails
+ */
+export async function getText(s3: S3Client, bucket: string, key: string): Promise<string> {
+  try {
+    const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    if (!res.Body) throw new Error('no body');
+    return await res.Body.transformToString('utf8');
+  } catch (err) {
+    const name = (err as { name?: string }).name;
+    if (name === 'NoSuchKey' || name === 'NotFound') {
+      throw new NotFoundError(`s3://${bucket}/${key} does not exist`, { cause: err });
+    }
+    throw new DependencyError(`Reading s3://${bucket}/${key} failed: ${(err as Error).message}`, { cause: err });
+  }
 }

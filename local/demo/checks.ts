@@ -5,7 +5,7 @@
 import { type DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import type Redis from 'ioredis';
 import { GSI1_NAME, GSI1_PK, ledgerKey, ledgerStatusGsiPk } from '../../contracts/table-keys';
-import { getFallbacks, getScore } from '../../lambdas/domain/score-store/store';
+import { getFallbacks, getScore, RedisScoreStore } from '../../lambdas/domain/score-store/redis';
 import { readScore } from '../../lambdas/functions/read-scores/core';
 import type { RunResult } from '../runtime/sfn-runner';
 import type { ReportBatch, ReportCheck, ReportRead, ReportStep } from './report';
@@ -111,7 +111,7 @@ export class Observed {
     return getScore(this.redis, id);
   }
   read(id: string, segment?: string) {
-    return readScore(this.redis, id, segment);
+    return readScore(new RedisScoreStore(this.redis), id, segment);
   }
   fallbacks(segment: string) {
     return getFallbacks(this.redis, segment);

@@ -6,9 +6,10 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ledgerKey } from '../../contracts/table-keys';
+import { createModel, getModel } from '../../lambdas/domain/model-records';
 import { createModelPackage, findPackageByVersion } from '../../lambdas/domain/registry';
-import { ScoreWriter, writeRunSummary } from '../../lambdas/domain/score-store/store';
-import { createModel, createRun, getModel } from '../../lambdas/domain/tracking';
+import { ScoreWriter, writeRunSummary } from '../../lambdas/domain/score-store/redis';
+import { createRun } from '../../lambdas/domain/tracking';
 import { LOCAL_IMAGE_URI } from '../../local/standins/model';
 import { describeWithServers } from '../support/servers';
 import { cli, expectFailure, rows, setUp, withRedis } from './helpers';

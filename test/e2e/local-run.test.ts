@@ -15,7 +15,7 @@ import {
   FALLBACK_GLOBAL_KEY,
   META_LATEST_KEY,
   scoreKey,
-} from '../../lambdas/domain/score-store/store';
+} from '../../lambdas/domain/score-store/format';
 import { type LocalRunResult, runLocal } from '../../local/demo/run';
 import { testClients } from '../support/aws';
 import { describeWithServers } from '../support/servers';

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import Redis from 'ioredis';
-import type { FileReport, Rule, ValidationReport, Violation } from '../../lambdas/data/validator';
+import type { FileReport, Rule, ValidationReport, Violation } from '../../lambdas/data/validation-report';
 import { getLedgerItem } from '../../lambdas/domain/ledger';
 import { getLock } from '../../lambdas/domain/lock';
 import { updateApprovalStatus } from '../../lambdas/domain/registry';

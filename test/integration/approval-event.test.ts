@@ -1,8 +1,9 @@
 import { CreateModelPackageGroupCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { CreateStateMachineCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createModel, getModel } from '../../lambdas/domain/model-records';
 import { createModelPackage, findProductionPackage, updateApprovalStatus } from '../../lambdas/domain/registry';
-import { createModel, createRun, getModel } from '../../lambdas/domain/tracking';
+import { createRun } from '../../lambdas/domain/tracking';
 import {
   type ApprovalParams,
   handleApprovalEvent,

@@ -1,6 +1,7 @@
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { commitScored, findPending, getLedgerItem } from '../../lambdas/domain/ledger';
+import { findPending, getLedgerItem } from '../../lambdas/domain/ledger';
+import { commitScored } from '../../lambdas/domain/ledger-commit';
 import { reconcile } from '../../lambdas/functions/reconcile/core';
 import { createBucket, createPipelineTable, testClients } from '../support/aws';
 import { describeWithServers } from '../support/servers';

@@ -1,12 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import {
-  commitScored,
-  findPending,
-  getLedgerItem,
-  markQuarantined,
-  normalizeEtag,
-  registerArrival,
-} from '../../lambdas/domain/ledger';
+import { findPending, getLedgerItem, normalizeEtag, registerArrival } from '../../lambdas/domain/ledger';
+import { commitScored, markQuarantined } from '../../lambdas/domain/ledger-commit';
 import { createPipelineTable, testClients } from '../support/aws';
 import { describeWithServers } from '../support/servers';
 

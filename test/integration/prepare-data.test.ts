@@ -8,16 +8,15 @@ import {
 import { ConflictError, NotFoundError, ValidationError } from '../../contracts/errors';
 import { loadDefaultContract } from '../../lambdas/data/contract';
 import { loadPreprocessingSpec, type PreprocessingSpec } from '../../lambdas/data/encoder';
+import { partitionDate } from '../../lambdas/data/listing';
+import { parseS3Uri, readPreprocessingSpec } from '../../lambdas/data/preprocessing-spec';
+import type { DatasetStats } from '../../lambdas/data/stats';
+import type { ValidationReport } from '../../lambdas/data/validation-report';
+import { prepareInferenceData } from '../../lambdas/functions/prepare-inference-data/core';
 import {
   type PrepareTrainingDataResult,
-  parseS3Uri,
-  partitionDate,
-  prepareInferenceData,
   prepareTrainingData,
-  readPreprocessingSpec,
-} from '../../lambdas/data/prepare';
-import type { DatasetStats } from '../../lambdas/data/stats';
-import type { ValidationReport } from '../../lambdas/data/validator';
+} from '../../lambdas/functions/prepare-training-data/core';
 import { MIN_PART_BYTES, S3LineWriter } from '../../lambdas/platform/s3';
 import { createBucket, testClients } from '../support/aws';
 import { describeWithServers } from '../support/servers';

@@ -3,6 +3,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import Redis from 'ioredis';
 import { DependencyError } from '../../contracts/errors';
+import { RedisScoreStore } from '../../lambdas/domain/score-store/redis';
 import { loadScoresFromStream } from '../../lambdas/functions/load-scores/core';
 import { freePort, startRedis } from '../../local/services/servers';
 import { createBucket, testClients } from '../support/aws';
@@ -270,7 +271,7 @@ describeWithServers('score store end to end (moto S3 + redis-server)', { moto: t
       );
       let killed: Promise<void> | undefined;
       const p = loadScoresFromStream(
-        client,
+        new RedisScoreStore(client),
         source.on('data', () => {
           if (sent >= 20_000 && !killed) killed = own.stop();
         }),

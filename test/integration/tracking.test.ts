@@ -1,17 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, NotFoundError, ValidationError } from '../../contracts/errors';
-import {
-  appendApproval,
-  completeRun,
-  createModel,
-  createRun,
-  failRun,
-  getModel,
-  getRun,
-  listModels,
-  listRuns,
-  updateRun,
-} from '../../lambdas/domain/tracking';
+import { appendApproval, createModel, getModel, listModels } from '../../lambdas/domain/model-records';
+import { completeRun, createRun, failRun, getRun, listRuns, updateRun } from '../../lambdas/domain/tracking';
 import { createPipelineTable, testClients } from '../support/aws';
 import { describeWithServers } from '../support/servers';
 

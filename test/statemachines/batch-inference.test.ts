@@ -14,11 +14,11 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import Redis from 'ioredis';
 import { DependencyError } from '../../contracts/errors';
 import { contractColumns } from '../../lambdas/data/contract';
-import { prepareTrainingData } from '../../lambdas/data/prepare';
 import { getLedgerItem, registerArrival } from '../../lambdas/domain/ledger';
 import { getLock } from '../../lambdas/domain/lock';
 import { createModelPackage, updateApprovalStatus } from '../../lambdas/domain/registry';
 import { getRun } from '../../lambdas/domain/tracking';
+import { prepareTrainingData } from '../../lambdas/functions/prepare-training-data/core';
 import { BATCH_STATES as S } from '../../lib/constructs/batch-inference-workflow';
 import {
   type AslDefinition,

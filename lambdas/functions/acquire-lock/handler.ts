@@ -1,12 +1,12 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { ValidationError } from '../../../contracts/errors';
-import { type LockResult, parseInput, RunIdSchema } from '../../../contracts/states/batch';
+import { type LockResult, RunIdSchema } from '../../../contracts/states/batch';
 import { docClient, requireEnv } from '../../platform/clients';
+import { logger } from '../../platform/logger';
+import { parseStateInput } from '../../platform/state-input';
 import { acquireBatchLock } from './core';
 
-const logger = new Logger();
 let doc: DynamoDBDocumentClient | undefined;
 
 /** State input: `{ runId: $$.Execution.Name, startedAt: $$.Execution.StartTime, input: <execution input> }`. */
@@ -35,7 +35,7 @@ function leaseSeconds(): number {
 
 /** `AcquireLock`: take the batch lock; contention returns `{ acquired: false }` (the machine ends in AlreadyRunning). */
 export const handler = async (event: unknown): Promise<LockResult> => {
-  const input = parseInput(InputSchema, event, 'AcquireLock');
+  const input = parseStateInput(InputSchema, event, 'AcquireLock');
   doc ??= docClient();
   const result = await acquireBatchLock(doc, {
     tableName: requireEnv('TABLE_NAME'),

@@ -3,8 +3,15 @@ import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { ValidationError } from '../../../contracts/errors';
-import { describePackage, findPreviousApproved, findProductionPackage, versionFromArn } from '../../domain/registry';
-import { type ApprovalStatus, appendApproval, createModel, getModel, getRun } from '../../domain/tracking';
+import { appendApproval, createModel, getModel } from '../../domain/model-records';
+import {
+  type ApprovalStatus,
+  describePackage,
+  findPreviousApproved,
+  findProductionPackage,
+  versionFromArn,
+} from '../../domain/registry';
+import { getRun } from '../../domain/tracking';
 
 /**
  * EventBridge "SageMaker Model Package State Change" event (source `aws.sagemaker`). The detail carries the package

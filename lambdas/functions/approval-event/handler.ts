@@ -1,12 +1,11 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { parseStateInput } from '../../../contracts/states/training';
 import { docClient, requireEnv, sageMakerClient, sfnClient } from '../../platform/clients';
+import { logger } from '../../platform/logger';
+import { parseStateInput } from '../../platform/state-input';
 import { type ApprovalOutcome, handleApprovalEvent, ModelPackageStateChangeSchema } from './core';
 
-const logger = new Logger();
 let sm: SageMakerClient | undefined;
 let doc: DynamoDBDocumentClient | undefined;
 let sfn: SFNClient | undefined;

@@ -1,10 +1,9 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ValidationError } from '../../../contracts/errors';
 import { docClient, requireEnv } from '../../platform/clients';
+import { logger } from '../../platform/logger';
+import { parseStateInput } from '../../platform/state-input';
 import { type ArrivalResult, handleObjectCreated, ObjectCreatedEventSchema } from './core';
 
-const logger = new Logger();
 let doc: DynamoDBDocumentClient | undefined;
 
 /**
@@ -12,22 +11,18 @@ let doc: DynamoDBDocumentClient | undefined;
  * A malformed event fails (EventBridge retries, then the dead-letter queue keeps it); it is never dropped silently.
  */
 export const handler = async (event: unknown): Promise<ArrivalResult> => {
-  const parsed = ObjectCreatedEventSchema.safeParse(event);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
-    throw new ValidationError(`Arrival: not an S3 "Object Created" EventBridge event: ${issues.join('; ')}`, issues);
-  }
+  const e = parseStateInput(ObjectCreatedEventSchema, event, 'Arrival', 'not an S3 "Object Created" EventBridge event');
   doc ??= docClient();
   const result = await handleObjectCreated(
     doc,
     { tableName: requireEnv('TABLE_NAME'), featuresBucket: requireEnv('FEATURES_BUCKET') },
-    parsed.data,
+    e,
   );
   if (!result.recorded) {
     logger.info('Object not tracked by the ledger', {
       key: result.key,
       reason: result.reason,
-      eventId: parsed.data.id,
+      eventId: e.id,
     });
   } else {
     logger.info('Ledger arrival', {
@@ -35,7 +30,7 @@ export const handler = async (event: unknown): Promise<ArrivalResult> => {
       outcome: result.outcome,
       etag: result.item.etag,
       status: result.item.status,
-      eventId: parsed.data.id,
+      eventId: e.id,
     });
   }
   return result;

@@ -1,13 +1,13 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { DependencyError, isTransientAwsError } from '../../../contracts/errors';
-import { parseInput, ResolvedModelSchema, RunIdSchema, WorkSchema } from '../../../contracts/states/batch';
+import { ResolvedModelSchema, RunIdSchema, WorkSchema } from '../../../contracts/states/batch';
 import { docClient, requireEnv, s3Client } from '../../platform/clients';
+import { logger } from '../../platform/logger';
+import { parseStateInput } from '../../platform/state-input';
 import { type CommitResult, commitLedger, DataCountsSchema, FinalizeResultSchema } from './core';
 
-const logger = new Logger();
 let doc: DynamoDBDocumentClient | undefined;
 let s3: S3Client | undefined;
 
@@ -22,7 +22,7 @@ const InputSchema = z.object({
 
 /** `CommitLedger`: mark the run's objects SCORED (or QUARANTINED) and complete the run record. */
 export const handler = async (event: unknown): Promise<CommitResult> => {
-  const input = parseInput(InputSchema, event, 'CommitLedger');
+  const input = parseStateInput(InputSchema, event, 'CommitLedger');
   doc ??= docClient();
   s3 ??= s3Client();
   const tableName = requireEnv('TABLE_NAME');

@@ -1,17 +1,16 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import {
   type CompletedRun,
   EvaluationSchema,
-  parseStateInput,
   RegistrationSchema,
   RunIdSchema,
 } from '../../../contracts/states/training';
 import { docClient, requireEnv } from '../../platform/clients';
+import { logger } from '../../platform/logger';
+import { parseStateInput } from '../../platform/state-input';
 import { completeRegisteredRun, completeRejectedRun, type GateFailure } from './core';
 
-const logger = new Logger();
 let doc: DynamoDBDocumentClient | undefined;
 
 /**

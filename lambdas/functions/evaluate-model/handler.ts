@@ -1,21 +1,15 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import {
-  type Evaluation,
-  numberEnv,
-  parseStateInput,
-  RunIdSchema,
-  TrainingJobSchema,
-} from '../../../contracts/states/training';
+import { type Evaluation, numberEnv, RunIdSchema, TrainingJobSchema } from '../../../contracts/states/training';
 import { updateRun } from '../../domain/tracking';
 import { docClient, requireEnv, s3Client, sageMakerClient } from '../../platform/clients';
+import { logger } from '../../platform/logger';
+import { parseStateInput } from '../../platform/state-input';
 import { evaluateModel } from './core';
 
-const logger = new Logger();
 const metrics = new Metrics();
 let s3: S3Client | undefined;
 let sm: SageMakerClient | undefined;

@@ -1,12 +1,6 @@
-import type Redis from 'ioredis';
 import { IntegrityError, ValidationError } from '../../../contracts/errors';
-import {
-  getMetaLatest,
-  type MetaLatest,
-  type Stamp,
-  type UpsertCounts,
-  writeRunSummary,
-} from '../../domain/score-store/store';
+import type { MetaLatest, Stamp } from '../../domain/score-store/format';
+import type { ScoreStore, UpsertCounts } from '../../domain/score-store/store';
 
 /**
  * FinalizeScores (state after the LoadScores Map): reconcile the per-part counts, then write the run's fallback
@@ -71,7 +65,7 @@ export function freshnessHours(asOf: string, now: Date): number {
  * @throws DependencyError when the cache fails
  */
 export async function finalizeScores(
-  redis: Redis,
+  store: ScoreStore,
   input: FinalizeScoresInput,
   now: Date = new Date(),
 ): Promise<FinalizeScoresOutput> {
@@ -137,7 +131,7 @@ export async function finalizeScores(
       throw new ValidationError('FinalizeScores: asOf is missing and no load names its asOf');
     }
     const stamp: Stamp = { asOf: newestAsOf, runId: input.runId, modelVersion: input.modelVersion };
-    const written = await writeRunSummary(redis, stamp, {
+    const written = await store.writeRunSummary(stamp, {
       global: { count: rowsRead, sum },
       segments: Object.fromEntries(segments),
       rows: rowsRead,
@@ -147,7 +141,7 @@ export async function finalizeScores(
     latestIsThisRun = written.meta.applied === 1;
   }
 
-  const meta: MetaLatest | undefined = await getMetaLatest(redis);
+  const meta: MetaLatest | undefined = await store.getMetaLatest();
   return {
     runId: input.runId,
     modelVersion: input.modelVersion,

@@ -1,12 +1,12 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
-import { parseInput } from '../../../contracts/states/batch';
-import { AS_OF_PATTERN, SEGMENT_PATTERN, STAMP_TOKEN } from '../../domain/score-store/store';
+import { AS_OF_PATTERN, SEGMENT_PATTERN, STAMP_TOKEN } from '../../domain/score-store/format';
+import { RedisScoreStore } from '../../domain/score-store/redis';
+import { logger } from '../../platform/logger';
 import { RedisHolder } from '../../platform/redis';
+import { parseStateInput } from '../../platform/state-input';
 import { type FinalizeScoresOutput, finalizeScores } from './core';
 
-const logger = new Logger();
 const metrics = new Metrics();
 const cache = new RedisHolder({ role: 'loader' });
 
@@ -41,9 +41,8 @@ export const FinalizeScoresInputSchema = z.object({
  * `RowsScored` and `ScoreFreshnessHours` metrics.
  */
 export const handler = async (event: unknown): Promise<FinalizeScoresOutput> => {
-  const input = parseInput(FinalizeScoresInputSchema, event, 'FinalizeScores');
-  const redis = await cache.get();
-  const out = await finalizeScores(redis, input);
+  const input = parseStateInput(FinalizeScoresInputSchema, event, 'FinalizeScores');
+  const out = await finalizeScores(new RedisScoreStore(await cache.get()), input);
   metrics.addMetric('RowsScored', MetricUnit.Count, out.rowsScored);
   if (out.freshnessHours !== null) metrics.addMetric('ScoreFreshnessHours', MetricUnit.NoUnit, out.freshnessHours);
   metrics.publishStoredMetrics();

@@ -1,7 +1,8 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { batchKeys, INLINE_OBJECTS_MAX, putJson, type Work } from '../../../contracts/states/batch';
+import { batchKeys, INLINE_OBJECTS_MAX, type Work } from '../../../contracts/states/batch';
 import { findPending } from '../../domain/ledger';
+import { putJson } from '../../platform/s3';
 
 export interface FindParams {
   readonly tableName: string;
@@ -21,6 +22,8 @@ export interface FindParams {
 export async function findUnscored(doc: DynamoDBDocumentClient, s3: S3Client, p: FindParams): Promise<Work> {
   const { objects, truncated } = await findPending(doc, p.tableName, p.limit);
   if (objects.length <= INLINE_OBJECTS_MAX) return { count: objects.length, truncated, objects };
-  const objectsUri = await putJson(s3, p.artifactsBucket, batchKeys(p.runId).objects, objects, p.kmsKeyArn);
+  const objectsUri = await putJson(s3, p.artifactsBucket, batchKeys(p.runId).objects, objects, {
+    kmsKeyArn: p.kmsKeyArn,
+  });
   return { count: objects.length, truncated, objectsUri };
 }

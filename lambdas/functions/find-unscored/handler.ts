@@ -1,13 +1,13 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { ValidationError } from '../../../contracts/errors';
-import { parseInput, RunIdSchema, type Work } from '../../../contracts/states/batch';
+import { RunIdSchema, type Work } from '../../../contracts/states/batch';
 import { docClient, requireEnv, s3Client } from '../../platform/clients';
+import { logger } from '../../platform/logger';
+import { parseStateInput } from '../../platform/state-input';
 import { findUnscored } from './core';
 
-const logger = new Logger();
 let doc: DynamoDBDocumentClient | undefined;
 let s3: S3Client | undefined;
 
@@ -23,7 +23,7 @@ function maxObjects(): number {
 
 /** `FindUnscored`: `{ count, truncated, objects | objectsUri }` of the PENDING ledger objects. */
 export const handler = async (event: unknown): Promise<Work> => {
-  const input = parseInput(InputSchema, event, 'FindUnscored');
+  const input = parseStateInput(InputSchema, event, 'FindUnscored');
   doc ??= docClient();
   s3 ??= s3Client();
   const work = await findUnscored(doc, s3, {

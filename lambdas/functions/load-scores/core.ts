@@ -1,7 +1,7 @@
 import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
-import type Redis from 'ioredis';
 import { DependencyError, IntegrityError, NotFoundError, PipelineError } from '../../../contracts/errors';
-import { ENTITY_ID_PATTERN, ScoreWriter, SEGMENT_PATTERN, type Stamp } from '../../domain/score-store/store';
+import { ENTITY_ID_PATTERN, SEGMENT_PATTERN, type Stamp } from '../../domain/score-store/format';
+import type { ScoreStore } from '../../domain/score-store/store';
 
 /**
  * LoadScores (one Map iteration per transform result file): stream `<entity_id>,<segment>,<score>` rows from S3 into the
@@ -82,11 +82,11 @@ function corrupt(source: string, line: number, reason: string, text: string): In
  * @throws DependencyError when the cache (or the stream) fails
  */
 export async function loadScoresFromStream(
-  redis: Redis,
+  store: ScoreStore,
   readable: AsyncIterable<Uint8Array | string>,
   opts: LoadStreamOptions,
 ): Promise<LoadStreamResult> {
-  const writer = new ScoreWriter(redis, {
+  const writer = store.scoreWriter({
     stamp: opts.stamp,
     ttlSeconds: opts.ttlSeconds,
     ...(opts.batchSize === undefined ? {} : { batchSize: opts.batchSize }),
@@ -190,7 +190,7 @@ export async function loadScoresFromStream(
 
 export interface LoadScoresDeps {
   readonly s3: S3Client;
-  readonly redis: Redis;
+  readonly store: ScoreStore;
 }
 
 export interface LoadScoresSettings {
@@ -223,7 +223,7 @@ export async function loadScores(
     throw new DependencyError(`Cannot read ${source}: ${(err as Error).message}`, { cause: err });
   }
   if (body === undefined) throw new DependencyError(`${source}: S3 returned no body`);
-  const result = await loadScoresFromStream(deps.redis, body, {
+  const result = await loadScoresFromStream(deps.store, body, {
     stamp: { asOf: input.asOf, runId: input.runId, modelVersion: input.modelVersion },
     ttlSeconds: settings.ttlSeconds,
     source,

@@ -1,13 +1,13 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { parseInput } from '../../../contracts/states/batch';
-import { AS_OF_PATTERN, STAMP_TOKEN } from '../../domain/score-store/store';
+import { AS_OF_PATTERN, STAMP_TOKEN } from '../../domain/score-store/format';
+import { RedisScoreStore } from '../../domain/score-store/redis';
 import { requireEnv, s3Client } from '../../platform/clients';
+import { logger } from '../../platform/logger';
 import { RedisHolder } from '../../platform/redis';
+import { parseStateInput } from '../../platform/state-input';
 import { type LoadScoresOutput, loadScores } from './core';
 
-const logger = new Logger();
 let s3: S3Client | undefined;
 const cache = new RedisHolder({ role: 'loader' });
 
@@ -37,13 +37,13 @@ export function positiveIntEnv(name: string): number {
  * IntegrityError (corrupt/missing line, row-count mismatch), DependencyError (S3 or cache down).
  */
 export const handler = async (event: unknown): Promise<LoadScoresOutput> => {
-  const input = parseInput(LoadScoresInputSchema, event, 'LoadScores');
+  const input = parseStateInput(LoadScoresInputSchema, event, 'LoadScores');
   const ttlSeconds = positiveIntEnv('SCORE_TTL_SECONDS');
   s3 ??= s3Client();
-  const redis = await cache.get();
+  const store = new RedisScoreStore(await cache.get());
   const started = Date.now();
   try {
-    const out = await loadScores({ s3, redis }, input, { ttlSeconds });
+    const out = await loadScores({ s3, store }, input, { ttlSeconds });
     logger.info('Loaded scores', {
       runId: input.runId,
       resultKey: input.resultKey,

@@ -1,11 +1,11 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { z } from 'zod';
-import { EvaluationSchema, parseStateInput, RegistrationSchema, RunIdSchema } from '../../../contracts/states/training';
+import { EvaluationSchema, RegistrationSchema, RunIdSchema } from '../../../contracts/states/training';
 import { requireEnv, snsClient } from '../../platform/clients';
+import { logger } from '../../platform/logger';
+import { parseStateInput } from '../../platform/state-input';
 import { notifyApprovers } from './core';
 
-const logger = new Logger();
 let sns: SNSClient | undefined;
 
 /** State input (Parameters of `NotifyApprovers`). */

@@ -1,7 +1,337 @@
 import { createHash } from 'node:crypto';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { IntegrityError, ValidationError } from '../../../contracts/errors';
 import { type PreparedData, resultsPrefix } from '../../../contracts/states/batch';
-import type { PrepareInferenceDataResult } from '../../data/prepare';
+import type { FeatureContract } from '../../data/contract';
+import { csvField, openS3Object } from '../../data/csv';
+import { encodedWidth, encodeInto, type PreprocessingSpec } from '../../data/encoder';
+import { partitionDate } from '../../data/listing';
+import { assertRowBalance, QuarantineWriter, quarantineObject, quarantineRow } from '../../data/quarantine';
+import { type DatasetStats, edgesOf, featureDrift, maxDrift, StatsAccumulator } from '../../data/stats';
+import {
+  buildReport,
+  type FileReport,
+  failValidation,
+  missingPartitionReport,
+  type ValidationReport,
+  ViolationLog,
+} from '../../data/validation-report';
+import { validateCsvStream } from '../../data/validator';
+import type { StepLogger } from '../../platform/logger';
+import { putJson, S3LineWriter } from '../../platform/s3';
+
+/**
+ * `PrepareInferenceData`'s work: validate and encode the run's ledger objects into transform input parts
+ * (`batch/<runId>/input/part-NNNNN.csv`), with the SageMaker manifest (`batch/<runId>/manifest.json`), the part list
+ * (`batch/<runId>/parts.json`), the reports (`reports/<runId>/{validation,stats}.json`) and quarantined rows/objects
+ * (`quarantine/<runId>/…`); then shape the state output.
+ */
+
+const s3Uri = (bucket: string, key: string) => `s3://${bucket}/${key}`;
+
+export interface InferenceObject {
+  key: string;
+  etag: string;
+}
+
+export interface PrepareInferenceDataInput {
+  s3: S3Client;
+  /** The Production model's preprocessing spec (its embedded contract is what rows are validated against). */
+  spec: PreprocessingSpec;
+  featuresBucket: string;
+  artifactsBucket: string;
+  /** Ledger objects to score, each pinned to its ETag. */
+  objects: InferenceObject[];
+  runId: string;
+  /** Category feature whose value travels with each row (per-segment fallback scores). */
+  segmentFeature: string;
+  /** Reference statistics for drift. @default spec.trainingStats */
+  trainingStats?: DatasetStats;
+  maxInvalidRowRatio: number;
+  maxReportedViolations: number;
+  maxLineBytes?: number;
+  partBytes?: number;
+  logger?: StepLogger;
+}
+
+export interface InferencePart {
+  /** File name inside `batch/<runId>/input/`, e.g. `part-00001.csv`; the transform writes `<part>.out`. */
+  part: string;
+  sourceKey: string;
+  sourceEtag: string;
+  asOf: string;
+  rows: number;
+}
+
+export interface PrepareInferenceDataResult {
+  runId: string;
+  contractVersion: string;
+  /** Training run whose preprocessing spec encoded the rows. */
+  specRunId: string;
+  manifestUri: string;
+  partsUri: string;
+  inputPrefixUri: string;
+  parts: InferencePart[];
+  rowsIn: number;
+  rowsUsed: number;
+  rowsQuarantined: number;
+  /** Rows sent to the transform (= rowsUsed = Σ parts[].rows). */
+  expectedRows: number;
+  /** Keys of objects none of whose rows are used (file-level failure, or every row rejected): ledger → QUARANTINED. */
+  quarantinedObjects: string[];
+  validationReportUri: string;
+  statsUri: string;
+  /** PSI per feature against the training statistics. */
+  drift: Record<string, number>;
+}
+
+export const partName = (n: number) => `part-${String(n).padStart(5, '0')}.csv`;
+
+/** Index of the segment feature in the contract. @throws ValidationError when it is not a category feature */
+function segmentIndex(contract: FeatureContract, segmentFeature: string): number {
+  const idx = contract.features.findIndex((f) => f.name === segmentFeature);
+  if (contract.features[idx]?.type !== 'category') {
+    throw new ValidationError(
+      `Segment feature "${segmentFeature}" must be a category feature of contract ${contract.name} ${contract.version} (categories: ${contract.features
+        .filter((f) => f.type === 'category')
+        .map((f) => f.name)
+        .join(', ')})`,
+    );
+  }
+  return idx;
+}
+
+/** What the objects of one run add to: the run's violation log, statistics, file reports, parts and quarantine. */
+interface RunState {
+  readonly input: PrepareInferenceDataInput;
+  readonly segmentIdx: number;
+  readonly width: number;
+  readonly encoded: Float64Array;
+  readonly inputPrefix: string;
+  readonly violations: ViolationLog;
+  readonly stats: StatsAccumulator;
+  readonly files: FileReport[];
+  readonly parts: InferencePart[];
+  readonly quarantinedObjects: string[];
+}
+
+/** Copy a whole object to quarantine with its file report, and list it as quarantined. */
+async function quarantineWhole(run: RunState, object: InferenceObject, report: FileReport): Promise<void> {
+  const { s3, featuresBucket, artifactsBucket, runId } = run.input;
+  await quarantineObject(s3, {
+    sourceBucket: featuresBucket,
+    sourceKey: object.key,
+    sourceEtag: object.etag,
+    bucket: artifactsBucket,
+    runId,
+    report,
+  });
+  run.quarantinedObjects.push(object.key);
+}
+
+/**
+ * Validate one object and encode its valid rows into the next part (`<entity>,<segment>,<encoded…>`, no header).
+ * An object failing its file-level checks is quarantined whole; one without a valid row adds no part.
+ */
+async function prepareObject(run: RunState, object: InferenceObject, asOf: string): Promise<void> {
+  const { s3, spec, featuresBucket, artifactsBucket, runId } = run.input;
+  const { key, etag } = object;
+  const log = run.input.logger;
+  const obj = await openS3Object(s3, featuresBucket, key, etag);
+  const q = new QuarantineWriter(s3, artifactsBucket, runId, key, run.input.partBytes);
+  const partNo = run.parts.length + 1;
+  let writer: S3LineWriter | undefined;
+  try {
+    const report = await validateCsvStream(obj.body, {
+      contract: spec.contract,
+      mode: 'inference',
+      file: key,
+      log: run.violations,
+      expectedAsOf: asOf,
+      maxLineBytes: run.input.maxLineBytes,
+      onHeader: (h) => q.setHeader(h),
+      onRejected: (row) => quarantineRow(q, row),
+      onValid: (row) => {
+        run.stats.add(row);
+        encodeInto(spec, row.values, run.encoded, 0);
+        const seg = row.values[run.segmentIdx];
+        let line = `${csvField(row.entityId)},${seg === null || seg === undefined ? '' : seg}`;
+        for (let j = 0; j < run.width; j++) line += `,${run.encoded[j]}`;
+        line += '\n';
+        writer ??= new S3LineWriter(s3, artifactsBucket, `${run.inputPrefix}${partName(partNo)}`, {
+          contentType: 'text/csv',
+          partBytes: run.input.partBytes,
+        });
+        if (writer.write(line)) return writer.flush();
+        return undefined;
+      },
+    });
+    run.files.push(report);
+    await q.close();
+    if (report.status === 'failed') {
+      await writer?.abort();
+      writer = undefined;
+      await quarantineWhole(run, object, report);
+      log?.warn('Object quarantined: file-level violations', { key, violations: report.fileViolations });
+      return;
+    }
+    if (!writer) {
+      run.quarantinedObjects.push(key); // every row rejected: nothing to score, the rows are in quarantine
+      log?.warn('Object has no valid rows', { key, rowsIn: report.rowsIn });
+      return;
+    }
+    const written = await (writer as S3LineWriter).close();
+    if (written.lines !== report.rowsValid) {
+      throw new IntegrityError(
+        `${key}: wrote ${written.lines} rows to ${written.uri} but ${report.rowsValid} were valid`,
+      );
+    }
+    run.parts.push({ part: partName(partNo), sourceKey: key, sourceEtag: etag, asOf, rows: report.rowsValid });
+    log?.info('Prepared inference part', {
+      key,
+      part: partName(partNo),
+      rowsIn: report.rowsIn,
+      rows: report.rowsValid,
+    });
+  } catch (err) {
+    await q.abort();
+    await (writer as S3LineWriter | undefined)?.abort();
+    throw err;
+  }
+}
+
+/** Write the reports, the manifest and `parts.json`; returns their URIs and the drift against `reference`. */
+async function writeOutputs(
+  run: RunState,
+  report: ValidationReport,
+  reference: DatasetStats,
+  rowsUsed: number,
+): Promise<
+  Pick<
+    PrepareInferenceDataResult,
+    'validationReportUri' | 'statsUri' | 'inputPrefixUri' | 'manifestUri' | 'partsUri' | 'drift'
+  >
+> {
+  const { s3, spec, artifactsBucket, runId } = run.input;
+  const inferenceStats = run.stats.finish();
+  const drift = inferenceStats.rows > 0 ? featureDrift(reference, inferenceStats) : {};
+  const validationReportUri = await putJson(s3, artifactsBucket, `reports/${runId}/validation.json`, report);
+  const statsUri = await putJson(s3, artifactsBucket, `reports/${runId}/stats.json`, {
+    ...inferenceStats,
+    drift,
+    driftReference: { specRunId: spec.runId, rows: reference.rows },
+  });
+  const inputPrefixUri = s3Uri(artifactsBucket, run.inputPrefix);
+  const manifestUri = await putJson(s3, artifactsBucket, `batch/${runId}/manifest.json`, [
+    { prefix: inputPrefixUri },
+    ...run.parts.map((p) => p.part),
+  ]);
+  const partsUri = await putJson(s3, artifactsBucket, `batch/${runId}/parts.json`, {
+    runId,
+    parts: run.parts,
+    rowsIn: report.rowsIn,
+    rowsUsed,
+    rowsQuarantined: report.rowsQuarantined,
+    expectedRows: rowsUsed,
+  });
+  return { validationReportUri, statsUri, inputPrefixUri, manifestUri, partsUri, drift };
+}
+
+/**
+ * Validate each ledger object against the Production model's contract, quarantine rejected rows, encode the rest with
+ * the model's spec into one transform input part per object, write the SageMaker manifest and `parts.json`, and
+ * compute drift (PSI per feature) against the training statistics.
+ *
+ * An object without a `dt=` partition or failing the file-level checks is copied whole to quarantine and listed in
+ * `quarantinedObjects` (the run goes on with the others). When no object has a usable row, the result has no parts,
+ * `expectedRows` 0 and every object in `quarantinedObjects` (the state machine then skips the transform and
+ * CommitLedger marks them QUARANTINED). Throws ValidationError (after writing the report) when the invalid-row ratio
+ * over the readable objects exceeds `maxInvalidRowRatio` (a data-quality stop: the ledger stays untouched);
+ * ConflictError when an object's ETag differs from the ledger's (the next run picks up the new version).
+ */
+export async function prepareInferenceData(input: PrepareInferenceDataInput): Promise<PrepareInferenceDataResult> {
+  const { s3, spec, artifactsBucket, runId } = input;
+  const contract = spec.contract;
+  const log = input.logger;
+  if (input.objects.length === 0) throw new ValidationError('PrepareInferenceData: no objects to score');
+  const segmentIdx = segmentIndex(contract, input.segmentFeature);
+  const reference = input.trainingStats ?? spec.trainingStats;
+  const width = encodedWidth(spec);
+  const run: RunState = {
+    input,
+    segmentIdx,
+    width,
+    encoded: new Float64Array(width),
+    inputPrefix: `batch/${runId}/input/`,
+    violations: new ViolationLog(input.maxReportedViolations),
+    stats: new StatsAccumulator(contract, { edges: edgesOf(reference) }),
+    files: [],
+    parts: [],
+    quarantinedObjects: [],
+  };
+
+  for (const object of input.objects) {
+    const asOf = partitionDate(object.key);
+    if (asOf) {
+      await prepareObject(run, object, asOf);
+      continue;
+    }
+    const report = missingPartitionReport(object.key);
+    run.violations.add(report.fileViolations[0]!);
+    run.files.push(report);
+    await quarantineWhole(run, object, report);
+    log?.warn('Object quarantined: no dt= partition', { key: object.key });
+  }
+
+  const report = buildReport(contract, 'inference', run.files, run.violations, input.maxInvalidRowRatio);
+  const rowsUsed = run.parts.reduce((n, p) => n + p.rows, 0);
+  if (rowsUsed !== report.rowsValid) {
+    throw new IntegrityError(`PrepareInferenceData: parts hold ${rowsUsed} rows but ${report.rowsValid} were valid`);
+  }
+  assertRowBalance('PrepareInferenceData', {
+    rowsIn: report.rowsIn,
+    rowsUsed,
+    rowsQuarantined: report.rowsQuarantined,
+  });
+  if (report.invalidRowRatio > input.maxInvalidRowRatio) {
+    await failValidation(
+      s3,
+      artifactsBucket,
+      `reports/${runId}/validation.json`,
+      report,
+      `Invalid row ratio ${report.invalidRowRatio.toFixed(4)} exceeds maxInvalidRowRatio ${input.maxInvalidRowRatio}`,
+    );
+  }
+  if (run.parts.length === 0) {
+    // Every object was rejected at file level or had no valid row (within the row budget): not a data-quality stop
+    // but nothing to transform. The objects are returned as quarantined (CommitLedger marks them QUARANTINED with
+    // the report as reason), so one bad file cannot block every later run; the manifest lists no part.
+    log?.warn('Nothing to score: every object was quarantined', {
+      runId,
+      objects: run.quarantinedObjects.length,
+      quarantined: run.quarantinedObjects.slice(0, 20),
+    });
+  }
+
+  const out = await writeOutputs(run, report, reference, rowsUsed);
+  return {
+    runId,
+    contractVersion: contract.version,
+    specRunId: spec.runId,
+    manifestUri: out.manifestUri,
+    partsUri: out.partsUri,
+    inputPrefixUri: out.inputPrefixUri,
+    parts: run.parts,
+    rowsIn: report.rowsIn,
+    rowsUsed,
+    rowsQuarantined: report.rowsQuarantined,
+    expectedRows: rowsUsed,
+    quarantinedObjects: run.quarantinedObjects,
+    validationReportUri: out.validationReportUri,
+    statsUri: out.statsUri,
+    drift: out.drift,
+  };
+}
 
 /** SageMaker job names: 1..63 of `[a-zA-Z0-9-]`, starting with a letter or digit. */
 const JOB_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
@@ -26,21 +356,6 @@ export function transformJobName(namePrefix: string, runId: string): string {
   const name = body ? `${namePrefix}-${body}-${hash}` : `${namePrefix}-${hash}`;
   if (!JOB_NAME.test(name)) throw new ValidationError(`transformJobName: "${name}" is not a valid SageMaker job name`);
   return name;
-}
-
-/** Largest PSI over the features (0 when nothing was measured). */
-export function maxDrift(drift: Readonly<Record<string, number>>): number {
-  return Object.values(drift).reduce((m, v) => (Number.isFinite(v) && v > m ? v : m), 0);
-}
-
-/**
- * Features whose drift exceeds `threshold`, worst first, as `name=psi` strings.
- */
-export function driftedFeatures(drift: Readonly<Record<string, number>>, threshold: number): string[] {
-  return Object.entries(drift)
-    .filter(([, v]) => v > threshold)
-    .sort((a, b) => b[1] - a[1])
-    .map(([k, v]) => `${k}=${v.toFixed(3)}`);
 }
 
 /**

@@ -1,23 +1,18 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { ValidationError } from '../../../contracts/errors';
-import {
-  loadWorkObjects,
-  type PreparedData,
-  parseInput,
-  ResolvedModelSchema,
-  RunIdSchema,
-  WorkSchema,
-} from '../../../contracts/states/batch';
-import { prepareInferenceData, readPreprocessingSpec } from '../../data/prepare';
+import { type PreparedData, ResolvedModelSchema, RunIdSchema, WorkSchema } from '../../../contracts/states/batch';
+import { readPreprocessingSpec } from '../../data/preprocessing-spec';
+import { driftedFeatures } from '../../data/stats';
 import { updateRun } from '../../domain/tracking';
+import { loadWorkObjects } from '../../domain/work';
 import { docClient, requireEnv, s3Client } from '../../platform/clients';
-import { driftedFeatures, toPreparedData } from './core';
+import { logger } from '../../platform/logger';
+import { parseStateInput } from '../../platform/state-input';
+import { prepareInferenceData, toPreparedData } from './core';
 
-const logger = new Logger();
 const metrics = new Metrics();
 let s3: S3Client | undefined;
 let doc: DynamoDBDocumentClient | undefined;
@@ -49,7 +44,7 @@ function positiveIntEnv(name: string): number {
 
 /** `PrepareInferenceData`: validate, quarantine and encode the run's feature objects into transform input parts. */
 export const handler = async (event: unknown): Promise<PreparedData> => {
-  const input = parseInput(InputSchema, event, 'PrepareInferenceData');
+  const input = parseStateInput(InputSchema, event, 'PrepareInferenceData');
   s3 ??= s3Client();
   const artifactsBucket = requireEnv('ARTIFACTS_BUCKET');
   const objects = await loadWorkObjects(s3, input.work);

@@ -1,4 +1,3 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -7,15 +6,15 @@ import {
   DataWindowSchema,
   numberEnv,
   type PreparedTrainingData,
-  parseStateInput,
   RunIdSchema,
 } from '../../../contracts/states/training';
 import { loadDefaultContract } from '../../data/contract';
-import { prepareTrainingData } from '../../data/prepare';
 import { updateRun } from '../../domain/tracking';
 import { docClient, requireEnv, s3Client } from '../../platform/clients';
+import { logger } from '../../platform/logger';
+import { parseStateInput } from '../../platform/state-input';
+import { prepareTrainingData } from './core';
 
-const logger = new Logger();
 const metrics = new Metrics();
 let s3: S3Client | undefined;
 let doc: DynamoDBDocumentClient | undefined;
@@ -25,7 +24,7 @@ const InputSchema = z.object({ runId: RunIdSchema, dataWindow: DataWindowSchema 
 
 /**
  * `PrepareTrainingData`: validate the training partitions against the feature contract, quarantine bad rows, write
- * the encoded train/validation sets, the preprocessing spec and the reports (data core `prepareTrainingData`), and
+ * the encoded train/validation sets, the preprocessing spec and the reports (`prepareTrainingData` in core.ts), and
  * record row counts, feature statistics and report locations on the run. A contract violation beyond the allowed
  * ratio fails with ValidationError naming the report.
  */

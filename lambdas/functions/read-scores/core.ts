@@ -1,17 +1,13 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import type Redis from 'ioredis';
 import { DependencyError, NotFoundError, ValidationError } from '../../../contracts/errors';
 import {
   ENTITY_ID_PATTERN,
   ENTITY_ID_RULE,
   type FallbackRecord,
-  type Fallbacks,
-  getFallbacks,
-  getScore,
-  getScores,
   SEGMENT_PATTERN,
   type StoredScore,
-} from '../../domain/score-store/store';
+} from '../../domain/score-store/format';
+import type { Fallbacks, ScoreStore } from '../../domain/score-store/store';
 
 /**
  * Read API core (API Gateway REST proxy integration):
@@ -67,12 +63,12 @@ export class FallbackCache {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async get(redis: Redis, segment?: string): Promise<Fallbacks> {
+  async get(store: ScoreStore, segment?: string): Promise<Fallbacks> {
     const key = segment ?? '';
     const t = this.now();
     const hit = this.entries.get(key);
     if (hit !== undefined && t - hit.at < this.maxAgeMs) return hit.value;
-    const value = await getFallbacks(redis, segment);
+    const value = await store.getFallbacks(segment);
     if (value.global !== undefined || value.segment !== undefined) {
       if (this.entries.size >= this.maxEntries) this.entries.clear();
       this.entries.set(key, { at: t, value });
@@ -81,8 +77,8 @@ export class FallbackCache {
   }
 }
 
-const fallbacksOf = (redis: Redis, segment: string | undefined, cache: FallbackCache | undefined) =>
-  cache ? cache.get(redis, segment) : getFallbacks(redis, segment);
+const fallbacksOf = (store: ScoreStore, segment: string | undefined, cache: FallbackCache | undefined) =>
+  cache ? cache.get(store, segment) : store.getFallbacks(segment);
 
 /** Outcome of one request: the HTTP response and what the handler reports as metrics. */
 export interface ReadOutcome {
@@ -156,16 +152,16 @@ function typeOf(v: unknown): string {
  * @throws DependencyError when the cache fails
  */
 export async function readScore(
-  redis: Redis,
+  store: ScoreStore,
   entityId: string,
   segment?: string,
   cache?: FallbackCache,
 ): Promise<ScoreItem> {
   validateEntityId(entityId, 'entityId');
   const seg = validateSegment(segment, 'segment');
-  const stored = await getScore(redis, entityId);
+  const stored = await store.getScore(entityId);
   if (stored !== undefined) return fromModel(entityId, stored);
-  const item = pickFallback(entityId, await fallbacksOf(redis, seg, cache));
+  const item = pickFallback(entityId, await fallbacksOf(store, seg, cache));
   if (item === undefined) {
     throw new NotFoundError(
       `No score for entity ${entityId} and no fallback score loaded yet (no batch run has completed)`,
@@ -179,7 +175,7 @@ export async function readScore(
  *
  * @throws ValidationError for a bad body; DependencyError when the cache fails
  */
-export async function readScores(redis: Redis, body: unknown, options: ReadOptions = {}): Promise<BatchResult> {
+export async function readScores(store: ScoreStore, body: unknown, options: ReadOptions = {}): Promise<BatchResult> {
   const max = options.maxBatchIds ?? DEFAULT_MAX_BATCH_IDS;
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new ValidationError(`body must be a JSON object { "ids": [...], "segment"?: "..." }, got ${typeOf(body)}`);
@@ -196,7 +192,7 @@ export async function readScores(redis: Redis, body: unknown, options: ReadOptio
   const seg = validateSegment(b.segment, 'body.segment');
 
   const valid = ids as string[];
-  const stored = await getScores(redis, valid);
+  const stored = await store.getScores(valid);
   const items: ScoreItem[] = [];
   const notFound: string[] = [];
   let fb: Fallbacks | undefined;
@@ -207,7 +203,7 @@ export async function readScores(redis: Redis, body: unknown, options: ReadOptio
       items.push(fromModel(id, s));
       continue;
     }
-    fb ??= await fallbacksOf(redis, seg, options.fallbackCache);
+    fb ??= await fallbacksOf(store, seg, options.fallbackCache);
     const item = pickFallback(id, fb);
     if (item === undefined) notFound.push(id);
     else items.push(item);
@@ -272,7 +268,7 @@ function route(event: APIGatewayProxyEvent): { kind: 'one'; entityId: string } |
  * Handle one API request. Unexpected errors propagate (the handler answers 500 and logs them).
  */
 export async function handleRequest(
-  redis: Redis,
+  store: ScoreStore,
   event: APIGatewayProxyEvent,
   options: ReadOptions = {},
 ): Promise<ReadOutcome> {
@@ -288,7 +284,7 @@ export async function handleRequest(
           fallbacks: 0,
         };
       }
-      const item = await readScore(redis, r.entityId, event.queryStringParameters?.segment, options.fallbackCache);
+      const item = await readScore(store, r.entityId, event.queryStringParameters?.segment, options.fallbackCache);
       return { response: json(200, item), served: 1, fallbacks: item.source === 'fallback' ? 1 : 0 };
     }
     if (event.httpMethod !== 'POST') {
@@ -298,7 +294,7 @@ export async function handleRequest(
         fallbacks: 0,
       };
     }
-    const result = await readScores(redis, parseBody(event), options);
+    const result = await readScores(store, parseBody(event), options);
     let fallbacks = 0;
     for (const it of result.items) if (it.source === 'fallback') fallbacks++;
     return { response: json(200, result), served: result.items.length, fallbacks };

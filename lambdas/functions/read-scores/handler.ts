@@ -1,11 +1,11 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { DependencyError } from '../../../contracts/errors';
+import { RedisScoreStore } from '../../domain/score-store/redis';
+import { logger } from '../../platform/logger';
 import { RedisHolder } from '../../platform/redis';
 import { DEFAULT_MAX_BATCH_IDS, FallbackCache, handleRequest } from './core';
 
-const logger = new Logger();
 const metrics = new Metrics();
 const cache = new RedisHolder({ role: 'reader' });
 const fallbackCache = new FallbackCache();
@@ -31,7 +31,7 @@ const JSON_HEADERS = { 'Content-Type': 'application/json', 'Cache-Control': 'no-
 export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
   try {
     const maxBatchIds = maxBatchIdsFromEnv();
-    const outcome = await handleRequest(await cache.get(), event, { maxBatchIds, fallbackCache });
+    const outcome = await handleRequest(new RedisScoreStore(await cache.get()), event, { maxBatchIds, fallbackCache });
     if (outcome.response.statusCode === 503) logger.warn('Score store unavailable', { path: event.path });
     if (outcome.served > 0) {
       metrics.addMetric('ScoresServed', MetricUnit.Count, outcome.served);

@@ -1,12 +1,11 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
-import { ValidationError } from '../../../contracts/errors';
 import { docClient, requireEnv, s3Client } from '../../platform/clients';
+import { logger } from '../../platform/logger';
+import { parseStateInput } from '../../platform/state-input';
 import { ReconcileRequestSchema, type ReconcileResult, reconcile } from './core';
 
-const logger = new Logger();
 let doc: DynamoDBDocumentClient | undefined;
 let s3: S3Client | undefined;
 
@@ -19,11 +18,7 @@ const SAFETY_MARGIN_MS = 60_000;
  * A listing too large for one invocation returns `nextStartAfter`; invoke again with it as `startAfter`.
  */
 export const handler = async (event: unknown, context?: Context): Promise<ReconcileResult> => {
-  const parsed = ReconcileRequestSchema.safeParse(event ?? {});
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
-    throw new ValidationError(`Reconcile: invalid input: ${issues.join('; ')}`, issues);
-  }
+  const request = parseStateInput(ReconcileRequestSchema, event ?? {}, 'Reconcile');
   doc ??= docClient();
   s3 ??= s3Client();
   const result = await reconcile(
@@ -34,10 +29,10 @@ export const handler = async (event: unknown, context?: Context): Promise<Reconc
       featuresBucket: requireEnv('FEATURES_BUCKET'),
       ...(context ? { shouldStop: () => context.getRemainingTimeInMillis() < SAFETY_MARGIN_MS } : {}),
     },
-    parsed.data,
+    request,
   );
   const { ignoredKeys, ...counts } = result;
-  logger.info('Ledger reconciled', { ...counts, request: parsed.data });
+  logger.info('Ledger reconciled', { ...counts, request });
   if (result.ignored > 0) logger.warn('Objects under the prefix that are not feature CSVs', { ignoredKeys });
   return result;
 };

@@ -1,12 +1,12 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { parseStateInput, RunIdSchema, StepErrorSchema } from '../../../contracts/states/training';
+import { RunIdSchema, StepErrorSchema } from '../../../contracts/states/training';
 import { docClient, requireEnv } from '../../platform/clients';
+import { logger } from '../../platform/logger';
+import { parseStateInput } from '../../platform/state-input';
 import { type RecordedFailure, recordFailure } from './core';
 
-const logger = new Logger();
 const metrics = new Metrics();
 let doc: DynamoDBDocumentClient | undefined;
 

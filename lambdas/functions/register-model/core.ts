@@ -2,8 +2,8 @@ import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GateFailedError, ValidationError } from '../../../contracts/errors';
 import type { Evaluation, Registration, TrainingJob } from '../../../contracts/states/training';
+import { createModel } from '../../domain/model-records';
 import { createModelPackage } from '../../domain/registry';
-import { createModel } from '../../domain/tracking';
 
 /** Inputs of {@link registerModel}. */
 export interface RegisterParams {

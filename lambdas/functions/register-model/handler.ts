@@ -1,19 +1,18 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import {
   EvaluationSchema,
   PreparedTrainingDataSchema,
-  parseStateInput,
   type Registration,
   RunInfoSchema,
   TrainingJobSchema,
 } from '../../../contracts/states/training';
 import { docClient, requireEnv, sageMakerClient } from '../../platform/clients';
+import { logger } from '../../platform/logger';
+import { parseStateInput } from '../../platform/state-input';
 import { registerModel } from './core';
 
-const logger = new Logger();
 let sm: SageMakerClient | undefined;
 let doc: DynamoDBDocumentClient | undefined;
 

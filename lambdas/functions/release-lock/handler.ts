@@ -1,18 +1,18 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { parseInput, RunIdSchema } from '../../../contracts/states/batch';
+import { RunIdSchema } from '../../../contracts/states/batch';
 import { docClient, requireEnv } from '../../platform/clients';
+import { logger } from '../../platform/logger';
+import { parseStateInput } from '../../platform/state-input';
 import { type ReleaseResult, releaseBatchLock } from './core';
 
-const logger = new Logger();
 let doc: DynamoDBDocumentClient | undefined;
 
 const InputSchema = z.object({ runId: RunIdSchema, outcome: z.literal('NO_WORK').optional() });
 
 /** `ReleaseLock`, `ReleaseLockNoWork`, `ReleaseLockAfterFailure`: release the lock if this run holds it. */
 export const handler = async (event: unknown): Promise<ReleaseResult> => {
-  const input = parseInput(InputSchema, event, 'ReleaseLock');
+  const input = parseStateInput(InputSchema, event, 'ReleaseLock');
   doc ??= docClient();
   const result = await releaseBatchLock(doc, { tableName: requireEnv('TABLE_NAME'), ...input });
   if (result.heldBy)

@@ -1,11 +1,11 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { z } from 'zod';
-import { parseInput, type ResolvedModel, RunIdSchema } from '../../../contracts/states/batch';
+import { type ResolvedModel, RunIdSchema } from '../../../contracts/states/batch';
 import { requireEnv, sageMakerClient } from '../../platform/clients';
+import { logger } from '../../platform/logger';
+import { parseStateInput } from '../../platform/state-input';
 import { resolveModel } from './core';
 
-const logger = new Logger();
 let sm: SageMakerClient | undefined;
 
 /** State input (Parameters of `ResolveModel`). `namePrefix` comes from the definition (config `namePrefix`). */
@@ -16,7 +16,7 @@ const InputSchema = z.object({
 
 /** `ResolveModel`: the Production model version and its SageMaker Model (created when missing). */
 export const handler = async (event: unknown): Promise<ResolvedModel> => {
-  const input = parseInput(InputSchema, event, 'ResolveModel');
+  const input = parseStateInput(InputSchema, event, 'ResolveModel');
   sm ??= sageMakerClient();
   const model = await resolveModel(sm, {
     groupName: requireEnv('MODEL_PACKAGE_GROUP_NAME'),

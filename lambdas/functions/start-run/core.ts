@@ -11,7 +11,7 @@ import {
 } from '../../../contracts/states/training';
 import { createRun } from '../../domain/tracking';
 
-/** Prefix of labelled training snapshots in the features bucket (DESIGN §4). */
+/** Prefix of labelled training snapshots in the features bucket. */
 export const TRAINING_PREFIX = 'training/';
 
 const PARTITION = /^training\/dt=(\d{4}-\d{2}-\d{2})\/$/;

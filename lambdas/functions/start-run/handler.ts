@@ -1,18 +1,17 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import {
-  parseStateInput,
   RunIdSchema,
   type RunInfo,
   TrainingExecutionInputSchema,
   trainingParamsFromEnv,
 } from '../../../contracts/states/training';
 import { docClient, requireEnv, s3Client } from '../../platform/clients';
+import { logger } from '../../platform/logger';
+import { parseStateInput } from '../../platform/state-input';
 import { startRun } from './core';
 
-const logger = new Logger();
 let s3: S3Client | undefined;
 let doc: DynamoDBDocumentClient | undefined;
 

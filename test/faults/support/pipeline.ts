@@ -12,8 +12,8 @@ import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { contractColumns } from '../../../lambdas/data/contract';
-import { prepareTrainingData } from '../../../lambdas/data/prepare';
 import { createModelPackage } from '../../../lambdas/domain/registry';
+import { prepareTrainingData } from '../../../lambdas/functions/prepare-training-data/core';
 import { BATCH_STATES as S } from '../../../lib/constructs/batch-inference-workflow';
 import {
   type AslDefinition,

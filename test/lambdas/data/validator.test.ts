@@ -3,15 +3,17 @@ import { loadDefaultContract } from '../../../lambdas/data/contract';
 import {
   buildReport,
   type FileReport,
-  isIsoDate,
-  measureValidationThroughput,
-  type ParsedRow,
-  type RejectedRow,
   summarizeReport,
   type ValidationMode,
   ViolationLog,
+} from '../../../lambdas/data/validation-report';
+import {
+  measureValidationThroughput,
+  type ParsedRow,
+  type RejectedRow,
   validateCsvStream,
 } from '../../../lambdas/data/validator';
+import { isIsoDate } from '../../../lambdas/data/value-syntax';
 
 const contract = loadDefaultContract();
 const TRAIN_HEADER =

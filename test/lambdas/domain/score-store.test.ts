@@ -6,20 +6,22 @@ import {
   decodeMeta,
   decodeScore,
   ENTITY_ID_PATTERN,
-  evalUpsert,
   FALLBACK_GLOBAL_KEY,
   fallbackSegmentKey,
+  META_LATEST_KEY,
+  valuePrefix,
+} from '../../../lambdas/domain/score-store/format';
+import {
+  evalUpsert,
   getFallbacks,
   getMetaLatest,
   getScore,
   getScores,
-  META_LATEST_KEY,
   ScoreWriter,
   UPSERT_SCRIPT_SHA,
   upsertRecords,
-  valuePrefix,
   writeRunSummary,
-} from '../../../lambdas/domain/score-store/store';
+} from '../../../lambdas/domain/score-store/redis';
 import { describeWithServers } from '../../support/servers';
 
 const stamp = (asOf: string, runId: string, modelVersion = '3') => ({ asOf, runId, modelVersion });

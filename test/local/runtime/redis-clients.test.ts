@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { evalUpsert, getScore } from '../../../lambdas/domain/score-store/store';
+import { evalUpsert, getScore } from '../../../lambdas/domain/score-store/redis';
 import {
   defaultRedisConnector,
   ensureConnected,

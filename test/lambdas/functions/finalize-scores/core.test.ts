@@ -1,6 +1,11 @@
 import Redis from 'ioredis';
 import { IntegrityError, ValidationError } from '../../../../contracts/errors';
-import { FALLBACK_GLOBAL_KEY, fallbackSegmentKey, META_LATEST_KEY } from '../../../../lambdas/domain/score-store/store';
+import {
+  FALLBACK_GLOBAL_KEY,
+  fallbackSegmentKey,
+  META_LATEST_KEY,
+} from '../../../../lambdas/domain/score-store/format';
+import { RedisScoreStore } from '../../../../lambdas/domain/score-store/redis';
 import {
   type FinalizeScoresInput,
   finalizeScores,
@@ -57,24 +62,28 @@ describe('finalizeScores reconciliation (fails before touching the cache)', () =
   const noCache = {} as Redis; // any cache call would throw a TypeError
 
   it('rows in the output ≠ rows sent → IntegrityError with both numbers', async () => {
-    await expect(finalizeScores(noCache, input({ expectedRows: 5 }))).rejects.toThrow(
+    await expect(finalizeScores(new RedisScoreStore(noCache), input({ expectedRows: 5 }))).rejects.toThrow(
       new IntegrityError('FinalizeScores: 4 rows in the transform output (2 parts) but 5 rows were sent to it'),
     );
   });
 
   it('rows loaded ≠ rows in the output of a part → IntegrityError naming the part', async () => {
-    await expect(finalizeScores(noCache, input({ loads: [p1, { ...p2, rowsApplied: 0 }] }))).rejects.toThrow(
+    await expect(
+      finalizeScores(new RedisScoreStore(noCache), input({ loads: [p1, { ...p2, rowsApplied: 0 }] })),
+    ).rejects.toThrow(
       /part-00002\.csv\.out \(part part-00002\.csv\.out\): rows loaded \(0 applied \+ 1 kept newer\) ≠ rows in the output \(2\)/,
     );
   });
 
   it('a part listed twice → IntegrityError', async () => {
-    await expect(finalizeScores(noCache, input({ loads: [p1, p1], expectedRows: 4 }))).rejects.toThrow(/listed twice/);
+    await expect(
+      finalizeScores(new RedisScoreStore(noCache), input({ loads: [p1, p1], expectedRows: 4 })),
+    ).rejects.toThrow(/listed twice/);
   });
 
   it('segment counts above the row count → IntegrityError', async () => {
     const bad = { ...p1, segments: { basic: { count: 5, sum: 1 } } };
-    await expect(finalizeScores(noCache, input({ loads: [bad, p2] }))).rejects.toThrow(
+    await expect(finalizeScores(new RedisScoreStore(noCache), input({ loads: [bad, p2] }))).rejects.toThrow(
       /segment counts \(5\) exceed rows \(2\)/,
     );
   });
@@ -103,7 +112,7 @@ describeWithServers('finalizeScores against redis-server', { redis: true }, (env
   const now = new Date('2026-11-21T03:00:00.000Z');
 
   it('writes global + per-segment fallbacks and meta:latest with the newest asOf', async () => {
-    const out = await finalizeScores(redis, input(), now);
+    const out = await finalizeScores(new RedisScoreStore(redis), input(), now);
     expect(out).toEqual({
       runId: 'batch-20261121T020000Z-ab',
       modelVersion: '3',
@@ -126,10 +135,10 @@ describeWithServers('finalizeScores against redis-server', { redis: true }, (env
   });
 
   it('a later run with older data leaves fallbacks and meta:latest alone', async () => {
-    await finalizeScores(redis, input(), now);
+    await finalizeScores(new RedisScoreStore(redis), input(), now);
     const late = load('results/run=r2/part-00001.csv.out', '2026-11-18', [{ seg: 'basic', score: 0.9 }], 1);
     const out = await finalizeScores(
-      redis,
+      new RedisScoreStore(redis),
       { runId: 'batch-20261122T020000Z-cd', modelVersion: '4', expectedRows: 1, loads: [late] },
       now,
     );
@@ -140,7 +149,7 @@ describeWithServers('finalizeScores against redis-server', { redis: true }, (env
   });
 
   it('a run with no rows writes nothing and reports the current latest', async () => {
-    const out = await finalizeScores(redis, input({ expectedRows: 0, loads: [] }), now);
+    const out = await finalizeScores(new RedisScoreStore(redis), input({ expectedRows: 0, loads: [] }), now);
     expect(out.rowsScored).toBe(0);
     expect(out.latest).toBeNull();
     expect(await redis.dbsize()).toBe(0);

@@ -3,6 +3,7 @@ import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import type Redis from 'ioredis';
 import { DependencyError, IntegrityError, NotFoundError, ValidationError } from '../../../../contracts/errors';
+import { RedisScoreStore } from '../../../../lambdas/domain/score-store/redis';
 import { loadScores, loadScoresFromStream, MAX_LINE_LENGTH } from '../../../../lambdas/functions/load-scores/core';
 import { handler } from '../../../../lambdas/functions/load-scores/handler';
 
@@ -46,7 +47,11 @@ describe('loadScoresFromStream', () => {
 
   it.each([1, 3, 7, 1024])('parses rows across %i-byte chunks and sums per segment', async (size) => {
     const { redis, written } = fakeRedis();
-    const r = await loadScoresFromStream(redis, chunks(text, size), { ...base, expectedRows: 5, batchSize: 2 });
+    const r = await loadScoresFromStream(new RedisScoreStore(redis), chunks(text, size), {
+      ...base,
+      expectedRows: 5,
+      batchSize: 2,
+    });
     expect(r).toEqual({
       rowsRead: 5,
       rowsApplied: 5,
@@ -67,7 +72,7 @@ describe('loadScoresFromStream', () => {
 
   it('accepts a last line without a newline and reports kept-newer rows', async () => {
     const { redis } = fakeRedis({ keptNewer: (k) => k === 'score:c2' });
-    const r = await loadScoresFromStream(redis, Readable.from(['c1,basic,0.1\nc2,basic,0.2']), {
+    const r = await loadScoresFromStream(new RedisScoreStore(redis), Readable.from(['c1,basic,0.1\nc2,basic,0.2']), {
       ...base,
       expectedRows: 2,
     });
@@ -92,28 +97,37 @@ describe('loadScoresFromStream', () => {
     ['c1,bäsic,0.5\n', 1, /line 1: segment must be empty or match/],
   ])('a corrupt line fails naming file and line: %p', async (input, _line, message) => {
     const { redis } = fakeRedis();
-    const p = loadScoresFromStream(redis, Readable.from([Buffer.from(input)]), base);
+    const p = loadScoresFromStream(new RedisScoreStore(redis), Readable.from([Buffer.from(input)]), base);
     await expect(p).rejects.toThrow(IntegrityError);
-    await expect(loadScoresFromStream(redis, Readable.from([Buffer.from(input)]), base)).rejects.toThrow(
-      new RegExp(`^s3://artifacts/results/part-00001\\.csv\\.out ${message.source}`),
-    );
+    await expect(
+      loadScoresFromStream(new RedisScoreStore(redis), Readable.from([Buffer.from(input)]), base),
+    ).rejects.toThrow(new RegExp(`^s3://artifacts/results/part-00001\\.csv\\.out ${message.source}`));
   });
 
   it('fails on a line longer than the limit, even without a newline', async () => {
     const { redis } = fakeRedis();
     const long = `c1,basic,0.${'1'.repeat(MAX_LINE_LENGTH)}`;
-    await expect(loadScoresFromStream(redis, chunks(long, 64), base)).rejects.toThrow(/line 1: line longer than 512/);
+    await expect(loadScoresFromStream(new RedisScoreStore(redis), chunks(long, 64), base)).rejects.toThrow(
+      /line 1: line longer than 512/,
+    );
   });
 
   it('fewer rows than sent fails after the stream; more rows fails at once', async () => {
     const { redis } = fakeRedis();
     await expect(
-      loadScoresFromStream(redis, Readable.from(['c1,basic,0.1\nc2,basic,0.2\n']), { ...base, expectedRows: 3 }),
+      loadScoresFromStream(new RedisScoreStore(redis), Readable.from(['c1,basic,0.1\nc2,basic,0.2\n']), {
+        ...base,
+        expectedRows: 3,
+      }),
     ).rejects.toThrow(/2 rows in the transform output but 3 rows were sent to it/);
     const many = Array.from({ length: 50 }, (_, i) => `c${i},basic,0.5\n`).join('');
     const fr = fakeRedis();
     await expect(
-      loadScoresFromStream(fr.redis, Readable.from([many]), { ...base, expectedRows: 10, batchSize: 5 }),
+      loadScoresFromStream(new RedisScoreStore(fr.redis), Readable.from([many]), {
+        ...base,
+        expectedRows: 10,
+        batchSize: 5,
+      }),
     ).rejects.toThrow(/more rows than the 10 sent to the transform \(line 11\)/);
     expect(fr.written.size).toBeLessThanOrEqual(10);
   });
@@ -121,7 +135,7 @@ describe('loadScoresFromStream', () => {
   it('a cache failure mid-load is a DependencyError and stops reading', async () => {
     const { redis, calls } = fakeRedis({ failAfterCalls: 2 });
     const rows = Array.from({ length: 1000 }, (_, i) => `c${i},basic,0.5\n`);
-    const p = loadScoresFromStream(redis, Readable.from(rows), {
+    const p = loadScoresFromStream(new RedisScoreStore(redis), Readable.from(rows), {
       ...base,
       expectedRows: 1000,
       batchSize: 10,
@@ -139,7 +153,7 @@ describe('loadScoresFromStream', () => {
         this.destroy(new Error('socket hang up'));
       },
     });
-    await expect(loadScoresFromStream(redis, broken, base)).rejects.toThrow(
+    await expect(loadScoresFromStream(new RedisScoreStore(redis), broken, base)).rejects.toThrow(
       /s3:\/\/artifacts\/results\/part-00001\.csv\.out: reading the file failed: socket hang up/,
     );
   });
@@ -163,7 +177,9 @@ describe('loadScores (S3)', () => {
       .on(GetObjectCommand, { Bucket: 'artifacts', Key: input.resultKey })
       .resolves({ Body: Readable.from([Buffer.from('a,basic,0.1\nb,standard,0.3\n')]) as never });
     const { redis, written } = fakeRedis();
-    const out = await loadScores({ s3: new S3Client({}), redis }, input, { ttlSeconds: 60 });
+    const out = await loadScores({ s3: new S3Client({}), store: new RedisScoreStore(redis) }, input, {
+      ttlSeconds: 60,
+    });
     expect(out).toMatchObject({ resultKey: input.resultKey, part: 'part-00001.csv', asOf: '2026-11-20', rowsRead: 2 });
     expect(written.get('score:b')).toBe('0.3');
   });
@@ -171,7 +187,7 @@ describe('loadScores (S3)', () => {
   it('a missing result file is a NotFoundError naming it', async () => {
     s3mock.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} }));
     await expect(
-      loadScores({ s3: new S3Client({}), redis: fakeRedis().redis }, input, { ttlSeconds: 60 }),
+      loadScores({ s3: new S3Client({}), store: new RedisScoreStore(fakeRedis().redis) }, input, { ttlSeconds: 60 }),
     ).rejects.toThrow(
       new NotFoundError(`Transform result s3://artifacts/${input.resultKey} (part part-00001.csv) does not exist`),
     );
@@ -180,7 +196,7 @@ describe('loadScores (S3)', () => {
   it('any other S3 error is a DependencyError', async () => {
     s3mock.on(GetObjectCommand).rejects(new Error('SlowDown'));
     await expect(
-      loadScores({ s3: new S3Client({}), redis: fakeRedis().redis }, input, { ttlSeconds: 60 }),
+      loadScores({ s3: new S3Client({}), store: new RedisScoreStore(fakeRedis().redis) }, input, { ttlSeconds: 60 }),
     ).rejects.toThrow(DependencyError);
   });
 });

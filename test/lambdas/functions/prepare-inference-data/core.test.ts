@@ -1,12 +1,8 @@
 import { IntegrityError, ValidationError } from '../../../../contracts/errors';
 import { PreparedDataSchema } from '../../../../contracts/states/batch';
-import type { PrepareInferenceDataResult } from '../../../../lambdas/data/prepare';
-import {
-  driftedFeatures,
-  maxDrift,
-  toPreparedData,
-  transformJobName,
-} from '../../../../lambdas/functions/prepare-inference-data/core';
+import { driftedFeatures, maxDrift } from '../../../../lambdas/data/stats';
+import type { PrepareInferenceDataResult } from '../../../../lambdas/functions/prepare-inference-data/core';
+import { toPreparedData, transformJobName } from '../../../../lambdas/functions/prepare-inference-data/core';
 
 describe('transformJobName', () => {
   it('is deterministic, prefixed, valid for SageMaker and unique per run id', () => {

@@ -8,8 +8,8 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { PreparedData } from '../../../../contracts/states/batch';
 import { contractColumns, loadDefaultContract } from '../../../../lambdas/data/contract';
-import { prepareTrainingData } from '../../../../lambdas/data/prepare';
 import { createRun, getRun } from '../../../../lambdas/domain/tracking';
+import { prepareTrainingData } from '../../../../lambdas/functions/prepare-training-data/core';
 import { createBucket, createPipelineTable, testClients } from '../../../support/aws';
 import { describeWithServers } from '../../../support/servers';
 

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import Redis from 'ioredis';
 import { NotFoundError, ValidationError } from '../../../../contracts/errors';
-import { ScoreWriter, writeRunSummary } from '../../../../lambdas/domain/score-store/store';
+import { RedisScoreStore, ScoreWriter, writeRunSummary } from '../../../../lambdas/domain/score-store/redis';
 import { FallbackCache, handleRequest, readScore, readScores } from '../../../../lambdas/functions/read-scores/core';
 import { maxBatchIdsFromEnv } from '../../../../lambdas/functions/read-scores/handler';
 import { freePort } from '../../../../local/services/servers';
@@ -54,7 +54,7 @@ describe('read API validation (no cache call is made)', () => {
     [post('{"ids": ["c1"], "segment": 3}'), /body\.segment must be a string, got a number/],
     [post('{"ids": ["c1"], "extra": true}'), /body\.extra is not allowed \(expected ids, segment\)/],
   ])('400 naming the problem: %#', async (event, message) => {
-    const out = await handleRequest(noCache, event);
+    const out = await handleRequest(new RedisScoreStore(noCache), event);
     expect(out.response.statusCode).toBe(400);
     expect(out.response.headers).toMatchObject({ 'Content-Type': 'application/json' });
     expect(parse(out.response).message).toMatch(message);
@@ -62,18 +62,19 @@ describe('read API validation (no cache call is made)', () => {
   });
 
   it('honours a configured batch limit', async () => {
-    const out = await handleRequest(noCache, post('{"ids": ["a","b","c"]}'), { maxBatchIds: 2 });
+    const out = await handleRequest(new RedisScoreStore(noCache), post('{"ids": ["a","b","c"]}'), { maxBatchIds: 2 });
     expect(parse(out.response).message).toBe('body.ids holds 3 ids; at most 2 are allowed');
   });
 
   it('unknown routes and methods', async () => {
     const wrong = { ...get('c1'), httpMethod: 'DELETE' } as APIGatewayProxyEvent;
-    expect((await handleRequest(noCache, wrong)).response.statusCode).toBe(405);
+    expect((await handleRequest(new RedisScoreStore(noCache), wrong)).response.statusCode).toBe(405);
     expect(
-      (await handleRequest(noCache, { ...post('{}'), httpMethod: 'GET' } as APIGatewayProxyEvent)).response.statusCode,
+      (await handleRequest(new RedisScoreStore(noCache), { ...post('{}'), httpMethod: 'GET' } as APIGatewayProxyEvent))
+        .response.statusCode,
     ).toBe(405);
     const other = { httpMethod: 'GET', path: '/other', resource: '/other' } as unknown as APIGatewayProxyEvent;
-    expect((await handleRequest(noCache, other)).response.statusCode).toBe(404);
+    expect((await handleRequest(new RedisScoreStore(noCache), other)).response.statusCode).toBe(404);
   });
 
   it('MAX_BATCH_IDS: default 100, a bad value fails loudly', () => {
@@ -95,11 +96,11 @@ describe('read API with the cache unreachable', () => {
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
     });
-    const one = await handleRequest(redis, get('c1'));
+    const one = await handleRequest(new RedisScoreStore(redis), get('c1'));
     expect(one.response.statusCode).toBe(503);
     expect(one.response.headers).toMatchObject({ 'Retry-After': '1' });
     expect(parse(one.response)).toEqual({ message: 'Score store unavailable; retry later' });
-    const batch = await handleRequest(redis, post('{"ids":["c1"]}'));
+    const batch = await handleRequest(new RedisScoreStore(redis), post('{"ids":["c1"]}'));
     expect(batch.response.statusCode).toBe(503);
     redis.disconnect();
   });
@@ -130,7 +131,7 @@ describeWithServers('read API against redis-server', { redis: true }, (env) => {
     });
 
   it('GET answers a stored score from the model', async () => {
-    const out = await handleRequest(redis, get('c1'));
+    const out = await handleRequest(new RedisScoreStore(redis), get('c1'));
     expect(out.response.statusCode).toBe(200);
     expect(parse(out.response)).toEqual({
       entityId: 'c1',
@@ -143,17 +144,17 @@ describeWithServers('read API against redis-server', { redis: true }, (env) => {
   });
 
   it('an unknown id before any fallback is loaded → 404 with a clear message', async () => {
-    const out = await handleRequest(redis, get('new1'));
+    const out = await handleRequest(new RedisScoreStore(redis), get('new1'));
     expect(out.response.statusCode).toBe(404);
     expect(parse(out.response).message).toBe(
       'No score for entity new1 and no fallback score loaded yet (no batch run has completed)',
     );
-    await expect(readScore(redis, 'new1')).rejects.toThrow(NotFoundError);
+    await expect(readScore(new RedisScoreStore(redis), 'new1')).rejects.toThrow(NotFoundError);
   });
 
   it('an unknown id gets the segment fallback, else the global one', async () => {
     await withFallbacks();
-    expect(parse((await handleRequest(redis, get('new1', 'premium'))).response)).toEqual({
+    expect(parse((await handleRequest(new RedisScoreStore(redis), get('new1', 'premium'))).response)).toEqual({
       entityId: 'new1',
       score: 0.75,
       source: 'fallback',
@@ -161,7 +162,7 @@ describeWithServers('read API against redis-server', { redis: true }, (env) => {
       asOf: '2026-11-20',
       fallback: 'segment',
     });
-    expect(await readScore(redis, 'new1', 'basic')).toEqual({
+    expect(await readScore(new RedisScoreStore(redis), 'new1', 'basic')).toEqual({
       entityId: 'new1',
       score: 0.5,
       source: 'fallback',
@@ -169,15 +170,15 @@ describeWithServers('read API against redis-server', { redis: true }, (env) => {
       asOf: '2026-11-20',
       fallback: 'global',
     });
-    expect(await readScore(redis, 'new1')).toMatchObject({ score: 0.5, fallback: 'global' });
+    expect(await readScore(new RedisScoreStore(redis), 'new1')).toMatchObject({ score: 0.5, fallback: 'global' });
     // a known id ignores the segment
-    expect(await readScore(redis, 'c2', 'basic')).toMatchObject({ score: 0.75, source: 'model' });
+    expect(await readScore(new RedisScoreStore(redis), 'c2', 'basic')).toMatchObject({ score: 0.75, source: 'model' });
   });
 
   it('POST /scores/batch answers in request order with model and fallback items', async () => {
     await withFallbacks();
     const out = await handleRequest(
-      redis,
+      new RedisScoreStore(redis),
       post(JSON.stringify({ ids: ['c2', 'new1', 'c1', 'c2'], segment: 'premium' }), true),
     );
     expect(out.response.statusCode).toBe(200);
@@ -201,7 +202,7 @@ describeWithServers('read API against redis-server', { redis: true }, (env) => {
   });
 
   it('a batch before any fallback is loaded lists unknown ids in notFound', async () => {
-    expect(await readScores(redis, { ids: ['c1', 'new1'] })).toEqual({
+    expect(await readScores(new RedisScoreStore(redis), { ids: ['c1', 'new1'] })).toEqual({
       items: [{ entityId: 'c1', score: 0.25, source: 'model', modelVersion: '3', asOf: '2026-11-20' }],
       notFound: ['new1'],
     });
@@ -213,13 +214,19 @@ describeWithServers('read API against redis-server', { redis: true }, (env) => {
     const mget = jest.spyOn(redis, 'mget');
     try {
       // nothing loaded yet: asked every time
-      await expect(readScore(redis, 'new1', undefined, cache)).rejects.toThrow(NotFoundError);
-      await expect(readScore(redis, 'new1', undefined, cache)).rejects.toThrow(NotFoundError);
+      await expect(readScore(new RedisScoreStore(redis), 'new1', undefined, cache)).rejects.toThrow(NotFoundError);
+      await expect(readScore(new RedisScoreStore(redis), 'new1', undefined, cache)).rejects.toThrow(NotFoundError);
       expect(mget).toHaveBeenCalledTimes(2);
       await withFallbacks();
       mget.mockClear();
-      expect(await readScore(redis, 'new1', 'premium', cache)).toMatchObject({ score: 0.75, fallback: 'segment' });
-      expect(await readScore(redis, 'new2', 'premium', cache)).toMatchObject({ score: 0.75, fallback: 'segment' });
+      expect(await readScore(new RedisScoreStore(redis), 'new1', 'premium', cache)).toMatchObject({
+        score: 0.75,
+        fallback: 'segment',
+      });
+      expect(await readScore(new RedisScoreStore(redis), 'new2', 'premium', cache)).toMatchObject({
+        score: 0.75,
+        fallback: 'segment',
+      });
       expect(mget).toHaveBeenCalledTimes(1);
       // a new run's fallbacks show once the entry is older than maxAge
       await writeRunSummary(
@@ -232,14 +239,17 @@ describeWithServers('read API against redis-server', { redis: true }, (env) => {
           loadedAt: '2026-11-22T03:00:00.000Z',
         },
       );
-      expect(await readScore(redis, 'new1', 'premium', cache)).toMatchObject({ score: 0.75 });
+      expect(await readScore(new RedisScoreStore(redis), 'new1', 'premium', cache)).toMatchObject({ score: 0.75 });
       t += 10_000;
-      expect(await readScore(redis, 'new1', 'premium', cache)).toMatchObject({ score: 0.2, asOf: '2026-11-21' });
+      expect(await readScore(new RedisScoreStore(redis), 'new1', 'premium', cache)).toMatchObject({
+        score: 0.2,
+        asOf: '2026-11-21',
+      });
       // bounded: a third segment clears the map instead of growing it
-      await readScore(redis, 'new1', 'a', cache);
-      await readScore(redis, 'new1', 'b', cache);
+      await readScore(new RedisScoreStore(redis), 'new1', 'a', cache);
+      await readScore(new RedisScoreStore(redis), 'new1', 'b', cache);
       mget.mockClear();
-      await readScore(redis, 'new1', 'premium', cache);
+      await readScore(new RedisScoreStore(redis), 'new1', 'premium', cache);
       expect(mget).toHaveBeenCalledTimes(1);
     } finally {
       mget.mockRestore();
@@ -247,6 +257,6 @@ describeWithServers('read API against redis-server', { redis: true }, (env) => {
   });
 
   it('readScores rejects a bad body with a ValidationError', async () => {
-    await expect(readScores(redis, { ids: ['ok', ''] })).rejects.toThrow(ValidationError);
+    await expect(readScores(new RedisScoreStore(redis), { ids: ['ok', ''] })).rejects.toThrow(ValidationError);
   });
 });

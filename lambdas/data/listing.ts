@@ -1,0 +1,66 @@
+import { ListObjectsV2Command, type ListObjectsV2CommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import { DependencyError } from '../../contracts/errors';
+import { isIsoDate } from './value-syntax';
+
+/** Finding feature objects in S3 and the `dt=YYYY-MM-DD` partition dates in their keys. */
+
+const s3Uri = (bucket: string, key: string) => `s3://${bucket}/${key}`;
+const DT_RE = /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})\//;
+
+/** The `dt=YYYY-MM-DD` partition date of a key, or undefined (also for an impossible date). */
+export function partitionDate(key: string): string | undefined {
+  const m = DT_RE.exec(key);
+  return m && isIsoDate(m[1]!) ? m[1] : undefined;
+}
+
+/** Keys of training CSVs under `prefix`, sorted, optionally limited to `dt=` partitions within `window` (inclusive). */
+export async function listTrainingKeys(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  window?: { from?: string; to?: string },
+): Promise<{ keys: string[]; skipped: string[] }> {
+  const keys: string[] = [];
+  const skipped: string[] = [];
+  let token: string | undefined;
+  do {
+    let res: ListObjectsV2CommandOutput;
+    try {
+      res = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    } catch (err) {
+      throw new DependencyError(`Listing ${s3Uri(bucket, prefix)} failed: ${(err as Error).message}`, { cause: err });
+    }
+    for (const o of res.Contents ?? []) {
+      const key = o.Key;
+      if (!key || key.endsWith('/')) continue;
+      if (!key.toLowerCase().endsWith('.csv')) {
+        skipped.push(key);
+        continue;
+      }
+      if (window?.from || window?.to) {
+        const dt = partitionDate(key);
+        if (!dt || (window.from && dt < window.from) || (window.to && dt > window.to)) {
+          if (!dt) skipped.push(key);
+          continue;
+        }
+      }
+      keys.push(key);
+    }
+    token = res.IsTruncated ? res.NextContinuationToken : undefined;
+  } while (token);
+  keys.sort();
+  return { keys, skipped };
+}
+
+/** Earliest and latest `dt=` partition date among `keys` (null when none has one). */
+export function dataWindow(keys: readonly string[]): { from: string | null; to: string | null } {
+  let from: string | null = null;
+  let to: string | null = null;
+  for (const k of keys) {
+    const dt = partitionDate(k);
+    if (!dt) continue;
+    if (from === null || dt < from) from = dt;
+    if (to === null || dt > to) to = dt;
+  }
+  return { from, to };
+}

@@ -1,0 +1,319 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { IntegrityError, NotFoundError, ValidationError } from '../../../contracts/errors';
+import type { FeatureContract } from '../../data/contract';
+import { openS3Object } from '../../data/csv';
+import { buildPreprocessingSpec, encodedWidth, encodeInto, type PreprocessingSpec } from '../../data/encoder';
+import { dataWindow, listTrainingKeys } from '../../data/listing';
+import { assertRowBalance, QuarantineWriter, quarantineRow } from '../../data/quarantine';
+import { isValidationEntity } from '../../data/split';
+import { type DatasetStats, edgesOf, type FeatureSummary, StatsAccumulator, summarize } from '../../data/stats';
+import {
+  buildReport,
+  type FileReport,
+  failValidation,
+  type ValidationReport,
+  ViolationLog,
+} from '../../data/validation-report';
+import { validateCsvStream } from '../../data/validator';
+import type { StepLogger } from '../../platform/logger';
+import { putJson, S3LineWriter } from '../../platform/s3';
+
+/**
+ * `PrepareTrainingData`'s work. Streams every object (constant memory apart from the per-file duplicate-id set),
+ * quarantines rejected rows, keeps rows in = rows used + rows quarantined (asserted), writes its reports to S3 and
+ * returns a small summary (everything large is in S3, far below the Step Functions payload limit).
+ *
+ * S3 keys (artifacts bucket): `training/<runId>/{train,validation}/part-00001.csv`, `training/<runId>/preprocessing.json`,
+ * `reports/<runId>/{validation,stats}.json`, `quarantine/<runId>/<source key>`.
+ */
+
+const s3Uri = (bucket: string, key: string) => `s3://${bucket}/${key}`;
+
+export interface PrepareTrainingDataInput {
+  s3: S3Client;
+  contract: FeatureContract;
+  /** Features bucket. */
+  bucket: string;
+  artifactsBucket: string;
+  /** Explicit object keys; when absent, every `.csv` under `prefix` (within `window`) is used. */
+  keys?: string[];
+  /** @default 'training/' */
+  prefix?: string;
+  /** Inclusive `dt=` date range (YYYY-MM-DD) applied to listed keys. */
+  window?: { from?: string; to?: string };
+  runId: string;
+  validationShare: number;
+  maxInvalidRowRatio: number;
+  maxReportedViolations: number;
+  maxLineBytes?: number;
+  /** Multipart part size of the written CSVs (tests use the 5 MiB minimum). */
+  partBytes?: number;
+  logger?: StepLogger;
+}
+
+export interface PrepareTrainingDataResult {
+  runId: string;
+  contractVersion: string;
+  files: number;
+  dataWindow: { from: string | null; to: string | null };
+  rowsIn: number;
+  rowsUsed: number;
+  rowsQuarantined: number;
+  trainRows: number;
+  validationRows: number;
+  /** Number of encoded feature columns (label excluded). */
+  featureCount: number;
+  trainUri: string;
+  validationUri: string;
+  /** Channel prefixes for CreateTrainingJob (S3Prefix data sources). */
+  trainPrefixUri: string;
+  validationPrefixUri: string;
+  preprocessingUri: string;
+  statsUri: string;
+  validationReportUri: string;
+  /** Prefix holding the quarantined rows of this run (objects exist only for files with rejected rows). */
+  quarantinePrefixUri: string;
+  featureStats: Record<string, FeatureSummary>;
+}
+
+/** The objects to read: the explicit keys, or every `.csv` listed under the prefix (within the window). */
+async function trainingKeys(input: PrepareTrainingDataInput): Promise<string[]> {
+  const { s3, bucket } = input;
+  const prefix = input.prefix ?? 'training/';
+  let keys: string[];
+  if (input.keys && input.keys.length > 0) keys = [...input.keys];
+  else {
+    const listed = await listTrainingKeys(s3, bucket, prefix, input.window);
+    if (listed.skipped.length > 0)
+      input.logger?.warn('Objects skipped (not .csv, or no dt= partition with a window)', {
+        skipped: listed.skipped.slice(0, 20),
+      });
+    keys = listed.keys;
+  }
+  if (keys.length === 0) {
+    const w = input.window ? ` in window ${input.window.from ?? '…'}..${input.window.to ?? '…'}` : '';
+    throw new NotFoundError(`No training data: no .csv objects under ${s3Uri(bucket, prefix)}${w}`);
+  }
+  return keys;
+}
+
+interface FirstPass {
+  readonly files: FileReport[];
+  /** ETag of each object as pass 1 read it; pass 2 is pinned to it. */
+  readonly etags: (string | undefined)[];
+  readonly report: ValidationReport;
+  readonly stats: DatasetStats;
+}
+
+/**
+ * Pass 1: validate, quarantine, profile. Fails (after writing the report) when a file breaks its file-level checks
+ * or the invalid-row ratio is over the limit.
+ */
+async function validatePass(input: PrepareTrainingDataInput, keys: readonly string[]): Promise<FirstPass> {
+  const { s3, contract, bucket, artifactsBucket, runId } = input;
+  const violations = new ViolationLog(input.maxReportedViolations);
+  const files: FileReport[] = [];
+  const etags: (string | undefined)[] = [];
+  const stats = new StatsAccumulator(contract);
+  for (const key of keys) {
+    const obj = await openS3Object(s3, bucket, key);
+    etags.push(obj.etag);
+    const q = new QuarantineWriter(s3, artifactsBucket, runId, key, input.partBytes);
+    try {
+      const report = await validateCsvStream(obj.body, {
+        contract,
+        mode: 'training',
+        file: key,
+        log: violations,
+        maxLineBytes: input.maxLineBytes,
+        onHeader: (h) => q.setHeader(h),
+        onValid: (row) => stats.add(row),
+        onRejected: (row) => quarantineRow(q, row),
+      });
+      await q.close();
+      files.push(report);
+      input.logger?.info('Validated training object', {
+        key,
+        rowsIn: report.rowsIn,
+        rowsQuarantined: report.rowsQuarantined,
+        status: report.status,
+      });
+    } catch (err) {
+      await q.abort();
+      throw err;
+    }
+  }
+
+  const report = buildReport(contract, 'training', files, violations, input.maxInvalidRowRatio);
+  assertRowBalance('PrepareTrainingData (validation)', {
+    rowsIn: report.rowsIn,
+    rowsUsed: report.rowsValid,
+    rowsQuarantined: report.rowsQuarantined,
+  });
+  const reportKey = `reports/${runId}/validation.json`;
+  const failedFiles = files.filter((f) => f.status === 'failed');
+  if (failedFiles.length > 0) {
+    await failValidation(
+      s3,
+      artifactsBucket,
+      reportKey,
+      report,
+      `Training data breaks the contract ${contract.name} ${contract.version} in ${failedFiles.length} file(s): ${failedFiles
+        .slice(0, 5)
+        .map((f) => `${f.file} (${f.fileViolations.map((v) => v.message).join('; ')})`)
+        .join(', ')}`,
+    );
+  }
+  if (report.invalidRowRatio > input.maxInvalidRowRatio) {
+    await failValidation(
+      s3,
+      artifactsBucket,
+      reportKey,
+      report,
+      `Invalid row ratio ${report.invalidRowRatio.toFixed(4)} exceeds maxInvalidRowRatio ${input.maxInvalidRowRatio}`,
+    );
+  }
+  return { files, etags, report, stats: stats.finish() };
+}
+
+interface SecondPass {
+  readonly trainKey: string;
+  readonly validationKey: string;
+  readonly trainRows: number;
+  readonly validationRows: number;
+  /** Statistics of the encoded rows, counted with pass 1's bin edges (the reference histograms). */
+  readonly stats: DatasetStats;
+}
+
+/**
+ * Pass 2: re-read each object pinned to the ETag seen in pass 1, encode the valid rows with `spec` and write the
+ * train/validation CSVs (label first, no header) split by the hash of the entity id.
+ */
+async function encodePass(
+  input: PrepareTrainingDataInput,
+  keys: readonly string[],
+  first: FirstPass,
+  spec: PreprocessingSpec,
+): Promise<SecondPass> {
+  const { s3, contract, bucket, artifactsBucket, runId } = input;
+  const width = encodedWidth(spec);
+  const encoded = new Float64Array(width);
+  const stats = new StatsAccumulator(contract, { edges: edgesOf(first.stats) });
+  const trainKey = `training/${runId}/train/part-00001.csv`;
+  const validationKey = `training/${runId}/validation/part-00001.csv`;
+  const csv = { contentType: 'text/csv', partBytes: input.partBytes };
+  const train = new S3LineWriter(s3, artifactsBucket, trainKey, csv);
+  const validation = new S3LineWriter(s3, artifactsBucket, validationKey, csv);
+  let trainRows = 0;
+  let validationRows = 0;
+  try {
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const obj = await openS3Object(s3, bucket, key, first.etags[i]).catch((err: unknown) => {
+        throw new IntegrityError(`${key} changed or vanished between the two passes: ${(err as Error).message}`, {
+          cause: err,
+        });
+      });
+      let used = 0;
+      const second = await validateCsvStream(obj.body, {
+        contract,
+        mode: 'training',
+        file: key,
+        log: new ViolationLog(0),
+        maxLineBytes: input.maxLineBytes,
+        onValid: (row) => {
+          stats.add(row);
+          encodeInto(spec, row.values, encoded, 0);
+          let line = String(row.label);
+          for (let j = 0; j < width; j++) line += `,${encoded[j]}`;
+          line += '\n';
+          used += 1;
+          if (isValidationEntity(row.entityId, input.validationShare)) {
+            validationRows += 1;
+            if (validation.write(line)) return validation.flush();
+          } else {
+            trainRows += 1;
+            if (train.write(line)) return train.flush();
+          }
+          return undefined;
+        },
+      });
+      const f = first.files[i]!;
+      if (second.rowsValid !== f.rowsValid || used !== f.rowsValid || second.rowsIn !== f.rowsIn) {
+        throw new IntegrityError(
+          `${key}: pass 2 saw ${second.rowsIn} rows (${second.rowsValid} valid), pass 1 ${f.rowsIn} (${f.rowsValid} valid)`,
+        );
+      }
+    }
+    if (trainRows === 0 || validationRows === 0) {
+      throw new ValidationError(
+        `The split by entity id left ${trainRows} training and ${validationRows} validation rows (validationShare ${input.validationShare}); both need rows`,
+      );
+    }
+    await train.close();
+    await validation.close();
+  } catch (err) {
+    await Promise.all([train.abort(), validation.abort()]);
+    throw err;
+  }
+  return { trainKey, validationKey, trainRows, validationRows, stats: stats.finish() };
+}
+
+/**
+ * Validate, quarantine, profile and encode the training data in two streaming passes over S3: pass 1 validates
+ * (report, quarantine, statistics, bin edges); pass 2 encodes the valid rows with the spec built from pass 1 and
+ * writes the train/validation sets, counting the reference histograms.
+ *
+ * Throws ValidationError (after writing `reports/<runId>/validation.json`) when a file fails its file-level checks,
+ * the invalid-row ratio exceeds `maxInvalidRowRatio`, or a split ends up empty; NotFoundError when there is no data;
+ * IntegrityError when counts disagree (including an object changing between the passes).
+ */
+export async function prepareTrainingData(input: PrepareTrainingDataInput): Promise<PrepareTrainingDataResult> {
+  const { s3, contract, artifactsBucket, runId } = input;
+  if (!(input.validationShare > 0 && input.validationShare < 1)) {
+    throw new ValidationError(`validationShare must be in (0, 1), got ${input.validationShare}`);
+  }
+  const keys = await trainingKeys(input);
+  const first = await validatePass(input, keys);
+  const { report } = first;
+  const encodeSpec = buildPreprocessingSpec(contract, first.stats, runId);
+  const second = await encodePass(input, keys, first, encodeSpec);
+  const { trainRows, validationRows } = second;
+
+  const rowsUsed = trainRows + validationRows;
+  if (rowsUsed !== report.rowsValid) {
+    throw new IntegrityError(`PrepareTrainingData: wrote ${rowsUsed} rows but ${report.rowsValid} were valid`);
+  }
+  assertRowBalance('PrepareTrainingData', { rowsIn: report.rowsIn, rowsUsed, rowsQuarantined: report.rowsQuarantined });
+
+  const stats = second.stats;
+  const spec: PreprocessingSpec = { ...encodeSpec, trainingStats: stats };
+  const preprocessingUri = await putJson(s3, artifactsBucket, `training/${runId}/preprocessing.json`, spec);
+  const statsUri = await putJson(s3, artifactsBucket, `reports/${runId}/stats.json`, stats);
+  const validationReportUri = await putJson(s3, artifactsBucket, `reports/${runId}/validation.json`, report);
+
+  return {
+    runId,
+    contractVersion: contract.version,
+    files: keys.length,
+    dataWindow:
+      input.window?.from || input.window?.to
+        ? { from: input.window.from ?? dataWindow(keys).from, to: input.window.to ?? dataWindow(keys).to }
+        : dataWindow(keys),
+    rowsIn: report.rowsIn,
+    rowsUsed,
+    rowsQuarantined: report.rowsQuarantined,
+    trainRows,
+    validationRows,
+    featureCount: encodedWidth(encodeSpec),
+    trainUri: s3Uri(artifactsBucket, second.trainKey),
+    validationUri: s3Uri(artifactsBucket, second.validationKey),
+    trainPrefixUri: s3Uri(artifactsBucket, `training/${runId}/train/`),
+    validationPrefixUri: s3Uri(artifactsBucket, `training/${runId}/validation/`),
+    preprocessingUri,
+    statsUri,
+    validationReportUri,
+    quarantinePrefixUri: s3Uri(artifactsBucket, `quarantine/${runId}/`),
+    featureStats: summarize(stats),
+  };
+}
