@@ -1,11 +1,12 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { ValidationError } from '../errors';
+import { parseS3Uri, S3UriSchema as s3Uri } from '../s3-layout';
 
 /**
- * Shapes that travel between the states of the BatchInference state machine (DESIGN §6, brief contract 7), and the
- * small S3 helpers the batch handlers share. Every handler parses its input with these schemas so a wiring mistake
- * fails with a message naming the field, not deep inside the core.
+ * Shapes that travel between the states of the BatchInference state machine (lib/constructs/batch-inference-workflow.ts),
+ * and the small S3 helpers the batch handlers share. Every handler parses its input with these schemas so a wiring
+ * mistake fails with a message naming the field, not deep inside the core.
  *
  * State object of one execution (each key is the ResultPath of one state):
  * - `run`      AcquireLock      {@link LockResult}
@@ -23,8 +24,6 @@ import { ValidationError } from '../errors';
 
 /** Run id = the Step Functions execution name (1..80 characters). */
 export const RunIdSchema = z.string().min(1).max(80);
-
-const s3Uri = z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+$/, 's3://<bucket>/<key>');
 
 /** One feature object waiting to be scored (a PENDING ledger item). */
 export const LedgerObjectSchema = z.object({
@@ -145,13 +144,6 @@ export function parseInput<T extends z.ZodType>(schema: T, input: unknown, where
   return r.data;
 }
 
-/** Split `s3://bucket/key`. @throws ValidationError on anything else */
-export function parseS3Uri(uri: string): { bucket: string; key: string } {
-  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
-  if (!m?.[1] || !m[2]) throw new ValidationError(`Not an S3 URI: "${uri}" (expected s3://<bucket>/<key>)`);
-  return { bucket: m[1], key: m[2] };
-}
-
 /** Read and JSON-parse one S3 object. @throws ValidationError naming the URI when it is not JSON */
 export async function getJson(s3: S3Client, uri: string): Promise<unknown> {
   const { bucket, key } = parseS3Uri(uri);
@@ -196,16 +188,3 @@ export async function loadWorkObjects(s3: S3Client, work: Work): Promise<LedgerO
   }
   return objects;
 }
-
-/** `artifacts/batch/<runId>/…` keys (brief contract 4). */
-export const batchKeys = (runId: string) => ({
-  prefix: `batch/${runId}/`,
-  inputPrefix: `batch/${runId}/input/`,
-  manifest: `batch/${runId}/manifest.json`,
-  parts: `batch/${runId}/parts.json`,
-  objects: `batch/${runId}/objects.json`,
-});
-
-/** Transform output prefix of a run: `results/model_version=<N>/run=<runId>/`. */
-export const resultsPrefix = (modelVersion: number, runId: string) =>
-  `results/model_version=${modelVersion}/run=${runId}/`;

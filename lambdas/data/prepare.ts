@@ -5,6 +5,17 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { DependencyError, IntegrityError, NotFoundError, ValidationError } from '../../contracts/errors';
+import {
+  batchKeys,
+  parseS3Uri,
+  partitionDate,
+  partName,
+  quarantinePrefix,
+  reportKeys,
+  s3Uri,
+  TRAINING_PREFIX,
+  trainingKeys,
+} from '../../contracts/s3-layout';
 import { putJson, S3LineWriter } from '../platform/s3';
 import type { FeatureContract } from './contract';
 import { csvField, openS3Object } from './csv';
@@ -21,7 +32,6 @@ import { type DatasetStats, edgesOf, type FeatureSummary, featureDrift, StatsAcc
 import {
   buildReport,
   type FileReport,
-  isIsoDate,
   type RejectedRow,
   summarizeReport,
   type ValidationReport,
@@ -30,35 +40,17 @@ import {
 } from './validator';
 
 /**
- * High-level data steps used by the thin `PrepareTrainingData` and `PrepareInferenceData` handlers (DESIGN §4, §6).
+ * High-level data steps used by the thin `PrepareTrainingData` and `PrepareInferenceData` handlers.
  * Both stream every object (constant memory apart from the per-file duplicate-id set), quarantine rejected rows,
  * keep rows in = rows used + rows quarantined (asserted), write their reports to S3 and return a small summary
  * (well under the 256 KB Step Functions payload limit; everything large is in S3).
  *
- * S3 keys (artifacts bucket): `training/<runId>/{train,validation}/part-00001.csv`, `training/<runId>/preprocessing.json`,
- * `reports/<runId>/{validation,stats}.json`, `quarantine/<runId>/<source key>`, `batch/<runId>/input/part-NNNNN.csv`,
- * `batch/<runId>/manifest.json`, `batch/<runId>/parts.json`.
+ * S3 keys (artifacts bucket): contracts/s3-layout.ts (`trainingKeys`, `reportKeys`, `quarantineKey`, `batchKeys`).
  */
 
 export interface StepLogger {
   info(message: string, ...extra: unknown[]): void;
   warn(message: string, ...extra: unknown[]): void;
-}
-
-const s3Uri = (bucket: string, key: string) => `s3://${bucket}/${key}`;
-const DT_RE = /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})\//;
-
-/** The `dt=YYYY-MM-DD` partition date of a key, or undefined (also for an impossible date). */
-export function partitionDate(key: string): string | undefined {
-  const m = DT_RE.exec(key);
-  return m && isIsoDate(m[1]!) ? m[1] : undefined;
-}
-
-/** Split `s3://bucket/key` into its parts; ValidationError naming the value otherwise. */
-export function parseS3Uri(uri: string): { bucket: string; key: string } {
-  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
-  if (!m) throw new ValidationError(`Not an S3 object URI (s3://bucket/key): "${uri}"`);
-  return { bucket: m[1]!, key: m[2]! };
 }
 
 async function readText(s3: S3Client, bucket: string, key: string): Promise<string> {
@@ -223,7 +215,7 @@ export async function prepareTrainingData(input: PrepareTrainingDataInput): Prom
   if (!(input.validationShare > 0 && input.validationShare < 1)) {
     throw new ValidationError(`validationShare must be in (0, 1), got ${input.validationShare}`);
   }
-  const prefix = input.prefix ?? 'training/';
+  const prefix = input.prefix ?? TRAINING_PREFIX;
   let keys: string[];
   if (input.keys && input.keys.length > 0) keys = [...input.keys];
   else {
@@ -239,7 +231,7 @@ export async function prepareTrainingData(input: PrepareTrainingDataInput): Prom
     throw new NotFoundError(`No training data: no .csv objects under ${s3Uri(bucket, prefix)}${w}`);
   }
 
-  const reportKey = `reports/${runId}/validation.json`;
+  const reportKey = reportKeys(runId).validation;
   const violations = new ViolationLog(input.maxReportedViolations);
   const files: FileReport[] = [];
   const etags: (string | undefined)[] = [];
@@ -310,8 +302,9 @@ export async function prepareTrainingData(input: PrepareTrainingDataInput): Prom
   const width = encodedWidth(encodeSpec);
   const encoded = new Float64Array(width);
   const stats2 = new StatsAccumulator(contract, { edges: edgesOf(firstStats) });
-  const trainKey = `training/${runId}/train/part-00001.csv`;
-  const validationKey = `training/${runId}/validation/part-00001.csv`;
+  const out = trainingKeys(runId);
+  const trainKey = out.train;
+  const validationKey = out.validation;
   const train = new S3LineWriter(s3, artifactsBucket, trainKey, {
     contentType: 'text/csv',
     partBytes: input.partBytes,
@@ -381,8 +374,8 @@ export async function prepareTrainingData(input: PrepareTrainingDataInput): Prom
 
   const stats = stats2.finish();
   const spec: PreprocessingSpec = { ...encodeSpec, trainingStats: stats };
-  const preprocessingUri = await putJson(s3, artifactsBucket, `training/${runId}/preprocessing.json`, spec);
-  const statsUri = await putJson(s3, artifactsBucket, `reports/${runId}/stats.json`, stats);
+  const preprocessingUri = await putJson(s3, artifactsBucket, out.preprocessing, spec);
+  const statsUri = await putJson(s3, artifactsBucket, reportKeys(runId).stats, stats);
   const validationReportUri = await putJson(s3, artifactsBucket, reportKey, report);
 
   return {
@@ -401,12 +394,12 @@ export async function prepareTrainingData(input: PrepareTrainingDataInput): Prom
     featureCount: width,
     trainUri: s3Uri(artifactsBucket, trainKey),
     validationUri: s3Uri(artifactsBucket, validationKey),
-    trainPrefixUri: s3Uri(artifactsBucket, `training/${runId}/train/`),
-    validationPrefixUri: s3Uri(artifactsBucket, `training/${runId}/validation/`),
+    trainPrefixUri: s3Uri(artifactsBucket, out.trainPrefix),
+    validationPrefixUri: s3Uri(artifactsBucket, out.validationPrefix),
     preprocessingUri,
     statsUri,
     validationReportUri,
-    quarantinePrefixUri: s3Uri(artifactsBucket, `quarantine/${runId}/`),
+    quarantinePrefixUri: s3Uri(artifactsBucket, quarantinePrefix(runId)),
     featureStats: summarize(stats),
   };
 }
@@ -470,8 +463,6 @@ export interface PrepareInferenceDataResult {
   drift: Record<string, number>;
 }
 
-export const partName = (n: number) => `part-${String(n).padStart(5, '0')}.csv`;
-
 /**
  * Validate each ledger object against the Production model's contract, quarantine rejected rows, encode the rest with
  * the model's spec into one transform input part per object (`<entity>,<segment>,<encoded…>`, no header), write the
@@ -500,8 +491,9 @@ export async function prepareInferenceData(input: PrepareInferenceDataInput): Pr
     );
   }
   const reference = input.trainingStats ?? spec.trainingStats;
-  const reportKey = `reports/${runId}/validation.json`;
-  const inputPrefix = `batch/${runId}/input/`;
+  const reportKey = reportKeys(runId).validation;
+  const batch = batchKeys(runId);
+  const inputPrefix = batch.inputPrefix;
   const width = encodedWidth(spec);
   const encoded = new Float64Array(width);
   const violations = new ViolationLog(input.maxReportedViolations);
@@ -652,17 +644,17 @@ export async function prepareInferenceData(input: PrepareInferenceDataInput): Pr
   const inferenceStats = stats.finish();
   const drift = inferenceStats.rows > 0 ? featureDrift(reference, inferenceStats) : {};
   const validationReportUri = await putJson(s3, artifactsBucket, reportKey, report);
-  const statsUri = await putJson(s3, artifactsBucket, `reports/${runId}/stats.json`, {
+  const statsUri = await putJson(s3, artifactsBucket, reportKeys(runId).stats, {
     ...inferenceStats,
     drift,
     driftReference: { specRunId: spec.runId, rows: reference.rows },
   });
   const inputPrefixUri = s3Uri(artifactsBucket, inputPrefix);
-  const manifestUri = await putJson(s3, artifactsBucket, `batch/${runId}/manifest.json`, [
+  const manifestUri = await putJson(s3, artifactsBucket, batch.manifest, [
     { prefix: inputPrefixUri },
     ...parts.map((p) => p.part),
   ]);
-  const partsUri = await putJson(s3, artifactsBucket, `batch/${runId}/parts.json`, {
+  const partsUri = await putJson(s3, artifactsBucket, batch.parts, {
     runId,
     parts,
     rowsIn: report.rowsIn,

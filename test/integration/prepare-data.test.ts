@@ -6,12 +6,11 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { ConflictError, NotFoundError, ValidationError } from '../../contracts/errors';
+import { parseS3Uri, partitionDate } from '../../contracts/s3-layout';
 import { loadDefaultContract } from '../../lambdas/data/contract';
 import { loadPreprocessingSpec, type PreprocessingSpec } from '../../lambdas/data/encoder';
 import {
   type PrepareTrainingDataResult,
-  parseS3Uri,
-  partitionDate,
   prepareInferenceData,
   prepareTrainingData,
   readPreprocessingSpec,

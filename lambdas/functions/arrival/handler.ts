@@ -1,11 +1,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../../../contracts/errors';
-import { docClient, requireEnv } from '../../platform/clients';
+import { functionEnvLoader } from '../../../contracts/function-env';
+import { docClient } from '../../platform/clients';
 import { type ArrivalResult, handleObjectCreated, ObjectCreatedEventSchema } from './core';
 
 const logger = new Logger();
 let doc: DynamoDBDocumentClient | undefined;
+const env = functionEnvLoader('arrival');
 
 /**
  * Target of the features-bucket "Object Created" rule: records the object version in the ledger (PENDING).
@@ -17,10 +19,11 @@ export const handler = async (event: unknown): Promise<ArrivalResult> => {
     const issues = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
     throw new ValidationError(`Arrival: not an S3 "Object Created" EventBridge event: ${issues.join('; ')}`, issues);
   }
+  const { TABLE_NAME, FEATURES_BUCKET } = env();
   doc ??= docClient();
   const result = await handleObjectCreated(
     doc,
-    { tableName: requireEnv('TABLE_NAME'), featuresBucket: requireEnv('FEATURES_BUCKET') },
+    { tableName: TABLE_NAME, featuresBucket: FEATURES_BUCKET },
     parsed.data,
   );
   if (!result.recorded) {

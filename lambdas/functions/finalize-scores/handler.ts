@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
+import { functionEnvLoader } from '../../../contracts/function-env';
 import { parseInput } from '../../../contracts/states/batch';
 import { AS_OF_PATTERN, SEGMENT_PATTERN, STAMP_TOKEN } from '../../domain/score-store/store';
 import { RedisHolder } from '../../platform/redis';
@@ -9,6 +10,7 @@ import { type FinalizeScoresOutput, finalizeScores } from './core';
 const logger = new Logger();
 const metrics = new Metrics();
 const cache = new RedisHolder({ role: 'loader' });
+const env = functionEnvLoader('finalize-scores');
 
 const count = z.number().int().nonnegative();
 
@@ -42,6 +44,7 @@ export const FinalizeScoresInputSchema = z.object({
  */
 export const handler = async (event: unknown): Promise<FinalizeScoresOutput> => {
   const input = parseInput(FinalizeScoresInputSchema, event, 'FinalizeScores');
+  env(); // the cache variables themselves are read by RedisHolder; this fails first, naming a malformed one
   const redis = await cache.get();
   const out = await finalizeScores(redis, input);
   metrics.addMetric('RowsScored', MetricUnit.Count, out.rowsScored);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { IntegrityError, ValidationError } from '../../../contracts/errors';
-import { type PreparedData, resultsPrefix } from '../../../contracts/states/batch';
+import { resultsPrefix, s3Uri } from '../../../contracts/s3-layout';
+import type { PreparedData } from '../../../contracts/states/batch';
 import type { PrepareInferenceDataResult } from '../../data/prepare';
 
 /** SageMaker job names: 1..63 of `[a-zA-Z0-9-]`, starting with a letter or digit. */
@@ -67,7 +68,7 @@ export function toPreparedData(
     transformJobName: transformJobName(p.namePrefix, p.runId),
     manifestUri: prepared.manifestUri,
     partsUri: prepared.partsUri,
-    outputUri: `s3://${p.artifactsBucket}/${prefix}`,
+    outputUri: s3Uri(p.artifactsBucket, prefix),
     resultsBucket: p.artifactsBucket,
     resultsPrefix: prefix,
     parts: prepared.parts.map(({ part, asOf, rows }) => ({ part, asOf, rows })),

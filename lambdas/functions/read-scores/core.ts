@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type Redis from 'ioredis';
 import { DependencyError, NotFoundError, ValidationError } from '../../../contracts/errors';
+import { DEFAULT_MAX_BATCH_IDS } from '../../../contracts/function-env';
 import {
   ENTITY_ID_PATTERN,
   ENTITY_ID_RULE,
@@ -92,8 +93,6 @@ export interface ReadOutcome {
   /** Items answered from a fallback record. */
   readonly fallbacks: number;
 }
-
-export const DEFAULT_MAX_BATCH_IDS = 100;
 
 const HEADERS = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' } as const;
 

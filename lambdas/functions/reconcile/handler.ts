@@ -3,12 +3,14 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { ValidationError } from '../../../contracts/errors';
-import { docClient, requireEnv, s3Client } from '../../platform/clients';
+import { functionEnvLoader } from '../../../contracts/function-env';
+import { docClient, s3Client } from '../../platform/clients';
 import { ReconcileRequestSchema, type ReconcileResult, reconcile } from './core';
 
 const logger = new Logger();
 let doc: DynamoDBDocumentClient | undefined;
 let s3: S3Client | undefined;
+const env = functionEnvLoader('reconcile');
 
 /** Stop listing when less than this is left of the invocation; the result says where to continue. */
 const SAFETY_MARGIN_MS = 60_000;
@@ -24,14 +26,15 @@ export const handler = async (event: unknown, context?: Context): Promise<Reconc
     const issues = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
     throw new ValidationError(`Reconcile: invalid input: ${issues.join('; ')}`, issues);
   }
+  const { TABLE_NAME, FEATURES_BUCKET } = env();
   doc ??= docClient();
   s3 ??= s3Client();
   const result = await reconcile(
     s3,
     doc,
     {
-      tableName: requireEnv('TABLE_NAME'),
-      featuresBucket: requireEnv('FEATURES_BUCKET'),
+      tableName: TABLE_NAME,
+      featuresBucket: FEATURES_BUCKET,
       ...(context ? { shouldStop: () => context.getRemainingTimeInMillis() < SAFETY_MARGIN_MS } : {}),
     },
     parsed.data,

@@ -2,19 +2,20 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { functionEnvLoader } from '../../../contracts/function-env';
 import {
   parseStateInput,
   RunIdSchema,
   type RunInfo,
   TrainingExecutionInputSchema,
-  trainingParamsFromEnv,
 } from '../../../contracts/states/training';
-import { docClient, requireEnv, s3Client } from '../../platform/clients';
-import { startRun } from './core';
+import { docClient, s3Client } from '../../platform/clients';
+import { runParams, startRun } from './core';
 
 const logger = new Logger();
 let s3: S3Client | undefined;
 let doc: DynamoDBDocumentClient | undefined;
+const env = functionEnvLoader('start-run');
 
 /** State input (Parameters of `StartRun`): the execution name and start time, and the execution input. */
 const InputSchema = z.object({
@@ -26,6 +27,7 @@ const InputSchema = z.object({
 /** `StartRun`: resolve the data window and create the run record. */
 export const handler = async (event: unknown): Promise<RunInfo> => {
   const input = parseStateInput(InputSchema, event, 'StartRun');
+  const vars = env();
   s3 ??= s3Client();
   doc ??= docClient();
   const info = await startRun(
@@ -34,11 +36,11 @@ export const handler = async (event: unknown): Promise<RunInfo> => {
       runId: input.runId,
       startedAt: input.startedAt,
       input: input.input,
-      codeVersion: process.env.CODE_VERSION || 'unknown',
-      featuresBucket: requireEnv('FEATURES_BUCKET'),
-      artifactsBucket: requireEnv('ARTIFACTS_BUCKET'),
-      table: requireEnv('TABLE_NAME'),
-      params: trainingParamsFromEnv(process.env),
+      codeVersion: vars.CODE_VERSION,
+      featuresBucket: vars.FEATURES_BUCKET,
+      artifactsBucket: vars.ARTIFACTS_BUCKET,
+      table: vars.TABLE_NAME,
+      params: runParams(vars),
     },
   );
   logger.info('Training run started', { runId: info.runId, dataWindow: info.dataWindow, trigger: info.trigger });
