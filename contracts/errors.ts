@@ -20,6 +20,20 @@ export class ValidationError extends PipelineError {
   }
 }
 
+/**
+ * A function's environment breaks its declaration (contracts/function-env.ts): a variable is missing or malformed.
+ * A deployment bug, not retryable.
+ */
+export class ConfigurationError extends PipelineError {
+  constructor(
+    message: string,
+    /** The function, the variable and the value it had. */
+    public readonly details?: { readonly function: string; readonly variable: string; readonly value?: string },
+  ) {
+    super(message);
+  }
+}
+
 /** A resource the step needs does not exist (no approved model, missing object, missing run). Not retryable. */
 export class NotFoundError extends PipelineError {}
 

@@ -1,4 +1,24 @@
+import { z } from 'zod';
 import { ValidationError } from './errors';
+
+/**
+ * Where everything lives in the two buckets. Every key the functions write or read, and every prefix the stacks grant
+ * or expire, is built here.
+ *
+ * Features bucket (feature store):
+ *   training/dt=YYYY-MM-DD/*.csv                         labelled snapshots
+ *   inference/dt=YYYY-MM-DD/*.csv                        snapshots to score
+ * Artifacts bucket:
+ *   training/<runId>/{train,validation}/part-00001.csv   model input (label first, no header, encoded)
+ *   training/<runId>/preprocessing.json                  encoding spec; travels with the model
+ *   training/<runId>/{model,checkpoints}/                SageMaker output and spot checkpoints
+ *   reports/<runId>/{validation,stats,evaluation}.json
+ *   quarantine/<runId>/<original key>                    rejected rows with the reason per row
+ *   batch/<runId>/input/part-NNNNN.csv, manifest.json, parts.json, objects.json   transform input of a run
+ *   results/model_version=<N>/run=<runId>/<part>.out     transform output (Glue table)
+ */
+
+// ---- URIs -------------------------------------------------------------------------------------------------------
 
 /** `s3://bucket/key` of an object or a prefix. */
 export const s3Uri = (bucket: string, key: string): string => `s3://${bucket}/${key}`;
@@ -17,3 +37,97 @@ export function parseS3Uri(uri: string, options: { readonly prefix?: boolean } =
   }
   return { bucket: m[1]!, key };
 }
+
+/** A state-payload field holding `s3://<bucket>/<key>` (a valid bucket name and a non-empty key or prefix). */
+export const S3UriSchema = z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+$/, 's3://<bucket>/<key>');
+
+// ---- Features bucket --------------------------------------------------------------------------------------------
+
+/** Labelled training snapshots. */
+export const TRAINING_PREFIX = 'training/';
+/** Snapshots the batch scores (arrival events and reconcile look only here). */
+export const INFERENCE_PREFIX = 'inference/';
+export type FeaturePrefix = typeof TRAINING_PREFIX | typeof INFERENCE_PREFIX;
+
+/** `<base>dt=YYYY-MM-DD/`: one day's partition of the feature store. */
+export const partitionPrefix = (base: FeaturePrefix, date: string): string => `${base}dt=${date}/`;
+
+const DT_SEGMENT = /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})\//;
+
+/** True for a real calendar date `YYYY-MM-DD`. */
+function isCalendarDate(s: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
+  if (!m) return false;
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  return month >= 1 && month <= 12 && day >= 1 && day <= new Date(Date.UTC(Number(m[1]), month, 0)).getUTCDate();
+}
+
+/** The `dt=YYYY-MM-DD` partition date of a key, or undefined (also for an impossible date). */
+export function partitionDate(key: string): string | undefined {
+  const m = DT_SEGMENT.exec(key);
+  return m && isCalendarDate(m[1]!) ? m[1] : undefined;
+}
+
+/** The date of a partition prefix that is exactly `<base>dt=YYYY-MM-DD/` (a listing's CommonPrefix), or undefined. */
+export function partitionOfPrefix(base: FeaturePrefix, prefix: string): string | undefined {
+  if (!prefix.startsWith(base)) return undefined;
+  return /^dt=(\d{4}-\d{2}-\d{2})\/$/.exec(prefix.slice(base.length))?.[1];
+}
+
+// ---- Artifacts bucket -------------------------------------------------------------------------------------------
+
+/** Reports of every run (validation, statistics, evaluation). */
+export const REPORTS_PREFIX = 'reports/';
+/** Rejected rows (expired by the data stack's lifecycle rule). */
+export const QUARANTINE_PREFIX = 'quarantine/';
+/** Transform input (expired by the data stack's lifecycle rule). */
+export const BATCH_PREFIX = 'batch/';
+/** Transform output: offline batch storage, the Glue table's location. */
+export const RESULTS_PREFIX = 'results/';
+
+/** `training/<runId>/…` keys of a training run (artifacts bucket). */
+export const trainingKeys = (runId: string) => ({
+  prefix: `${TRAINING_PREFIX}${runId}/`,
+  trainPrefix: `${TRAINING_PREFIX}${runId}/train/`,
+  validationPrefix: `${TRAINING_PREFIX}${runId}/validation/`,
+  train: `${TRAINING_PREFIX}${runId}/train/${partName(1)}`,
+  validation: `${TRAINING_PREFIX}${runId}/validation/${partName(1)}`,
+  preprocessing: `${TRAINING_PREFIX}${runId}/preprocessing.json`,
+  /** SageMaker appends `<job>/output/model.tar.gz`. */
+  modelPrefix: `${TRAINING_PREFIX}${runId}/model/`,
+  /** Managed spot training resumes from here. */
+  checkpointPrefix: `${TRAINING_PREFIX}${runId}/checkpoints/`,
+});
+
+/** `reports/<runId>/…` keys. */
+export const reportKeys = (runId: string) => ({
+  validation: `${REPORTS_PREFIX}${runId}/validation.json`,
+  stats: `${REPORTS_PREFIX}${runId}/stats.json`,
+  evaluation: `${REPORTS_PREFIX}${runId}/evaluation.json`,
+});
+
+/** `quarantine/<runId>/`: every object a run quarantined. */
+export const quarantinePrefix = (runId: string): string => `${QUARANTINE_PREFIX}${runId}/`;
+
+/** `quarantine/<runId>/<original key>`: the rejected rows of one source object. */
+export const quarantineKey = (runId: string, sourceKey: string): string => `${quarantinePrefix(runId)}${sourceKey}`;
+
+/** `batch/<runId>/…` keys: the transform input of a batch run. */
+export const batchKeys = (runId: string) => ({
+  prefix: `${BATCH_PREFIX}${runId}/`,
+  inputPrefix: `${BATCH_PREFIX}${runId}/input/`,
+  manifest: `${BATCH_PREFIX}${runId}/manifest.json`,
+  parts: `${BATCH_PREFIX}${runId}/parts.json`,
+  objects: `${BATCH_PREFIX}${runId}/objects.json`,
+});
+
+/**
+ * Transform output prefix of a run: `results/model_version=<N>/run=<runId>/`. Also the Glue partition template when
+ * given `${model_version}` and `${run}`.
+ */
+export const resultsPrefix = (modelVersion: number | string, runId: string): string =>
+  `${RESULTS_PREFIX}model_version=${modelVersion}/run=${runId}/`;
+
+/** File name of part `n` (1-based), e.g. `part-00001.csv`; the transform writes `<part>.out` next to the results. */
+export const partName = (n: number): string => `part-${String(n).padStart(5, '0')}.csv`;

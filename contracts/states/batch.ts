@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ValidationError } from '../errors';
+import { S3UriSchema as s3Uri } from '../s3-layout';
 
 /**
  * Shapes that travel between the states of the BatchInference state machine. Every handler parses its input with
@@ -22,8 +22,6 @@ import { ValidationError } from '../errors';
 
 /** Run id = the Step Functions execution name (1..80 characters). */
 export const RunIdSchema = z.string().min(1).max(80);
-
-const s3Uri = z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+$/, 's3://<bucket>/<key>');
 
 /** One feature object waiting to be scored (a PENDING ledger item). */
 export const LedgerObjectSchema = z.object({
@@ -131,23 +129,3 @@ export type PreparedData = z.infer<typeof PreparedDataSchema>;
 /** Step Functions' error object put at `$.error` by every Catch. */
 export const StepErrorSchema = z.object({ Error: z.string(), Cause: z.string().optional() });
 export type StepError = z.infer<typeof StepErrorSchema>;
-
-/** Split `s3://bucket/key`. @throws ValidationError on anything else */
-export function parseS3Uri(uri: string): { bucket: string; key: string } {
-  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
-  if (!m?.[1] || !m[2]) throw new ValidationError(`Not an S3 URI: "${uri}" (expected s3://<bucket>/<key>)`);
-  return { bucket: m[1], key: m[2] };
-}
-
-/** `artifacts/batch/<runId>/…` keys (brief contract 4). */
-export const batchKeys = (runId: string) => ({
-  prefix: `batch/${runId}/`,
-  inputPrefix: `batch/${runId}/input/`,
-  manifest: `batch/${runId}/manifest.json`,
-  parts: `batch/${runId}/parts.json`,
-  objects: `batch/${runId}/objects.json`,
-});
-
-/** Transform output prefix of a run: `results/model_version=<N>/run=<runId>/`. */
-export const resultsPrefix = (modelVersion: number, runId: string) =>
-  `results/model_version=${modelVersion}/run=${runId}/`;

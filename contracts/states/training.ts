@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { ValidationError } from '../errors';
+import { S3UriSchema as s3UriSchema } from '../s3-layout';
 
 /**
- * Shapes that travel between the states of the Training state machine (DESIGN §6, brief contract 8). Every handler
- * parses its input with these schemas, so a wiring mistake fails with a message naming the field.
+ * Shapes that travel between the states of the Training state machine (lib/constructs/training-workflow.ts). Every
+ * handler parses its input with these schemas, so a wiring mistake fails with a message naming the field.
  *
  * Execution input (every field optional): {@link TrainingExecutionInputSchema}.
  * State object of one execution (each key is the ResultPath of one state):
@@ -30,8 +30,6 @@ const isoDate = z
       message: 'a valid calendar date',
     },
   );
-
-export const s3UriSchema = z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+$/, 's3://<bucket>/<key>');
 
 /** Training partitions to use: `dt` from..to inclusive; a missing bound is open. */
 export const DataWindowInputSchema = z
@@ -166,13 +164,6 @@ export type CompletedRun = z.infer<typeof CompletedRunSchema>;
 export const StepErrorSchema = z.object({ Error: z.string(), Cause: z.string().optional() });
 export type StepError = z.infer<typeof StepErrorSchema>;
 
-/** `s3://bucket/key` → parts. */
-export function parseS3Uri(uri: string): { bucket: string; key: string } {
-  const m = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri);
-  if (!m?.[1]) throw new Error(`Not an S3 URI: ${uri}`);
-  return { bucket: m[1], key: m[2] ?? '' };
-}
-
 /** Longest base name: the Train state appends `-a<retry count>` (SageMaker job names are <= 63 characters). */
 export const TRAINING_JOB_BASE_MAX = 59;
 
@@ -189,32 +180,4 @@ export function trainingJobBaseName(runId: string, hash: (s: string) => string):
     .replace(/^-+/, '')
     .slice(0, TRAINING_JOB_BASE_MAX - 9);
   return `${cleaned || 'run'}-${hash(runId).slice(0, 8)}`.replace(/^-+/, '');
-}
-
-/** Read a number from an environment variable; a missing or non-numeric value is a deployment bug. */
-export function numberEnv(name: string, value: string | undefined): number {
-  const n = value === undefined || value.trim() === '' ? Number.NaN : Number(value);
-  if (!Number.isFinite(n))
-    throw new ValidationError(`Environment variable ${name} must be a number, got ${JSON.stringify(value)}`);
-  return n;
-}
-
-/**
- * Parameters of a training run as the functions see them (recorded on the run): the gate thresholds, the validation
- * share and `TRAINING_PARAMS` (JSON set by the workflow construct: instance type/count, spot, hyperparameters).
- */
-export function trainingParamsFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
-  let training: unknown;
-  try {
-    training = env.TRAINING_PARAMS ? JSON.parse(env.TRAINING_PARAMS) : undefined;
-  } catch {
-    throw new ValidationError('Environment variable TRAINING_PARAMS is not valid JSON');
-  }
-  const n = (k: string) => (env[k] === undefined || env[k] === '' ? undefined : Number(env[k]));
-  return {
-    training,
-    gate: { minAuc: n('GATE_MIN_AUC'), maxLogloss: n('GATE_MAX_LOGLOSS'), maxAucDrop: n('GATE_MAX_AUC_DROP') },
-    validationShare: n('VALIDATION_SHARE'),
-    maxInvalidRowRatio: n('MAX_INVALID_ROW_RATIO'),
-  };
 }

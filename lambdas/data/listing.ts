@@ -1,17 +1,8 @@
 import { ListObjectsV2Command, type ListObjectsV2CommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { DependencyError } from '../../contracts/errors';
-import { isIsoDate } from './value-syntax';
+import { partitionDate, s3Uri } from '../../contracts/s3-layout';
 
 /** Finding feature objects in S3 and the `dt=YYYY-MM-DD` partition dates in their keys. */
-
-const s3Uri = (bucket: string, key: string) => `s3://${bucket}/${key}`;
-const DT_RE = /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})\//;
-
-/** The `dt=YYYY-MM-DD` partition date of a key, or undefined (also for an impossible date). */
-export function partitionDate(key: string): string | undefined {
-  const m = DT_RE.exec(key);
-  return m && isIsoDate(m[1]!) ? m[1] : undefined;
-}
 
 /** Keys of training CSVs under `prefix`, sorted, optionally limited to `dt=` partitions within `window` (inclusive). */
 export async function listTrainingKeys(

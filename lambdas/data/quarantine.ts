@@ -1,18 +1,17 @@
 import { CopyObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DependencyError, IntegrityError } from '../../contracts/errors';
+import { quarantineKey } from '../../contracts/s3-layout';
 import { putJson, S3LineWriter } from '../platform/s3';
 import { csvLine } from './csv';
 import type { FileReport } from './validation-report';
 import type { RejectedRow } from './validator';
 
 /**
- * Quarantine of rejected rows: `artifacts/quarantine/<runId>/<original key>`, a CSV with the file's
- * original header plus `_line` and `_reasons`, one row per rejected row. Streamed with {@link S3LineWriter}
+ * Quarantine of rejected rows: `artifacts/quarantine/<runId>/<original key>` (contracts/s3-layout.ts), a CSV with the
+ * file's original header plus `_line` and `_reasons`, one row per rejected row. Streamed with {@link S3LineWriter}
  * (multipart once more than one part is buffered, so memory stays bounded for any number of rejected rows).
  * The object is created only when the file has at least one rejected row.
  */
-
-export const quarantineKey = (runId: string, sourceKey: string) => `quarantine/${runId}/${sourceKey}`;
 
 /** `_reasons` text: `rule[column]='value': message` per violation, joined by ` | ` (single quotes keep CSV readable). */
 export function formatReasons(row: RejectedRow): string {
@@ -126,7 +125,7 @@ export async function quarantineObject(
   return `s3://${args.bucket}/${key}`;
 }
 
-/** The row invariant of every data step: rows in = rows used + rows quarantined. Throws {@link IntegrityError} otherwise. */
+/** Nothing is dropped silently: rows in = rows used + rows quarantined. Throws {@link IntegrityError} otherwise. */
 export function assertRowBalance(
   where: string,
   counts: { rowsIn: number; rowsUsed: number; rowsQuarantined: number },

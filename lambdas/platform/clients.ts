@@ -21,10 +21,3 @@ export const docClient = (client: DynamoDBClient = dynamoClient()) =>
 export const sageMakerClient = () => new SageMakerClient(base());
 export const sfnClient = () => new SFNClient(base());
 export const snsClient = () => new SNSClient(base());
-
-/** Read a required environment variable; a missing one is a deployment bug, so fail loudly. */
-export function requireEnv(name: string): string {
-  const v = process.env[name];
-  if (v === undefined || v === '') throw new Error(`Environment variable ${name} is not set`);
-  return v;
-}

@@ -11,6 +11,8 @@ import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { functionEnvironment } from '../../contracts/function-env';
+import { BATCH_PREFIX, INFERENCE_PREFIX, RESULTS_PREFIX, TRAINING_PREFIX } from '../../contracts/s3-layout';
 import type { AppConfig } from '../config';
 import {
   acknowledgeWildcardLater,
@@ -20,9 +22,6 @@ import {
 import { ProjectFunction } from '../constructs/project-function';
 import { acknowledge, iam5ResourceId, NagIds } from '../nag';
 import { xgboostRepositoryArn } from '../xgboost-image';
-
-/** Key prefix of the feature objects the batch scores (arrival events outside it are ignored). */
-export const INFERENCE_PREFIX = 'inference/';
 
 /** Properties of {@link BatchInferenceStack}. */
 export interface BatchInferenceStackProps extends StackProps {
@@ -63,7 +62,7 @@ export interface BatchInferenceStackProps extends StackProps {
 }
 
 /**
- * BatchInference (DESIGN §3): the state machine, its EventBridge Scheduler trigger (cron + time zone, retries, KMS
+ * BatchInference: the state machine, its EventBridge Scheduler trigger (cron + time zone, retries, KMS
  * dead-letter queue), the arrival rule (S3 Object Created under `inference/` → ledger) and the reconcile function.
  */
 export class BatchInferenceStack extends Stack {
@@ -174,7 +173,7 @@ export class BatchInferenceStack extends Stack {
     this.arrivalFunction = new ProjectFunction(this, 'ArrivalFunction', {
       entry: 'lambdas/functions/arrival/handler.ts',
       description: 'Ledger: record an arrived or changed feature object as PENDING',
-      environment: ledgerEnv,
+      environment: functionEnvironment('arrival', ledgerEnv),
       logEncryptionKey: key,
       logRetention: config.logRetentionDays,
     });
@@ -202,7 +201,7 @@ export class BatchInferenceStack extends Stack {
     this.reconcileFunction = new ProjectFunction(this, 'ReconcileFunction', {
       entry: 'lambdas/functions/reconcile/handler.ts',
       description: 'Ledger: list the features bucket and add missed or changed objects as PENDING (backfill)',
-      environment: ledgerEnv,
+      environment: functionEnvironment('reconcile', ledgerEnv),
       timeout: Duration.minutes(15),
       memorySize: 1024,
       logEncryptionKey: key,
@@ -274,9 +273,9 @@ export class BatchInferenceStack extends Stack {
     });
     const add = (props: iam.PolicyStatementProps) => role.addToPolicy(new iam.PolicyStatement(props));
     const wildcards = [
-      bucket.arnForObjects('training/*/model/*'),
-      bucket.arnForObjects('batch/*'),
-      bucket.arnForObjects('results/*'),
+      bucket.arnForObjects(`${TRAINING_PREFIX}*/model/*`),
+      bucket.arnForObjects(`${BATCH_PREFIX}*`),
+      bucket.arnForObjects(`${RESULTS_PREFIX}*`),
     ];
     add({ sid: 'ReadModelArtifacts', actions: ['s3:GetObject'], resources: [wildcards[0]!] });
     add({ sid: 'ReadTransformInput', actions: ['s3:GetObject'], resources: [wildcards[1]!] });
@@ -285,7 +284,7 @@ export class BatchInferenceStack extends Stack {
       sid: 'ListTransformInput',
       actions: ['s3:ListBucket'],
       resources: [bucket.bucketArn],
-      conditions: { StringLike: { 's3:prefix': ['batch/*'] } },
+      conditions: { StringLike: { 's3:prefix': [`${BATCH_PREFIX}*`] } },
     });
     add({
       sid: 'DataKeyForS3',

@@ -4,6 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import type { Construct } from 'constructs';
+import { BATCH_PREFIX, QUARANTINE_PREFIX } from '../../contracts/s3-layout';
 import { GSI1_NAME, GSI1_PK, GSI1_SK, TABLE_PK, TABLE_SK } from '../../contracts/table-keys';
 import type { AppConfig } from '../config';
 import { allowCloudWatchLogs } from '../constructs/logs-key-policy';
@@ -25,7 +26,7 @@ export const NONCURRENT_VERSION_EXPIRY_DAYS = 90;
 export const ACCESS_LOG_EXPIRY_DAYS = 365;
 
 /**
- * Stateful resources of the pipeline (DESIGN §3 "Data"): the customer-managed KMS key, the features / artifacts /
+ * Stateful resources of the pipeline: the customer-managed KMS key, the features / artifacts /
  * access-log buckets, the `Pipeline` DynamoDB table (tracking, ledger, lock) and the SageMaker Model Package Group.
  *
  * Everything here is retained on stack deletion. The Model Package Group lives here rather than in the Training stack
@@ -137,8 +138,12 @@ export class DataStack extends Stack {
       this.artifactsBucketName,
       'artifacts/',
       [
-        { id: 'expire-batch-input', prefix: 'batch/', expiration: Duration.days(BATCH_PREFIX_EXPIRY_DAYS) },
-        { id: 'expire-quarantine', prefix: 'quarantine/', expiration: Duration.days(QUARANTINE_PREFIX_EXPIRY_DAYS) },
+        { id: 'expire-batch-input', prefix: BATCH_PREFIX, expiration: Duration.days(BATCH_PREFIX_EXPIRY_DAYS) },
+        {
+          id: 'expire-quarantine',
+          prefix: QUARANTINE_PREFIX,
+          expiration: Duration.days(QUARANTINE_PREFIX_EXPIRY_DAYS),
+        },
       ],
       false,
     );

@@ -8,12 +8,17 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { type FunctionEnvironment, functionEnvironment } from '../../contracts/function-env';
+import { RESULTS_PREFIX, resultsPrefix, s3Uri } from '../../contracts/s3-layout';
 import type { AppConfig } from '../config';
 import { ProjectFunction } from '../constructs/project-function';
 import { acknowledge, iam5ResourceId } from '../nag';
 
-/** Prefix of the transform results in the artifacts bucket (contract 4). */
-export const RESULTS_PREFIX = 'results/';
+/** The variables every score-cache client function gets (the same in the loader, finalizer and reader). */
+export type CacheEnvironment = Pick<
+  FunctionEnvironment<'load-scores'>,
+  'CACHE_HOST' | 'CACHE_PORT' | 'CACHE_TLS' | 'CACHE_AUTH_SECRET_ARN'
+>;
 
 /** Engine versions per configured engine (ElastiCache replication group, cluster mode disabled). */
 export const CACHE_ENGINE_VERSIONS = { redis: '7.1', valkey: '8.0' } as const;
@@ -36,7 +41,7 @@ export interface ServingStackProps extends StackProps {
 }
 
 /**
- * Serving (DESIGN §3, §7): the score store — an ElastiCache replication group (Redis or Valkey; TLS, AUTH token kept
+ * Serving: the score store — an ElastiCache replication group (Redis or Valkey; TLS, AUTH token kept
  * in Secrets Manager, KMS at rest, non-default port, isolated subnets, reachable only from the loader and reader
  * security groups) — the loader and finalizer functions the BatchInference workflow invokes, the read API (REST, IAM
  * auth, throttling, KMS-encrypted access logs, request validation) and the Glue table over `results/` for Athena.
@@ -67,8 +72,8 @@ export class ServingStack extends Stack {
   public readonly glueDatabaseName: string;
   /** Glue table over `results/` (partition projection on model_version and run). */
   public readonly glueTableName: string;
-  /** Environment variables naming the cache (contract 2), for any further cache client. */
-  public readonly cacheEnvironment: Readonly<Record<string, string>>;
+  /** Environment variables naming the cache (read by lambdas/platform/redis.ts), for any further cache client. */
+  public readonly cacheEnvironment: CacheEnvironment;
 
   constructor(scope: Construct, id: string, props: ServingStackProps) {
     super(scope, id, props);
@@ -157,7 +162,10 @@ export class ServingStack extends Stack {
     this.loaderFunction = new ProjectFunction(this, 'LoadScores', {
       entry: 'lambdas/functions/load-scores/handler.ts',
       description: 'LoadScores: stream one transform result file into the score cache (conditional batched upsert)',
-      environment: { ...this.cacheEnvironment, SCORE_TTL_SECONDS: String(cacheCfg.scoreTtlDays * 86_400) },
+      environment: functionEnvironment('load-scores', {
+        ...this.cacheEnvironment,
+        SCORE_TTL_SECONDS: String(cacheCfg.scoreTtlDays * 86_400),
+      }),
       timeout: Duration.minutes(10),
       memorySize: 1024,
       ...inVpc(this.loaderSecurityGroup),
@@ -165,14 +173,20 @@ export class ServingStack extends Stack {
     this.finalizeFunction = new ProjectFunction(this, 'FinalizeScores', {
       entry: 'lambdas/functions/finalize-scores/handler.ts',
       description: 'FinalizeScores: reconcile row counts, write fallback records and meta:latest',
-      environment: { ...this.cacheEnvironment, SEGMENT_FEATURE: cacheCfg.segmentFeature },
+      environment: functionEnvironment('finalize-scores', {
+        ...this.cacheEnvironment,
+        SEGMENT_FEATURE: cacheCfg.segmentFeature,
+      }),
       timeout: Duration.minutes(2),
       ...inVpc(this.loaderSecurityGroup),
     });
     this.readerFunction = new ProjectFunction(this, 'ReadScores', {
       entry: 'lambdas/functions/read-scores/handler.ts',
       description: 'Read API: score by entity id (model or fallback), batch lookup',
-      environment: { ...this.cacheEnvironment, MAX_BATCH_IDS: String(config.api.maxBatchIds) },
+      environment: functionEnvironment('read-scores', {
+        ...this.cacheEnvironment,
+        MAX_BATCH_IDS: String(config.api.maxBatchIds),
+      }),
       timeout: Duration.seconds(10),
       memorySize: 1024,
       ...inVpc(this.readerSecurityGroup),
@@ -306,7 +320,6 @@ export class ServingStack extends Stack {
       catalogId: this.account,
       databaseInput: { name: this.glueDatabaseName, description: 'Batch scoring results (offline storage)' },
     });
-    const location = `s3://${artifactsBucketName}/${RESULTS_PREFIX}`;
     const table = new glue.CfnTable(this, 'ResultsTable', {
       catalogId: this.account,
       databaseName: this.glueDatabaseName,
@@ -321,14 +334,15 @@ export class ServingStack extends Stack {
           'projection.model_version.type': 'integer',
           'projection.model_version.range': '1,1000000',
           'projection.run.type': 'injected',
-          'storage.location.template': `${location}model_version=\${model_version}/run=\${run}/`,
+          // Glue substitutes the partition values into the same layout the transform writes.
+          'storage.location.template': s3Uri(artifactsBucketName, resultsPrefix(`\${model_version}`, `\${run}`)),
         },
         partitionKeys: [
           { name: 'model_version', type: 'int' },
           { name: 'run', type: 'string' },
         ],
         storageDescriptor: {
-          location,
+          location: s3Uri(artifactsBucketName, RESULTS_PREFIX),
           inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
           outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
           serdeInfo: {

@@ -6,10 +6,10 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { ConflictError, NotFoundError, ValidationError } from '../../contracts/errors';
+import { parseS3Uri, partitionDate } from '../../contracts/s3-layout';
 import { loadDefaultContract } from '../../lambdas/data/contract';
 import { loadPreprocessingSpec, type PreprocessingSpec } from '../../lambdas/data/encoder';
-import { partitionDate } from '../../lambdas/data/listing';
-import { parseS3Uri, readPreprocessingSpec } from '../../lambdas/data/preprocessing-spec';
+import { readPreprocessingSpec } from '../../lambdas/data/preprocessing-spec';
 import type { DatasetStats } from '../../lambdas/data/stats';
 import type { ValidationReport } from '../../lambdas/data/validation-report';
 import { prepareInferenceData } from '../../lambdas/functions/prepare-inference-data/core';

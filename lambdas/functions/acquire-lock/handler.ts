@@ -1,13 +1,14 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { ValidationError } from '../../../contracts/errors';
+import { functionEnvLoader } from '../../../contracts/function-env';
 import { type LockResult, RunIdSchema } from '../../../contracts/states/batch';
-import { docClient, requireEnv } from '../../platform/clients';
+import { docClient } from '../../platform/clients';
 import { logger } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { acquireBatchLock } from './core';
 
 let doc: DynamoDBDocumentClient | undefined;
+const env = functionEnvLoader('acquire-lock');
 
 /** State input: `{ runId: $$.Execution.Name, startedAt: $$.Execution.StartTime, input: <execution input> }`. */
 const InputSchema = z.object({
@@ -24,26 +25,18 @@ const InputSchema = z.object({
     .nullish(),
 });
 
-function leaseSeconds(): number {
-  const raw = requireEnv('LOCK_LEASE_SECONDS');
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new ValidationError(`LOCK_LEASE_SECONDS must be a positive integer number of seconds, got "${raw}"`);
-  }
-  return n;
-}
-
 /** `AcquireLock`: take the batch lock; contention returns `{ acquired: false }` (the machine ends in AlreadyRunning). */
 export const handler = async (event: unknown): Promise<LockResult> => {
   const input = parseStateInput(InputSchema, event, 'AcquireLock');
+  const { TABLE_NAME, LOCK_LEASE_SECONDS, CODE_VERSION } = env();
   doc ??= docClient();
   const result = await acquireBatchLock(doc, {
-    tableName: requireEnv('TABLE_NAME'),
+    tableName: TABLE_NAME,
     runId: input.runId,
     trigger: input.input?.trigger ?? 'manual',
     startedAt: input.startedAt,
-    leaseSeconds: leaseSeconds(),
-    codeVersion: process.env.CODE_VERSION || 'unknown',
+    leaseSeconds: LOCK_LEASE_SECONDS,
+    codeVersion: CODE_VERSION,
   });
   if (result.acquired) logger.info('Batch lock acquired', { ...result });
   else logger.warn('Batch lock held by another run; exiting without work', { ...result });

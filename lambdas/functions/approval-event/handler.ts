@@ -1,7 +1,8 @@
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { docClient, requireEnv, sageMakerClient, sfnClient } from '../../platform/clients';
+import { functionEnvLoader } from '../../../contracts/function-env';
+import { docClient, sageMakerClient, sfnClient } from '../../platform/clients';
 import { logger } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { type ApprovalOutcome, handleApprovalEvent, ModelPackageStateChangeSchema } from './core';
@@ -9,6 +10,7 @@ import { type ApprovalOutcome, handleApprovalEvent, ModelPackageStateChangeSchem
 let sm: SageMakerClient | undefined;
 let doc: DynamoDBDocumentClient | undefined;
 let sfn: SFNClient | undefined;
+const env = functionEnvLoader('approval-event');
 
 /**
  * EventBridge target of the "SageMaker Model Package State Change" rule (this group only): approval history,
@@ -17,16 +19,17 @@ let sfn: SFNClient | undefined;
  */
 export const handler = async (event: unknown): Promise<ApprovalOutcome> => {
   const e = parseStateInput(ModelPackageStateChangeSchema, event, 'ApprovalEvent');
+  const vars = env();
   sm ??= sageMakerClient();
   doc ??= docClient();
   sfn ??= sfnClient();
   const outcome = await handleApprovalEvent(
     { sageMaker: sm, doc, sfn },
     {
-      groupName: requireEnv('MODEL_PACKAGE_GROUP_NAME'),
-      table: requireEnv('TABLE_NAME'),
-      startBatchOnApproval: process.env.START_BATCH_ON_APPROVAL === 'true',
-      batchStateMachineArn: process.env.BATCH_STATE_MACHINE_ARN || undefined,
+      groupName: vars.MODEL_PACKAGE_GROUP_NAME,
+      table: vars.TABLE_NAME,
+      startBatchOnApproval: vars.START_BATCH_ON_APPROVAL,
+      batchStateMachineArn: vars.BATCH_STATE_MACHINE_ARN,
     },
     e,
   );

@@ -1,10 +1,8 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { ValidationError } from '../../../contracts/errors';
+import { INFERENCE_PREFIX } from '../../../contracts/s3-layout';
 import { type Arrival, type ArrivalOutcome, type LedgerItem, registerArrival } from '../../domain/ledger';
-
-/** Feature objects the batch scores: inference snapshots (training snapshots are never scored). */
-export const INFERENCE_PREFIX = 'inference/';
 
 /** A key the ledger tracks: under `inference/`, a CSV file (not a "folder" marker, not another format). */
 export function isScorableKey(key: string): boolean {

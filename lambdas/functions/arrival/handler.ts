@@ -1,10 +1,12 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { docClient, requireEnv } from '../../platform/clients';
+import { functionEnvLoader } from '../../../contracts/function-env';
+import { docClient } from '../../platform/clients';
 import { logger } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { type ArrivalResult, handleObjectCreated, ObjectCreatedEventSchema } from './core';
 
 let doc: DynamoDBDocumentClient | undefined;
+const env = functionEnvLoader('arrival');
 
 /**
  * Target of the features-bucket "Object Created" rule: records the object version in the ledger (PENDING).
@@ -12,12 +14,9 @@ let doc: DynamoDBDocumentClient | undefined;
  */
 export const handler = async (event: unknown): Promise<ArrivalResult> => {
   const e = parseStateInput(ObjectCreatedEventSchema, event, 'Arrival', 'not an S3 "Object Created" EventBridge event');
+  const { TABLE_NAME, FEATURES_BUCKET } = env();
   doc ??= docClient();
-  const result = await handleObjectCreated(
-    doc,
-    { tableName: requireEnv('TABLE_NAME'), featuresBucket: requireEnv('FEATURES_BUCKET') },
-    e,
-  );
+  const result = await handleObjectCreated(doc, { tableName: TABLE_NAME, featuresBucket: FEATURES_BUCKET }, e);
   if (!result.recorded) {
     logger.info('Object not tracked by the ledger', {
       key: result.key,

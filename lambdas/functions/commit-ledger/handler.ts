@@ -2,14 +2,16 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { DependencyError, isTransientAwsError } from '../../../contracts/errors';
+import { functionEnvLoader } from '../../../contracts/function-env';
 import { ResolvedModelSchema, RunIdSchema, WorkSchema } from '../../../contracts/states/batch';
-import { docClient, requireEnv, s3Client } from '../../platform/clients';
+import { docClient, s3Client } from '../../platform/clients';
 import { logger } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { type CommitResult, commitLedger, DataCountsSchema, FinalizeResultSchema } from './core';
 
 let doc: DynamoDBDocumentClient | undefined;
 let s3: S3Client | undefined;
+const env = functionEnvLoader('commit-ledger');
 
 const InputSchema = z.object({
   runId: RunIdSchema,
@@ -25,7 +27,7 @@ export const handler = async (event: unknown): Promise<CommitResult> => {
   const input = parseStateInput(InputSchema, event, 'CommitLedger');
   doc ??= docClient();
   s3 ??= s3Client();
-  const tableName = requireEnv('TABLE_NAME');
+  const tableName = env().TABLE_NAME;
   let result: CommitResult;
   try {
     result = await commitLedger(doc, s3, { tableName, ...input });

@@ -1,17 +1,19 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { functionEnvLoader } from '../../../contracts/function-env';
 import {
   type CompletedRun,
   EvaluationSchema,
   RegistrationSchema,
   RunIdSchema,
 } from '../../../contracts/states/training';
-import { docClient, requireEnv } from '../../platform/clients';
+import { docClient } from '../../platform/clients';
 import { logger } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { completeRegisteredRun, completeRejectedRun, type GateFailure } from './core';
 
 let doc: DynamoDBDocumentClient | undefined;
+const env = functionEnvLoader('complete-run');
 
 /**
  * State input: `CompleteRun` passes `outcome: 'registered'` with the registration; `RecordGateFailure` passes
@@ -31,7 +33,7 @@ const InputSchema = z.discriminatedUnion('outcome', [
 export const handler = async (event: unknown): Promise<CompletedRun | GateFailure> => {
   const input = parseStateInput(InputSchema, event, 'CompleteRun');
   doc ??= docClient();
-  const table = requireEnv('TABLE_NAME');
+  const table = env().TABLE_NAME;
   if (input.outcome === 'registered') {
     const out = await completeRegisteredRun(doc, table, input);
     logger.info('Training run succeeded', { ...out });

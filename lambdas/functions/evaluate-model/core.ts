@@ -1,12 +1,7 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
-import {
-  type Evaluation,
-  type FinalMetric,
-  type ProductionRef,
-  parseS3Uri,
-  type TrainingJob,
-} from '../../../contracts/states/training';
+import { parseS3Uri, reportKeys } from '../../../contracts/s3-layout';
+import type { Evaluation, FinalMetric, ProductionRef, TrainingJob } from '../../../contracts/states/training';
 import { findProductionPackage, type PackageInfo } from '../../domain/registry';
 
 /** Gate thresholds (config `gate.*`, env `GATE_MIN_AUC`, `GATE_MAX_LOGLOSS`, `GATE_MAX_AUC_DROP`). */
@@ -96,9 +91,6 @@ export interface EvaluateParams {
   readonly modelPackageGroupName: string;
 }
 
-/** Key of the evaluation report of a run. */
-export const evaluationReportKey = (runId: string) => `reports/${runId}/evaluation.json`;
-
 /**
  * Evaluate a trained candidate: read its metrics, compare with the thresholds and the Production model, write
  * `reports/<runId>/evaluation.json` to the artifacts bucket and return the decision (the ModelGate input).
@@ -113,7 +105,7 @@ export async function evaluateModel(
     await findProductionPackage(clients.sageMaker, p.modelPackageGroupName),
   );
   const decision = decideGate(metrics, production, p.thresholds);
-  const key = evaluationReportKey(p.runId);
+  const key = reportKeys(p.runId).evaluation;
   const reportUri = `s3://${p.artifactsBucket}/${key}`;
   const evaluation: Evaluation = {
     ...decision,

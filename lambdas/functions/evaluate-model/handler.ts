@@ -3,9 +3,10 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { type Evaluation, numberEnv, RunIdSchema, TrainingJobSchema } from '../../../contracts/states/training';
+import { functionEnvLoader } from '../../../contracts/function-env';
+import { type Evaluation, RunIdSchema, TrainingJobSchema } from '../../../contracts/states/training';
 import { updateRun } from '../../domain/tracking';
-import { docClient, requireEnv, s3Client, sageMakerClient } from '../../platform/clients';
+import { docClient, s3Client, sageMakerClient } from '../../platform/clients';
 import { logger } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { evaluateModel } from './core';
@@ -14,6 +15,7 @@ const metrics = new Metrics();
 let s3: S3Client | undefined;
 let sm: SageMakerClient | undefined;
 let doc: DynamoDBDocumentClient | undefined;
+const env = functionEnvLoader('evaluate-model');
 
 /** State input (Parameters of `EvaluateModel`): the run id and the Train state's DescribeTrainingJob output. */
 const InputSchema = z.object({ runId: RunIdSchema, training: TrainingJobSchema });
@@ -27,22 +29,22 @@ export const handler = async (event: unknown): Promise<Evaluation> => {
   s3 ??= s3Client();
   sm ??= sageMakerClient();
   doc ??= docClient();
-  const table = requireEnv('TABLE_NAME');
+  const vars = env();
   const evaluation = await evaluateModel(
     { s3, sageMaker: sm },
     {
       runId: input.runId,
       training: input.training,
       thresholds: {
-        minAuc: numberEnv('GATE_MIN_AUC', process.env.GATE_MIN_AUC),
-        maxLogloss: numberEnv('GATE_MAX_LOGLOSS', process.env.GATE_MAX_LOGLOSS),
-        maxAucDrop: numberEnv('GATE_MAX_AUC_DROP', process.env.GATE_MAX_AUC_DROP),
+        minAuc: vars.GATE_MIN_AUC,
+        maxLogloss: vars.GATE_MAX_LOGLOSS,
+        maxAucDrop: vars.GATE_MAX_AUC_DROP,
       },
-      artifactsBucket: requireEnv('ARTIFACTS_BUCKET'),
-      modelPackageGroupName: requireEnv('MODEL_PACKAGE_GROUP_NAME'),
+      artifactsBucket: vars.ARTIFACTS_BUCKET,
+      modelPackageGroupName: vars.MODEL_PACKAGE_GROUP_NAME,
     },
   );
-  await updateRun(doc, table, input.runId, {
+  await updateRun(doc, vars.TABLE_NAME, input.runId, {
     trainingJobName: input.training.TrainingJobName,
     modelDataUrl: input.training.ModelArtifacts.S3ModelArtifacts,
     metrics: evaluation.metrics,

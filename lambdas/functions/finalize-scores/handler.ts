@@ -1,5 +1,6 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
+import { functionEnvLoader } from '../../../contracts/function-env';
 import { AS_OF_PATTERN, SEGMENT_PATTERN, STAMP_TOKEN } from '../../domain/score-store/format';
 import { RedisScoreStore } from '../../domain/score-store/redis';
 import { logger } from '../../platform/logger';
@@ -9,6 +10,7 @@ import { type FinalizeScoresOutput, finalizeScores } from './core';
 
 const metrics = new Metrics();
 const cache = new RedisHolder({ role: 'loader' });
+const env = functionEnvLoader('finalize-scores');
 
 const count = z.number().int().nonnegative();
 
@@ -42,7 +44,9 @@ export const FinalizeScoresInputSchema = z.object({
  */
 export const handler = async (event: unknown): Promise<FinalizeScoresOutput> => {
   const input = parseStateInput(FinalizeScoresInputSchema, event, 'FinalizeScores');
-  const out = await finalizeScores(new RedisScoreStore(await cache.get()), input);
+  env(); // the cache variables themselves are read by RedisHolder; this fails first, naming a malformed one
+  const redis = await cache.get();
+  const out = await finalizeScores(new RedisScoreStore(redis), input);
   metrics.addMetric('RowsScored', MetricUnit.Count, out.rowsScored);
   if (out.freshnessHours !== null) metrics.addMetric('ScoreFreshnessHours', MetricUnit.NoUnit, out.freshnessHours);
   metrics.publishStoredMetrics();

@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { batchKeys, INLINE_OBJECTS_MAX, type Work } from '../../../contracts/states/batch';
+import { batchKeys } from '../../../contracts/s3-layout';
+import { INLINE_OBJECTS_MAX, type Work } from '../../../contracts/states/batch';
 import { findPending } from '../../domain/ledger';
 import { putJson } from '../../platform/s3';
 

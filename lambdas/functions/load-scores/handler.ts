@@ -1,8 +1,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
+import { functionEnvLoader } from '../../../contracts/function-env';
 import { AS_OF_PATTERN, STAMP_TOKEN } from '../../domain/score-store/format';
 import { RedisScoreStore } from '../../domain/score-store/redis';
-import { requireEnv, s3Client } from '../../platform/clients';
+import { s3Client } from '../../platform/clients';
 import { logger } from '../../platform/logger';
 import { RedisHolder } from '../../platform/redis';
 import { parseStateInput } from '../../platform/state-input';
@@ -10,8 +11,9 @@ import { type LoadScoresOutput, loadScores } from './core';
 
 let s3: S3Client | undefined;
 const cache = new RedisHolder({ role: 'loader' });
+const env = functionEnvLoader('load-scores');
 
-/** One LoadScores Map iteration (contract 7). `modelVersion` may arrive as the registry's number. */
+/** One LoadScores Map iteration (the BatchInference Map's Parameters); `modelVersion` may be the registry's number. */
 export const LoadScoresInputSchema = z.object({
   bucket: z.string().min(3),
   resultKey: z.string().min(1),
@@ -22,15 +24,6 @@ export const LoadScoresInputSchema = z.object({
   modelVersion: z.union([z.number().int().positive(), z.string().regex(STAMP_TOKEN)]).transform((v) => String(v)),
 });
 
-/** Positive integer from the environment; a bad value is a deployment bug and fails loudly. */
-export function positiveIntEnv(name: string): number {
-  const text = requireEnv(name);
-  const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new Error(`Environment variable ${name} = "${text}" is not a positive integer`);
-  return n;
-}
-
 /**
  * `LoadScores` (Map iteration): stream one transform result file into the score store.
  * Errors keep their names for Step Functions: ValidationError (bad input), NotFoundError (no result file),
@@ -38,7 +31,7 @@ export function positiveIntEnv(name: string): number {
  */
 export const handler = async (event: unknown): Promise<LoadScoresOutput> => {
   const input = parseStateInput(LoadScoresInputSchema, event, 'LoadScores');
-  const ttlSeconds = positiveIntEnv('SCORE_TTL_SECONDS');
+  const ttlSeconds = env().SCORE_TTL_SECONDS;
   s3 ??= s3Client();
   const store = new RedisScoreStore(await cache.get());
   const started = Date.now();

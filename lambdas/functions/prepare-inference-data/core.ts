@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { IntegrityError, ValidationError } from '../../../contracts/errors';
-import { type PreparedData, resultsPrefix } from '../../../contracts/states/batch';
+import { batchKeys, partitionDate, partName, reportKeys, resultsPrefix, s3Uri } from '../../../contracts/s3-layout';
+import type { PreparedData } from '../../../contracts/states/batch';
 import type { FeatureContract } from '../../data/contract';
 import { csvField, openS3Object } from '../../data/csv';
 import { encodedWidth, encodeInto, type PreprocessingSpec } from '../../data/encoder';
-import { partitionDate } from '../../data/listing';
 import { assertRowBalance, QuarantineWriter, quarantineObject, quarantineRow } from '../../data/quarantine';
 import { type DatasetStats, edgesOf, featureDrift, maxDrift, StatsAccumulator } from '../../data/stats';
 import {
@@ -26,8 +26,6 @@ import { putJson, S3LineWriter } from '../../platform/s3';
  * (`batch/<runId>/parts.json`), the reports (`reports/<runId>/{validation,stats}.json`) and quarantined rows/objects
  * (`quarantine/<runId>/…`); then shape the state output.
  */
-
-const s3Uri = (bucket: string, key: string) => `s3://${bucket}/${key}`;
 
 export interface InferenceObject {
   key: string;
@@ -84,8 +82,6 @@ export interface PrepareInferenceDataResult {
   /** PSI per feature against the training statistics. */
   drift: Record<string, number>;
 }
-
-export const partName = (n: number) => `part-${String(n).padStart(5, '0')}.csv`;
 
 /** Index of the segment feature in the contract. @throws ValidationError when it is not a category feature */
 function segmentIndex(contract: FeatureContract, segmentFeature: string): number {
@@ -215,18 +211,18 @@ async function writeOutputs(
   const { s3, spec, artifactsBucket, runId } = run.input;
   const inferenceStats = run.stats.finish();
   const drift = inferenceStats.rows > 0 ? featureDrift(reference, inferenceStats) : {};
-  const validationReportUri = await putJson(s3, artifactsBucket, `reports/${runId}/validation.json`, report);
-  const statsUri = await putJson(s3, artifactsBucket, `reports/${runId}/stats.json`, {
+  const validationReportUri = await putJson(s3, artifactsBucket, reportKeys(runId).validation, report);
+  const statsUri = await putJson(s3, artifactsBucket, reportKeys(runId).stats, {
     ...inferenceStats,
     drift,
     driftReference: { specRunId: spec.runId, rows: reference.rows },
   });
   const inputPrefixUri = s3Uri(artifactsBucket, run.inputPrefix);
-  const manifestUri = await putJson(s3, artifactsBucket, `batch/${runId}/manifest.json`, [
+  const manifestUri = await putJson(s3, artifactsBucket, batchKeys(runId).manifest, [
     { prefix: inputPrefixUri },
     ...run.parts.map((p) => p.part),
   ]);
-  const partsUri = await putJson(s3, artifactsBucket, `batch/${runId}/parts.json`, {
+  const partsUri = await putJson(s3, artifactsBucket, batchKeys(runId).parts, {
     runId,
     parts: run.parts,
     rowsIn: report.rowsIn,
@@ -262,7 +258,7 @@ export async function prepareInferenceData(input: PrepareInferenceDataInput): Pr
     segmentIdx,
     width,
     encoded: new Float64Array(width),
-    inputPrefix: `batch/${runId}/input/`,
+    inputPrefix: batchKeys(runId).inputPrefix,
     violations: new ViolationLog(input.maxReportedViolations),
     stats: new StatsAccumulator(contract, { edges: edgesOf(reference) }),
     files: [],
@@ -297,7 +293,7 @@ export async function prepareInferenceData(input: PrepareInferenceDataInput): Pr
     await failValidation(
       s3,
       artifactsBucket,
-      `reports/${runId}/validation.json`,
+      reportKeys(runId).validation,
       report,
       `Invalid row ratio ${report.invalidRowRatio.toFixed(4)} exceeds maxInvalidRowRatio ${input.maxInvalidRowRatio}`,
     );

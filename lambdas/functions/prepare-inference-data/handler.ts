@@ -3,12 +3,13 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { ValidationError } from '../../../contracts/errors';
+import { functionEnvLoader } from '../../../contracts/function-env';
 import { type PreparedData, ResolvedModelSchema, RunIdSchema, WorkSchema } from '../../../contracts/states/batch';
 import { readPreprocessingSpec } from '../../data/preprocessing-spec';
 import { driftedFeatures } from '../../data/stats';
 import { updateRun } from '../../domain/tracking';
 import { loadWorkObjects } from '../../domain/work';
-import { docClient, requireEnv, s3Client } from '../../platform/clients';
+import { docClient, s3Client } from '../../platform/clients';
 import { logger } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { prepareInferenceData, toPreparedData } from './core';
@@ -16,6 +17,7 @@ import { prepareInferenceData, toPreparedData } from './core';
 const metrics = new Metrics();
 let s3: S3Client | undefined;
 let doc: DynamoDBDocumentClient | undefined;
+const env = functionEnvLoader('prepare-inference-data');
 
 /**
  * State input: the run, the work FindUnscored found and the Production model ResolveModel resolved (ResolveModel
@@ -28,37 +30,24 @@ const InputSchema = z.object({
   model: ResolvedModelSchema,
 });
 
-function ratioEnv(name: string): number {
-  const raw = requireEnv(name);
-  const n = Number(raw);
-  if (!(n >= 0 && n <= 1)) throw new ValidationError(`${name} must be a number in 0..1, got "${raw}"`);
-  return n;
-}
-
-function positiveIntEnv(name: string): number {
-  const raw = requireEnv(name);
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new ValidationError(`${name} must be a positive integer, got "${raw}"`);
-  return n;
-}
-
 /** `PrepareInferenceData`: validate, quarantine and encode the run's feature objects into transform input parts. */
 export const handler = async (event: unknown): Promise<PreparedData> => {
   const input = parseStateInput(InputSchema, event, 'PrepareInferenceData');
+  const vars = env();
   s3 ??= s3Client();
-  const artifactsBucket = requireEnv('ARTIFACTS_BUCKET');
+  const artifactsBucket = vars.ARTIFACTS_BUCKET;
   const objects = await loadWorkObjects(s3, input.work);
   const spec = await readPreprocessingSpec(s3, input.model.preprocessingUri);
   const prepared = await prepareInferenceData({
     s3,
     runId: input.runId,
-    featuresBucket: requireEnv('FEATURES_BUCKET'),
+    featuresBucket: vars.FEATURES_BUCKET,
     artifactsBucket,
     objects: objects.map(({ key, etag }) => ({ key, etag })),
     spec,
-    segmentFeature: requireEnv('SEGMENT_FEATURE'),
-    maxInvalidRowRatio: ratioEnv('MAX_INVALID_ROW_RATIO'),
-    maxReportedViolations: positiveIntEnv('MAX_REPORTED_VIOLATIONS'),
+    segmentFeature: vars.SEGMENT_FEATURE,
+    maxInvalidRowRatio: vars.MAX_INVALID_ROW_RATIO,
+    maxReportedViolations: vars.MAX_REPORTED_VIOLATIONS,
     logger,
   });
   const data = toPreparedData(prepared, {
@@ -77,16 +66,16 @@ export const handler = async (event: unknown): Promise<PreparedData> => {
     single.addDimension('feature', feature);
     single.addMetric('FeatureDriftPSI', MetricUnit.NoUnit, psi);
   }
-  const threshold = Number(process.env.DRIFT_PSI_THRESHOLD ?? '0.2');
+  const threshold = vars.DRIFT_PSI_THRESHOLD;
   const drifted = driftedFeatures(prepared.drift, threshold);
   // Drift is recorded on the run before a FAIL_ON_DRIFT failure, so the failed run shows why.
   doc ??= docClient();
-  await updateRun(doc, requireEnv('TABLE_NAME'), input.runId, {
+  await updateRun(doc, vars.TABLE_NAME, input.runId, {
     drift: { psi: prepared.drift, max: data.maxDriftPsi, threshold, drifted, statsUri: prepared.statsUri },
   });
   if (drifted.length > 0) {
     logger.warn('Feature drift over threshold', { runId: input.runId, threshold, drifted });
-    if (process.env.FAIL_ON_DRIFT === 'true') {
+    if (vars.FAIL_ON_DRIFT) {
       throw new ValidationError(
         `Feature drift over PSI ${threshold} against the training data of model v${input.model.modelVersion}: ${drifted.join(', ')} (FAIL_ON_DRIFT is on; see ${prepared.statsUri})`,
       );

@@ -1,5 +1,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { IntegrityError, NotFoundError, ValidationError } from '../../../contracts/errors';
+import {
+  quarantinePrefix,
+  reportKeys,
+  s3Uri,
+  TRAINING_PREFIX,
+  trainingKeys as trainingKeyLayout,
+} from '../../../contracts/s3-layout';
 import type { FeatureContract } from '../../data/contract';
 import { openS3Object } from '../../data/csv';
 import { buildPreprocessingSpec, encodedWidth, encodeInto, type PreprocessingSpec } from '../../data/encoder';
@@ -23,11 +30,9 @@ import { putJson, S3LineWriter } from '../../platform/s3';
  * quarantines rejected rows, keeps rows in = rows used + rows quarantined (asserted), writes its reports to S3 and
  * returns a small summary (everything large is in S3, far below the Step Functions payload limit).
  *
- * S3 keys (artifacts bucket): `training/<runId>/{train,validation}/part-00001.csv`, `training/<runId>/preprocessing.json`,
+ * S3 keys (artifacts bucket, contracts/s3-layout.ts): `training/<runId>/{train,validation}/part-00001.csv`, `training/<runId>/preprocessing.json`,
  * `reports/<runId>/{validation,stats}.json`, `quarantine/<runId>/<source key>`.
  */
-
-const s3Uri = (bucket: string, key: string) => `s3://${bucket}/${key}`;
 
 export interface PrepareTrainingDataInput {
   s3: S3Client;
@@ -79,7 +84,7 @@ export interface PrepareTrainingDataResult {
 /** The objects to read: the explicit keys, or every `.csv` listed under the prefix (within the window). */
 async function trainingKeys(input: PrepareTrainingDataInput): Promise<string[]> {
   const { s3, bucket } = input;
-  const prefix = input.prefix ?? 'training/';
+  const prefix = input.prefix ?? TRAINING_PREFIX;
   let keys: string[];
   if (input.keys && input.keys.length > 0) keys = [...input.keys];
   else {
@@ -150,7 +155,7 @@ async function validatePass(input: PrepareTrainingDataInput, keys: readonly stri
     rowsUsed: report.rowsValid,
     rowsQuarantined: report.rowsQuarantined,
   });
-  const reportKey = `reports/${runId}/validation.json`;
+  const reportKey = reportKeys(runId).validation;
   const failedFiles = files.filter((f) => f.status === 'failed');
   if (failedFiles.length > 0) {
     await failValidation(
@@ -199,8 +204,8 @@ async function encodePass(
   const width = encodedWidth(spec);
   const encoded = new Float64Array(width);
   const stats = new StatsAccumulator(contract, { edges: edgesOf(first.stats) });
-  const trainKey = `training/${runId}/train/part-00001.csv`;
-  const validationKey = `training/${runId}/validation/part-00001.csv`;
+  const trainKey = trainingKeyLayout(runId).train;
+  const validationKey = trainingKeyLayout(runId).validation;
   const csv = { contentType: 'text/csv', partBytes: input.partBytes };
   const train = new S3LineWriter(s3, artifactsBucket, trainKey, csv);
   const validation = new S3LineWriter(s3, artifactsBucket, validationKey, csv);
@@ -288,9 +293,9 @@ export async function prepareTrainingData(input: PrepareTrainingDataInput): Prom
 
   const stats = second.stats;
   const spec: PreprocessingSpec = { ...encodeSpec, trainingStats: stats };
-  const preprocessingUri = await putJson(s3, artifactsBucket, `training/${runId}/preprocessing.json`, spec);
-  const statsUri = await putJson(s3, artifactsBucket, `reports/${runId}/stats.json`, stats);
-  const validationReportUri = await putJson(s3, artifactsBucket, `reports/${runId}/validation.json`, report);
+  const preprocessingUri = await putJson(s3, artifactsBucket, trainingKeyLayout(runId).preprocessing, spec);
+  const statsUri = await putJson(s3, artifactsBucket, reportKeys(runId).stats, stats);
+  const validationReportUri = await putJson(s3, artifactsBucket, reportKeys(runId).validation, report);
 
   return {
     runId,
@@ -308,12 +313,12 @@ export async function prepareTrainingData(input: PrepareTrainingDataInput): Prom
     featureCount: encodedWidth(encodeSpec),
     trainUri: s3Uri(artifactsBucket, second.trainKey),
     validationUri: s3Uri(artifactsBucket, second.validationKey),
-    trainPrefixUri: s3Uri(artifactsBucket, `training/${runId}/train/`),
-    validationPrefixUri: s3Uri(artifactsBucket, `training/${runId}/validation/`),
+    trainPrefixUri: s3Uri(artifactsBucket, trainingKeyLayout(runId).trainPrefix),
+    validationPrefixUri: s3Uri(artifactsBucket, trainingKeyLayout(runId).validationPrefix),
     preprocessingUri,
     statsUri,
     validationReportUri,
-    quarantinePrefixUri: s3Uri(artifactsBucket, `quarantine/${runId}/`),
+    quarantinePrefixUri: s3Uri(artifactsBucket, quarantinePrefix(runId)),
     featureStats: summarize(stats),
   };
 }

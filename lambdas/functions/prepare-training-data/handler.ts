@@ -2,15 +2,11 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import {
-  DataWindowSchema,
-  numberEnv,
-  type PreparedTrainingData,
-  RunIdSchema,
-} from '../../../contracts/states/training';
+import { functionEnvLoader } from '../../../contracts/function-env';
+import { DataWindowSchema, type PreparedTrainingData, RunIdSchema } from '../../../contracts/states/training';
 import { loadDefaultContract } from '../../data/contract';
 import { updateRun } from '../../domain/tracking';
-import { docClient, requireEnv, s3Client } from '../../platform/clients';
+import { docClient, s3Client } from '../../platform/clients';
 import { logger } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { prepareTrainingData } from './core';
@@ -18,6 +14,7 @@ import { prepareTrainingData } from './core';
 const metrics = new Metrics();
 let s3: S3Client | undefined;
 let doc: DynamoDBDocumentClient | undefined;
+const env = functionEnvLoader('prepare-training-data');
 
 /** State input (Parameters of `PrepareTrainingData`): the run id and the data window StartRun resolved. */
 const InputSchema = z.object({ runId: RunIdSchema, dataWindow: DataWindowSchema });
@@ -30,18 +27,19 @@ const InputSchema = z.object({ runId: RunIdSchema, dataWindow: DataWindowSchema 
  */
 export const handler = async (event: unknown): Promise<PreparedTrainingData> => {
   const input = parseStateInput(InputSchema, event, 'PrepareTrainingData');
+  const vars = env();
   s3 ??= s3Client();
   doc ??= docClient();
   const res = await prepareTrainingData({
     s3,
     contract: loadDefaultContract(),
-    bucket: requireEnv('FEATURES_BUCKET'),
-    artifactsBucket: requireEnv('ARTIFACTS_BUCKET'),
+    bucket: vars.FEATURES_BUCKET,
+    artifactsBucket: vars.ARTIFACTS_BUCKET,
     window: { from: input.dataWindow.from, to: input.dataWindow.to },
     runId: input.runId,
-    validationShare: numberEnv('VALIDATION_SHARE', process.env.VALIDATION_SHARE),
-    maxInvalidRowRatio: numberEnv('MAX_INVALID_ROW_RATIO', process.env.MAX_INVALID_ROW_RATIO),
-    maxReportedViolations: numberEnv('MAX_REPORTED_VIOLATIONS', process.env.MAX_REPORTED_VIOLATIONS),
+    validationShare: vars.VALIDATION_SHARE,
+    maxInvalidRowRatio: vars.MAX_INVALID_ROW_RATIO,
+    maxReportedViolations: vars.MAX_REPORTED_VIOLATIONS,
     logger,
   });
   const out: PreparedTrainingData = {
@@ -56,7 +54,7 @@ export const handler = async (event: unknown): Promise<PreparedTrainingData> => 
     trainRows: res.trainRows,
     validationRows: res.validationRows,
   };
-  await updateRun(doc, requireEnv('TABLE_NAME'), input.runId, {
+  await updateRun(doc, vars.TABLE_NAME, input.runId, {
     contractVersion: res.contractVersion,
     files: res.files,
     rowCounts: {

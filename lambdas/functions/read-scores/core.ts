@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { DependencyError, NotFoundError, ValidationError } from '../../../contracts/errors';
+import { DEFAULT_MAX_BATCH_IDS } from '../../../contracts/function-env';
 import {
   ENTITY_ID_PATTERN,
   ENTITY_ID_RULE,
@@ -88,8 +89,6 @@ export interface ReadOutcome {
   /** Items answered from a fallback record. */
   readonly fallbacks: number;
 }
-
-export const DEFAULT_MAX_BATCH_IDS = 100;
 
 const HEADERS = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' } as const;
 

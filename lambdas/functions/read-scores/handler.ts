@@ -1,25 +1,16 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { DependencyError } from '../../../contracts/errors';
+import { functionEnvLoader } from '../../../contracts/function-env';
 import { RedisScoreStore } from '../../domain/score-store/redis';
 import { logger } from '../../platform/logger';
 import { RedisHolder } from '../../platform/redis';
-import { DEFAULT_MAX_BATCH_IDS, FallbackCache, handleRequest } from './core';
+import { FallbackCache, handleRequest } from './core';
 
 const metrics = new Metrics();
 const cache = new RedisHolder({ role: 'reader' });
 const fallbackCache = new FallbackCache();
-
-/** `MAX_BATCH_IDS` (optional): most ids per batch request. A bad value is a deployment bug and fails loudly. */
-export function maxBatchIdsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const text = env.MAX_BATCH_IDS;
-  if (text === undefined || text === '') return DEFAULT_MAX_BATCH_IDS;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 1000) {
-    throw new Error(`Environment variable MAX_BATCH_IDS = "${text}" is not an integer in 1..1000`);
-  }
-  return n;
-}
+const env = functionEnvLoader('read-scores');
 
 const JSON_HEADERS = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' };
 
@@ -30,7 +21,8 @@ const JSON_HEADERS = { 'Content-Type': 'application/json', 'Cache-Control': 'no-
  */
 export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
   try {
-    const maxBatchIds = maxBatchIdsFromEnv();
+    // A malformed variable is a deployment bug: it answers 500 (logged) like any unexpected error.
+    const maxBatchIds = env().MAX_BATCH_IDS;
     const outcome = await handleRequest(new RedisScoreStore(await cache.get()), event, { maxBatchIds, fallbackCache });
     if (outcome.response.statusCode === 503) logger.warn('Score store unavailable', { path: event.path });
     if (outcome.served > 0) {

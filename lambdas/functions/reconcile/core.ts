@@ -2,8 +2,9 @@ import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { ValidationError } from '../../../contracts/errors';
+import { INFERENCE_PREFIX, partitionPrefix } from '../../../contracts/s3-layout';
 import { type ArrivalOutcome, findPending, registerArrival, removeVanished } from '../../domain/ledger';
-import { INFERENCE_PREFIX, isScorableKey } from '../arrival/core';
+import { isScorableKey } from '../arrival/core';
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD');
 
@@ -178,7 +179,8 @@ export async function reconcile(
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
     if (!token) break;
     // Past the end of the date range: later keys sort after it (partitioned layout), stop listing.
-    if (to && prefix === INFERENCE_PREFIX && lastKey && lastKey > `${INFERENCE_PREFIX}dt=${to}/\uffff`) break;
+    if (to && prefix === INFERENCE_PREFIX && lastKey && lastKey > `${partitionPrefix(INFERENCE_PREFIX, to)}\uffff`)
+      break;
     if (params.shouldStop?.()) {
       nextStartAfter = lastKey;
       break;

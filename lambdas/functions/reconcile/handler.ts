@@ -1,13 +1,15 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
-import { docClient, requireEnv, s3Client } from '../../platform/clients';
+import { functionEnvLoader } from '../../../contracts/function-env';
+import { docClient, s3Client } from '../../platform/clients';
 import { logger } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { ReconcileRequestSchema, type ReconcileResult, reconcile } from './core';
 
 let doc: DynamoDBDocumentClient | undefined;
 let s3: S3Client | undefined;
+const env = functionEnvLoader('reconcile');
 
 /** Stop listing when less than this is left of the invocation; the result says where to continue. */
 const SAFETY_MARGIN_MS = 60_000;
@@ -19,14 +21,15 @@ const SAFETY_MARGIN_MS = 60_000;
  */
 export const handler = async (event: unknown, context?: Context): Promise<ReconcileResult> => {
   const request = parseStateInput(ReconcileRequestSchema, event ?? {}, 'Reconcile');
+  const { TABLE_NAME, FEATURES_BUCKET } = env();
   doc ??= docClient();
   s3 ??= s3Client();
   const result = await reconcile(
     s3,
     doc,
     {
-      tableName: requireEnv('TABLE_NAME'),
-      featuresBucket: requireEnv('FEATURES_BUCKET'),
+      tableName: TABLE_NAME,
+      featuresBucket: FEATURES_BUCKET,
       ...(context ? { shouldStop: () => context.getRemainingTimeInMillis() < SAFETY_MARGIN_MS } : {}),
     },
     request,

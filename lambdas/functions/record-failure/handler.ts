@@ -1,14 +1,16 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { functionEnvLoader } from '../../../contracts/function-env';
 import { RunIdSchema, StepErrorSchema } from '../../../contracts/states/training';
-import { docClient, requireEnv } from '../../platform/clients';
+import { docClient } from '../../platform/clients';
 import { logger } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { type RecordedFailure, recordFailure } from './core';
 
 const metrics = new Metrics();
 let doc: DynamoDBDocumentClient | undefined;
+const env = functionEnvLoader('record-failure');
 
 /** State input of `RecordFailure` (both workflows): `{ runId, kind, error: { Error, Cause } }`. */
 export const RecordFailureInputSchema = z.object({
@@ -21,7 +23,7 @@ export const RecordFailureInputSchema = z.object({
 export const handler = async (event: unknown): Promise<RecordedFailure> => {
   const input = parseStateInput(RecordFailureInputSchema, event, 'RecordFailure');
   doc ??= docClient();
-  const out = await recordFailure(doc, requireEnv('TABLE_NAME'), input);
+  const out = await recordFailure(doc, env().TABLE_NAME, input);
   metrics.addDimension('kind', input.kind);
   metrics.addMetric('RunFailed', MetricUnit.Count, 1);
   metrics.publishStoredMetrics();

@@ -1,12 +1,14 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { functionEnvLoader } from '../../../contracts/function-env';
 import { RunIdSchema } from '../../../contracts/states/batch';
-import { docClient, requireEnv } from '../../platform/clients';
+import { docClient } from '../../platform/clients';
 import { logger } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { type ReleaseResult, releaseBatchLock } from './core';
 
 let doc: DynamoDBDocumentClient | undefined;
+const env = functionEnvLoader('release-lock');
 
 const InputSchema = z.object({ runId: RunIdSchema, outcome: z.literal('NO_WORK').optional() });
 
@@ -14,7 +16,7 @@ const InputSchema = z.object({ runId: RunIdSchema, outcome: z.literal('NO_WORK')
 export const handler = async (event: unknown): Promise<ReleaseResult> => {
   const input = parseStateInput(InputSchema, event, 'ReleaseLock');
   doc ??= docClient();
-  const result = await releaseBatchLock(doc, { tableName: requireEnv('TABLE_NAME'), ...input });
+  const result = await releaseBatchLock(doc, { tableName: env().TABLE_NAME, ...input });
   if (result.heldBy)
     logger.warn("Lock is held by another run (this run's lease had expired); left alone", { ...result });
   else logger.info('Batch lock released', { ...result });

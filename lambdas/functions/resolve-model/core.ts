@@ -1,5 +1,6 @@
 import { CreateModelCommand, DescribeModelCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { NotFoundError, ValidationError } from '../../../contracts/errors';
+import { s3Uri, trainingKeys } from '../../../contracts/s3-layout';
 import type { ResolvedModel } from '../../../contracts/states/batch';
 import { findProductionPackage, type PackageInfo } from '../../domain/registry';
 
@@ -48,7 +49,7 @@ async function modelExists(sm: SageMakerClient, name: string): Promise<boolean> 
 
 function preprocessingUriOf(pkg: PackageInfo, artifactsBucket: string): string {
   if (pkg.preprocessingUri) return pkg.preprocessingUri;
-  if (pkg.runId) return `s3://${artifactsBucket}/training/${pkg.runId}/preprocessing.json`;
+  if (pkg.runId) return s3Uri(artifactsBucket, trainingKeys(pkg.runId).preprocessing);
   throw new ValidationError(
     `Model package ${pkg.arn} carries neither preprocessingUri nor runId metadata; cannot find the encoding it was trained with`,
   );

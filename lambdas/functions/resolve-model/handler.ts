@@ -1,12 +1,14 @@
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { z } from 'zod';
+import { functionEnvLoader } from '../../../contracts/function-env';
 import { type ResolvedModel, RunIdSchema } from '../../../contracts/states/batch';
-import { requireEnv, sageMakerClient } from '../../platform/clients';
+import { sageMakerClient } from '../../platform/clients';
 import { logger } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { resolveModel } from './core';
 
 let sm: SageMakerClient | undefined;
+const env = functionEnvLoader('resolve-model');
 
 /** State input (Parameters of `ResolveModel`). `namePrefix` comes from the definition (config `namePrefix`). */
 const InputSchema = z.object({
@@ -17,12 +19,13 @@ const InputSchema = z.object({
 /** `ResolveModel`: the Production model version and its SageMaker Model (created when missing). */
 export const handler = async (event: unknown): Promise<ResolvedModel> => {
   const input = parseStateInput(InputSchema, event, 'ResolveModel');
+  const vars = env();
   sm ??= sageMakerClient();
   const model = await resolveModel(sm, {
-    groupName: requireEnv('MODEL_PACKAGE_GROUP_NAME'),
+    groupName: vars.MODEL_PACKAGE_GROUP_NAME,
     namePrefix: input.namePrefix,
-    executionRoleArn: requireEnv('SAGEMAKER_ROLE_ARN'),
-    artifactsBucket: requireEnv('ARTIFACTS_BUCKET'),
+    executionRoleArn: vars.SAGEMAKER_ROLE_ARN,
+    artifactsBucket: vars.ARTIFACTS_BUCKET,
   });
   logger.info('Resolved Production model', { runId: input.runId, ...model });
   return model;

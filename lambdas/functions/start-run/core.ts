@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '../../../contracts/errors';
+import type { FunctionEnv } from '../../../contracts/function-env';
+import { partitionOfPrefix, partitionPrefix, s3Uri, TRAINING_PREFIX, trainingKeys } from '../../../contracts/s3-layout';
 import {
   type DataWindow,
   type RunInfo,
@@ -10,11 +12,6 @@ import {
   trainingJobBaseName,
 } from '../../../contracts/states/training';
 import { createRun } from '../../domain/tracking';
-
-/** Prefix of labelled training snapshots in the features bucket. */
-export const TRAINING_PREFIX = 'training/';
-
-const PARTITION = /^training\/dt=(\d{4}-\d{2}-\d{2})\/$/;
 
 /** The `dt` values of every `training/dt=YYYY-MM-DD/` partition of the features bucket, ascending. */
 export async function listTrainingPartitions(s3: S3Client, bucket: string): Promise<string[]> {
@@ -25,8 +22,8 @@ export async function listTrainingPartitions(s3: S3Client, bucket: string): Prom
       new ListObjectsV2Command({ Bucket: bucket, Prefix: TRAINING_PREFIX, Delimiter: '/', ContinuationToken: token }),
     );
     for (const p of page.CommonPrefixes ?? []) {
-      const m = p.Prefix ? PARTITION.exec(p.Prefix) : null;
-      if (m?.[1]) out.push(m[1]);
+      const date = p.Prefix ? partitionOfPrefix(TRAINING_PREFIX, p.Prefix) : undefined;
+      if (date) out.push(date);
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
@@ -50,7 +47,7 @@ export function resolveDataWindow(
   if (!first || !last) {
     const window = `${requested?.from ?? '(open)'}..${requested?.to ?? '(open)'}`;
     throw new NotFoundError(
-      `No training partitions s3://${bucket}/${TRAINING_PREFIX}dt=YYYY-MM-DD/ within data window ${window} ` +
+      `No training partitions ${s3Uri(bucket, partitionPrefix(TRAINING_PREFIX, 'YYYY-MM-DD'))} within data window ${window} ` +
         `(found ${partitions.length} partition(s)${partitions.length ? `: ${partitions[0]} .. ${partitions[partitions.length - 1]}` : ''})`,
     );
   }
@@ -58,6 +55,19 @@ export function resolveDataWindow(
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/**
+ * Parameters of a training run as recorded on the run: `TRAINING_PARAMS` (instance type/count, spot,
+ * hyperparameters), the gate thresholds, the validation share and the allowed invalid-row ratio.
+ */
+export function runParams(env: FunctionEnv<'start-run'>): Record<string, unknown> {
+  return {
+    training: env.TRAINING_PARAMS,
+    gate: { minAuc: env.GATE_MIN_AUC, maxLogloss: env.GATE_MAX_LOGLOSS, maxAucDrop: env.GATE_MAX_AUC_DROP },
+    validationShare: env.VALIDATION_SHARE,
+    maxInvalidRowRatio: env.MAX_INVALID_ROW_RATIO,
+  };
+}
 
 /** Inputs of {@link startRun}. */
 export interface StartRunParams {
@@ -90,8 +100,8 @@ export async function startRun(
     codeVersion: p.codeVersion,
     dataWindow,
     trainingJobName: trainingJobBaseName(p.runId, sha256),
-    modelOutputUri: `s3://${p.artifactsBucket}/training/${p.runId}/model/`,
-    checkpointUri: `s3://${p.artifactsBucket}/training/${p.runId}/checkpoints/`,
+    modelOutputUri: s3Uri(p.artifactsBucket, trainingKeys(p.runId).modelPrefix),
+    checkpointUri: s3Uri(p.artifactsBucket, trainingKeys(p.runId).checkpointPrefix),
   });
   await createRun(clients.doc, p.table, {
     runId: p.runId,

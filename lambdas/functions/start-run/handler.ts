@@ -1,19 +1,16 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import {
-  RunIdSchema,
-  type RunInfo,
-  TrainingExecutionInputSchema,
-  trainingParamsFromEnv,
-} from '../../../contracts/states/training';
-import { docClient, requireEnv, s3Client } from '../../platform/clients';
+import { functionEnvLoader } from '../../../contracts/function-env';
+import { RunIdSchema, type RunInfo, TrainingExecutionInputSchema } from '../../../contracts/states/training';
+import { docClient, s3Client } from '../../platform/clients';
 import { logger } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
-import { startRun } from './core';
+import { runParams, startRun } from './core';
 
 let s3: S3Client | undefined;
 let doc: DynamoDBDocumentClient | undefined;
+const env = functionEnvLoader('start-run');
 
 /** State input (Parameters of `StartRun`): the execution name and start time, and the execution input. */
 const InputSchema = z.object({
@@ -25,6 +22,7 @@ const InputSchema = z.object({
 /** `StartRun`: resolve the data window and create the run record. */
 export const handler = async (event: unknown): Promise<RunInfo> => {
   const input = parseStateInput(InputSchema, event, 'StartRun');
+  const vars = env();
   s3 ??= s3Client();
   doc ??= docClient();
   const info = await startRun(
@@ -33,11 +31,11 @@ export const handler = async (event: unknown): Promise<RunInfo> => {
       runId: input.runId,
       startedAt: input.startedAt,
       input: input.input,
-      codeVersion: process.env.CODE_VERSION || 'unknown',
-      featuresBucket: requireEnv('FEATURES_BUCKET'),
-      artifactsBucket: requireEnv('ARTIFACTS_BUCKET'),
-      table: requireEnv('TABLE_NAME'),
-      params: trainingParamsFromEnv(process.env),
+      codeVersion: vars.CODE_VERSION,
+      featuresBucket: vars.FEATURES_BUCKET,
+      artifactsBucket: vars.ARTIFACTS_BUCKET,
+      table: vars.TABLE_NAME,
+      params: runParams(vars),
     },
   );
   logger.info('Training run started', { runId: info.runId, dataWindow: info.dataWindow, trigger: info.trigger });

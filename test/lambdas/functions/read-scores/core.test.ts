@@ -1,11 +1,14 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import Redis from 'ioredis';
 import { NotFoundError, ValidationError } from '../../../../contracts/errors';
+import { parseFunctionEnv } from '../../../../contracts/function-env';
 import { RedisScoreStore, ScoreWriter, writeRunSummary } from '../../../../lambdas/domain/score-store/redis';
 import { FallbackCache, handleRequest, readScore, readScores } from '../../../../lambdas/functions/read-scores/core';
-import { maxBatchIdsFromEnv } from '../../../../lambdas/functions/read-scores/handler';
 import { freePort } from '../../../../local/services/servers';
 import { describeWithServers } from '../../../support/servers';
+
+/** The read API's batch limit as its handler reads it (the declaration in contracts/function-env.ts). */
+const maxBatchIdsFromEnv = (env: Record<string, string>) => parseFunctionEnv('read-scores', env).MAX_BATCH_IDS;
 
 const get = (entityId: string, segment?: string): APIGatewayProxyEvent =>
   ({
