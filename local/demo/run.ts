@@ -35,6 +35,8 @@ import {
   startRedis,
 } from '../services/servers';
 import { histogram, type RocPoint, rocCurve } from '../standins/metrics';
+import { describeTraining, type TrainingSummary } from '../standins/summary';
+import { findXgboost, MissingXgboostError } from '../standins/xgboost';
 import {
   type LocalRunReport,
   type ReportBatch,
@@ -211,6 +213,9 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
         if (!process.env.AWS_ENDPOINT_URL && !findBinary('moto_server')) {
           throw new LocalRunError(`moto_server is not installed. ${INSTALL_HINTS.moto}`);
         }
+        // Train and Transform run XGBoost 1.7 on this machine.
+        const xgboost = findXgboost();
+        if (!xgboost.runtime) throw new LocalRunError(new MissingXgboostError(xgboost.detail).message);
         moto = await startMoto({ logFile: path.join(outDir, 'moto.log') });
         let redisUrl: string;
         let redisKind: string;
@@ -353,6 +358,7 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
 
     // -- 6. training ---------------------------------------------------------------------------------------------------
     let validation: { scores: readonly number[]; labels: readonly number[] } | undefined;
+    let trained: TrainingSummary | undefined;
     const stateLine = (t: StateTiming) => {
       if (t.index === undefined)
         print(
@@ -368,7 +374,10 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
           {
             input: { trigger: 'local', note: `npm run local (${customers} customers)` },
             name: runId('train'),
-            onTrained: (i) => (validation = i.validation),
+            onTrained: (i) => {
+              validation = i.validation;
+              trained = i.summary;
+            },
             onEvent: () => undefined,
           },
         );
@@ -382,6 +391,8 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
         `Training run ${trainingRun.name} ${trainingRun.status}: ${trainingRun.error?.Error}: ${trainingRun.error?.Cause}`,
       );
     }
+    const algorithm = trained ? describeTraining(trained, data.trueAuc) : [];
+    for (const line of algorithm) print(`      · ${line}`);
     const tOut = obj(trainingRun.output);
     const tState = obj(Object.values(trainingRun.stateOutputs).at(-1));
     const prepared = obj(obj(trainingRun.stateOutputs.PrepareTrainingData).data);
@@ -638,6 +649,7 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
         rowsQuarantined: numOf(prepared.rowsQuarantined),
         modelVersion,
         modelPackageArn: strOf(tOut.modelPackageArn),
+        algorithm,
         states: trainingRun.steps
           .filter((s) => s.index === undefined)
           .map((s) => ({ state: s.state, ms: s.durationMs })),
@@ -776,6 +788,7 @@ function printSummary(print: (l: string) => void, r: LocalRunReport, files: read
   print(
     `  model version ${t.modelVersion} · validation AUC ${t.auc?.toFixed(4)} · logloss ${t.logloss?.toFixed(4)} · ${r.approval.detail}`,
   );
+  for (const line of t.algorithm ?? []) print(`  ${line}`);
   for (const b of r.batches) {
     print(
       `  ${b.label.padEnd(26)} ${String(b.objects.length).padStart(2)} objects · ${String(b.rowsScored).padStart(6)} scored · ${String(b.rowsQuarantined).padStart(3)} quarantined · ${String(b.rowsKeptNewer).padStart(5)} kept newer · ${(b.ms / 1000).toFixed(2)} s`,
