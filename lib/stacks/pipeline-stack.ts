@@ -57,6 +57,9 @@ export const SYNTH_INSTALL_COMMANDS: readonly string[] = [
   // The integration tests run against real servers (CI=true makes a missing binary a failure, not a skip).
   'apt-get update -qq',
   'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server',
+  // The local Train/Transform stand-ins run XGBoost 1.7 (what SageMaker's XGBoost 1.7-1 runs) through Python. The
+  // distribution's packages when they are 1.7, else the same line from pip (local/standins/xgboost.ts finds either).
+  "(DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends xgboost python3-xgboost && /usr/bin/python3 -c 'import xgboost, sys; sys.exit(not xgboost.__version__.startswith(\"1.7.\"))') || pip3 install --quiet 'xgboost==1.7.6'",
   "pip3 install --quiet 'moto[server]==5.2.1'",
   // The CodeBuild standard image manages Python with pyenv: refresh its shims so moto_server is on PATH.
   'if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi',

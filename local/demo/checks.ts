@@ -136,6 +136,8 @@ export interface TrainingFacts {
   readonly prepared: Json;
   readonly metrics: Json;
   readonly validation: { readonly scores: readonly number[]; readonly labels: readonly number[] } | undefined;
+  /** Algorithm, version, hyperparameters, rounds and AUCs of the trained model, one line each. */
+  readonly algorithm: readonly string[];
 }
 
 export function checkTraining(progress: Progress, expected: Expected, t: TrainingFacts): void {

@@ -38,6 +38,8 @@ import {
   startMoto,
   startRedis,
 } from '../services/servers';
+import { describeTraining, type TrainingSummary } from '../standins/summary';
+import { findXgboost, MissingXgboostError } from '../standins/xgboost';
 import {
   checkApproval,
   checkTraining,
@@ -84,6 +86,9 @@ export function startServices(
       if (!process.env.AWS_ENDPOINT_URL && !findBinary('moto_server')) {
         throw new LocalRunError(`moto_server is not installed. ${INSTALL_HINTS.moto}`);
       }
+      // Train and Transform run XGBoost 1.7 on this machine.
+      const xgboost = findXgboost();
+      if (!xgboost.runtime) throw new LocalRunError(new MissingXgboostError(xgboost.detail).message);
       const moto = await startMoto({ logFile: path.join(outDir, 'moto.log') });
       services.moto = moto;
       let redisUrl: string;
@@ -313,9 +318,15 @@ export function printStates(print: (line: string) => void, run: RunResult): void
 }
 
 /** Step 6: the Training state machine (real handlers, local trainer); a run that registered no model ends the run. */
-export async function train(demo: Demo, customers: number, expected: Expected): Promise<TrainingFacts> {
+export async function train(
+  demo: Demo,
+  customers: number,
+  expected: Expected,
+  trueAuc: number,
+): Promise<TrainingFacts> {
   const { progress, resources, clients, env, region } = demo;
   let validation: TrainingFacts['validation'];
+  let trained: TrainingSummary | undefined;
   const run = await progress.step(
     `Training state machine (${findMachine(resources, 'Training').name})`,
     async () => {
@@ -325,7 +336,10 @@ export async function train(demo: Demo, customers: number, expected: Expected): 
         {
           input: { trigger: 'local', note: `npm run local (${customers} customers)` },
           name: runId('train'),
-          onTrained: (i) => (validation = i.validation),
+          onTrained: (i) => {
+            validation = i.validation;
+            trained = i.summary;
+          },
           onEvent: () => undefined,
         },
       );
@@ -337,6 +351,8 @@ export async function train(demo: Demo, customers: number, expected: Expected): 
   if (run.status !== 'SUCCEEDED') {
     throw new LocalRunError(`Training run ${run.name} ${run.status}: ${run.error?.Error}: ${run.error?.Cause}`);
   }
+  const algorithm = trained ? describeTraining(trained, trueAuc) : [];
+  for (const line of algorithm) progress.print(`      · ${line}`);
   const output = obj(run.output);
   const last = obj(Object.values(run.stateOutputs).at(-1));
   const prepared = obj(obj(run.stateOutputs.PrepareTrainingData).data);
@@ -348,7 +364,7 @@ export async function train(demo: Demo, customers: number, expected: Expected): 
       `Training run ${run.name} registered no model (gate: ${JSON.stringify(evaluation.reasons ?? evaluation)})`,
     );
   }
-  const facts = { run, modelVersion, output, prepared, metrics, validation };
+  const facts = { run, modelVersion, output, prepared, metrics, validation, algorithm };
   checkTraining(progress, expected, facts);
   return facts;
 }

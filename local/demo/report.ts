@@ -55,6 +55,8 @@ export interface LocalRunReport {
     readonly rowsQuarantined: number | undefined;
     readonly modelVersion: number | undefined;
     readonly modelPackageArn: string | undefined;
+    /** Which algorithm and version trained, hyperparameters, rounds, train/validation AUC (local/standins/summary.ts). */
+    readonly algorithm?: readonly string[];
     readonly states: readonly { readonly state: string; readonly ms: number }[];
   };
   readonly approval: {
@@ -89,6 +91,8 @@ export function renderMarkdown(r: LocalRunReport): string {
   lines.push(
     `| ${t.runId} | ${t.status} | ${num(t.auc)} | ${num(t.logloss)} | ${t.trainRows ?? '-'} | ${t.validationRows ?? '-'} | ${t.rowsQuarantined ?? '-'} | ${t.modelVersion ?? '-'} |`,
   );
+  lines.push('');
+  for (const a of t.algorithm ?? []) lines.push(`- ${a}`);
   lines.push('', `Approval: ${r.approval.detail}`, '');
   lines.push('## Batch runs', '');
   lines.push('| run | id | status | objects | rows in | rows scored | quarantined | kept newer | time |');
@@ -203,6 +207,7 @@ code{background:#f4f4f4;padding:0 .2rem}details pre{white-space:pre-wrap;font-si
 <p>Generated ${esc(r.generatedAt)} · ${r.customers} customers (seed ${r.seed}) · total ${sec(r.totalMs)}</p>
 <h2>Model</h2>
 <p>Training run <code>${esc(t.runId)}</code>: ${esc(t.status)} · validation AUC <b>${num(t.auc)}</b> · logloss ${num(t.logloss)} · model version <b>${t.modelVersion ?? '-'}</b> · ${esc(r.approval.detail)}</p>
+${t.algorithm?.length ? `<ul>${t.algorithm.map((a) => `<li>${esc(a)}</li>`).join('')}</ul>` : ''}
 <div class="charts"><figure>${rocSvg(r.roc, t.auc)}<figcaption>ROC curve (validation set)</figcaption></figure>
 <figure>${histogramSvg(r.histogram)}<figcaption>Score histogram</figcaption></figure></div>
 <h2>Batch runs</h2>
@@ -238,6 +243,7 @@ export function printSummary(
   print(
     `  model version ${t.modelVersion} · validation AUC ${t.auc?.toFixed(4)} · logloss ${t.logloss?.toFixed(4)} · ${r.approval.detail}`,
   );
+  for (const line of t.algorithm ?? []) print(`  ${line}`);
   for (const b of r.batches) {
     print(
       `  ${b.label.padEnd(26)} ${String(b.objects.length).padStart(2)} objects · ${String(b.rowsScored).padStart(6)} scored · ${String(b.rowsQuarantined).padStart(3)} quarantined · ${String(b.rowsKeptNewer).padStart(5)} kept newer · ${(b.ms / 1000).toFixed(2)} s`,

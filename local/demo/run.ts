@@ -164,7 +164,7 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
     const expected = new Expected(data);
     const arrivals = new Arrivals(demo, data);
     await initialArrivals(demo, arrivals);
-    const training = await train(demo, customers, expected);
+    const training = await train(demo, customers, expected, data.trueAuc);
     const approval = await approve(demo, training.modelVersion);
 
     const checks: BatchChecks = { progress, expected, observed: await observe(demo), probe: data.customerIds[0]! };
@@ -242,6 +242,7 @@ async function summarize(demo: Demo, checks: BatchChecks, run: RunFacts): Promis
       rowsQuarantined: numOf(t.prepared.rowsQuarantined),
       modelVersion: t.modelVersion,
       modelPackageArn: strOf(t.output.modelPackageArn),
+      algorithm: t.algorithm,
       states: t.run.steps.filter((s) => s.index === undefined).map((s) => ({ state: s.state, ms: s.durationMs })),
     },
     approval: { version: t.modelVersion, productionVersion: approval.productionVersion, detail: approval.detail },

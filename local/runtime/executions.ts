@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { LOCAL_IMAGE_URI } from '../standins/model';
+import { withSyncTaskTimeouts } from '../standins/task-timeouts';
 import { type TrainerDeps, trainingOverride } from '../standins/trainer';
 import { type TransformerDeps, transformOverride } from '../standins/transformer';
 import { type LocalResources, type LocatedStateMachine, resolveResources } from './inventory';
@@ -155,7 +156,7 @@ export function executeLocal(
           }),
         };
   return runStateMachine({
-    definition: machine.definition,
+    definition: withSyncTaskTimeouts(machine.definition),
     functions: ctx.resources.functions,
     overrides,
     input: options.input,

@@ -1,26 +1,29 @@
 /**
- * Local stand-in for `arn:aws:states:::sagemaker:createTrainingJob.sync`.
+ * Local stand-in for `arn:aws:states:::sagemaker:createTrainingJob.sync`: SageMaker's built-in XGBoost 1.7-1,
+ * run with XGBoost 1.7 on this machine (local/standins/xgboost_job.py).
  *
- * Honours the SageMaker file contract: the `train` and `validation` channels are S3 prefixes of headerless numeric CSV
- * with the label first; the model is written to `<S3OutputPath>/<TrainingJobName>/output/model.tar.gz`. The job is
- * recorded in the emulator (CreateTrainingJob) and the result has DescribeTrainingJob's shape with the metrics this
- * module computed (moto reports Completed at once and computes nothing): `ModelArtifacts.S3ModelArtifacts`,
- * `FinalMetricDataList` (`validation:auc`, `validation:logloss`, `train:auc`, `train:logloss`), `TrainingJobStatus`.
+ * The file contract is the algorithm's (https://docs.aws.amazon.com/sagemaker/latest/dg/xgboost.html): `train` and
+ * `validation` channels are S3 prefixes of headerless numeric CSV (`text/csv`), label in the first column; the
+ * `HyperParameters` strings are validated and used as given (https://docs.aws.amazon.com/sagemaker/latest/dg/
+ * xgboost_hyperparameters.html); the model is `<S3OutputPath>/<TrainingJobName>/output/model.tar.gz` holding
+ * `xgboost-model`; `FinalMetricDataList` holds the last value of each metric in XGBoost's evaluation log
+ * (`train:auc`, `validation:auc`, `validation:logloss`, … — https://docs.aws.amazon.com/sagemaker/latest/dg/
+ * xgboost-tuning.html). A bad channel or hyperparameter fails the job (`TrainingJobStatus: Failed`, FailureReason
+ * `ClientError: …`) and the state with `States.TaskFailed`, as the `.sync` integration does.
+ *
+ * Not emulated: the container runtime, instance types and counts, spot capacity and checkpoints (the job runs once,
+ * here, on this machine's cores). The job is recorded in the emulator (CreateTrainingJob) when it succeeds.
  */
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateTrainingJobCommand, DescribeTrainingJobCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { parse } from 'csv-parse/sync';
 import { ValidationError } from '../../contracts/errors';
-import { auc, logloss } from './metrics';
-import {
-  DEFAULT_HYPERPARAMETERS,
-  fitModel,
-  LOCAL_IMAGE_URI,
-  type LocalModel,
-  type LocalModelHyperparameters,
-  packModel,
-  predictProba,
-} from './model';
+import { parseS3Uri } from '../../contracts/s3-layout';
+import { jobDir, LOCAL_IMAGE_URI, MODEL_FILE, packModel } from './model';
+import { type TrainingSummary, trainingSummary } from './summary';
+import { finalMetricsFromLog, requireXgboost, runXgboostScript } from './xgboost';
 
 /** The parts of a CreateTrainingJob request the stand-in reads (the state's resolved Parameters). */
 export interface TrainingJobRequest {
@@ -60,26 +63,35 @@ export interface TrainingJobDescription {
   readonly [key: string]: unknown;
 }
 
+/**
+ * The training job failed. Its name and message are what Step Functions gives a failed `.sync` job: the error
+ * `States.TaskFailed` and, as the cause, DescribeTrainingJob's JSON with `FailureReason`.
+ */
+export class TrainingJobFailedError extends Error {
+  override readonly name = 'States.TaskFailed';
+  constructor(
+    readonly jobName: string,
+    readonly failureReason: string,
+  ) {
+    super(JSON.stringify({ TrainingJobName: jobName, TrainingJobStatus: 'Failed', FailureReason: failureReason }));
+  }
+}
+
 export interface TrainerDeps {
   readonly s3: S3Client;
   readonly sageMaker: SageMakerClient;
   readonly now?: () => Date;
-  /** Called with the fitted model and the validation predictions (the local run's report uses them). */
+  /** Called after a successful job (the local run's report uses it). */
   readonly onTrained?: (info: TrainedInfo) => void;
 }
 
 export interface TrainedInfo {
   readonly jobName: string;
-  readonly model: LocalModel;
   readonly modelUri: string;
+  /** The trained model's predictions for the validation rows, and their labels. */
   readonly validation: { readonly scores: readonly number[]; readonly labels: readonly number[] };
   readonly metrics: Readonly<Record<string, number>>;
-}
-
-export function parseS3Uri(uri: string): { bucket: string; key: string } {
-  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
-  if (!m) throw new ValidationError(`Not an S3 URI: ${uri}`);
-  return { bucket: m[1]!, key: m[2]! };
+  readonly summary: TrainingSummary;
 }
 
 async function readObject(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
@@ -90,7 +102,7 @@ async function readObject(s3: S3Client, bucket: string, key: string): Promise<Bu
 
 /** Keys under an S3 prefix (a "directory"), sorted; hidden/marker objects skipped. */
 export async function listKeys(s3: S3Client, uri: string): Promise<string[]> {
-  const { bucket, key: prefix } = parseS3Uri(uri);
+  const { bucket, key: prefix } = parseS3Uri(uri, { prefix: true });
   const keys: string[] = [];
   let token: string | undefined;
   do {
@@ -101,157 +113,195 @@ export async function listKeys(s3: S3Client, uri: string): Promise<string[]> {
   return keys.sort();
 }
 
-/** Read a channel: every object under the prefix, headerless numeric CSV, label first. */
-export async function readChannel(s3: S3Client, uri: string): Promise<{ rows: number[][]; labels: number[] }> {
-  const { bucket } = parseS3Uri(uri);
+/**
+ * Copy a channel (every object under the prefix, concatenated, as the container reads a channel directory) to
+ * `file`, checking that it is headerless numeric CSV with a 0/1 label first. Returns the labels and the width.
+ * @throws ValidationError naming object, line and column of the first bad value
+ */
+export async function readChannel(
+  s3: S3Client,
+  uri: string,
+  file: string,
+): Promise<{ labels: number[]; features: number }> {
+  const { bucket } = parseS3Uri(uri, { prefix: true });
   const keys = await listKeys(s3, uri);
-  if (keys.length === 0) throw new ValidationError(`Training channel ${uri} holds no objects`);
-  const rows: number[][] = [];
+  if (keys.length === 0) throw new ValidationError(`channel ${uri} holds no objects`);
   const labels: number[] = [];
   let width: number | undefined;
-  for (const key of keys) {
-    const records = parse(await readObject(s3, bucket, key), { skip_empty_lines: true }) as string[][];
-    records.forEach((rec, i) => {
-      const where = `s3://${bucket}/${key} line ${i + 1}`;
-      const nums = rec.map((v, c) => {
-        const n = Number(v);
-        if (v.trim() === '' || !Number.isFinite(n)) {
-          throw new ValidationError(
-            `${where} column ${c + 1}: "${v}" is not a number (training input must be numeric CSV, label first)`,
-          );
-        }
-        return n;
+  const out = createWriteStream(file);
+  try {
+    for (const key of keys) {
+      const records = parse(await readObject(s3, bucket, key), { skip_empty_lines: true }) as string[][];
+      const lines: string[] = [];
+      records.forEach((rec, i) => {
+        const where = `s3://${bucket}/${key} line ${i + 1}`;
+        rec.forEach((v, c) => {
+          if (v.trim() === '' || !Number.isFinite(Number(v))) {
+            throw new ValidationError(
+              `${where} column ${c + 1}: "${v}" is not a number (text/csv training input is numeric, label first, no header)`,
+            );
+          }
+        });
+        width ??= rec.length;
+        if (rec.length !== width) throw new ValidationError(`${where}: ${rec.length} columns, expected ${width}`);
+        const label = Number(rec[0]);
+        if (label !== 0 && label !== 1) throw new ValidationError(`${where} column 1: label ${rec[0]} is not 0 or 1`);
+        labels.push(label);
+        lines.push(rec.join(','));
       });
-      if (width === undefined) width = nums.length;
-      if (nums.length !== width) throw new ValidationError(`${where}: ${nums.length} columns, expected ${width}`);
-      const label = nums[0]!;
-      if (label !== 0 && label !== 1) throw new ValidationError(`${where} column 1: label ${label} is not 0 or 1`);
-      labels.push(label);
-      rows.push(nums.slice(1));
-    });
+      if (lines.length > 0) out.write(`${lines.join('\n')}\n`);
+    }
+  } finally {
+    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
   }
-  return { rows, labels };
+  if (labels.length === 0) throw new ValidationError(`channel ${uri} holds no rows`);
+  return { labels, features: (width ?? 1) - 1 };
 }
 
-function hyperparametersOf(h: Readonly<Record<string, string>> | undefined): LocalModelHyperparameters {
-  // XGBoost's hyperparameters do not apply to the local model; `local_*` ones tune it.
-  const num = (k: string, d: number) => {
-    const v = h?.[k];
-    if (v === undefined) return d;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0)
-      throw new ValidationError(`HyperParameters.${k} = "${v}" must be a positive number`);
-    return n;
+function channelUri(request: TrainingJobRequest, name: string): string {
+  const c = request.InputDataConfig.find((x) => x.ChannelName === name);
+  if (!c) throw new ValidationError(`no "${name}" channel in InputDataConfig`);
+  const type = c.ContentType ?? 'text/csv';
+  if (!/^text\/csv\b|^csv$/.test(type)) {
+    throw new ValidationError(`channel ${name}: ContentType ${type} is not supported locally (text/csv)`);
+  }
+  return c.DataSource.S3DataSource.S3Uri;
+}
+
+interface Trained {
+  readonly result: Record<string, unknown>;
+  readonly metrics: Record<string, number>;
+  readonly rounds: number;
+  readonly archive: string;
+  readonly validation: { scores: number[]; labels: number[] };
+  readonly trainRows: number;
+}
+
+/** Channels → XGBoost → model.tar.gz, in `dir`. @throws ValidationError for anything the job's request got wrong */
+async function train(request: TrainingJobRequest, s3: S3Client, dir: string): Promise<Trained> {
+  const trainFile = path.join(dir, 'train.csv');
+  const validationFile = path.join(dir, 'validation.csv');
+  const trainData = await readChannel(s3, channelUri(request, 'train'), trainFile);
+  const validationData = await readChannel(s3, channelUri(request, 'validation'), validationFile);
+  const files = {
+    request: path.join(dir, 'request.json'),
+    result: path.join(dir, 'result.json'),
+    predictions: path.join(dir, 'validation.pred'),
   };
+  writeFileSync(
+    files.request,
+    JSON.stringify({
+      train: trainFile,
+      validation: validationFile,
+      hyperparameters: request.HyperParameters ?? {},
+      model_out: path.join(dir, MODEL_FILE),
+      validation_predictions_out: files.predictions,
+    }),
+  );
+  const run = await runXgboostScript('train', files.request, files.result, () => {
+    try {
+      return JSON.parse(readFileSync(files.result, 'utf8')) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+  });
+  if (typeof run.result.error === 'string') throw new ValidationError(run.result.error);
+  const { metrics, rounds } = finalMetricsFromLog(run.stdout);
+  const scores = readFileSync(files.predictions, 'utf8').split('\n').filter(Boolean).map(Number);
   return {
-    numSteps: Math.round(num('local_num_steps', DEFAULT_HYPERPARAMETERS.numSteps)),
-    learningRate: num('local_learning_rate', DEFAULT_HYPERPARAMETERS.learningRate),
+    result: run.result,
+    metrics,
+    rounds,
+    archive: await packModel(dir),
+    validation: { scores, labels: validationData.labels },
+    trainRows: trainData.labels.length,
   };
 }
 
-const round = (x: number) => Math.round(x * 1e6) / 1e6;
-
-/** Run the training job locally and return DescribeTrainingJob's shape. */
+/** Run the training job locally and return DescribeTrainingJob's shape. @throws TrainingJobFailedError */
 export async function runTrainingJob(request: TrainingJobRequest, deps: TrainerDeps): Promise<TrainingJobDescription> {
   const now = deps.now ?? (() => new Date());
   const started = now();
-  const channel = (name: string) => {
-    const c = request.InputDataConfig.find((x) => x.ChannelName === name);
-    if (!c) {
-      throw new ValidationError(`Training job ${request.TrainingJobName}: no "${name}" channel in InputDataConfig`);
+  requireXgboost(); // this machine's problem, not the job's: fails before anything else
+  const work = jobDir('train');
+  let trained: Trained;
+  let modelUri: string;
+  try {
+    try {
+      trained = await train(request, deps.s3, work.dir);
+    } catch (e) {
+      if (e instanceof ValidationError)
+        throw new TrainingJobFailedError(request.TrainingJobName, `ClientError: ${e.message}`);
+      throw e;
     }
-    return c.DataSource.S3DataSource.S3Uri;
-  };
-  const train = await readChannel(deps.s3, channel('train'));
-  const validation = await readChannel(deps.s3, channel('validation'));
-  const width = train.rows[0]?.length ?? 0;
-  if ((validation.rows[0]?.length ?? 0) !== width) {
-    throw new ValidationError(`validation rows have ${validation.rows[0]?.length} features, train rows ${width}`);
+    const out = parseS3Uri(request.OutputDataConfig.S3OutputPath, { prefix: true });
+    const base = out.key === '' || out.key.endsWith('/') ? out.key : `${out.key}/`;
+    const modelKey = `${base}${request.TrainingJobName}/output/model.tar.gz`;
+    await deps.s3.send(
+      new PutObjectCommand({
+        Bucket: out.bucket,
+        Key: modelKey,
+        Body: readFileSync(trained.archive),
+        ContentType: 'application/x-gzip',
+      }),
+    );
+    modelUri = `s3://${out.bucket}/${modelKey}`;
+  } finally {
+    work.dispose();
   }
 
-  const hyper = hyperparametersOf(request.HyperParameters);
-  const model = fitModel(train.rows, train.labels, hyper, started);
-  const trainScores = predictProba(model, train.rows);
-  const valScores = predictProba(model, validation.rows);
-  const metrics = {
-    'train:auc': round(auc(trainScores, train.labels)),
-    'train:logloss': round(logloss(trainScores, train.labels)),
-    'validation:auc': round(auc(valScores, validation.labels)),
-    'validation:logloss': round(logloss(valScores, validation.labels)),
-  };
-
-  const out = parseS3Uri(request.OutputDataConfig.S3OutputPath);
-  const modelKey = `${out.key.replace(/\/?$/, '/').replace(/^\/$/, '')}${request.TrainingJobName}/output/model.tar.gz`;
-  await deps.s3.send(
-    new PutObjectCommand({
-      Bucket: out.bucket,
-      Key: modelKey,
-      Body: packModel(model),
-      ContentType: 'application/gzip',
-    }),
+  const inputMode = request.AlgorithmSpecification?.TrainingInputMode ?? 'File';
+  const { TrainingJobName, ...rest } = request;
+  await deps.sageMaker.send(
+    new CreateTrainingJobCommand({
+      ...(rest as Record<string, unknown>),
+      TrainingJobName,
+      AlgorithmSpecification: { TrainingInputMode: inputMode, TrainingImage: LOCAL_IMAGE_URI },
+      RoleArn: request.RoleArn ?? 'arn:aws:iam::123456789012:role/local-sagemaker',
+      ResourceConfig: (rest.ResourceConfig as never) ?? {
+        InstanceType: 'ml.m5.large',
+        InstanceCount: 1,
+        VolumeSizeInGB: 1,
+      },
+      StoppingCondition: (rest.StoppingCondition as never) ?? { MaxRuntimeInSeconds: 3600 },
+    } as never),
   );
-  const modelUri = `s3://${out.bucket}/${modelKey}`;
-
-  // Record the job in the emulator, as the real service would have it.
-  const { $metadata: _m, ...recorded } = await (async () => {
-    const { TrainingJobName, ...rest } = request;
-    await deps.sageMaker.send(
-      new CreateTrainingJobCommand({
-        ...(rest as Record<string, unknown>),
-        TrainingJobName,
-        AlgorithmSpecification: {
-          TrainingInputMode: request.AlgorithmSpecification?.TrainingInputMode ?? 'File',
-          TrainingImage: LOCAL_IMAGE_URI,
-        },
-        RoleArn: request.RoleArn ?? 'arn:aws:iam::123456789012:role/local-sagemaker',
-        ResourceConfig: (rest.ResourceConfig as never) ?? {
-          InstanceType: 'ml.m5.large',
-          InstanceCount: 1,
-          VolumeSizeInGB: 1,
-        },
-        StoppingCondition: (rest.StoppingCondition as never) ?? { MaxRuntimeInSeconds: 3600 },
-      } as never),
-    );
-    return deps.sageMaker.send(new DescribeTrainingJobCommand({ TrainingJobName }));
-  })();
+  const { $metadata: _m, ...recorded } = await deps.sageMaker.send(new DescribeTrainingJobCommand({ TrainingJobName }));
 
   const ended = now();
   const seconds = Math.max(1, Math.round((ended.getTime() - started.getTime()) / 1000));
   const description: TrainingJobDescription = {
     ...(JSON.parse(JSON.stringify(recorded)) as Record<string, unknown>),
-    TrainingJobName: request.TrainingJobName,
+    TrainingJobName,
     TrainingJobArn: recorded.TrainingJobArn ?? '',
     TrainingJobStatus: 'Completed',
     SecondaryStatus: 'Completed',
     ModelArtifacts: { S3ModelArtifacts: modelUri },
-    FinalMetricDataList: Object.entries(metrics).map(([MetricName, Value]) => ({
+    FinalMetricDataList: Object.entries(trained.metrics).map(([MetricName, Value]) => ({
       MetricName,
       Value,
       Timestamp: ended.toISOString(),
     })),
-    AlgorithmSpecification: {
-      TrainingImage: LOCAL_IMAGE_URI,
-      TrainingInputMode: request.AlgorithmSpecification?.TrainingInputMode ?? 'File',
-    },
-    HyperParameters: {
-      ...(request.HyperParameters ?? {}),
-      local_num_steps: String(hyper.numSteps),
-      local_learning_rate: String(hyper.learningRate),
-      ...(request.AlgorithmSpecification?.TrainingImage
-        ? { local_requested_image: request.AlgorithmSpecification.TrainingImage }
-        : {}),
-    },
+    AlgorithmSpecification: { TrainingImage: LOCAL_IMAGE_URI, TrainingInputMode: inputMode },
+    HyperParameters: { ...(request.HyperParameters ?? {}) },
     TrainingStartTime: started.toISOString(),
     TrainingEndTime: ended.toISOString(),
     TrainingTimeInSeconds: seconds,
     BillableTimeInSeconds: seconds,
   };
   deps.onTrained?.({
-    jobName: request.TrainingJobName,
-    model,
+    jobName: TrainingJobName,
     modelUri,
-    validation: { scores: valScores, labels: validation.labels },
-    metrics,
+    validation: trained.validation,
+    metrics: trained.metrics,
+    summary: trainingSummary({
+      jobName: TrainingJobName,
+      requestedImage: request.AlgorithmSpecification?.TrainingImage,
+      hyperparameters: request.HyperParameters ?? {},
+      metrics: trained.metrics,
+      roundsLogged: trained.rounds,
+      result: trained.result,
+    }),
   });
   return description;
 }

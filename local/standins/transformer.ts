@@ -4,10 +4,17 @@
  * Honours the batch-transform contract for CSV: a ManifestFile (or S3Prefix) input, `SplitType: Line` (one record per
  * line, empty lines skipped), `DataProcessing` (InputFilter → model → JoinSource Input → OutputFilter, JSONPath array
  * subscripts on the CSV columns: `$`, `$[i]`, `$[i,j,-1]`, `$[a:b]`, `$[a:]`, `$[:b]`, `$[a:b:step]` and unions of
- * those), one `<input name>.out` per input object under `S3OutputPath`. The model is the `model.tar.gz` the local
- * trainer wrote, found through DescribeModel (PrimaryContainer.ModelDataUrl). The job is recorded in the emulator
- * (CreateTransformJob) and the result has DescribeTransformJob's shape.
+ * those), one `<input name>.out` per input object under `S3OutputPath`. The model is an XGBoost 1.7 `model.tar.gz`
+ * (`xgboost-model` inside, as SageMaker's XGBoost writes it), found through DescribeModel (PrimaryContainer.Image and
+ * ModelDataUrl); XGBoost 1.7 on this machine (local/standins/xgboost_job.py) predicts each input's filtered rows, as
+ * the algorithm's container does for `text/csv` (https://docs.aws.amazon.com/sagemaker/latest/dg/xgboost.html:
+ * CSV inference input has no label column). The job is recorded in the emulator (CreateTransformJob) and the result
+ * has DescribeTransformJob's shape. Not emulated: the container runtime, instance types and counts, MaxPayloadInMB
+ * batching (every object is predicted whole).
  */
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   CreateTransformJobCommand,
@@ -17,8 +24,10 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { parse } from 'csv-parse/sync';
 import { ValidationError } from '../../contracts/errors';
-import { LOCAL_IMAGE_URI, type LocalModel, predictProba, unpackModel } from './model';
-import { listKeys, parseS3Uri } from './trainer';
+import { parseS3Uri } from '../../contracts/s3-layout';
+import { isXgboost17Image, jobDir, unpackModel } from './model';
+import { listKeys } from './trainer';
+import { requireXgboost, runXgboostScript } from './xgboost';
 
 // -- JSONPath subscripts over CSV columns --------------------------------------------------------------------------
 
@@ -167,7 +176,7 @@ async function inputObjects(s3: S3Client, request: TransformJobRequest): Promise
     });
   }
   if (src.S3DataType === 'S3Prefix') {
-    const { bucket, key: prefix } = parseS3Uri(src.S3Uri);
+    const { bucket, key: prefix } = parseS3Uri(src.S3Uri, { prefix: true });
     const keys = await listKeys(s3, src.S3Uri);
     const base = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/') + 1) : '';
     return keys.map((k) => ({ uri: `s3://${bucket}/${k}`, relative: k.slice(base.length) }));
@@ -175,21 +184,24 @@ async function inputObjects(s3: S3Client, request: TransformJobRequest): Promise
   throw new ValidationError(`S3DataType ${String(src.S3DataType)} is not supported locally`);
 }
 
-async function loadModel(deps: TransformerDeps, modelName: string): Promise<LocalModel> {
+/** The model's `xgboost-model`, extracted into `dir`. */
+async function loadModel(deps: TransformerDeps, modelName: string, dir: string): Promise<string> {
   const d = await deps.sageMaker.send(new DescribeModelCommand({ ModelName: modelName }));
   const container = d.PrimaryContainer ?? d.Containers?.[0];
   const image = container?.Image;
   const url = container?.ModelDataUrl;
-  if (image !== LOCAL_IMAGE_URI) {
+  if (!isXgboost17Image(image)) {
     throw new ValidationError(
-      `Model ${modelName} uses image ${image ?? '(none)'}; the local transformer only runs models trained locally (image ${LOCAL_IMAGE_URI})`,
+      `Model ${modelName} uses image ${image ?? '(none)'}; the local transformer runs XGBoost 1.7 models only (image …/sagemaker-xgboost:1.7-1)`,
     );
   }
   if (!url) throw new ValidationError(`Model ${modelName} has no ModelDataUrl`);
   const { bucket, key } = parseS3Uri(url);
   const obj = await deps.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   if (!obj.Body) throw new Error(`${url} has no body`);
-  return unpackModel(Buffer.from(await obj.Body.transformToByteArray()), url);
+  const archive = path.join(dir, 'model.tar.gz');
+  writeFileSync(archive, Buffer.from(await obj.Body.transformToByteArray()));
+  return unpackModel(archive, dir, url);
 }
 
 function splitCsvLine(line: string): string[] {
@@ -201,43 +213,106 @@ function formatScore(p: number): string {
   return String(Math.round(p * 1e8) / 1e8);
 }
 
-/** Transform one object's lines: InputFilter → model → JoinSource → OutputFilter. Exported for tests. */
-export function transformLines(
+/** One input object's records after InputFilter: what the model is given. */
+export interface PreparedInput {
+  readonly records: readonly { readonly cols: readonly string[]; readonly line: number }[];
+  /** Headerless numeric CSV lines, one per record (the model's input). */
+  readonly features: readonly string[];
+  /** Features per record (all equal); 0 without records. */
+  readonly width: number;
+  readonly inputFilter: string;
+}
+
+/** Split an object's lines into records (empty lines skipped) and apply InputFilter. Exported for tests. */
+export function prepareLines(
   lines: readonly string[],
-  model: LocalModel,
   processing: TransformJobRequest['DataProcessing'],
   source: string,
-): { output: string[]; scores: number[] } {
+): PreparedInput {
   const inputFilter = parseColumnFilter(processing?.InputFilter);
-  const outputFilter = parseColumnFilter(processing?.OutputFilter);
-  const join = processing?.JoinSource ?? 'None';
   const records: { cols: string[]; line: number }[] = [];
   lines.forEach((l, i) => {
     const line = l.endsWith('\r') ? l.slice(0, -1) : l;
     if (line.trim() !== '') records.push({ cols: splitCsvLine(line), line: i + 1 });
   });
-  const features = records.map(({ cols, line }) => {
+  let width = 0;
+  const features = records.map(({ cols, line }, r) => {
     const filtered = applyColumnFilter(inputFilter, cols);
-    if (filtered.length !== model.featureCount) {
+    if (r === 0) width = filtered.length;
+    if (filtered.length !== width) {
       throw new ValidationError(
-        `${source} line ${line}: ${filtered.length} features after InputFilter ${inputFilter.expression}, the model expects ${model.featureCount}`,
+        `${source} line ${line}: ${filtered.length} features after InputFilter ${inputFilter.expression}, line ${records[0]!.line} has ${width}`,
       );
     }
-    return filtered.map((v, c) => {
-      const n = Number(v);
-      if (v.trim() === '' || !Number.isFinite(n)) {
+    filtered.forEach((v, c) => {
+      if (v.trim() === '' || !Number.isFinite(Number(v))) {
         throw new ValidationError(`${source} line ${line} feature ${c + 1}: "${v}" is not a number`);
       }
-      return n;
     });
+    return filtered.join(',');
   });
-  const scores = predictProba(model, features);
-  const output = records.map(({ cols }, i) => {
+  return { records, features, width, inputFilter: inputFilter.expression };
+}
+
+/** JoinSource and OutputFilter: one output line per record. Exported for tests. */
+export function assembleOutput(
+  prepared: PreparedInput,
+  scores: readonly number[],
+  processing: TransformJobRequest['DataProcessing'],
+): string[] {
+  if (scores.length !== prepared.records.length) {
+    throw new Error(`${scores.length} predictions for ${prepared.records.length} records`);
+  }
+  const outputFilter = parseColumnFilter(processing?.OutputFilter);
+  const join = processing?.JoinSource ?? 'None';
+  return prepared.records.map(({ cols }, i) => {
     const prediction = [formatScore(scores[i]!)];
     const joined = join === 'Input' ? [...cols, ...prediction] : prediction;
     return applyColumnFilter(outputFilter, joined).join(',');
   });
-  return { output, scores };
+}
+
+/**
+ * Predict every prepared input with XGBoost in one process (the model loads once per job).
+ * @throws ValidationError naming the input whose feature count differs from the model's
+ */
+export async function predictInputs(
+  modelFile: string,
+  inputs: readonly { readonly source: string; readonly prepared: PreparedInput }[],
+  dir: string,
+): Promise<number[][]> {
+  const parts = inputs.map((input, i) => ({
+    features: path.join(dir, `part-${i}.csv`),
+    scores_out: path.join(dir, `part-${i}.pred`),
+    width: input.prepared.width,
+    rows: input.prepared.features.length,
+  }));
+  const todo = parts.filter((p) => p.rows > 0);
+  for (const [i, p] of parts.entries()) {
+    if (p.rows > 0) writeFileSync(p.features, `${inputs[i]!.prepared.features.join('\n')}\n`);
+  }
+  if (todo.length > 0) {
+    const request = path.join(dir, 'predict.json');
+    const result = path.join(dir, 'predict-result.json');
+    writeFileSync(request, JSON.stringify({ model: modelFile, parts: todo }));
+    const run = await runXgboostScript('predict', request, result, () => {
+      try {
+        return JSON.parse(readFileSync(result, 'utf8')) as Record<string, unknown>;
+      } catch {
+        return undefined;
+      }
+    });
+    if (typeof run.result.error === 'string') {
+      const e = JSON.parse(run.result.error) as { part: number; got: number; expected: number };
+      const input = inputs[parts.indexOf(todo[e.part]!)]!;
+      throw new ValidationError(
+        `${input.source}: ${e.got} features after InputFilter ${input.prepared.inputFilter}, the model expects ${e.expected}`,
+      );
+    }
+  }
+  return parts.map((p) =>
+    p.rows > 0 ? readFileSync(p.scores_out, 'utf8').split('\n').filter(Boolean).map(Number) : [],
+  );
 }
 
 /** Run the transform job locally and return DescribeTransformJob's shape. */
@@ -252,26 +327,37 @@ export async function runTransformJob(
   if ((request.TransformInput.CompressionType ?? 'None') !== 'None') {
     throw new ValidationError(`CompressionType ${request.TransformInput.CompressionType} is not supported locally`);
   }
-  const model = await loadModel(deps, request.ModelName);
-  const inputs = await inputObjects(deps.s3, request);
-  const out = parseS3Uri(request.TransformOutput.S3OutputPath);
-  const outPrefix = out.key === '' || out.key.endsWith('/') ? out.key : `${out.key}/`;
+  requireXgboost();
+  const work = jobDir('transform');
   const objects: TransformedObject[] = [];
   const allScores: number[] = [];
-  for (const input of inputs) {
-    const text = await readText(deps.s3, input.uri);
-    const { output, scores } = transformLines(text.split('\n'), model, request.DataProcessing, input.uri);
-    const key = `${outPrefix}${input.relative}.out`;
-    await deps.s3.send(
-      new PutObjectCommand({
-        Bucket: out.bucket,
-        Key: key,
-        Body: output.length ? `${output.join('\n')}\n` : '',
-        ContentType: request.TransformOutput.Accept ?? 'text/csv',
-      }),
-    );
-    objects.push({ input: input.uri, output: `s3://${out.bucket}/${key}`, records: output.length });
-    for (const s of scores) allScores.push(s);
+  try {
+    const modelFile = await loadModel(deps, request.ModelName, work.dir);
+    const inputs: { uri: string; relative: string; source: string; prepared: PreparedInput }[] = [];
+    for (const input of await inputObjects(deps.s3, request)) {
+      const text = await readText(deps.s3, input.uri);
+      const prepared = prepareLines(text.split('\n'), request.DataProcessing, input.uri);
+      inputs.push({ ...input, source: input.uri, prepared });
+    }
+    const scores = await predictInputs(modelFile, inputs, work.dir);
+    const out = parseS3Uri(request.TransformOutput.S3OutputPath, { prefix: true });
+    const outPrefix = out.key === '' || out.key.endsWith('/') ? out.key : `${out.key}/`;
+    for (const [i, input] of inputs.entries()) {
+      const output = assembleOutput(input.prepared, scores[i]!, request.DataProcessing);
+      const key = `${outPrefix}${input.relative}.out`;
+      await deps.s3.send(
+        new PutObjectCommand({
+          Bucket: out.bucket,
+          Key: key,
+          Body: output.length ? `${output.join('\n')}\n` : '',
+          ContentType: request.TransformOutput.Accept ?? 'text/csv',
+        }),
+      );
+      objects.push({ input: input.uri, output: `s3://${out.bucket}/${key}`, records: output.length });
+      for (const s of scores[i]!) allScores.push(s);
+    }
+  } finally {
+    work.dispose();
   }
 
   const { TransformJobName, ...rest } = request;

@@ -1,8 +1,9 @@
 /**
  * The synthesized Training state machine, validated with asl-validator and executed with aws-local-stepfunctions
  * (local/sfn-runner.ts): every Lambda state runs its real handler in-process against moto_server (S3, DynamoDB,
- * SageMaker registry, SNS); `Train` is replaced by a fake that writes a model.tar.gz and returns DescribeTrainingJob's
- * shape with chosen metrics.
+ * SageMaker registry, SNS). `Train` runs the local trainer (XGBoost 1.7) in the tests marked "real XGBoost"; the
+ * others are about the workflow around it (gate, data validation, run records) and replace it with a fake that writes
+ * a model.tar.gz and returns DescribeTrainingJob's shape with chosen metrics.
  */
 
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -28,6 +29,8 @@ import {
 import { provision } from '../../local/runtime/provision';
 import { runStateMachine } from '../../local/runtime/sfn-runner';
 import { synthesizeApp } from '../../local/runtime/synth';
+import { trainingOverride } from '../../local/standins/trainer';
+import { findXgboost } from '../../local/standins/xgboost';
 import { testClients } from '../support/aws';
 import { describeWithServers } from '../support/servers';
 
@@ -112,6 +115,7 @@ function snapshot(dt: string, rows: number, prefix: string): string {
 
 interface TrainRequest {
   TrainingJobName: string;
+  HyperParameters?: Record<string, string>;
   OutputDataConfig: { S3OutputPath: string; KmsKeyId?: string };
   InputDataConfig: { ChannelName: string; DataSource: { S3DataSource: { S3Uri: string } } }[];
   CheckpointConfig?: { S3Uri: string };
@@ -281,6 +285,56 @@ describeWithServers('Training state machine on moto', { moto: true }, (env) => {
       passed: true,
       metrics: { auc: 0.86, logloss: 0.41 },
     });
+  });
+
+  // Without XGBoost these fail under CI=true (the stand-in names the apt command) and are skipped otherwise.
+  const itXgboost = findXgboost().runtime || process.env.CI ? it : it.skip;
+
+  itXgboost('real XGBoost: Train trains on the prepared channels; the gate reads its evaluation log', async () => {
+    const real = trainingOverride({ s3, sageMaker: sm });
+    const res = await run('train-xgb-1', { trigger: 'test', dataWindow: { from: '2026-10-30' } }, (input) => {
+      trainCalls.push(input as TrainRequest);
+      return real(input);
+    });
+    expect(res.error).toBeUndefined();
+    expect(res.status).toBe('SUCCEEDED');
+    expect(res.path).toContain(S.registerModel);
+    const training = res.stateOutputs[S.train] as {
+      training: { FinalMetricDataList: { MetricName: string; Value: number }[]; HyperParameters: unknown };
+    };
+    const final = Object.fromEntries(training.training.FinalMetricDataList.map((m) => [m.MetricName, m.Value]));
+    expect(Object.keys(final).sort()).toEqual(['train:auc', 'train:logloss', 'validation:auc', 'validation:logloss']);
+    // The configured hyperparameters reached XGBoost unchanged.
+    expect(training.training.HyperParameters).toEqual(trainCalls[0]!.HyperParameters);
+    expect(training.training.HyperParameters).toMatchObject({ objective: 'binary:logistic', num_round: '200' });
+    const out = res.output as { metrics: { auc: number; logloss: number }; modelPackageArn: string };
+    expect(out.metrics).toEqual({ auc: final['validation:auc'], logloss: final['validation:logloss'] });
+    const pkg = await describePackage(sm, out.modelPackageArn);
+    expect(pkg.modelDataUrl).toBe(
+      `s3://${artifactsBucket}/training/train-xgb-1/model/train-xgb-1-a0/output/model.tar.gz`,
+    );
+    await s3.send(new GetObjectCommand(parseUri(pkg.modelDataUrl!)));
+  });
+
+  itXgboost('real XGBoost: an invalid hyperparameter fails the job (retried once), then RecordFailure', async () => {
+    const real = trainingOverride({ s3, sageMaker: sm });
+    const res = await run('train-xgb-bad-1', { dataWindow: { from: '2026-10-30' } }, (input) => {
+      const req = input as TrainRequest & { HyperParameters: Record<string, string> };
+      trainCalls.push(req);
+      return real({ ...req, HyperParameters: { ...req.HyperParameters, eta: '1.5' } });
+    });
+    expect(res.status).toBe('FAILED');
+    expect(res.path.slice(-3)).toEqual([S.recordFailure, S.alert, S.fail]);
+    // Two jobs: the Retry on States.TaskFailed runs one more. (The local runner reports $$.State.RetryCount as 0 on
+    // the retry too, so both carry the suffix -a0 here; in AWS the second is -a1.)
+    expect(trainCalls.map((c) => c.TrainingJobName)).toEqual(['train-xgb-bad-1-a0', 'train-xgb-bad-1-a0']);
+    expect(res.error?.Error).toBe('States.TaskFailed');
+    expect(JSON.parse(res.error!.Cause)).toMatchObject({
+      TrainingJobStatus: 'Failed',
+      FailureReason: "ClientError: Hyperparameter 'eta': 1.5 is outside [0, 1]",
+    });
+    const runRec = await getRun(doc, table, 'train-xgb-bad-1');
+    expect(runRec).toMatchObject({ status: 'FAILED', error: { error: 'States.TaskFailed' } });
   });
 
   it('validation failure: RecordFailure → Alert → Fail with the report; no training, no package', async () => {

@@ -15,6 +15,7 @@
  *   servers; the previous values are restored afterwards. Clients created at module scope (e.g. in a handler module
  *   imported at the top of the test file) were built before that: create clients inside `beforeAll`/tests, or import
  *   the handler module there.
+ * - `{ xgboost: true }`: the block also needs XGBoost 1.7 for Python (the local trainer/transformer stand-ins).
  * - A missing binary: outside CI the block is skipped with one line on stderr; with `CI=true` its tests fail.
  */
 import {
@@ -25,6 +26,7 @@ import {
   startMoto,
   startRedis,
 } from '../../local/services/servers';
+import { findXgboost, XGBOOST_INSTALL_HINT } from '../../local/standins/xgboost';
 
 export interface ServerEnv {
   /** moto_server; `endpoint` is valid inside tests and `beforeAll` hooks (throws when moto was not requested). */
@@ -36,6 +38,8 @@ export interface ServerEnv {
 export interface ServerRequest {
   readonly moto?: boolean;
   readonly redis?: boolean;
+  /** XGBoost 1.7 for Python (python3-xgboost), which the local Train/Transform stand-ins run. */
+  readonly xgboost?: boolean;
 }
 
 const isCi = () => {
@@ -56,6 +60,7 @@ export function describeWithServers(name: string, request: ServerRequest, fn: (e
   if (request.redis && !externalRedis && !findBinary('redis-server')) {
     missing.push(`redis-server (${INSTALL_HINTS.redis})`);
   }
+  if (request.xgboost && !findXgboost().runtime) missing.push(`XGBoost 1.7 for Python (${XGBOOST_INSTALL_HINT})`);
 
   let moto: MotoServer | undefined;
   let redis: RedisServer | undefined;
