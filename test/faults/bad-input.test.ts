@@ -1,11 +1,11 @@
 /**
- * Bad input (issue 7): every kind of malformed feature file the contract validator knows, run through the REAL
+ * Bad input: every kind of malformed feature file the contract validator knows, run through the REAL
  * BatchInference state machine (arrival handler → FindUnscored → PrepareInferenceData → … → CommitLedger) in one run;
  * a malformed contract inside a model's preprocessing spec; a malformed config value through the real CDK app; the
  * read API's bad requests and a dead cache through the real handler; bad CLI arguments through the real launcher.
  * Each must fail or quarantine with a message naming what and where — and nothing may be lost on the way.
  *
- * C's unit tests (test/lambdas/shared/validator.test.ts, contract.test.ts) cover each rule's edge cases; this file
+ * The unit tests (test/lambdas/data/validator.test.ts, contract.test.ts) cover each rule's edge cases; this file
  * checks that each reaches the operator end to end: the validation report names file, line, column and rule, the
  * quarantine holds the row (or the whole file) with its reasons, the ledger says what happened, and the counts add up.
  */

@@ -1,5 +1,5 @@
 /**
- * Fault suite (issue 7): the synthesized BatchInference state machine run with the real handlers (local/sfn-runner)
+ * Fault suite: the synthesized BatchInference state machine run with the real handlers (local/runtime/sfn-runner.ts)
  * against moto_server and a redis-server this file can KILL. Each scenario checks that nothing is lost: the ledger,
  * the Production model, the served scores and the counts stay consistent, and a rerun converges.
  *

@@ -1,7 +1,7 @@
 /**
  * Fixture for the fault suite: the synthesized app (bin/app.ts), its BatchInference definition, provisioned local
  * resources, a trained preprocessing spec and registered model versions, feature snapshots, and a `Transform`
- * stand-in — all run through G's `local/runtime/sfn-runner.ts` with the real handlers.
+ * stand-in — all run through `local/runtime/sfn-runner.ts` with the real handlers.
  *
  * The data helpers (`featureValues`, `snapshot`, `ids`) and the transform stand-in follow
  * test/statemachines/batch-inference.test.ts, whose versions are private to that file (copied, not imported).
