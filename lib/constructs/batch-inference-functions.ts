@@ -10,6 +10,14 @@ import { acknowledge, iam5ResourceId } from '../nag';
 import { modelPackageArns, modelPackageGroupArn, ProjectFunction } from './project-function';
 import type { Workflow } from './workflow';
 
+/** The environment BatchInferenceWorkflow gives every function it creates (`CODE_VERSION` follows). */
+export type BatchWorkflowEnvironment = {
+  readonly TABLE_NAME: string;
+  readonly FEATURES_BUCKET: string;
+  readonly ARTIFACTS_BUCKET: string;
+  readonly KMS_KEY_ARN: string;
+};
+
 /** The functions the BatchInference workflow creates, by role (for alarms and tests). */
 export interface BatchFunctions {
   readonly acquireLock: ProjectFunction;
@@ -48,7 +56,10 @@ export interface BatchAccessProps extends BatchFunctionsProps {
 }
 
 /** The functions of the BatchInference workflow in `workflow`, with their environment (a contract with the handlers). */
-export function createBatchFunctions(workflow: Workflow, props: BatchFunctionsProps): BatchFunctions {
+export function createBatchFunctions(
+  workflow: Workflow<BatchWorkflowEnvironment>,
+  props: BatchFunctionsProps,
+): BatchFunctions {
   const { config } = props;
   const fn = workflow.addFunction.bind(workflow);
   return {

@@ -17,7 +17,12 @@ import {
 } from '../../contracts/states/batch';
 import { BatchState } from '../../contracts/states/names';
 import type { AppConfig } from '../config';
-import { type BatchFunctions, createBatchFunctions, grantBatchFunctions } from './batch-inference-functions';
+import {
+  type BatchFunctions,
+  type BatchWorkflowEnvironment,
+  createBatchFunctions,
+  grantBatchFunctions,
+} from './batch-inference-functions';
 import { jsonPathsOf } from './json-path';
 import { SageMakerTransformJob, transformTimeoutSeconds } from './tasks/transform-job';
 import { Workflow, WorkflowRetry } from './workflow';
@@ -106,7 +111,7 @@ export interface BatchInferenceWorkflowProps {
  * Execution input: optional `{ "trigger": "schedule" | "manual" | "approval" | … }`; run id = execution name.
  * Output on success: Notify's `{ runId, status: "SUCCEEDED", messageId, summary }`.
  */
-export class BatchInferenceWorkflow extends Workflow {
+export class BatchInferenceWorkflow extends Workflow<BatchWorkflowEnvironment> {
   public readonly stateMachine: sfn.StateMachine;
   /** Functions created here, by role (for alarms and tests). */
   public readonly functions: BatchFunctions;

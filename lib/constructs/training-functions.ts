@@ -8,6 +8,14 @@ import type { AppConfig } from '../config';
 import { modelPackageArns, modelPackageGroupArn, type ProjectFunction } from './project-function';
 import type { Workflow } from './workflow';
 
+/** The environment TrainingWorkflow gives every function it creates (`CODE_VERSION` follows). */
+export type TrainingWorkflowEnvironment = {
+  readonly TABLE_NAME: string;
+  readonly FEATURES_BUCKET: string;
+  readonly ARTIFACTS_BUCKET: string;
+  readonly MODEL_PACKAGE_GROUP_NAME: string;
+};
+
 /** The functions of the Training workflow, by role. */
 export interface TrainingFunctions {
   readonly startRun: ProjectFunction;
@@ -54,7 +62,10 @@ export interface TrainingAccessProps {
 }
 
 /** The functions of the Training workflow in `workflow`, with their environment (a contract with the handlers). */
-export function createTrainingFunctions(workflow: Workflow, props: TrainingFunctionsProps): TrainingFunctions {
+export function createTrainingFunctions(
+  workflow: Workflow<TrainingWorkflowEnvironment>,
+  props: TrainingFunctionsProps,
+): TrainingFunctions {
   const { config } = props;
   const t = config.training;
   const fn = workflow.addFunction.bind(workflow);
