@@ -29,14 +29,6 @@ import { Workflow, WorkflowRetry } from './workflow';
 
 export { TRANSFORM_DATA_PROCESSING, transformTimeoutSeconds } from './tasks/transform-job';
 
-/**
- * The state names under their former camelCase keys (`acquireLock: 'AcquireLock'`).
- * @deprecated use `BatchState` from contracts/states/names.ts
- */
-export const BATCH_STATES = Object.fromEntries(
-  Object.entries(BatchState).map(([key, name]) => [key[0]!.toLowerCase() + key.slice(1), name]),
-) as { readonly [K in keyof typeof BatchState as Uncapitalize<K>]: (typeof BatchState)[K] };
-
 /** JSONPaths into the BatchInference state object (each key is the ResultPath of the state that writes it). */
 const $ = jsonPathsOf({
   run: LockResultSchema,
