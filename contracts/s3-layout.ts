@@ -134,5 +134,8 @@ export const batchKeys = (runId: string) => ({
 export const resultsPrefix = (modelVersion: number | string, runId: string): string =>
   `${RESULTS_PREFIX}model_version=${modelVersion}/run=${runId}/`;
 
+/** The IAM resource or `s3:prefix` pattern matching every key under `prefix` (`training/` → `training/*`). */
+export const keysUnder = (prefix: string): string => `${prefix}*`;
+
 /** File name of part `n` (1-based), e.g. `part-00001.csv`; the transform writes `<part>.out` next to the results. */
 export const partName = (n: number): string => `part-${String(n).padStart(5, '0')}.csv`;

@@ -5,10 +5,25 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import {
+  BATCH_PREFIX,
+  INFERENCE_PREFIX,
+  QUARANTINE_PREFIX,
+  REPORTS_PREFIX,
+  TRAINING_PREFIX,
+} from '../../contracts/s3-layout';
 import type { AppConfig } from '../config';
 import { acknowledge, iam5ResourceId } from '../nag';
 import { modelPackageArns, modelPackageGroupArn, ProjectFunction } from './project-function';
 import type { Workflow } from './workflow';
+
+/** The environment BatchInferenceWorkflow gives every function it creates (`CODE_VERSION` follows). */
+export type BatchWorkflowEnvironment = {
+  readonly TABLE_NAME: string;
+  readonly FEATURES_BUCKET: string;
+  readonly ARTIFACTS_BUCKET: string;
+  readonly KMS_KEY_ARN: string;
+};
 
 /** The functions the BatchInference workflow creates, by role (for alarms and tests). */
 export interface BatchFunctions {
@@ -48,7 +63,10 @@ export interface BatchAccessProps extends BatchFunctionsProps {
 }
 
 /** The functions of the BatchInference workflow in `workflow`, with their environment (a contract with the handlers). */
-export function createBatchFunctions(workflow: Workflow, props: BatchFunctionsProps): BatchFunctions {
+export function createBatchFunctions(
+  workflow: Workflow<BatchWorkflowEnvironment>,
+  props: BatchFunctionsProps,
+): BatchFunctions {
   const { config } = props;
   const fn = workflow.addFunction.bind(workflow);
   return {
@@ -109,13 +127,13 @@ export function grantBatchFunctions(f: BatchFunctions, props: BatchAccessProps, 
     recordFailure.grantTableItems(table, key, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
   }
 
-  f.findUnscored.grantObjects(artifactsBucket, 'batch/', 'write', { key });
-  f.commitLedger.grantObjects(artifactsBucket, 'batch/', 'read', { key });
-  f.prepareInferenceData.grantObjects(artifactsBucket, 'batch/', 'readwrite', { key });
-  f.prepareInferenceData.grantObjects(featuresBucket, 'inference/', 'read', { key });
-  f.prepareInferenceData.grantObjects(artifactsBucket, 'training/', 'read', { key });
-  f.prepareInferenceData.grantObjects(artifactsBucket, 'quarantine/', 'write', { key });
-  f.prepareInferenceData.grantObjects(artifactsBucket, 'reports/', 'write', { key });
+  f.findUnscored.grantObjects(artifactsBucket, BATCH_PREFIX, 'write', { key });
+  f.commitLedger.grantObjects(artifactsBucket, BATCH_PREFIX, 'read', { key });
+  f.prepareInferenceData.grantObjects(artifactsBucket, BATCH_PREFIX, 'readwrite', { key });
+  f.prepareInferenceData.grantObjects(featuresBucket, INFERENCE_PREFIX, 'read', { key });
+  f.prepareInferenceData.grantObjects(artifactsBucket, TRAINING_PREFIX, 'read', { key });
+  f.prepareInferenceData.grantObjects(artifactsBucket, QUARANTINE_PREFIX, 'write', { key });
+  f.prepareInferenceData.grantObjects(artifactsBucket, REPORTS_PREFIX, 'write', { key });
 
   f.notify.addToRolePolicy(
     new iam.PolicyStatement({

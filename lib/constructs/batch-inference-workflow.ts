@@ -17,20 +17,17 @@ import {
 } from '../../contracts/states/batch';
 import { BatchState } from '../../contracts/states/names';
 import type { AppConfig } from '../config';
-import { type BatchFunctions, createBatchFunctions, grantBatchFunctions } from './batch-inference-functions';
+import {
+  type BatchFunctions,
+  type BatchWorkflowEnvironment,
+  createBatchFunctions,
+  grantBatchFunctions,
+} from './batch-inference-functions';
 import { jsonPathsOf } from './json-path';
 import { SageMakerTransformJob, transformTimeoutSeconds } from './tasks/transform-job';
 import { Workflow, WorkflowRetry } from './workflow';
 
 export { TRANSFORM_DATA_PROCESSING, transformTimeoutSeconds } from './tasks/transform-job';
-
-/**
- * The state names under their former camelCase keys (`acquireLock: 'AcquireLock'`).
- * @deprecated use `BatchState` from contracts/states/names.ts
- */
-export const BATCH_STATES = Object.fromEntries(
-  Object.entries(BatchState).map(([key, name]) => [key[0]!.toLowerCase() + key.slice(1), name]),
-) as { readonly [K in keyof typeof BatchState as Uncapitalize<K>]: (typeof BatchState)[K] };
 
 /** JSONPaths into the BatchInference state object (each key is the ResultPath of the state that writes it). */
 const $ = jsonPathsOf({
@@ -106,7 +103,7 @@ export interface BatchInferenceWorkflowProps {
  * Execution input: optional `{ "trigger": "schedule" | "manual" | "approval" | … }`; run id = execution name.
  * Output on success: Notify's `{ runId, status: "SUCCEEDED", messageId, summary }`.
  */
-export class BatchInferenceWorkflow extends Workflow {
+export class BatchInferenceWorkflow extends Workflow<BatchWorkflowEnvironment> {
   public readonly stateMachine: sfn.StateMachine;
   /** Functions created here, by role (for alarms and tests). */
   public readonly functions: BatchFunctions;

@@ -9,6 +9,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import { keysUnder } from '../../contracts/s3-layout';
 import { EnvironmentConfigSchema, loadConfig } from '../config';
 import { acknowledge, NagIds } from '../nag';
 import { acknowledgeWildcards } from './wildcards';
@@ -304,7 +305,7 @@ export class ProjectFunction extends NodejsFunction {
   public grantObjects(bucket: s3.IBucket, prefix: string, mode: ObjectAccess, options: GrantObjectsOptions): void {
     const writes = options.abortMultipart ? ['s3:PutObject', 's3:AbortMultipartUpload'] : ['s3:PutObject'];
     const actions = [...(mode !== 'write' ? ['s3:GetObject'] : []), ...(mode !== 'read' ? writes : [])];
-    const objects = bucket.arnForObjects(`${prefix}*`);
+    const objects = bucket.arnForObjects(keysUnder(prefix));
     this.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [objects] }));
     acknowledgeWildcards(
       this.role ?? this,
@@ -321,7 +322,7 @@ export class ProjectFunction extends NodejsFunction {
       new iam.PolicyStatement({
         actions: ['s3:ListBucket'],
         resources: [bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
+        conditions: { StringLike: { 's3:prefix': [keysUnder(prefix)] } },
       }),
     );
   }

@@ -4,9 +4,18 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import { QUARANTINE_PREFIX, REPORTS_PREFIX, TRAINING_PREFIX } from '../../contracts/s3-layout';
 import type { AppConfig } from '../config';
 import { modelPackageArns, modelPackageGroupArn, type ProjectFunction } from './project-function';
 import type { Workflow } from './workflow';
+
+/** The environment TrainingWorkflow gives every function it creates (`CODE_VERSION` follows). */
+export type TrainingWorkflowEnvironment = {
+  readonly TABLE_NAME: string;
+  readonly FEATURES_BUCKET: string;
+  readonly ARTIFACTS_BUCKET: string;
+  readonly MODEL_PACKAGE_GROUP_NAME: string;
+};
 
 /** The functions of the Training workflow, by role. */
 export interface TrainingFunctions {
@@ -54,7 +63,10 @@ export interface TrainingAccessProps {
 }
 
 /** The functions of the Training workflow in `workflow`, with their environment (a contract with the handlers). */
-export function createTrainingFunctions(workflow: Workflow, props: TrainingFunctionsProps): TrainingFunctions {
+export function createTrainingFunctions(
+  workflow: Workflow<TrainingWorkflowEnvironment>,
+  props: TrainingFunctionsProps,
+): TrainingFunctions {
   const { config } = props;
   const t = config.training;
   const fn = workflow.addFunction.bind(workflow);
@@ -125,15 +137,15 @@ export function grantTrainingFunctions(f: TrainingFunctions, props: TrainingAcce
   const itemWrites = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'];
 
   f.startRun.grantTableItems(table, key, ['dynamodb:PutItem', 'dynamodb:GetItem']);
-  f.startRun.grantListPrefix(featuresBucket, 'training/');
-  f.prepare.grantListPrefix(featuresBucket, 'training/');
-  f.prepare.grantObjects(featuresBucket, 'training/', 'read', prepareObjects);
-  for (const prefix of ['training/', 'reports/', 'quarantine/']) {
+  f.startRun.grantListPrefix(featuresBucket, TRAINING_PREFIX);
+  f.prepare.grantListPrefix(featuresBucket, TRAINING_PREFIX);
+  f.prepare.grantObjects(featuresBucket, TRAINING_PREFIX, 'read', prepareObjects);
+  for (const prefix of [TRAINING_PREFIX, REPORTS_PREFIX, QUARANTINE_PREFIX]) {
     f.prepare.grantObjects(artifactsBucket, prefix, 'write', prepareObjects);
   }
   f.prepare.grantTableItems(table, key, ['dynamodb:UpdateItem']);
   f.evaluate.grantModelPackageRead(group);
-  f.evaluate.grantObjects(artifactsBucket, 'reports/', 'readwrite', {
+  f.evaluate.grantObjects(artifactsBucket, REPORTS_PREFIX, 'readwrite', {
     key,
     abortMultipart: true,
     reason: prefixReason('Writes reports/<runId>/evaluation.json, reads the Production report'),

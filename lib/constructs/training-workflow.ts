@@ -28,7 +28,12 @@ import { batchStateMachineName } from './batch-inference-workflow';
 import { jsonPathsOf } from './json-path';
 import type { ProjectFunction } from './project-function';
 import { createTrainingJobRole, SageMakerTrainJob } from './tasks/train-job';
-import { createTrainingFunctions, grantTrainingFunctions, type TrainingFunctions } from './training-functions';
+import {
+  createTrainingFunctions,
+  grantTrainingFunctions,
+  type TrainingFunctions,
+  type TrainingWorkflowEnvironment,
+} from './training-functions';
 import { Workflow, WorkflowRetry } from './workflow';
 
 /** JSONPaths into the Training state object (each key is the ResultPath of the state that writes it). */
@@ -86,7 +91,7 @@ export interface TrainingWorkflowProps {
  * Also: the approver topic (KMS), the approval-event rule ("SageMaker Model Package State Change" of this group only)
  * with its function, and a least-privilege SageMaker execution role for the training job.
  */
-export class TrainingWorkflow extends Workflow {
+export class TrainingWorkflow extends Workflow<TrainingWorkflowEnvironment> {
   public readonly stateMachine: sfn.StateMachine;
   public readonly logGroup: logs.LogGroup;
   /** Receives "model version N awaits approval" messages. */

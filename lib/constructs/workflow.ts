@@ -6,6 +6,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { DependencyError } from '../../contracts/errors';
+import type { Exact, FunctionEnvironment, FunctionName } from '../../contracts/function-env';
 import { FailureState } from '../../contracts/states/names';
 import { StepErrorSchema } from '../../contracts/states/training';
 import { resolveCodeVersion } from '../code-version';
@@ -107,14 +108,33 @@ export interface WorkflowStateMachineProps {
   readonly timeout: Duration;
 }
 
+/** The environment a workflow gives each of its functions (before `CODE_VERSION`). */
+export type WorkflowEnvironment = Readonly<Record<string, string>>;
+
+/** What function `N` adds to the workflow's environment `B`: its declared variables minus `B`'s and `CODE_VERSION`. */
+export type OwnEnvironment<N extends FunctionName, B extends WorkflowEnvironment> = Omit<
+  FunctionEnvironment<N>,
+  keyof B | 'CODE_VERSION'
+>;
+
+/**
+ * `unknown` when function `N` declares every variable of the workflow's environment `B` (and `CODE_VERSION`);
+ * otherwise a required property naming the undeclared ones, so the call does not compile.
+ */
+type BaseDeclared<N extends FunctionName, B extends WorkflowEnvironment> = [
+  Exclude<keyof B | 'CODE_VERSION', keyof FunctionEnvironment<N>>,
+] extends [never]
+  ? unknown
+  : { readonly undeclaredWorkflowVariables: Exclude<keyof B | 'CODE_VERSION', keyof FunctionEnvironment<N>> };
+
 /** What every workflow is built from. */
-export interface WorkflowBaseProps {
+export interface WorkflowBaseProps<B extends WorkflowEnvironment = WorkflowEnvironment> {
   /** Validated settings (uses `logRetentionDays`). */
   readonly config: AppConfig;
   /** The data key: function and state machine logs. */
   readonly encryptionKey: kms.IKey;
   /** Environment every function of the workflow gets; `CODE_VERSION` is appended. */
-  readonly functionEnvironment: Readonly<Record<string, string>>;
+  readonly functionEnvironment: B;
   /**
    * Retention of the functions' log groups.
    * @default - the ProjectFunction default (`logRetentionDays` of the `env` context's environment)
@@ -133,24 +153,39 @@ export interface WorkflowBaseProps {
  * Subclasses build only their own states; every resource is created in the subclass's scope (construct paths and
  * logical ids are those of the subclass).
  */
-export abstract class Workflow extends Construct {
+export abstract class Workflow<B extends WorkflowEnvironment = WorkflowEnvironment> extends Construct {
   /** Code version recorded on every run of this workflow (`CODE_VERSION`). */
   public readonly codeVersion: string;
-  private readonly base: WorkflowBaseProps;
+  private readonly base: WorkflowBaseProps<B>;
   /** Functions the state machine invokes (their `<arn>:*` grants are acknowledged on its role). */
   private readonly invoked = new Set<lambda.IFunction>();
 
-  protected constructor(scope: Construct, id: string, props: WorkflowBaseProps) {
+  protected constructor(scope: Construct, id: string, props: WorkflowBaseProps<B>) {
     super(scope, id);
     this.base = props;
     this.codeVersion = props.codeVersion ?? resolveCodeVersion();
   }
 
   /**
-   * Add a function to this workflow (created as `this`/`id`): handler `lambdas/functions/<handlerDir>/handler.ts`,
-   * the workflow's environment plus `environment`, logs encrypted with the data key.
+   * Add function `name` to this workflow (created as `this`/`id`): handler `lambdas/functions/<name>/handler.ts`, the
+   * workflow's environment, `CODE_VERSION`, then `environment`. The whole environment is checked against the
+   * function's declaration in contracts/function-env.ts: a missing or unknown variable does not compile.
    */
-  public addFunction(
+  public addFunction<N extends FunctionName, E extends OwnEnvironment<N, B>>(
+    id: string,
+    name: N,
+    description: string,
+    environment: Exact<E, OwnEnvironment<N, B>> & BaseDeclared<N, B>,
+    extra: Pick<ProjectFunctionProps, 'timeout' | 'memorySize'> = {},
+  ): ProjectFunction {
+    return this.addFunctionFromDir(id, name, description, environment, extra);
+  }
+
+  /**
+   * Add a function from any handler directory (`lambdas/functions/<handlerDir>/handler.ts`) with an unchecked own
+   * environment; {@link addFunction} is the checked form for the functions under `lambdas/functions/`.
+   */
+  protected addFunctionFromDir(
     id: string,
     handlerDir: string,
     description: string,

@@ -28,7 +28,7 @@ class TestWorkflow extends Workflow {
       functionEnvironment: { TABLE_NAME: 'pipeline' },
       codeVersion: options.codeVersion,
     });
-    this.fn = this.addFunction('WorkFunction', ENTRY_DIR, 'test work', { OWN: 'x' });
+    this.fn = this.addFunctionFromDir('WorkFunction', ENTRY_DIR, 'test work', { OWN: 'x' });
     const recordFailure = this.failurePath({
       recordFailureFunction: this.fn,
       runKind: 'test',

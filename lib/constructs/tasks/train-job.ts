@@ -5,6 +5,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { keysUnder, TRAINING_PREFIX, trainingKeys } from '../../../contracts/s3-layout';
 import type { AppConfig } from '../../config';
 import { acknowledge, NagIds } from '../../nag';
 import { xgboostRepositoryArn } from '../../xgboost-image';
@@ -232,13 +233,18 @@ export function createTrainingJobRole(scope: Construct, id: string, props: Train
     role,
     'The job reads and writes its own run folder training/<runId>/ (train, validation, model, checkpoints); run ids ' +
       'are execution names, known only at run time. Its log streams are named by job.',
-    bucket.arnForObjects('training/*'),
-    bucket.arnForObjects('training/*/model/*'),
-    bucket.arnForObjects('training/*/checkpoints/*'),
+    bucket.arnForObjects(RUN_FOLDERS),
+    bucket.arnForObjects(MODEL_OUTPUTS),
+    bucket.arnForObjects(CHECKPOINTS),
     jobLogs,
   );
   return role;
 }
+
+/** Every run folder `training/<runId>/…`, and the model output and checkpoints in any of them (artifacts bucket). */
+const RUN_FOLDERS = keysUnder(TRAINING_PREFIX);
+const MODEL_OUTPUTS = keysUnder(trainingKeys('*').modelPrefix);
+const CHECKPOINTS = keysUnder(trainingKeys('*').checkpointPrefix);
 
 /** The statements of the training job role, in order. */
 function trainingJobStatements(
@@ -248,17 +254,17 @@ function trainingJobStatements(
 ): iam.PolicyStatementProps[] {
   const { artifactsBucket: bucket, encryptionKey: key } = props;
   return [
-    { sid: 'ReadTrainingData', actions: ['s3:GetObject'], resources: [bucket.arnForObjects('training/*')] },
+    { sid: 'ReadTrainingData', actions: ['s3:GetObject'], resources: [bucket.arnForObjects(RUN_FOLDERS)] },
     {
       sid: 'WriteModelAndCheckpoints',
       actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:DeleteObject'],
-      resources: [bucket.arnForObjects('training/*/model/*'), bucket.arnForObjects('training/*/checkpoints/*')],
+      resources: [bucket.arnForObjects(MODEL_OUTPUTS), bucket.arnForObjects(CHECKPOINTS)],
     },
     {
       sid: 'ListTrainingPrefix',
       actions: ['s3:ListBucket'],
       resources: [bucket.bucketArn],
-      conditions: { StringLike: { 's3:prefix': ['training/*'] } },
+      conditions: { StringLike: { 's3:prefix': [RUN_FOLDERS] } },
     },
     {
       sid: 'DataKeyForS3',
