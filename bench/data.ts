@@ -1,8 +1,8 @@
 /**
  * Generated input for the benchmarks (written to files, never timed):
- * - transform result rows `<entity_id>,<segment>,<score>` (contract 4),
+ * - transform result rows `<entity_id>,<segment>,<score>` (the transform's DataProcessing output),
  * - the same rows as a RESP stream of `SET score:<id> <value> EX <ttl>` for `redis-cli --pipe`,
- * - an inference feature file (contract 3) for the validator.
+ * - an inference feature file (config/feature-contract.json) for the validator.
  */
 
 import { once } from 'node:events';
@@ -91,7 +91,7 @@ const FEATURE_HEADER =
 const REGIONS = ['north', 'south', 'east', 'west', ''] as const;
 
 /**
- * An inference feature file of `rows` valid rows for contract 3 (every value in range; `total_charges` and `region`
+ * An inference feature file of `rows` valid rows for config/feature-contract.json (every value in range; `total_charges` and `region`
  * sometimes empty, which the contract allows).
  */
 export function writeFeatureFile(file: string, rows: number, asOf: string, seed = 11): Promise<number> {

@@ -1,6 +1,7 @@
 /**
  * Typed errors shared by the handlers. Each carries a stable `name` that Step Functions
- * sees as the error name (`States.*` retry/catch rules match on it), so keep the names stable.
+ * sees as the error name (`States.*` retry/catch rules match on it), so keep the names stable. The name is a string
+ * literal, not the class name: function bundles are minified, which renames classes.
  */
 export abstract class PipelineError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -11,6 +12,7 @@ export abstract class PipelineError extends Error {
 
 /** Input (a feature file, a request, a CLI argument, a config value) breaks its contract. Not retryable. */
 export class ValidationError extends PipelineError {
+  override readonly name: string = 'ValidationError';
   constructor(
     message: string,
     /** Machine-readable details (e.g. the validation report). */
@@ -25,6 +27,7 @@ export class ValidationError extends PipelineError {
  * A deployment bug, not retryable.
  */
 export class ConfigurationError extends PipelineError {
+  override readonly name: string = 'ConfigurationError';
   constructor(
     message: string,
     /** The function, the variable and the value it had. */
@@ -35,19 +38,29 @@ export class ConfigurationError extends PipelineError {
 }
 
 /** A resource the step needs does not exist (no approved model, missing object, missing run). Not retryable. */
-export class NotFoundError extends PipelineError {}
+export class NotFoundError extends PipelineError {
+  override readonly name: string = 'NotFoundError';
+}
 
 /** Another run holds the batch lock, or a conditional write lost a race. */
-export class ConflictError extends PipelineError {}
+export class ConflictError extends PipelineError {
+  override readonly name: string = 'ConflictError';
+}
 
 /** A dependency (cache, AWS API) is unavailable; the step may be retried. */
-export class DependencyError extends PipelineError {}
+export class DependencyError extends PipelineError {
+  override readonly name: string = 'DependencyError';
+}
 
 /** Counts disagree (rows in != rows used + rows quarantined; rows loaded != rows in output). Not retryable. */
-export class IntegrityError extends PipelineError {}
+export class IntegrityError extends PipelineError {
+  override readonly name: string = 'IntegrityError';
+}
 
 /** A model failed the gate. */
-export class GateFailedError extends PipelineError {}
+export class GateFailedError extends PipelineError {
+  override readonly name: string = 'GateFailedError';
+}
 
 /**
  * True for AWS SDK failures worth retrying at the state level: the SDK marked it retryable, the service answered 5xx

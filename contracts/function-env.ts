@@ -271,7 +271,8 @@ export type FunctionEnv<N extends FunctionName> = {
   readonly [K in keyof Declaration[N]]: Declaration[N][K] extends EnvVariable<infer T> ? T : never;
 };
 
-type Exact<E, Shape> = E & { readonly [K in Exclude<keyof E, keyof Shape>]: never };
+/** `E`, with every key that `Shape` does not have typed `never` (an unknown key is a type error). */
+export type Exact<E, Shape> = E & { readonly [K in Exclude<keyof E, keyof Shape>]: never };
 
 /**
  * The `environment` of function `name`, checked against the declaration at compile time: a missing or unknown

@@ -47,6 +47,11 @@ export const S3UriSchema = z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-
 export const TRAINING_PREFIX = 'training/';
 /** Snapshots the batch scores (arrival events and reconcile look only here). */
 export const INFERENCE_PREFIX = 'inference/';
+
+/** A key the ledger tracks: under `inference/`, a CSV file (not a "folder" marker, not another format). */
+export function isScorableKey(key: string): boolean {
+  return key.startsWith(INFERENCE_PREFIX) && /\.csv$/i.test(key) && !key.endsWith('/');
+}
 export type FeaturePrefix = typeof TRAINING_PREFIX | typeof INFERENCE_PREFIX;
 
 /** `<base>dt=YYYY-MM-DD/`: one day's partition of the feature store. */
@@ -128,6 +133,9 @@ export const batchKeys = (runId: string) => ({
  */
 export const resultsPrefix = (modelVersion: number | string, runId: string): string =>
   `${RESULTS_PREFIX}model_version=${modelVersion}/run=${runId}/`;
+
+/** The IAM resource or `s3:prefix` pattern matching every key under `prefix` (`training/` → `training/*`). */
+export const keysUnder = (prefix: string): string => `${prefix}*`;
 
 /** File name of part `n` (1-based), e.g. `part-00001.csv`; the transform writes `<part>.out` next to the results. */
 export const partName = (n: number): string => `part-${String(n).padStart(5, '0')}.csv`;

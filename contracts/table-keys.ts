@@ -1,5 +1,5 @@
 /**
- * Single-table keys of the `Pipeline` DynamoDB table (DESIGN §5).
+ * Single-table keys of the `Pipeline` DynamoDB table (created by lib/stacks/data-stack.ts).
  *
  * Every item has `pk` and `sk` (strings). One sparse global secondary index, `gsi1` (`gsi1pk`, `gsi1sk`, projection ALL),
  * serves three access patterns:
@@ -19,7 +19,7 @@ export const modelKey = (version: number | string) => ({ pk: `MODEL#${version}`,
 export const ledgerKey = (s3Key: string) => ({ pk: `OBJ#${s3Key}`, sk: 'OBJ' });
 export const lockKey = (name = 'batch') => ({ pk: `LOCK#${name}`, sk: 'LOCK' });
 
-/** Ledger status values (DESIGN §5). */
+/** Ledger status values: PENDING on arrival, SCORED by a run, QUARANTINED when no row was usable. */
 export type LedgerStatus = 'PENDING' | 'SCORED' | 'QUARANTINED';
 export type RunKind = 'training' | 'batch';
 

@@ -1,6 +1,7 @@
 import { ArnFormat, CfnOutput, type Environment, type Stack, Tags } from 'aws-cdk-lib';
 import type { CfnStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { resolveCodeVersion } from './code-version';
 import type { AppConfig } from './config';
 import { ProjectFunction } from './constructs/project-function';
 import { BatchInferenceStack } from './stacks/batch-inference-stack';
@@ -50,6 +51,8 @@ export type ApplicationFactory = (scope: Construct, config: AppConfig, env?: Env
  */
 export function createApplicationStacks(scope: Construct, config: AppConfig, env?: Environment): ApplicationStacks {
   const common = { env, config };
+  // Resolved once, so both workflows record the same version on their runs.
+  const codeVersion = resolveCodeVersion();
   const stackName = (suffix: string) => `${config.namePrefix}-${config.envName}-${suffix}`;
 
   const data = new DataStack(scope, 'Data', {
@@ -84,6 +87,7 @@ export function createApplicationStacks(scope: Construct, config: AppConfig, env
     modelPackageGroupName: data.modelPackageGroupName,
     vpc: network.vpc,
     trainingSecurityGroups: [network.functionsSecurityGroup],
+    codeVersion,
     stackName: stackName('training'),
     description: 'mlops-batch-pipeline: Training state machine, approver topic, approval events',
   });
@@ -101,6 +105,7 @@ export function createApplicationStacks(scope: Construct, config: AppConfig, env
     modelPackageGroupName: data.modelPackageGroupName,
     loaderFunction: serving.loaderFunction,
     finalizeFunction: serving.finalizeFunction,
+    codeVersion,
     stackName: stackName('batch'),
     description: 'mlops-batch-pipeline: BatchInference state machine, schedule, arrival ledger, reconcile',
   });

@@ -129,3 +129,25 @@ export type PreparedData = z.infer<typeof PreparedDataSchema>;
 /** Step Functions' error object put at `$.error` by every Catch. */
 export const StepErrorSchema = z.object({ Error: z.string(), Cause: z.string().optional() });
 export type StepError = z.infer<typeof StepErrorSchema>;
+
+/** Counts of a successful run (CommitLedger's output, Notify's input). */
+export const RunSummarySchema = z.object({
+  /**
+   * `SCORED`, or `ALL_QUARANTINED` when no object had a usable row (no transform ran; every object is QUARANTINED and
+   * needs an operator). Absent in summaries written before outcomes existed (read as `SCORED`).
+   */
+  outcome: z.enum(['SCORED', 'ALL_QUARANTINED']).optional(),
+  modelVersion: z.number().int().positive(),
+  objects: z.number().int().nonnegative(),
+  /** Objects with no usable row, marked QUARANTINED. */
+  objectsQuarantined: z.number().int().nonnegative().default(0),
+  rowsIn: z.number().int().nonnegative(),
+  rowsUsed: z.number().int().nonnegative(),
+  rowsQuarantined: z.number().int().nonnegative(),
+  rowsLoaded: z.number().int().nonnegative(),
+  /** More objects were pending than one run takes. */
+  truncated: z.boolean().optional(),
+  /** The run's validation report (why rows or objects were quarantined). */
+  validationReportUri: z.string().min(1).optional(),
+});
+export type RunSummary = z.infer<typeof RunSummarySchema>;

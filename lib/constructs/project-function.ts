@@ -1,14 +1,18 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import { keysUnder } from '../../contracts/s3-layout';
 import { EnvironmentConfigSchema, loadConfig } from '../config';
 import { acknowledge, NagIds } from '../nag';
+import { acknowledgeWildcards } from './wildcards';
 
 /** Repository root (this file lives in `lib/constructs/`). */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -87,6 +91,48 @@ export interface ProjectFunctionProps {
   readonly logRemovalPolicy?: RemovalPolicy;
 }
 
+/** What a function may do with objects under a prefix: read = GetObject, write = PutObject. */
+export type ObjectAccess = 'read' | 'write' | 'readwrite';
+
+/** Options of {@link ProjectFunction.grantObjects}. */
+export interface GrantObjectsOptions {
+  /** The key the bucket encrypts objects with (SSE-KMS); its use is limited to S3 (`kms:ViaService`). */
+  readonly key: kms.IKey;
+  /**
+   * Also allow `s3:AbortMultipartUpload` with the writes (uploads large enough to be split into parts).
+   * @default false
+   */
+  readonly abortMultipart?: boolean;
+  /**
+   * Why the `<prefix>*` wildcard is acceptable (the cdk-nag IAM5 acknowledgement on the role).
+   * @default - the actions and the prefix, and that its keys carry run ids or partitions known only at run time
+   */
+  readonly reason?: string;
+}
+
+/** Options of {@link ProjectFunction.grantTableItems}. */
+export interface GrantTableItemsOptions {
+  /**
+   * Also allow the actions on the table's indexes (`<table ARN>/index/*`).
+   * @default false
+   */
+  readonly indexes?: boolean;
+}
+
+/** ARN of a Model Package Group of this stack's account and region. */
+export function modelPackageGroupArn(scope: Construct, group: string): string {
+  return Stack.of(scope).formatArn({ service: 'sagemaker', resource: 'model-package-group', resourceName: group });
+}
+
+/** ARNs of the versioned packages of a group (these ARNs use the lower-cased group name). */
+export function modelPackageArns(scope: Construct, group: string): string {
+  return Stack.of(scope).formatArn({
+    service: 'sagemaker',
+    resource: 'model-package',
+    resourceName: `${group.toLowerCase()}/*`,
+  });
+}
+
 /** Repository-relative POSIX path of a handler entry. */
 export function entryRelativePath(entry: string): string {
   const abs = path.isAbsolute(entry) ? entry : path.resolve(REPO_ROOT, entry);
@@ -100,6 +146,47 @@ function configuredLogRetention(scope: Construct): logs.RetentionDays {
       ? EnvironmentConfigSchema.parse({}).logRetentionDays
       : loadConfig(node).logRetentionDays;
   return days as logs.RetentionDays;
+}
+
+/**
+ * The execution role of a project function (a sibling of the function, created before it): log writes scoped to its
+ * own log group, and the ENI actions Lambda needs in a VPC.
+ */
+function createExecutionRole(
+  scope: Construct,
+  id: string,
+  serviceName: string,
+  logGroup: logs.ILogGroup,
+  inVpc: boolean,
+): iam.Role {
+  const statements = [
+    new iam.PolicyStatement({
+      sid: 'WriteOwnLogs',
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [logGroup.logGroupArn],
+    }),
+  ];
+  if (inVpc) {
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'ManageVpcNetworkInterfaces',
+        actions: [
+          'ec2:CreateNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DescribeSubnets',
+          'ec2:DeleteNetworkInterface',
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
+        resources: ['*'],
+      }),
+    );
+  }
+  return new iam.Role(scope, id, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: `Execution role of ${serviceName}`,
+    inlinePolicies: { Base: new iam.PolicyDocument({ statements }) },
+  });
 }
 
 /**
@@ -127,34 +214,7 @@ export class ProjectFunction extends NodejsFunction {
       encryptionKey: props.logEncryptionKey,
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
-    const statements = [
-      new iam.PolicyStatement({
-        sid: 'WriteOwnLogs',
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [logGroup.logGroupArn],
-      }),
-    ];
-    if (props.vpc) {
-      statements.push(
-        new iam.PolicyStatement({
-          sid: 'ManageVpcNetworkInterfaces',
-          actions: [
-            'ec2:CreateNetworkInterface',
-            'ec2:DescribeNetworkInterfaces',
-            'ec2:DescribeSubnets',
-            'ec2:DeleteNetworkInterface',
-            'ec2:AssignPrivateIpAddresses',
-            'ec2:UnassignPrivateIpAddresses',
-          ],
-          resources: ['*'],
-        }),
-      );
-    }
-    const role = new iam.Role(scope, `${id}Role`, {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Execution role of ${serviceName}`,
-      inlinePolicies: { Base: new iam.PolicyDocument({ statements }) },
-    });
+    const role = createExecutionRole(scope, `${id}Role`, serviceName, logGroup, props.vpc !== undefined);
 
     super(scope, id, {
       entry: path.resolve(REPO_ROOT, entryPath),
@@ -204,5 +264,95 @@ export class ProjectFunction extends NodejsFunction {
         : `${serviceName}: X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) do not support resource-level ` +
           'permissions; all other statements name their resources.',
     });
+  }
+
+  // Explicit statements rather than `table.grant*()` / `bucket.grant*()` / `key.grant*()`: those add `*`-suffixed
+  // actions and, for the data stack's key, would edit its key policy from another stack (a cross-stack cycle). The
+  // key policy trusts the account, so IAM statements suffice; `kms:ViaService` limits each key use to one service.
+
+  /**
+   * Item actions on `table` (and its indexes with `indexes`), plus the key use DynamoDB makes on the caller's behalf
+   * (encrypt and generate data keys only when an action writes).
+   */
+  public grantTableItems(
+    table: dynamodb.ITable,
+    key: kms.IKey,
+    actions: string[],
+    options: GrantTableItemsOptions = {},
+  ): void {
+    const resources = [table.tableArn];
+    const indexes = `${table.tableArn}/index/*`;
+    if (options.indexes) resources.push(indexes);
+    this.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+    if (options.indexes) {
+      acknowledgeWildcards(
+        this.role ?? this,
+        "Query on the Pipeline table's indexes (gsi1: pending ledger objects, runs by kind); the index ARN ends in /index/<name>.",
+        indexes,
+      );
+    }
+    const writes = actions.some((a) => /Put|Update|Delete|Write/.test(a));
+    this.grantKeyVia(
+      key,
+      'dynamodb',
+      writes
+        ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey']
+        : ['kms:Decrypt', 'kms:DescribeKey'],
+    );
+  }
+
+  /** Object access under `prefix` of `bucket`, with the SSE-KMS key use it needs. */
+  public grantObjects(bucket: s3.IBucket, prefix: string, mode: ObjectAccess, options: GrantObjectsOptions): void {
+    const writes = options.abortMultipart ? ['s3:PutObject', 's3:AbortMultipartUpload'] : ['s3:PutObject'];
+    const actions = [...(mode !== 'write' ? ['s3:GetObject'] : []), ...(mode !== 'read' ? writes : [])];
+    const objects = bucket.arnForObjects(keysUnder(prefix));
+    this.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [objects] }));
+    acknowledgeWildcards(
+      this.role ?? this,
+      options.reason ??
+        `${actions.join('/')} under ${prefix} only: keys there are per run (run id = execution name) or per partition (dt=), known only at run time.`,
+      objects,
+    );
+    this.grantKeyVia(options.key, 's3', mode === 'read' ? ['kms:Decrypt'] : ['kms:Decrypt', 'kms:GenerateDataKey']);
+  }
+
+  /** `s3:ListBucket` on `bucket`, limited to keys under `prefix`. */
+  public grantListPrefix(bucket: s3.IBucket, prefix: string): void {
+    this.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [keysUnder(prefix)] } },
+      }),
+    );
+  }
+
+  /** Use of `key` through one AWS service only (`kms:ViaService`, e.g. `sns` for an encrypted topic). */
+  public grantKeyVia(key: kms.IKey, service: string, actions: string[]): void {
+    this.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions,
+        resources: [key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `${service}.${Stack.of(this).region}.amazonaws.com` } },
+      }),
+    );
+  }
+
+  /**
+   * Describe the packages of Model Package Group `group`, and list packages (ListModelPackages supports no
+   * resource-level permissions).
+   */
+  public grantModelPackageRead(group: string): void {
+    const packages = modelPackageArns(this, group);
+    this.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['sagemaker:DescribeModelPackage'], resources: [packages] }),
+    );
+    this.addToRolePolicy(new iam.PolicyStatement({ actions: ['sagemaker:ListModelPackages'], resources: ['*'] }));
+    acknowledgeWildcards(
+      this.role ?? this,
+      'Model package versions of this group only (versions are created at run time); ListModelPackages supports no ' +
+        'resource-level permissions.',
+      packages,
+    );
   }
 }

@@ -14,12 +14,9 @@ import type { Construct } from 'constructs';
 import { functionEnvironment } from '../../contracts/function-env';
 import { BATCH_PREFIX, INFERENCE_PREFIX, RESULTS_PREFIX, TRAINING_PREFIX } from '../../contracts/s3-layout';
 import type { AppConfig } from '../config';
-import {
-  acknowledgeWildcardLater,
-  BatchInferenceWorkflow,
-  ResourceAccess,
-} from '../constructs/batch-inference-workflow';
+import { BatchInferenceWorkflow } from '../constructs/batch-inference-workflow';
 import { ProjectFunction } from '../constructs/project-function';
+import { acknowledgeWildcards } from '../constructs/wildcards';
 import { acknowledge, iam5ResourceId, NagIds } from '../nag';
 import { xgboostRepositoryArn } from '../xgboost-image';
 
@@ -57,7 +54,10 @@ export interface BatchInferenceStackProps extends StackProps {
    * @default - a new function from `lambdas/functions/record-failure/handler.ts`
    */
   readonly recordFailureFunction?: lambda.IFunction;
-  /** @default 'unknown' */
+  /**
+   * Code version recorded on each run (`CODE_VERSION`).
+   * @default - `resolveCodeVersion()` (lib/code-version.ts)
+   */
   readonly codeVersion?: string;
 }
 
@@ -177,8 +177,7 @@ export class BatchInferenceStack extends Stack {
       logEncryptionKey: key,
       logRetention: config.logRetentionDays,
     });
-    const access = new ResourceAccess(table, key, this.region);
-    access.table(this.arrivalFunction, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    this.arrivalFunction.grantTableItems(table, key, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     this.arrivalRule = new events.Rule(this, 'FeatureArrivalRule', {
       description: `Feature object created under ${INFERENCE_PREFIX} → ledger (PENDING)`,
       eventPattern: {
@@ -207,14 +206,15 @@ export class BatchInferenceStack extends Stack {
       logEncryptionKey: key,
       logRetention: config.logRetentionDays,
     });
-    access.table(
-      this.reconcileFunction,
+    this.reconcileFunction.grantTableItems(
+      table,
+      key,
       ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
-      { index: true },
+      { indexes: true },
     );
     // HeadObject (does a pending object still exist?) needs s3:GetObject.
-    access.objects(this.reconcileFunction, featuresBucket, INFERENCE_PREFIX, 'read');
-    access.list(this.reconcileFunction, featuresBucket, INFERENCE_PREFIX);
+    this.reconcileFunction.grantObjects(featuresBucket, INFERENCE_PREFIX, 'read', { key });
+    this.reconcileFunction.grantListPrefix(featuresBucket, INFERENCE_PREFIX);
     this.reconcileSchedule = new scheduler.Schedule(this, 'ReconcileSchedule', {
       description: `Reconcile the ledger with ${INFERENCE_PREFIX} of the features bucket (${config.batch.reconcileSchedule})`,
       schedule: scheduler.ScheduleExpression.expression(
@@ -232,10 +232,10 @@ export class BatchInferenceStack extends Stack {
       }),
     });
 
-    acknowledgeWildcardLater(
+    acknowledgeWildcards(
       schedulerRole,
-      `${this.reconcileFunction.functionArn}:*`,
       'EventBridge Scheduler invokes the reconcile function; the LambdaInvoke target grants its versions/aliases (<ARN>:*).',
+      `${this.reconcileFunction.functionArn}:*`,
     );
 
     // A run on approval (config batch.startOnApproval) is started by the Training stack's approval-event function,

@@ -26,7 +26,7 @@ export const INTERFACE_ENDPOINTS = {
 } as const;
 
 /**
- * Network of the pipeline (DESIGN §3 "Network"): a two-AZ VPC with isolated subnets only (no internet or NAT
+ * Network of the pipeline: a two-AZ VPC with isolated subnets only (no internet or NAT
  * gateway), S3 and DynamoDB gateway endpoints, interface endpoints for the AWS APIs the functions call, and flow logs
  * to a KMS-encrypted log group.
  *

@@ -31,12 +31,15 @@ export interface TrainingStackProps extends StackProps {
    * @default - a new KMS-encrypted topic in this stack
    */
   readonly alertTopic?: sns.ITopic;
-  /** @default - see TrainingWorkflowProps.codeVersion */
+  /**
+   * Code version recorded on runs and model packages (`CODE_VERSION`).
+   * @default - `resolveCodeVersion()` (lib/code-version.ts)
+   */
   readonly codeVersion?: string;
 }
 
 /**
- * Training (DESIGN §3): the Training state machine, the approver topic, the approval-event rule and handler.
+ * Training: the Training state machine, the approver topic, the approval-event rule and handler.
  * The Model Package Group itself is state and lives in the data stack.
  */
 export class TrainingStack extends Stack {

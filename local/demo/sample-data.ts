@@ -1,5 +1,5 @@
 /**
- * Deterministic synthetic churn data matching `config/feature-contract.json` (brief contract 3).
+ * Deterministic synthetic churn data matching `config/feature-contract.json`.
  *
  * - Seeded PRNG (sfc32): the same options give byte-identical files.
  * - Churn depends on the features through a logistic model plus noise that no feature explains, so a good model reaches
@@ -28,7 +28,7 @@ export interface SampleDataOptions {
 export type SamplePhase = 'initial' | 'later' | 'late';
 
 export interface SampleFile {
-  /** Key in the features bucket, e.g. `inference/dt=2026-11-02/part-0.csv` (DESIGN §4: `features/` is the bucket). */
+  /** Key in the features bucket, e.g. `inference/dt=2026-11-02/part-0.csv` (the features bucket; prefixes in contracts/s3-layout.ts). */
   readonly key: string;
   readonly kind: 'training' | 'inference';
   readonly phase: SamplePhase;

@@ -7,6 +7,7 @@ import './polyfills';
 import { randomUUID } from 'node:crypto';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { BatchState, TrainingState } from '../../contracts/states/names';
 import { LOCAL_IMAGE_URI } from '../standins/model';
 import { withSyncTaskTimeouts } from '../standins/task-timeouts';
 import { type TrainerDeps, trainingOverride } from '../standins/trainer';
@@ -142,14 +143,14 @@ export function executeLocal(
   const overrides: Record<string, StateOverride> =
     kind === 'training'
       ? {
-          Train: trainingOverride({
+          [TrainingState.Train]: trainingOverride({
             s3: ctx.s3,
             sageMaker: ctx.sageMaker,
             ...(options.onTrained ? { onTrained: options.onTrained } : {}),
           }),
         }
       : {
-          Transform: transformOverride({
+          [BatchState.Transform]: transformOverride({
             s3: ctx.s3,
             sageMaker: ctx.sageMaker,
             ...(options.onTransformed ? { onTransformed: options.onTransformed } : {}),

@@ -29,3 +29,29 @@ describe('isTransientAwsError', () => {
     expect(new DependencyError('x').name).toBe('DependencyError');
   });
 });
+
+describe('error names in a minified bundle', () => {
+  // ProjectFunction bundles with esbuild minify, which renames classes: Step Functions' Retry/Catch rules match the
+  // error name, so each name must survive minification.
+  it('keeps every typed error name after esbuild minify', async () => {
+    const esbuild = await import('esbuild');
+    const path = await import('node:path');
+    const out = await esbuild.build({
+      stdin: {
+        contents: `const e = require('./errors'); module.exports = Object.keys(e).filter((k) => /^[A-Z][A-Za-z]*Error$/.test(k) && k !== 'PipelineError').map((k) => [k, new e[k]('x').name]);`,
+        resolveDir: path.resolve(__dirname, '../../contracts'),
+        loader: 'ts',
+      },
+      bundle: true,
+      minify: true,
+      platform: 'node',
+      format: 'cjs',
+      write: false,
+      logLevel: 'silent',
+    });
+    const mod = { exports: [] as [string, string][] };
+    new Function('module', 'exports', 'require', out.outputFiles[0]!.text)(mod, mod.exports, require);
+    expect(mod.exports.length).toBeGreaterThanOrEqual(7);
+    for (const [exported, name] of mod.exports) expect(name).toBe(exported);
+  });
+});

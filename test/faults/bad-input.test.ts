@@ -1,11 +1,11 @@
 /**
- * Bad input (issue 7): every kind of malformed feature file the contract validator knows, run through the REAL
+ * Bad input: every kind of malformed feature file the contract validator knows, run through the REAL
  * BatchInference state machine (arrival handler → FindUnscored → PrepareInferenceData → … → CommitLedger) in one run;
  * a malformed contract inside a model's preprocessing spec; a malformed config value through the real CDK app; the
  * read API's bad requests and a dead cache through the real handler; bad CLI arguments through the real launcher.
  * Each must fail or quarantine with a message naming what and where — and nothing may be lost on the way.
  *
- * C's unit tests (test/lambdas/shared/validator.test.ts, contract.test.ts) cover each rule's edge cases; this file
+ * The unit tests (test/lambdas/data/validator.test.ts, contract.test.ts) cover each rule's edge cases; this file
  * checks that each reaches the operator end to end: the validation report names file, line, column and rule, the
  * quarantine holds the row (or the whole file) with its reasons, the ledger says what happened, and the counts add up.
  */
@@ -14,11 +14,11 @@ import * as path from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import Redis from 'ioredis';
+import { BatchState as S } from '../../contracts/states/names';
 import type { FileReport, Rule, ValidationReport, Violation } from '../../lambdas/data/validation-report';
 import { getLedgerItem } from '../../lambdas/domain/ledger';
 import { getLock } from '../../lambdas/domain/lock';
 import { updateApprovalStatus } from '../../lambdas/domain/registry';
-import { BATCH_STATES as S } from '../../lib/constructs/batch-inference-workflow';
 import { synthesizeApp } from '../../local/runtime/synth';
 import { describeWithServers } from '../support/servers';
 import { ids, Pipeline, parseUri, SUCCESS_PATH, snapshot } from './support/pipeline';
@@ -366,7 +366,7 @@ const BLOCK = 'bad input end to end (moto + redis)';
     await p.arrive(key, snapshot('inference', '2026-11-21', ids('BC', 5)));
     const res = await p.run('batch-bad-contract');
     expect(res.status).toBe('FAILED');
-    expect(res.path).toContain(S.prepareInferenceData);
+    expect(res.path).toContain(S.PrepareInferenceData);
     expect(res.error?.Error).toBe('ValidationError');
     expect(res.error?.Cause).toContain(`s3://${p.artifactsBucket}/${badSpecKey}`);
     expect(res.error?.Cause).toMatch(/tenure_months|features\[0\]/);

@@ -1,5 +1,5 @@
 /**
- * Fault suite (issue 7): the synthesized BatchInference state machine run with the real handlers (local/sfn-runner)
+ * Fault suite: the synthesized BatchInference state machine run with the real handlers (local/runtime/sfn-runner.ts)
  * against moto_server and a redis-server this file can KILL. Each scenario checks that nothing is lost: the ledger,
  * the Production model, the served scores and the counts stay consistent, and a rerun converges.
  *
@@ -15,12 +15,12 @@
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import Redis from 'ioredis';
+import { BatchState as S } from '../../contracts/states/names';
 import { lockKey } from '../../contracts/table-keys';
 import { getLedgerItem } from '../../lambdas/domain/ledger';
 import { acquireLock, getLock } from '../../lambdas/domain/lock';
 import { findProductionPackage, updateApprovalStatus } from '../../lambdas/domain/registry';
 import { getRun } from '../../lambdas/domain/tracking';
-import { BATCH_STATES as S } from '../../lib/constructs/batch-inference-workflow';
 import type { StateOverride } from '../../local/runtime/task-handlers';
 import { describeWithServers } from '../support/servers';
 import { type FaultProxy, startFaultProxy } from './support/fault-proxy';
@@ -153,11 +153,11 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
       return p.loadPart(input);
     };
 
-    const failed = await p.run('batch-02-redis-killed', { [S.loadPart]: killDuringLoad });
+    const failed = await p.run('batch-02-redis-killed', { [S.LoadPart]: killDuringLoad });
     expect(killedInFlight).toBe(true);
     expect(failed.status).toBe('FAILED');
     expect(failed.error?.Error).toBe('DependencyError');
-    expect(failed.path).toEqual([...SUCCESS_PATH.slice(0, SUCCESS_PATH.indexOf(S.loadScores) + 1), ...FAILURE_PATH]);
+    expect(failed.path).toEqual([...SUCCESS_PATH.slice(0, SUCCESS_PATH.indexOf(S.LoadScores) + 1), ...FAILURE_PATH]);
     // The failing part was retried (DependencyError is retryable) before the run gave up.
     expect(attempts.filter((a) => a === 'part-00001.csv').length).toBeGreaterThan(1);
     for (const key of ['inference/dt=2026-11-02/c.csv', 'inference/dt=2026-11-02/d.csv']) {
@@ -227,9 +227,9 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
         proxy.setDown(false);
       }
     };
-    const failed = await p.run('batch-04-dynamo-down', { [S.commitLedger]: dynamoDown });
+    const failed = await p.run('batch-04-dynamo-down', { [S.CommitLedger]: dynamoDown });
     expect(failed.status).toBe('FAILED');
-    expect(failed.path).toEqual([...SUCCESS_PATH.slice(0, SUCCESS_PATH.indexOf(S.commitLedger) + 1), ...FAILURE_PATH]);
+    expect(failed.path).toEqual([...SUCCESS_PATH.slice(0, SUCCESS_PATH.indexOf(S.CommitLedger) + 1), ...FAILURE_PATH]);
     // The state retries DependencyError (3 retries after the first attempt), then fails cleanly.
     expect(commitAttempts).toBe(4);
     expect(failed.error?.Error).toBe('DependencyError');
@@ -254,7 +254,7 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
     expect(e.every(([, v]) => stampOf(v).runId === 'batch-05-dynamo-back')).toBe(true);
     // A third run finds nothing: no object is scored twice.
     const idle = await p.run('batch-06-idle');
-    expect(idle.path.at(-1)).toBe(S.nothingToScore);
+    expect(idle.path.at(-1)).toBe(S.NothingToScore);
     expect(p.transformCalls.map((c) => c.TransformJobName)).toEqual([
       expect.stringContaining('batch-04-dynamo-down'),
       expect.stringContaining('batch-05-dynamo-back'),
@@ -274,10 +274,10 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
         proxy.setDown(false);
       }
     };
-    const failed = await p.run('batch-06a-commit-partial', { [S.commitLedger]: partial });
+    const failed = await p.run('batch-06a-commit-partial', { [S.CommitLedger]: partial });
     expect(proxy.requests - requestsBefore).toBeGreaterThanOrEqual(1);
     expect(failed.status).toBe('FAILED');
-    expect(failed.path).toEqual([...SUCCESS_PATH.slice(0, SUCCESS_PATH.indexOf(S.commitLedger) + 1), ...FAILURE_PATH]);
+    expect(failed.path).toEqual([...SUCCESS_PATH.slice(0, SUCCESS_PATH.indexOf(S.CommitLedger) + 1), ...FAILURE_PATH]);
     await expectReleased();
     // The ledger write happened before the outage: the object is SCORED by this run, exactly once, and its scores
     // (loaded before CommitLedger) are served. The run record says FAILED (RecordFailure ran): see README, known gap.
@@ -289,7 +289,7 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
     expect(k).toHaveLength(15);
     expect(k.every(([, v]) => stampOf(v).runId === 'batch-06a-commit-partial')).toBe(true);
     // Nothing is scored again.
-    expect((await p.run('batch-06b-idle')).path.at(-1)).toBe(S.nothingToScore);
+    expect((await p.run('batch-06b-idle')).path.at(-1)).toBe(S.NothingToScore);
   });
 
   it('duplicate arrival events → one ledger item, scored once; a rewritten object (new etag) → scored again', async () => {
@@ -310,7 +310,7 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
     // A late duplicate of the same event after scoring does not requeue the object.
     expect(await p.invoke('lambdas/functions/arrival/handler.ts', first.event)).toMatchObject({ outcome: 'unchanged' });
     expect(await ledger(key)).toMatchObject({ status: 'SCORED', runId: 'batch-07-arrivals' });
-    expect((await p.run('batch-08-idle')).path.at(-1)).toBe(S.nothingToScore);
+    expect((await p.run('batch-08-idle')).path.at(-1)).toBe(S.NothingToScore);
 
     // The object is rewritten with other content: new etag → PENDING → scored again by the next run.
     const rewritten = await p.arrive(
@@ -345,14 +345,14 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
     let second: Awaited<ReturnType<Pipeline['run']>> | undefined;
     const transform = p.transform();
     const first = await p.run('batch-09a-mid-run', {
-      [S.transform]: async (input) => {
+      [S.Transform]: async (input) => {
         second = await p.run('batch-09b-second');
         return transform(input);
       },
     });
     expect(first.path).toEqual(SUCCESS_PATH);
     expect(second?.status).toBe('SUCCEEDED');
-    expect(second?.path).toEqual([S.acquireLock, S.lockAcquired, S.alreadyRunning]);
+    expect(second?.path).toEqual([S.AcquireLock, S.LockAcquired, S.AlreadyRunning]);
     expect(await getRun(p.doc, p.table, 'batch-09b-second')).toBeUndefined();
     expect(await ledger(key)).toMatchObject({ status: 'SCORED', runId: 'batch-09a-mid-run' });
     await expectReleased();
@@ -364,7 +364,7 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
       acquired: true,
     });
     const blocked = await p.run('batch-09d-blocked');
-    expect(blocked.path).toEqual([S.acquireLock, S.lockAcquired, S.alreadyRunning]);
+    expect(blocked.path).toEqual([S.AcquireLock, S.LockAcquired, S.AlreadyRunning]);
     expect(await ledger(key2)).toMatchObject({ status: 'PENDING' });
     // Time passes: the lease expires (written as an hour-old lease, the only way to move the clock of DynamoDB).
     await p.doc.send(
@@ -402,7 +402,7 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
     expect(missing.error?.Cause).toMatch(
       /results\/model_version=1\/run=batch-10-missing-line\/part-00002\.csv\.out: 29 rows in the transform output but 30 rows were sent to it/,
     );
-    expect(missing.path).toEqual([...SUCCESS_PATH.slice(0, SUCCESS_PATH.indexOf(S.loadScores) + 1), ...FAILURE_PATH]);
+    expect(missing.path).toEqual([...SUCCESS_PATH.slice(0, SUCCESS_PATH.indexOf(S.LoadScores) + 1), ...FAILURE_PATH]);
     await pending();
 
     const corrupt = await p.run('batch-11-corrupt-line', {}, (part, lines) =>
@@ -442,7 +442,7 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
     expect(late.error).toBeUndefined();
     expect(late.output).toMatchObject({ summary: { objects: 1, rowsIn: 20, rowsLoaded: 20 } });
     // FinalizeScores' result (ResultPath `$.data.finalize`; `$.finalize` before HasRows? existed).
-    const fin = late.stateOutputs[S.finalizeScores] as { finalize?: unknown; data?: { finalize?: unknown } };
+    const fin = late.stateOutputs[S.FinalizeScores] as { finalize?: unknown; data?: { finalize?: unknown } };
     expect(fin.data?.finalize ?? fin.finalize).toMatchObject({
       rowsKeptNewer: 20,
       rowsApplied: 0,
@@ -527,7 +527,7 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
       expect(items[0]).toMatchObject({ status: 'SCORED' });
     }
     // Nothing is pending: one more run has nothing to do.
-    expect((await p.run('batch-17-final')).path.at(-1)).toBe(S.nothingToScore);
+    expect((await p.run('batch-17-final')).path.at(-1)).toBe(S.NothingToScore);
     const all = await scores();
     // A 40, B 30, C 3000, D 50, E 20, K 15, F 10, S 12, U 12, G 30, H 30, L 20, P 10, Q 10 distinct entities.
     expect(Object.keys(all)).toHaveLength(40 + 30 + 3000 + 50 + 20 + 15 + 10 + 12 + 12 + 30 + 30 + 20 + 10 + 10);

@@ -1,7 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { BatchState } from '../../contracts/states/names';
 import { loadConfig } from '../../lib/config';
-import { BATCH_STATES } from '../../lib/constructs/batch-inference-workflow';
 import { ProjectFunction } from '../../lib/constructs/project-function';
 import { BatchInferenceStack } from '../../lib/stacks/batch-inference-stack';
 import { DataStack } from '../../lib/stacks/data-stack';
@@ -76,7 +76,7 @@ const actionsOf = (st: Statement[]) => st.flatMap((s) => (Array.isArray(s.Action
 
 describe('BatchInference state machine definition', () => {
   test('has the contract state names and order', () => {
-    expect(definition.StartAt).toBe(BATCH_STATES.acquireLock);
+    expect(definition.StartAt).toBe(BatchState.AcquireLock);
     const next = (s: string) => states[s]?.Next;
     expect(next('AcquireLock')).toBe('LockAcquired?');
     expect(states['LockAcquired?']).toMatchObject({

@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
+import { TrainingState } from '../../contracts/states/names';
 import { loadConfig } from '../../lib/config';
-import { TRAINING_STATES } from '../../lib/constructs/training-workflow';
 import { DataStack } from '../../lib/stacks/data-stack';
 import { NetworkStack } from '../../lib/stacks/network-stack';
 import { TrainingStack } from '../../lib/stacks/training-stack';
@@ -57,32 +57,32 @@ function definitionOf(template: Template): { States: Record<string, Json>; Start
 
 const { template, config } = build();
 const definition = definitionOf(template);
-const S = TRAINING_STATES;
+const S = TrainingState;
 
 describe('Training stack', () => {
   it('the definition is valid ASL with the contract state names in order', () => {
     const res = aslValidator(definition);
     expect(res.errorsText()).toBe('');
     expect(res.isValid).toBe(true);
-    expect(definition.StartAt).toBe(S.startRun);
+    expect(definition.StartAt).toBe(S.StartRun);
     const next = (s: string) => definition.States[s]?.Next;
-    expect(next(S.startRun)).toBe(S.prepareTrainingData);
-    expect(next(S.prepareTrainingData)).toBe(S.train);
-    expect(next(S.train)).toBe(S.evaluateModel);
-    expect(next(S.evaluateModel)).toBe(S.modelGate);
-    expect(definition.States[S.modelGate]).toMatchObject({
+    expect(next(S.StartRun)).toBe(S.PrepareTrainingData);
+    expect(next(S.PrepareTrainingData)).toBe(S.Train);
+    expect(next(S.Train)).toBe(S.EvaluateModel);
+    expect(next(S.EvaluateModel)).toBe(S.ModelGate);
+    expect(definition.States[S.ModelGate]).toMatchObject({
       Type: 'Choice',
-      Choices: [{ Variable: '$.evaluation.passed', BooleanEquals: true, Next: S.registerModel }],
-      Default: S.recordGateFailure,
+      Choices: [{ Variable: '$.evaluation.passed', BooleanEquals: true, Next: S.RegisterModel }],
+      Default: S.RecordGateFailure,
     });
-    expect(next(S.registerModel)).toBe(S.notifyApprovers);
-    expect(next(S.notifyApprovers)).toBe(S.completeRun);
-    expect(definition.States[S.completeRun]?.End).toBe(true);
-    expect(next(S.recordGateFailure)).toBe(S.gateFailed);
-    expect(definition.States[S.gateFailed]).toMatchObject({ Type: 'Fail', ErrorPath: '$.gateFailure.error' });
-    expect(next(S.recordFailure)).toBe(S.alert);
-    expect(next(S.alert)).toBe(S.fail);
-    expect(definition.States[S.fail]).toMatchObject({
+    expect(next(S.RegisterModel)).toBe(S.NotifyApprovers);
+    expect(next(S.NotifyApprovers)).toBe(S.CompleteRun);
+    expect(definition.States[S.CompleteRun]?.End).toBe(true);
+    expect(next(S.RecordGateFailure)).toBe(S.GateFailed);
+    expect(definition.States[S.GateFailed]).toMatchObject({ Type: 'Fail', ErrorPath: '$.gateFailure.error' });
+    expect(next(S.RecordFailure)).toBe(S.Alert);
+    expect(next(S.Alert)).toBe(S.Fail);
+    expect(definition.States[S.Fail]).toMatchObject({
       Type: 'Fail',
       ErrorPath: '$.error.Error',
       CausePath: '$.error.Cause',
@@ -91,28 +91,28 @@ describe('Training stack', () => {
 
   it('every working state catches into RecordFailure with the error at $.error', () => {
     for (const s of [
-      S.startRun,
-      S.prepareTrainingData,
-      S.train,
-      S.evaluateModel,
-      S.registerModel,
-      S.notifyApprovers,
-      S.completeRun,
-      S.recordGateFailure,
+      S.StartRun,
+      S.PrepareTrainingData,
+      S.Train,
+      S.EvaluateModel,
+      S.RegisterModel,
+      S.NotifyApprovers,
+      S.CompleteRun,
+      S.RecordGateFailure,
     ]) {
       expect({ s, catch: definition.States[s]?.Catch }).toEqual({
         s,
-        catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: S.recordFailure }],
+        catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: S.RecordFailure }],
       });
     }
-    expect(definition.States[S.recordFailure]).toMatchObject({
+    expect(definition.States[S.RecordFailure]).toMatchObject({
       Parameters: { 'runId.$': '$$.Execution.Name', kind: 'training', 'error.$': '$.error' },
-      Catch: [{ ErrorEquals: ['States.ALL'], Next: S.alert }],
+      Catch: [{ ErrorEquals: ['States.ALL'], Next: S.Alert }],
     });
   });
 
   it('Train: .sync XGBoost job with spot, checkpoints, KMS, VPC, network isolation and retries', () => {
-    const train = definition.States[S.train]!;
+    const train = definition.States[S.Train]!;
     expect(train).toMatchObject({
       Type: 'Task',
       Resource: 'arn:aws:states:::sagemaker:createTrainingJob.sync',
@@ -284,7 +284,7 @@ describe('Training stack', () => {
         dev: { training: { instanceCount: 2 } },
       },
     });
-    const train = definitionOf(multi.template).States[S.train]!.Parameters as Json;
+    const train = definitionOf(multi.template).States[S.Train]!.Parameters as Json;
     expect((train.VpcConfig as { SecurityGroupIds: unknown[] }).SecurityGroupIds).toHaveLength(2);
     expect(train.EnableInterContainerTrafficEncryption).toBe(true);
     multi.template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {

@@ -121,7 +121,7 @@ describeWithServers('data core against moto S3', { moto: true }, (env) => {
   });
 
   describe('prepareTrainingData', () => {
-    it('returns balanced counts and the DESIGN layout', () => {
+    it('returns balanced counts and the S3 layout of contracts/s3-layout.ts', () => {
       expect(trained).toMatchObject({
         runId: 'train-run-1',
         contractVersion: contract.version,

@@ -13,13 +13,13 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import Redis from 'ioredis';
 import { DependencyError } from '../../contracts/errors';
+import { BatchState as S } from '../../contracts/states/names';
 import { contractColumns } from '../../lambdas/data/contract';
 import { getLedgerItem, registerArrival } from '../../lambdas/domain/ledger';
 import { getLock } from '../../lambdas/domain/lock';
 import { createModelPackage, updateApprovalStatus } from '../../lambdas/domain/registry';
 import { getRun } from '../../lambdas/domain/tracking';
 import { prepareTrainingData } from '../../lambdas/functions/prepare-training-data/core';
-import { BATCH_STATES as S } from '../../lib/constructs/batch-inference-workflow';
 import {
   type AslDefinition,
   extractDefinition,
@@ -124,7 +124,7 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
     runStateMachine({
       definition,
       functions: resources.functions,
-      overrides: { [S.transform]: fakeTransform(), ...overrides },
+      overrides: { [S.Transform]: fakeTransform(), ...overrides },
       input: { trigger: 'test' },
       name,
       env: { AWS_ENDPOINT_URL: env.moto.endpoint, REDIS_URL: env.redis.url },
@@ -144,7 +144,7 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
 
   const ledger = async (key: string) => getLedgerItem(doc, table, key);
   const scoreKeys = async () => (await redis.keys('score:*')).sort();
-  const failurePath = [S.recordFailure, S.releaseLockAfterFailure, S.alert, S.fail];
+  const failurePath = [S.RecordFailure, S.ReleaseLockAfterFailure, S.Alert, S.Fail];
 
   beforeAll(async () => {
     const c = testClients(env.moto.endpoint);
@@ -215,11 +215,11 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
     const res = await run('batch-no-model');
     expect(res.status).toBe('FAILED');
     expect(res.path).toEqual([
-      S.acquireLock,
-      S.lockAcquired,
-      S.findUnscored,
-      S.hasWork,
-      S.resolveModel,
+      S.AcquireLock,
+      S.LockAcquired,
+      S.FindUnscored,
+      S.HasWork,
+      S.ResolveModel,
       ...failurePath,
     ]);
     expect(res.error?.Error).toBe('NotFoundError');
@@ -238,17 +238,17 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
 
   it('transform failure: ledger untouched, lock released, alert raised', async () => {
     await updateApprovalStatus(sm, packageArn, 'Approved', 'approved in test');
-    const res = await run('batch-transform-fails', { [S.transform]: fakeTransform(true) });
+    const res = await run('batch-transform-fails', { [S.Transform]: fakeTransform(true) });
     expect(res.status).toBe('FAILED');
     expect(res.path).toEqual([
-      S.acquireLock,
-      S.lockAcquired,
-      S.findUnscored,
-      S.hasWork,
-      S.resolveModel,
-      S.prepareInferenceData,
-      S.hasRows,
-      S.transform,
+      S.AcquireLock,
+      S.LockAcquired,
+      S.FindUnscored,
+      S.HasWork,
+      S.ResolveModel,
+      S.PrepareInferenceData,
+      S.HasRows,
+      S.Transform,
       ...failurePath,
     ]);
     expect(res.error).toMatchObject({ Error: 'SageMaker.AmazonSageMakerException' });
@@ -266,19 +266,19 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
     expect(res.error).toBeUndefined();
     expect(res.status).toBe('SUCCEEDED');
     expect(res.path).toEqual([
-      S.acquireLock,
-      S.lockAcquired,
-      S.findUnscored,
-      S.hasWork,
-      S.resolveModel,
-      S.prepareInferenceData,
-      S.hasRows,
-      S.transform,
-      S.loadScores,
-      S.finalizeScores,
-      S.commitLedger,
-      S.releaseLock,
-      S.notify,
+      S.AcquireLock,
+      S.LockAcquired,
+      S.FindUnscored,
+      S.HasWork,
+      S.ResolveModel,
+      S.PrepareInferenceData,
+      S.HasRows,
+      S.Transform,
+      S.LoadScores,
+      S.FinalizeScores,
+      S.CommitLedger,
+      S.ReleaseLock,
+      S.Notify,
     ]);
     expect(res.output).toMatchObject({
       runId: 'batch-ok-1',
@@ -338,12 +338,12 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
     const res = await run('batch-idle');
     expect(res.status).toBe('SUCCEEDED');
     expect(res.path).toEqual([
-      S.acquireLock,
-      S.lockAcquired,
-      S.findUnscored,
-      S.hasWork,
-      S.releaseLockNoWork,
-      S.nothingToScore,
+      S.AcquireLock,
+      S.LockAcquired,
+      S.FindUnscored,
+      S.HasWork,
+      S.ReleaseLockNoWork,
+      S.NothingToScore,
     ]);
     expect(transformCalls).toHaveLength(0);
     expect(await scoreKeys()).toEqual(before);
@@ -363,19 +363,19 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
       }
       return invokeFunction(loader, input, { env: { AWS_ENDPOINT_URL: env.moto.endpoint, REDIS_URL: env.redis.url } });
     };
-    const failed = await run('batch-cache-down', { [S.loadPart]: flakyCache });
+    const failed = await run('batch-cache-down', { [S.LoadPart]: flakyCache });
     expect(failed.status).toBe('FAILED');
     expect(failed.error?.Error).toBe('DependencyError');
     expect(failed.path).toEqual([
-      S.acquireLock,
-      S.lockAcquired,
-      S.findUnscored,
-      S.hasWork,
-      S.resolveModel,
-      S.prepareInferenceData,
-      S.hasRows,
-      S.transform,
-      S.loadScores,
+      S.AcquireLock,
+      S.LockAcquired,
+      S.FindUnscored,
+      S.HasWork,
+      S.ResolveModel,
+      S.PrepareInferenceData,
+      S.HasRows,
+      S.Transform,
+      S.LoadScores,
       ...failurePath,
     ]);
     // The failing part was retried (DependencyError is retryable) before the run gave up.
@@ -403,11 +403,11 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
     const [a, b] = await Promise.all([run('batch-race-a'), run('batch-race-b')]);
     const results = [a, b];
     expect(results.map((r) => r.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
-    const winners = results.filter((r) => r.path.includes(S.notify));
-    const losers = results.filter((r) => r.path.at(-1) === S.alreadyRunning);
+    const winners = results.filter((r) => r.path.includes(S.Notify));
+    const losers = results.filter((r) => r.path.at(-1) === S.AlreadyRunning);
     expect(winners).toHaveLength(1);
     expect(losers).toHaveLength(1);
-    expect(losers[0]!.path).toEqual([S.acquireLock, S.lockAcquired, S.alreadyRunning]);
+    expect(losers[0]!.path).toEqual([S.AcquireLock, S.LockAcquired, S.AlreadyRunning]);
     expect(await getRun(doc, table, losers[0]!.name)).toBeUndefined();
     expect(transformCalls).toHaveLength(1);
     expect(await ledger('inference/dt=2026-11-03/e.csv')).toMatchObject({
@@ -429,16 +429,16 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
     expect(res.error).toBeUndefined();
     expect(res.status).toBe('SUCCEEDED');
     expect(res.path).toEqual([
-      S.acquireLock,
-      S.lockAcquired,
-      S.findUnscored,
-      S.hasWork,
-      S.resolveModel,
-      S.prepareInferenceData,
-      S.hasRows,
-      S.commitLedger,
-      S.releaseLock,
-      S.notify,
+      S.AcquireLock,
+      S.LockAcquired,
+      S.FindUnscored,
+      S.HasWork,
+      S.ResolveModel,
+      S.PrepareInferenceData,
+      S.HasRows,
+      S.CommitLedger,
+      S.ReleaseLock,
+      S.Notify,
     ]);
     const reportUri = `s3://${artifactsBucket}/reports/batch-all-quarantined/validation.json`;
     expect(res.output).toMatchObject({
@@ -476,7 +476,7 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
     await arrive(fixed, good);
     const next = await run('batch-after-quarantine');
     expect(next.status).toBe('SUCCEEDED');
-    expect(next.path).toContain(S.transform);
+    expect(next.path).toContain(S.Transform);
     expect(next.output).toMatchObject({
       summary: { outcome: 'SCORED', objects: 1, objectsQuarantined: 0, rowsIn: 12, rowsUsed: 12, rowsLoaded: 12 },
     });

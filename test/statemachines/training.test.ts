@@ -12,11 +12,11 @@ import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { App } from 'aws-cdk-lib';
+import { TrainingState as S } from '../../contracts/states/names';
 import { getModel } from '../../lambdas/domain/model-records';
 import { describePackage, findPackageByRunId } from '../../lambdas/domain/registry';
 import { getRun } from '../../lambdas/domain/tracking';
 import { loadConfig } from '../../lib/config';
-import { TRAINING_STATES as S } from '../../lib/constructs/training-workflow';
 import { DataStack } from '../../lib/stacks/data-stack';
 import { NetworkStack } from '../../lib/stacks/network-stack';
 import { TrainingStack } from '../../lib/stacks/training-stack';
@@ -166,7 +166,7 @@ describeWithServers('Training state machine on moto', { moto: true }, (env) => {
     runStateMachine({
       definition,
       functions: resources.functions,
-      overrides: { [S.train]: train },
+      overrides: { [S.Train]: train },
       input,
       name,
       env: { AWS_ENDPOINT_URL: env.moto.endpoint },
@@ -221,14 +221,14 @@ describeWithServers('Training state machine on moto', { moto: true }, (env) => {
     expect(res.error).toBeUndefined();
     expect(res.status).toBe('SUCCEEDED');
     expect(res.path).toEqual([
-      S.startRun,
-      S.prepareTrainingData,
-      S.train,
-      S.evaluateModel,
-      S.modelGate,
-      S.registerModel,
-      S.notifyApprovers,
-      S.completeRun,
+      S.StartRun,
+      S.PrepareTrainingData,
+      S.Train,
+      S.EvaluateModel,
+      S.ModelGate,
+      S.RegisterModel,
+      S.NotifyApprovers,
+      S.CompleteRun,
     ]);
     const out = res.output as { runId: string; status: string; modelPackageArn: string; modelVersion: number };
     expect(out).toMatchObject({ runId: 'train-ok-1', status: 'SUCCEEDED', metrics: { auc: 0.86, logloss: 0.41 } });
@@ -298,8 +298,8 @@ describeWithServers('Training state machine on moto', { moto: true }, (env) => {
     });
     expect(res.error).toBeUndefined();
     expect(res.status).toBe('SUCCEEDED');
-    expect(res.path).toContain(S.registerModel);
-    const training = res.stateOutputs[S.train] as {
+    expect(res.path).toContain(S.RegisterModel);
+    const training = res.stateOutputs[S.Train] as {
       training: { FinalMetricDataList: { MetricName: string; Value: number }[]; HyperParameters: unknown };
     };
     const final = Object.fromEntries(training.training.FinalMetricDataList.map((m) => [m.MetricName, m.Value]));
@@ -324,7 +324,7 @@ describeWithServers('Training state machine on moto', { moto: true }, (env) => {
       return real({ ...req, HyperParameters: { ...req.HyperParameters, eta: '1.5' } });
     });
     expect(res.status).toBe('FAILED');
-    expect(res.path.slice(-3)).toEqual([S.recordFailure, S.alert, S.fail]);
+    expect(res.path.slice(-3)).toEqual([S.RecordFailure, S.Alert, S.Fail]);
     // Two jobs: the Retry on States.TaskFailed runs one more. (The local runner reports $$.State.RetryCount as 0 on
     // the retry too, so both carry the suffix -a0 here; in AWS the second is -a1.)
     expect(trainCalls.map((c) => c.TrainingJobName)).toEqual(['train-xgb-bad-1-a0', 'train-xgb-bad-1-a0']);
@@ -344,7 +344,7 @@ describeWithServers('Training state machine on moto', { moto: true }, (env) => {
       fakeTrain(0.9, 0.3),
     );
     expect(res.status).toBe('FAILED');
-    expect(res.path).toEqual([S.startRun, S.prepareTrainingData, S.recordFailure, S.alert, S.fail]);
+    expect(res.path).toEqual([S.StartRun, S.PrepareTrainingData, S.RecordFailure, S.Alert, S.Fail]);
     expect(res.error?.Error).toBe('ValidationError');
     expect(res.error?.Cause).toContain('reports/train-bad-data-1/validation.json');
     expect(trainCalls).toHaveLength(0);
@@ -363,13 +363,13 @@ describeWithServers('Training state machine on moto', { moto: true }, (env) => {
     const res = await run('train-weak-1', { dataWindow: { from: '2026-10-30' } }, fakeTrain(0.55, 0.9));
     expect(res.status).toBe('FAILED');
     expect(res.path).toEqual([
-      S.startRun,
-      S.prepareTrainingData,
-      S.train,
-      S.evaluateModel,
-      S.modelGate,
-      S.recordGateFailure,
-      S.gateFailed,
+      S.StartRun,
+      S.PrepareTrainingData,
+      S.Train,
+      S.EvaluateModel,
+      S.ModelGate,
+      S.RecordGateFailure,
+      S.GateFailed,
     ]);
     expect(res.error?.Error).toBe('GateFailedError');
     expect(res.error?.Cause).toMatch(/validation:auc 0\.55 < minimum 0\.7/);
@@ -387,7 +387,7 @@ describeWithServers('Training state machine on moto', { moto: true }, (env) => {
   it('a StartRun failure (no partition in the window) is still recorded on a run record', async () => {
     const res = await run('train-empty-1', { dataWindow: { from: '2030-01-01' } }, fakeTrain(0.9, 0.3));
     expect(res.status).toBe('FAILED');
-    expect(res.path).toEqual([S.startRun, S.recordFailure, S.alert, S.fail]);
+    expect(res.path).toEqual([S.StartRun, S.RecordFailure, S.Alert, S.Fail]);
     expect(res.error?.Error).toBe('NotFoundError');
     const runRec = await getRun(doc, table, 'train-empty-1');
     expect(runRec).toMatchObject({ status: 'FAILED', kind: 'training', error: { error: 'NotFoundError' } });

@@ -1,6 +1,6 @@
 /**
  * Helpers for integration tests against moto_server: clients bound to an endpoint, the `Pipeline` table
- * (cross-helper contract 1, same shape as the Data stack's table) and buckets.
+ * (keys from contracts/table-keys.ts, the same shape as the Data stack's table) and buckets.
  */
 import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import {

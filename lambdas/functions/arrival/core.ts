@@ -1,13 +1,8 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { ValidationError } from '../../../contracts/errors';
-import { INFERENCE_PREFIX } from '../../../contracts/s3-layout';
+import { INFERENCE_PREFIX, isScorableKey } from '../../../contracts/s3-layout';
 import { type Arrival, type ArrivalOutcome, type LedgerItem, registerArrival } from '../../domain/ledger';
-
-/** A key the ledger tracks: under `inference/`, a CSV file (not a "folder" marker, not another format). */
-export function isScorableKey(key: string): boolean {
-  return key.startsWith(INFERENCE_PREFIX) && /\.csv$/i.test(key) && !key.endsWith('/');
-}
 
 /**
  * The part of an EventBridge "Object Created" event from S3 the ledger needs

@@ -2,11 +2,10 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { IntegrityError } from '../../../contracts/errors';
-import type { ResolvedModel, Work } from '../../../contracts/states/batch';
+import type { ResolvedModel, RunSummary, Work } from '../../../contracts/states/batch';
 import { commitScored, markQuarantined } from '../../domain/ledger-commit';
 import { completeRun } from '../../domain/tracking';
 import { loadWorkObjects } from '../../domain/work';
-import type { RunSummary } from '../notify/core';
 
 /** Counts PrepareInferenceData reported (subset of `$.data`). */
 export const DataCountsSchema = z.object({

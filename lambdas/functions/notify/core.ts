@@ -1,28 +1,7 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { z } from 'zod';
-import { RunIdSchema, StepErrorSchema } from '../../../contracts/states/batch';
-
-/** Counts of a successful run (what CommitLedger recorded). */
-export const RunSummarySchema = z.object({
-  /**
-   * `SCORED`, or `ALL_QUARANTINED` when no object had a usable row (no transform ran; every object is QUARANTINED and
-   * needs an operator). Absent in summaries written before outcomes existed (read as `SCORED`).
-   */
-  outcome: z.enum(['SCORED', 'ALL_QUARANTINED']).optional(),
-  modelVersion: z.number().int().positive(),
-  objects: z.number().int().nonnegative(),
-  /** Objects with no usable row, marked QUARANTINED. */
-  objectsQuarantined: z.number().int().nonnegative().default(0),
-  rowsIn: z.number().int().nonnegative(),
-  rowsUsed: z.number().int().nonnegative(),
-  rowsQuarantined: z.number().int().nonnegative(),
-  rowsLoaded: z.number().int().nonnegative(),
-  /** More objects were pending than one run takes. */
-  truncated: z.boolean().optional(),
-  /** The run's validation report (why rows or objects were quarantined). */
-  validationReportUri: z.string().min(1).optional(),
-});
-export type RunSummary = z.infer<typeof RunSummarySchema>;
+import type { RunSummary } from '../../../contracts/states/batch';
+import { RunIdSchema, RunSummarySchema, StepErrorSchema } from '../../../contracts/states/batch';
 
 /** `Notify` (success) or `Alert` (failure) input. */
 export const NotificationSchema = z.discriminatedUnion('kind', [

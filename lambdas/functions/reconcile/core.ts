@@ -2,9 +2,8 @@ import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { ValidationError } from '../../../contracts/errors';
-import { INFERENCE_PREFIX, partitionPrefix } from '../../../contracts/s3-layout';
+import { INFERENCE_PREFIX, isScorableKey, partitionPrefix } from '../../../contracts/s3-layout';
 import { type ArrivalOutcome, findPending, registerArrival, removeVanished } from '../../domain/ledger';
-import { isScorableKey } from '../arrival/core';
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD');
 

@@ -1,7 +1,7 @@
 /**
  * Fixture for the fault suite: the synthesized app (bin/app.ts), its BatchInference definition, provisioned local
  * resources, a trained preprocessing spec and registered model versions, feature snapshots, and a `Transform`
- * stand-in — all run through G's `local/runtime/sfn-runner.ts` with the real handlers.
+ * stand-in — all run through `local/runtime/sfn-runner.ts` with the real handlers.
  *
  * The data helpers (`featureValues`, `snapshot`, `ids`) and the transform stand-in follow
  * test/statemachines/batch-inference.test.ts, whose versions are private to that file (copied, not imported).
@@ -11,10 +11,10 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchState as S } from '../../../contracts/states/names';
 import { contractColumns } from '../../../lambdas/data/contract';
 import { createModelPackage } from '../../../lambdas/domain/registry';
 import { prepareTrainingData } from '../../../lambdas/functions/prepare-training-data/core';
-import { BATCH_STATES as S } from '../../../lib/constructs/batch-inference-workflow';
 import {
   type AslDefinition,
   extractDefinition,
@@ -209,7 +209,7 @@ export class Pipeline {
     return runStateMachine({
       definition: this.definition,
       functions: this.resources.functions,
-      overrides: { [S.transform]: this.transform(mutate), ...overrides },
+      overrides: { [S.Transform]: this.transform(mutate), ...overrides },
       input: { trigger: 'test' },
       name,
       env: this.env,
@@ -259,19 +259,19 @@ export class Pipeline {
   }
 }
 
-export const FAILURE_PATH = [S.recordFailure, S.releaseLockAfterFailure, S.alert, S.fail];
+export const FAILURE_PATH = [S.RecordFailure, S.ReleaseLockAfterFailure, S.Alert, S.Fail];
 export const SUCCESS_PATH = [
-  S.acquireLock,
-  S.lockAcquired,
-  S.findUnscored,
-  S.hasWork,
-  S.resolveModel,
-  S.prepareInferenceData,
-  S.hasRows,
-  S.transform,
-  S.loadScores,
-  S.finalizeScores,
-  S.commitLedger,
-  S.releaseLock,
-  S.notify,
+  S.AcquireLock,
+  S.LockAcquired,
+  S.FindUnscored,
+  S.HasWork,
+  S.ResolveModel,
+  S.PrepareInferenceData,
+  S.HasRows,
+  S.Transform,
+  S.LoadScores,
+  S.FinalizeScores,
+  S.CommitLedger,
+  S.ReleaseLock,
+  S.Notify,
 ];

@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { ValidationError } from '../../../../contracts/errors';
-import { isScorableKey } from '../../../../lambdas/functions/arrival/core';
+import { isScorableKey } from '../../../../contracts/s3-layout';
 import { handler } from '../../../../lambdas/functions/arrival/handler';
 
 const ddb = mockClient(DynamoDBDocumentClient);

@@ -1,0 +1,189 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import {
+  BATCH_PREFIX,
+  INFERENCE_PREFIX,
+  QUARANTINE_PREFIX,
+  REPORTS_PREFIX,
+  TRAINING_PREFIX,
+} from '../../contracts/s3-layout';
+import type { AppConfig } from '../config';
+import { acknowledge, iam5ResourceId } from '../nag';
+import { modelPackageArns, modelPackageGroupArn, ProjectFunction } from './project-function';
+import type { Workflow } from './workflow';
+
+/** The environment BatchInferenceWorkflow gives every function it creates (`CODE_VERSION` follows). */
+export type BatchWorkflowEnvironment = {
+  readonly TABLE_NAME: string;
+  readonly FEATURES_BUCKET: string;
+  readonly ARTIFACTS_BUCKET: string;
+  readonly KMS_KEY_ARN: string;
+};
+
+/** The functions the BatchInference workflow creates, by role (for alarms and tests). */
+export interface BatchFunctions {
+  readonly acquireLock: ProjectFunction;
+  readonly releaseLock: ProjectFunction;
+  readonly findUnscored: ProjectFunction;
+  readonly resolveModel: ProjectFunction;
+  readonly prepareInferenceData: ProjectFunction;
+  readonly commitLedger: ProjectFunction;
+  readonly notify: ProjectFunction;
+}
+
+/** Properties of {@link createBatchFunctions}. */
+export interface BatchFunctionsProps {
+  /** Validated settings (batch caps, validation, cache segment, drift). */
+  readonly config: AppConfig;
+  /** Model Package Group the Production model is resolved from. */
+  readonly modelPackageGroupName: string;
+  /** Role SageMaker assumes to run the model (passed to CreateModel). */
+  readonly sageMakerRole: iam.IRole;
+  /** Topic for run summaries and failure alerts. */
+  readonly alertTopic: sns.ITopic;
+}
+
+/** Properties of {@link grantBatchFunctions}. */
+export interface BatchAccessProps extends BatchFunctionsProps {
+  /** The `Pipeline` table (ledger, lock, tracking). */
+  readonly table: dynamodb.ITable;
+  /** Feature store bucket (`inference/` is read). */
+  readonly featuresBucket: s3.IBucket;
+  /** Artifacts bucket (batch input, quarantine, reports; preprocessing specs are read). */
+  readonly artifactsBucket: s3.IBucket;
+  /** The data key (table, buckets, topic). */
+  readonly encryptionKey: kms.IKey;
+  /** Prefix of the SageMaker Models ResolveModel creates (`<prefix>-v<version>`). */
+  readonly namePrefix: string;
+}
+
+/** The functions of the BatchInference workflow in `workflow`, with their environment (a contract with the handlers). */
+export function createBatchFunctions(
+  workflow: Workflow<BatchWorkflowEnvironment>,
+  props: BatchFunctionsProps,
+): BatchFunctions {
+  const { config } = props;
+  const fn = workflow.addFunction.bind(workflow);
+  return {
+    acquireLock: fn(
+      'AcquireLockFunction',
+      'acquire-lock',
+      'BatchInference: take the batch lock, start the run record',
+      {
+        LOCK_LEASE_SECONDS: String(config.batch.lockLeaseSeconds),
+      },
+    ),
+    releaseLock: fn('ReleaseLockFunction', 'release-lock', 'BatchInference: release the batch lock (owner only)', {}),
+    findUnscored: fn('FindUnscoredFunction', 'find-unscored', 'BatchInference: list PENDING feature objects', {
+      MAX_OBJECTS_PER_RUN: String(config.batch.maxObjectsPerRun),
+    }),
+    resolveModel: fn('ResolveModelFunction', 'resolve-model', 'BatchInference: resolve the Production model', {
+      MODEL_PACKAGE_GROUP_NAME: props.modelPackageGroupName,
+      SAGEMAKER_ROLE_ARN: props.sageMakerRole.roleArn,
+    }),
+    prepareInferenceData: fn(
+      'PrepareInferenceDataFunction',
+      'prepare-inference-data',
+      'BatchInference: validate, quarantine and encode feature objects into transform input',
+      {
+        SEGMENT_FEATURE: config.cache.segmentFeature,
+        MAX_INVALID_ROW_RATIO: String(config.validation.maxInvalidRowRatio),
+        MAX_REPORTED_VIOLATIONS: String(config.validation.maxReportedViolations),
+        DRIFT_PSI_THRESHOLD: String(config.monitoring.driftPsiThreshold),
+        FAIL_ON_DRIFT: String(config.monitoring.failOnDrift),
+      },
+      { timeout: Duration.minutes(15), memorySize: 2048 },
+    ),
+    commitLedger: fn(
+      'CommitLedgerFunction',
+      'commit-ledger',
+      "BatchInference: mark the run's objects SCORED (or QUARANTINED)",
+      {},
+    ),
+    notify: fn('NotifyFunction', 'notify', 'BatchInference: publish the run summary or failure alert', {
+      ALERT_TOPIC_ARN: props.alertTopic.topicArn,
+    }),
+  };
+}
+
+/**
+ * Least-privilege access of each function (and of `recordFailure` when it is a ProjectFunction created here):
+ * explicit actions, resources named or prefix-scoped.
+ */
+export function grantBatchFunctions(f: BatchFunctions, props: BatchAccessProps, recordFailure: lambda.IFunction): void {
+  const { table, featuresBucket, artifactsBucket, encryptionKey: key } = props;
+  f.acquireLock.grantTableItems(table, key, ['dynamodb:GetItem', 'dynamodb:PutItem']);
+  f.releaseLock.grantTableItems(table, key, ['dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem']);
+  f.findUnscored.grantTableItems(table, key, ['dynamodb:Query'], { indexes: true });
+  f.commitLedger.grantTableItems(table, key, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+  // Records the feature drift of the run (PSI per feature) on the run record.
+  f.prepareInferenceData.grantTableItems(table, key, ['dynamodb:UpdateItem']);
+  if (recordFailure instanceof ProjectFunction) {
+    recordFailure.grantTableItems(table, key, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+  }
+
+  f.findUnscored.grantObjects(artifactsBucket, BATCH_PREFIX, 'write', { key });
+  f.commitLedger.grantObjects(artifactsBucket, BATCH_PREFIX, 'read', { key });
+  f.prepareInferenceData.grantObjects(artifactsBucket, BATCH_PREFIX, 'readwrite', { key });
+  f.prepareInferenceData.grantObjects(featuresBucket, INFERENCE_PREFIX, 'read', { key });
+  f.prepareInferenceData.grantObjects(artifactsBucket, TRAINING_PREFIX, 'read', { key });
+  f.prepareInferenceData.grantObjects(artifactsBucket, QUARANTINE_PREFIX, 'write', { key });
+  f.prepareInferenceData.grantObjects(artifactsBucket, REPORTS_PREFIX, 'write', { key });
+
+  f.notify.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'PublishRunNotifications',
+      actions: ['sns:Publish'],
+      resources: [props.alertTopic.topicArn],
+    }),
+  );
+  f.notify.grantKeyVia(key, 'sns', ['kms:Decrypt', 'kms:GenerateDataKey']);
+  grantResolveModel(f.resolveModel, props);
+}
+
+/** Find the Production package of the group, create its SageMaker Model (named by version), pass the model role. */
+function grantResolveModel(fn: ProjectFunction, props: BatchAccessProps): void {
+  const group = props.modelPackageGroupName;
+  const stack = Stack.of(fn);
+  // One statement naming the group and its versions: ListModelPackages is called with the group name here.
+  const packages = modelPackageArns(fn, group);
+  const models = stack.formatArn({ service: 'sagemaker', resource: 'model', resourceName: `${props.namePrefix}-v*` });
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadModelRegistry',
+      actions: ['sagemaker:ListModelPackages', 'sagemaker:DescribeModelPackage'],
+      resources: [modelPackageGroupArn(fn, group), packages],
+    }),
+  );
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'ManageProductionModel',
+      actions: ['sagemaker:DescribeModel', 'sagemaker:CreateModel', 'sagemaker:AddTags'],
+      resources: [models],
+    }),
+  );
+  acknowledge(
+    fn.role!,
+    {
+      id: iam5ResourceId(fn, packages),
+      reason: `DescribeModelPackage on the versions of group ${group} only; the Production version is found at run time.`,
+    },
+    {
+      id: iam5ResourceId(fn, models),
+      reason: `Describe/CreateModel only for Models named ${props.namePrefix}-v<version>; the version is known at run time.`,
+    },
+  );
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'PassSageMakerRole',
+      actions: ['iam:PassRole'],
+      resources: [props.sageMakerRole.roleArn],
+      conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+    }),
+  );
+}

@@ -1,0 +1,176 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { QUARANTINE_PREFIX, REPORTS_PREFIX, TRAINING_PREFIX } from '../../contracts/s3-layout';
+import type { AppConfig } from '../config';
+import { modelPackageArns, modelPackageGroupArn, type ProjectFunction } from './project-function';
+import type { Workflow } from './workflow';
+
+/** The environment TrainingWorkflow gives every function it creates (`CODE_VERSION` follows). */
+export type TrainingWorkflowEnvironment = {
+  readonly TABLE_NAME: string;
+  readonly FEATURES_BUCKET: string;
+  readonly ARTIFACTS_BUCKET: string;
+  readonly MODEL_PACKAGE_GROUP_NAME: string;
+};
+
+/** The functions of the Training workflow, by role. */
+export interface TrainingFunctions {
+  readonly startRun: ProjectFunction;
+  readonly prepare: ProjectFunction;
+  readonly evaluate: ProjectFunction;
+  readonly register: ProjectFunction;
+  readonly notify: ProjectFunction;
+  readonly complete: ProjectFunction;
+  readonly recordFailure: ProjectFunction;
+  /** Handles the registry's approval events (not a state of the machine). */
+  readonly approval: ProjectFunction;
+}
+
+/** Properties of {@link createTrainingFunctions}. */
+export interface TrainingFunctionsProps {
+  /** Validated settings (training, gate, validation, transform, batch). */
+  readonly config: AppConfig;
+  /** XGBoost image URI registered as the inference image of each package. */
+  readonly imageUri: string;
+  /** Topic NotifyApprovers publishes to. */
+  readonly approverTopic: sns.ITopic;
+  /** BatchInference state machine the approval function may start. */
+  readonly batchStateMachineArn: string;
+}
+
+/** Properties of {@link grantTrainingFunctions}. */
+export interface TrainingAccessProps {
+  /** Validated settings (uses `batch.startOnApproval`). */
+  readonly config: AppConfig;
+  /** Topic NotifyApprovers publishes to. */
+  readonly approverTopic: sns.ITopic;
+  /** BatchInference state machine the approval function may start. */
+  readonly batchStateMachineArn: string;
+  /** The `Pipeline` table (tracking records). */
+  readonly table: dynamodb.ITable;
+  /** Feature store bucket (`training/` is read). */
+  readonly featuresBucket: s3.IBucket;
+  /** Artifacts bucket (run folders, reports, quarantine). */
+  readonly artifactsBucket: s3.IBucket;
+  /** The data key (table, buckets, topics). */
+  readonly encryptionKey: kms.IKey;
+  /** Model Package Group the functions read and register into. */
+  readonly modelPackageGroupName: string;
+}
+
+/** The functions of the Training workflow in `workflow`, with their environment (a contract with the handlers). */
+export function createTrainingFunctions(
+  workflow: Workflow<TrainingWorkflowEnvironment>,
+  props: TrainingFunctionsProps,
+): TrainingFunctions {
+  const { config } = props;
+  const t = config.training;
+  const fn = workflow.addFunction.bind(workflow);
+  const gateEnv = {
+    GATE_MIN_AUC: String(config.gate.minAuc),
+    GATE_MAX_LOGLOSS: String(config.gate.maxLogloss),
+    GATE_MAX_AUC_DROP: String(config.gate.maxAucDropVsProduction),
+  };
+  return {
+    startRun: fn('StartRunFunction', 'start-run', 'Training: resolve the data window, create the run record', {
+      ...gateEnv,
+      VALIDATION_SHARE: String(t.validationShare),
+      MAX_INVALID_ROW_RATIO: String(config.validation.maxInvalidRowRatio),
+      TRAINING_PARAMS: JSON.stringify({
+        instanceType: t.instanceType,
+        instanceCount: t.instanceCount,
+        useSpot: t.useSpot,
+        maxRuntimeSeconds: t.maxRuntimeSeconds,
+        maxWaitSeconds: t.maxWaitSeconds,
+        xgboostVersion: t.xgboostVersion,
+        hyperparameters: t.hyperparameters,
+      }),
+    }),
+    prepare: fn(
+      'PrepareTrainingDataFunction',
+      'prepare-training-data',
+      'Training: validate features against the contract, quarantine, encode, split, profile',
+      {
+        VALIDATION_SHARE: String(t.validationShare),
+        MAX_INVALID_ROW_RATIO: String(config.validation.maxInvalidRowRatio),
+        MAX_REPORTED_VIOLATIONS: String(config.validation.maxReportedViolations),
+      },
+      { timeout: Duration.minutes(15), memorySize: 2048 },
+    ),
+    evaluate: fn('EvaluateModelFunction', 'evaluate-model', 'Training: metrics, gate decision, report', gateEnv),
+    register: fn('RegisterModelFunction', 'register-model', 'Training: register the model package', {
+      INFERENCE_IMAGE_URI: props.imageUri,
+      TRANSFORM_INSTANCE_TYPES: config.transform.instanceType,
+    }),
+    notify: fn('NotifyApproversFunction', 'notify-approvers', 'Training: ask approvers to review', {
+      APPROVER_TOPIC_ARN: props.approverTopic.topicArn,
+    }),
+    complete: fn('CompleteRunFunction', 'complete-run', 'Training: end the run SUCCEEDED or REJECTED', {}),
+    recordFailure: fn('RecordFailureFunction', 'record-failure', 'Record a run failure (any workflow)', {}),
+    approval: fn(
+      'ApprovalEventFunction',
+      'approval-event',
+      'Model registry: approval history, rollback, optional batch run on approval',
+      {
+        START_BATCH_ON_APPROVAL: String(config.batch.startOnApproval),
+        BATCH_STATE_MACHINE_ARN: props.batchStateMachineArn,
+      },
+    ),
+  };
+}
+
+/** Least-privilege access of each function: explicit actions, resources named or prefix-scoped. */
+export function grantTrainingFunctions(f: TrainingFunctions, props: TrainingAccessProps): void {
+  const { table, featuresBucket, artifactsBucket, encryptionKey: key } = props;
+  const group = props.modelPackageGroupName;
+  const prefixReason = (what: string) =>
+    `${what}: keys under a fixed prefix carry run ids or partition dates known only at run time.`;
+  const prepareObjects = {
+    key,
+    abortMultipart: true,
+    reason: prefixReason('Reads training/ features, writes the run folders'),
+  };
+  const itemWrites = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'];
+
+  f.startRun.grantTableItems(table, key, ['dynamodb:PutItem', 'dynamodb:GetItem']);
+  f.startRun.grantListPrefix(featuresBucket, TRAINING_PREFIX);
+  f.prepare.grantListPrefix(featuresBucket, TRAINING_PREFIX);
+  f.prepare.grantObjects(featuresBucket, TRAINING_PREFIX, 'read', prepareObjects);
+  for (const prefix of [TRAINING_PREFIX, REPORTS_PREFIX, QUARANTINE_PREFIX]) {
+    f.prepare.grantObjects(artifactsBucket, prefix, 'write', prepareObjects);
+  }
+  f.prepare.grantTableItems(table, key, ['dynamodb:UpdateItem']);
+  f.evaluate.grantModelPackageRead(group);
+  f.evaluate.grantObjects(artifactsBucket, REPORTS_PREFIX, 'readwrite', {
+    key,
+    abortMultipart: true,
+    reason: prefixReason('Writes reports/<runId>/evaluation.json, reads the Production report'),
+  });
+  f.evaluate.grantTableItems(table, key, ['dynamodb:UpdateItem']);
+  f.register.grantModelPackageRead(group);
+  f.register.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'CreateModelPackageInGroup',
+      actions: ['sagemaker:CreateModelPackage'],
+      resources: [modelPackageGroupArn(f.register, group), modelPackageArns(f.register, group)],
+    }),
+  );
+  f.register.grantTableItems(table, key, itemWrites);
+  f.notify.addToRolePolicy(
+    new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [props.approverTopic.topicArn] }),
+  );
+  f.notify.grantKeyVia(key, 'sns', ['kms:GenerateDataKey', 'kms:Decrypt']);
+  f.complete.grantTableItems(table, key, ['dynamodb:UpdateItem', 'dynamodb:GetItem']);
+  f.recordFailure.grantTableItems(table, key, ['dynamodb:UpdateItem']);
+  f.approval.grantModelPackageRead(group);
+  f.approval.grantTableItems(table, key, itemWrites);
+  if (props.config.batch.startOnApproval) {
+    f.approval.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [props.batchStateMachineArn] }),
+    );
+  }
+}
