@@ -1,5 +1,6 @@
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ConflictError, DependencyError, ValidationError } from '../contracts/errors';
+import { newRunId } from '../contracts/states/names';
 import type { RunKind } from '../contracts/table-keys';
 import { getModel, type ModelRecord } from '../lambdas/domain/model-records';
 import {
@@ -153,7 +154,7 @@ export async function startExecution(
   options: { wait?: boolean; runId?: string; pollMs?: number; timeoutMs?: number } = {},
 ): Promise<ExecutionResult> {
   const arn = output(target, outputKey);
-  const runId = options.runId ?? defaultRunId(outputKey === 'TrainingStateMachineArn' ? 'train' : 'batch');
+  const runId = options.runId ?? newRunId(outputKey === 'TrainingStateMachineArn' ? 'train' : 'batch');
   const started = await target.clients.sfn.send(
     new StartExecutionCommand({ stateMachineArn: arn, name: runId, input: JSON.stringify(input) }),
   );
@@ -179,15 +180,6 @@ export async function startExecution(
     if (Date.now() > deadline) throw new DependencyError(`Execution ${runId} still running after the wait limit`);
     await new Promise((r) => setTimeout(r, options.pollMs ?? 10_000));
   }
-}
-
-/** Run ids are execution names: `<kind>-YYYYMMDDTHHMMSSZ-<4 random>` (sortable, unique, ≤ 80 chars). */
-export function defaultRunId(kind: 'train' | 'batch', now: Date = new Date()): string {
-  const stamp = now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
-  return `${kind}-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
 }
 
 /** Register feature objects the arrival events missed (or a backfill range) through the ledger. */

@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
+
 /**
- * State names of the two state machines. The local runtime overrides states by name and tests assert the order of
+ * State names of the two state machines, and the run id every execution is named by. The local runtime overrides states by name and tests assert the order of
  * states by name, so a name here is a contract: rename one only together with every user.
  */
 
@@ -57,3 +59,16 @@ export const BatchState = {
   Fail: FailureState.Fail,
 } as const;
 export type BatchStateName = (typeof BatchState)[keyof typeof BatchState];
+
+/**
+ * A new run id, which is also the execution name: `<kind>-YYYYMMDDTHHMMSSZ-<4 random>` (sortable by start, unique,
+ * well under Step Functions' 80-character name limit). The CLI (against AWS) and the local runtime both start runs
+ * with it.
+ */
+export function newRunId(kind: 'train' | 'batch', now: Date = new Date()): string {
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `${kind}-${stamp}-${randomUUID().slice(0, 4)}`;
+}

@@ -3,8 +3,9 @@
  * late older day that must not overwrite newer scores; each followed by its checks (local/demo/checks.ts).
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { newRunId as runId } from '../../contracts/states/names';
 import { ensureConnected, redisFromEnv } from '../../lambdas/platform/redis';
-import { executeLocal, findMachine, localRunId as runId } from '../runtime/executions';
+import { executeLocal, findMachine } from '../runtime/executions';
 import {
   type BatchChecks,
   checkInitialDays,

@@ -13,6 +13,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { setStatus } from '../../cli/commands';
 import type { Target } from '../../cli/target';
+import { newRunId as runId } from '../../contracts/states/names';
 import type { PackageInfo } from '../../lambdas/domain/registry';
 import { deliverApprovalEvent } from '../runtime/approval';
 import {
@@ -21,7 +22,6 @@ import {
   localHandlerEnv,
   localOutputs,
   outputByKey,
-  localRunId as runId,
   setLocalResources,
 } from '../runtime/executions';
 import { type LocalFunction, type LocalResources, resolveResources } from '../runtime/inventory';

@@ -4,10 +4,9 @@
  * environment, so both paths exercise exactly the same code.
  */
 import './polyfills';
-import { randomUUID } from 'node:crypto';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { BatchState, TrainingState } from '../../contracts/states/names';
+import { BatchState, newRunId, TrainingState } from '../../contracts/states/names';
 import { LOCAL_IMAGE_URI } from '../standins/model';
 import { withSyncTaskTimeouts } from '../standins/task-timeouts';
 import { type TrainerDeps, trainingOverride } from '../standins/trainer';
@@ -101,13 +100,6 @@ export function localHandlerEnv(options: {
 }
 
 /** Run id in the CLI's format: `<kind>-YYYYMMDDTHHMMSSZ-<4 random>`. */
-export function localRunId(kind: 'train' | 'batch', now = new Date()): string {
-  const stamp = now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
-  return `${kind}-${stamp}-${randomUUID().slice(0, 4)}`;
-}
 
 export interface LocalExecutionContext {
   readonly resources: LocalResources;
@@ -119,7 +111,7 @@ export interface LocalExecutionContext {
 }
 
 export interface LocalExecutionOptions {
-  /** Execution name = run id. @default {@link localRunId} */
+  /** Execution name = run id. @default {@link newRunId} */
   readonly name?: string;
   readonly input: Record<string, unknown>;
   /** Training: the local trainer's validation scores/labels. */
@@ -161,7 +153,7 @@ export function executeLocal(
     functions: ctx.resources.functions,
     overrides,
     input: options.input,
-    name: options.name ?? localRunId(kind === 'training' ? 'train' : 'batch'),
+    name: options.name ?? newRunId(kind === 'training' ? 'train' : 'batch'),
     stateMachineName: machine.name,
     stateMachineArn: machine.arn,
     env: ctx.env,
