@@ -23,7 +23,7 @@ import { ValidationError } from '../../contracts/errors';
 import { parseS3Uri } from '../../contracts/s3-layout';
 import { jobDir, LOCAL_IMAGE_URI, MODEL_FILE, packModel } from './model';
 import { type TrainingSummary, trainingSummary } from './summary';
-import { finalMetricsFromLog, requireXgboost, runXgboostScript } from './xgboost';
+import { finalMetricsOf, requireXgboost, runXgboostScript } from './xgboost';
 
 /** The parts of a CreateTrainingJob request the stand-in reads (the state's resolved Parameters). */
 export interface TrainingJobRequest {
@@ -206,7 +206,7 @@ async function train(request: TrainingJobRequest, s3: S3Client, dir: string): Pr
     }
   });
   if (typeof run.result.error === 'string') throw new ValidationError(run.result.error);
-  const { metrics, rounds } = finalMetricsFromLog(run.stdout);
+  const { metrics, rounds } = finalMetricsOf(run.result);
   const scores = readFileSync(files.predictions, 'utf8').split('\n').filter(Boolean).map(Number);
   return {
     result: run.result,

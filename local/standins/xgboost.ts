@@ -118,20 +118,15 @@ export function runXgboostScript(
   });
 }
 
-/** Final value of each metric in an XGBoost evaluation log: `[i]\t<data>-<metric>:<value>…` → `<data>:<metric>`. */
-export function finalMetricsFromLog(log: string): { metrics: Record<string, number>; rounds: number } {
+/**
+ * Final value of each metric (`<data>:<metric>`, e.g. `validation:auc`) and the number of evaluated rounds, from the
+ * training script's result (XGBoost's evaluation record: the same values its log prints, 5 decimals). SageMaker's
+ * metric definitions for the algorithm take the last value a regex such as `.*\[[0-9]+\].*#011validation-auc:(\S+)`
+ * matches in the log (#011 is the tab), which is this last value.
+ */
+export function finalMetricsOf(result: Record<string, unknown>): { metrics: Record<string, number>; rounds: number } {
+  const raw = (result.finalMetrics ?? {}) as Record<string, unknown>;
   const metrics: Record<string, number> = {};
-  let rounds = 0;
-  for (const line of log.split('\n')) {
-    const m = /^\[(\d+)\]\t(.*)$/.exec(line.trim());
-    if (!m) continue;
-    rounds = Number(m[1]) + 1;
-    // SageMaker's metric definitions for the algorithm take the last value a regex such as
-    // `.*\[[0-9]+\].*#011validation-auc:(\S+)` matches in the log (#011 is the tab).
-    for (const field of m[2]!.split('\t')) {
-      const f = /^(train|validation)-([^:]+):(\S+)$/.exec(field);
-      if (f) metrics[`${f[1]}:${f[2]}`] = Number(f[3]);
-    }
-  }
-  return { metrics, rounds };
+  for (const [name, value] of Object.entries(raw)) if (typeof value === 'number') metrics[name] = value;
+  return { metrics, rounds: typeof result.evaluatedRounds === 'number' ? result.evaluatedRounds : 0 };
 }

@@ -165,8 +165,9 @@ def train(request):
             rounds=early, data_name="validation", metric_name=metrics[-1],
             maximize=metrics[-1] in MAXIMIZE_METRICS, save_best=True))
     started = time.time()
+    history = {}
     booster = xgb.train(params, dtrain, num_boost_round=num_round, evals=[(dtrain, "train"), (dval, "validation")],
-                        callbacks=callbacks, verbose_eval=False)
+                        evals_result=history, callbacks=callbacks, verbose_eval=False)
     seconds = time.time() - started
     booster.save_model(request["model_out"])
     with open(request["validation_predictions_out"], "w") as f:
@@ -181,6 +182,12 @@ def train(request):
         "bestIteration": None if best is None else int(best),
         "nthread": nthread_of(booster),
         "seconds": seconds,
+        # The last logged value of each metric, as SageMaker's metric regexes read the log, taken from XGBoost's own
+        # record of the evaluation log rather than from stdout (whose last line a loaded machine can lose), and
+        # rounded as the log prints it.
+        "evaluatedRounds": max((len(v) for m in history.values() for v in m.values()), default=0),
+        "finalMetrics": {"{}:{}".format(data, metric): round(values[-1], 5)
+                         for data, metrics in history.items() for metric, values in metrics.items() if values},
     }
 
 

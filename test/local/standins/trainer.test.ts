@@ -13,7 +13,7 @@ import {
   TrainingJobFailedError,
   type TrainingJobRequest,
 } from '../../../local/standins/trainer';
-import { finalMetricsFromLog } from '../../../local/standins/xgboost';
+import { finalMetricsOf } from '../../../local/standins/xgboost';
 import { testClients, uniqueName } from '../../support/aws';
 import { describeWithServers } from '../../support/servers';
 import { boosterPredict } from '../../support/xgboost';
@@ -43,14 +43,18 @@ const HYPERPARAMETERS = {
   early_stopping_rounds: '10',
 };
 
-describe('finalMetricsFromLog', () => {
-  it('takes the last value of each metric, named as SageMaker names them', () => {
-    const log = [
-      '[0]\ttrain-logloss:0.60637\ttrain-auc:0.89771\tvalidation-logloss:0.61763\tvalidation-auc:0.85429',
-      'some warning',
-      '[1]\ttrain-logloss:0.54633\ttrain-auc:0.90756\tvalidation-logloss:0.56456\tvalidation-auc:0.86974',
-    ].join('\n');
-    expect(finalMetricsFromLog(log)).toEqual({
+describe('finalMetricsOf', () => {
+  it("takes the training script's last value of each metric, named as SageMaker names them", () => {
+    const result = {
+      evaluatedRounds: 2,
+      finalMetrics: {
+        'train:logloss': 0.54633,
+        'train:auc': 0.90756,
+        'validation:logloss': 0.56456,
+        'validation:auc': 0.86974,
+      },
+    };
+    expect(finalMetricsOf(result)).toEqual({
       rounds: 2,
       metrics: {
         'train:logloss': 0.54633,
@@ -59,6 +63,7 @@ describe('finalMetricsFromLog', () => {
         'validation:auc': 0.86974,
       },
     });
+    expect(finalMetricsOf({})).toEqual({ rounds: 0, metrics: {} });
   });
 });
 
