@@ -6,6 +6,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { newRunId as runId } from '../../contracts/states/names';
 import { ensureConnected, redisFromEnv } from '../../lambdas/platform/redis';
 import { executeLocal, findMachine } from '../runtime/executions';
+import { histogram } from '../standins/metrics';
 import {
   type BatchChecks,
   checkInitialDays,
@@ -21,6 +22,10 @@ import {
 } from './checks';
 import { type Arrivals, type Demo, printStates } from './phases';
 import type { ReportBatch } from './report';
+import { driftFromStats, quarantineSummary } from './report-data';
+
+/** Bins of the per-run score histograms. */
+const SCORE_BINS = 20;
 
 /** The score store as the read API sees it: a reader client built the way the read handler builds its own. */
 export async function observe(demo: Demo): Promise<Observed> {
@@ -32,7 +37,6 @@ export async function observe(demo: Demo): Promise<Observed> {
 /** Runs BatchInference (real handlers, local transformer) and keeps every run and every score for the report. */
 export class BatchRunner {
   readonly batches: DemoBatch[] = [];
-  readonly allScores: number[] = [];
 
   constructor(private readonly demo: Demo) {
     findMachine(demo.resources, 'BatchInference'); // fail before the batch runs when it is missing
@@ -40,6 +44,7 @@ export class BatchRunner {
 
   async run(label: string): Promise<DemoBatch> {
     const { resources, clients, env, region, progress } = this.demo;
+    const scores: number[] = [];
     const res = await executeLocal(
       'batch',
       { resources, s3: clients.s3, sageMaker: clients.sageMaker, env, region },
@@ -48,7 +53,7 @@ export class BatchRunner {
         name: runId('batch'),
         onTransformed: (i) => {
           // A loop, not push(...scores): spreading 100 000+ arguments overflows the call stack.
-          for (const score of i.scores) this.allScores.push(score);
+          for (const score of i.scores) scores.push(score);
         },
       },
     );
@@ -70,6 +75,9 @@ export class BatchRunner {
       rowsScored: numOf(finalize.rowsScored) ?? 0,
       rowsQuarantined: numOf(prepared.rowsQuarantined) ?? 0,
       rowsKeptNewer: numOf(finalize.rowsKeptNewer) ?? 0,
+      histogram: histogram(scores, SCORE_BINS),
+      drift: await driftFromStats(clients.s3, this.demo.artifactsBucket, res.name),
+      quarantine: await quarantineSummary(clients.s3, strOf(prepared.validationReportUri)),
       ms: res.durationMs,
       states: res.steps.filter((s) => s.index === undefined).map((s) => ({ state: s.state, ms: s.durationMs })),
     };

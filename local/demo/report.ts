@@ -6,6 +6,8 @@
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { RocPoint } from '../standins/metrics';
+import { barChart, esc, histogramChart, lineChart, ticksOf } from './charts';
+import type { QuarantineSummary } from './report-data';
 
 export interface ReportStep {
   readonly name: string;
@@ -28,6 +30,11 @@ export interface ReportBatch {
   readonly rowsScored: number;
   readonly rowsQuarantined: number;
   readonly rowsKeptNewer: number;
+  /** This run's scores in 20 equal bins over [0, 1] (each run on its own: a customer scored by two runs counts in both). */
+  readonly histogram: readonly number[];
+  /** Population stability index per feature against the training statistics. */
+  readonly drift: Readonly<Record<string, number>>;
+  readonly quarantine: QuarantineSummary | undefined;
   readonly ms: number;
   readonly states: readonly { readonly state: string; readonly ms: number }[];
 }
@@ -57,6 +64,9 @@ export interface LocalRunReport {
     readonly modelPackageArn: string | undefined;
     /** Which algorithm and version trained, hyperparameters, rounds, train/validation AUC (local/standins/summary.ts). */
     readonly algorithm?: readonly string[];
+    /** Share of positive labels in the validation rows. */
+    readonly baseRate?: number;
+    readonly quarantine?: QuarantineSummary;
     readonly states: readonly { readonly state: string; readonly ms: number }[];
   };
   readonly approval: {
@@ -69,13 +79,12 @@ export interface LocalRunReport {
   readonly reads: readonly ReportRead[];
   readonly fallback: unknown;
   readonly roc: readonly RocPoint[];
-  readonly histogram: readonly number[];
   readonly resultFiles: readonly string[];
 }
 
 const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const num = (n: number | undefined, d = 4) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(d));
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const pct = (n: number | undefined) => (n === undefined ? '-' : `${(n * 100).toFixed(1)} %`);
 
 export function renderMarkdown(r: LocalRunReport): string {
   const lines: string[] = [];
@@ -93,6 +102,7 @@ export function renderMarkdown(r: LocalRunReport): string {
   );
   lines.push('');
   for (const a of t.algorithm ?? []) lines.push(`- ${a}`);
+  lines.push(`- label base rate (validation rows): ${pct(t.baseRate)}`);
   lines.push('', `Approval: ${r.approval.detail}`, '');
   lines.push('## Batch runs', '');
   lines.push('| run | id | status | objects | rows in | rows scored | quarantined | kept newer | time |');
@@ -118,61 +128,83 @@ export function renderMarkdown(r: LocalRunReport): string {
   }
   lines.push('', '## Result files', '');
   for (const f of r.resultFiles) lines.push(`- ${f}`);
-  lines.push('', 'Charts (ROC curve, score histogram, timing): report.html', '');
+  lines.push('', 'Charts (ROC curve, quarantine, drift, score histograms per run, timing): report.html', '');
   return lines.join('\n');
 }
 
-function rocSvg(roc: readonly RocPoint[], auc: number | undefined): string {
-  const W = 320;
-  const P = 36;
-  const x = (v: number) => P + v * (W - 2 * P);
-  const y = (v: number) => W - P - v * (W - 2 * P);
-  const pts = roc.map((p) => `${x(p.fpr).toFixed(1)},${y(p.tpr).toFixed(1)}`).join(' ');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${W}" role="img" aria-label="ROC curve">
-  <rect x="${P}" y="${P}" width="${W - 2 * P}" height="${W - 2 * P}" fill="none" stroke="#999"/>
-  <line x1="${x(0)}" y1="${y(0)}" x2="${x(1)}" y2="${y(1)}" stroke="#bbb" stroke-dasharray="4 4"/>
-  <polyline points="${pts}" fill="none" stroke="#1f77b4" stroke-width="2"/>
-  <text x="${W / 2}" y="${W - 8}" text-anchor="middle" font-size="12">false positive rate</text>
-  <text x="12" y="${W / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 12 ${W / 2})">true positive rate</text>
-  <text x="${x(0.95)}" y="${y(0.06)}" text-anchor="end" font-size="13">AUC ${num(auc)}</text>
-</svg>`;
+/** PSI bands as commonly read: below 0.1 stable, 0.1–0.25 a moderate shift, above 0.25 a major one. */
+const PSI_MODERATE = 0.1;
+const PSI_MAJOR = 0.25;
+
+const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b'];
+
+function rocChart(roc: readonly RocPoint[], auc: number | undefined): string {
+  return lineChart({
+    title: 'ROC curve (validation rows)',
+    x: { label: 'false positive rate', min: 0, max: 1 },
+    y: { label: 'true positive rate', min: 0, max: 1 },
+    series: [{ label: `AUC ${num(auc)}`, color: COLORS[0]!, points: roc.map((p) => ({ x: p.fpr, y: p.tpr })) }],
+    diagonal: true,
+  });
 }
 
-function histogramSvg(counts: readonly number[]): string {
-  const W = 420;
-  const H = 240;
-  const P = 32;
-  const max = Math.max(1, ...counts);
-  const bw = (W - 2 * P) / Math.max(1, counts.length);
-  const bars = counts
-    .map((c, i) => {
-      const h = (c / max) * (H - 2 * P);
-      return `<rect x="${(P + i * bw).toFixed(1)}" y="${(H - P - h).toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="#ff7f0e"><title>${(i / counts.length).toFixed(2)}–${((i + 1) / counts.length).toFixed(2)}: ${c}</title></rect>`;
-    })
+/** Rows quarantined per rule and the first examples of each (rule, file, line, column, message). */
+function quarantineHtml(label: string, q: QuarantineSummary | undefined): string {
+  if (!q) return `<h3>${esc(label)}</h3><p>No validation report (nothing was prepared).</p>`;
+  if (q.countsByRule.length === 0) return `<h3>${esc(label)}</h3><p>No row or file quarantined.</p>`;
+  const chart = barChart(
+    `${label}: violations per rule`,
+    q.countsByRule.map((c) => ({ label: c.rule, value: c.count })),
+    '#d62728',
+  );
+  const examples = q.examples
+    .map(
+      (e) =>
+        `<tr><td>${esc(e.rule)}</td><td><code>${esc(e.file)}</code></td><td>${e.line}</td><td>${esc(e.column ?? '')}</td><td>${esc(e.message)}</td></tr>`,
+    )
     .join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" role="img" aria-label="score histogram">
-  ${bars}
-  <line x1="${P}" y1="${H - P}" x2="${W - P}" y2="${H - P}" stroke="#999"/>
-  <text x="${P}" y="${H - 12}" font-size="11">0</text><text x="${W - P}" y="${H - 12}" font-size="11" text-anchor="end">1</text>
-  <text x="${W / 2}" y="${H - 4}" text-anchor="middle" font-size="12">churn score (all scored rows)</text>
-  <text x="${P}" y="${P - 8}" font-size="11">max ${max}</text>
-</svg>`;
+  return `<h3>${esc(label)}</h3><p>${q.rowsQuarantined} rows quarantined · report <code>${esc(q.reportUri)}</code></p>
+<div class="charts">${chart}</div>
+<table><tr><th>rule</th><th>file</th><th>line</th><th>column</th><th>message</th></tr>${examples}</table>`;
 }
 
-function timingSvg(steps: readonly ReportStep[]): string {
-  const W = 560;
-  const row = 22;
-  const L = 190;
-  const H = steps.length * row + 20;
-  const max = Math.max(1, ...steps.map((s) => s.ms));
-  const bars = steps
-    .map((s, i) => {
-      const w = (s.ms / max) * (W - L - 70);
-      const yy = 10 + i * row;
-      return `<text x="${L - 6}" y="${yy + 14}" text-anchor="end" font-size="12">${esc(s.name)}</text><rect x="${L}" y="${yy + 3}" width="${w.toFixed(1)}" height="${row - 6}" fill="#2ca02c"/><text x="${(L + w + 4).toFixed(1)}" y="${yy + 14}" font-size="11">${sec(s.ms)}</text>`;
-    })
-    .join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" role="img" aria-label="time per step">${bars}</svg>`;
+/** PSI per feature (rows) and batch run (columns), banded. */
+function driftHtml(batches: readonly ReportBatch[]): string {
+  const runs = batches.filter((b) => Object.keys(b.drift).length > 0);
+  if (runs.length === 0) return '<p>No batch run prepared rows, so no drift was computed.</p>';
+  const features = [...new Set(runs.flatMap((b) => Object.keys(b.drift)))];
+  const cell = (v: number | undefined) => {
+    if (v === undefined) return '<td>-</td>';
+    const band = v >= PSI_MAJOR ? 'major' : v >= PSI_MODERATE ? 'moderate' : 'stable';
+    return `<td class="psi-${band}" title="${band}">${v.toFixed(4)}</td>`;
+  };
+  const head = runs.map((b) => `<th>${esc(b.label)}</th>`).join('');
+  const rows = features.map((f) => `<tr><td>${esc(f)}</td>${runs.map((b) => cell(b.drift[f])).join('')}</tr>`).join('');
+  return `<p>Population stability index of each feature against the training statistics: below ${PSI_MODERATE} stable, ${PSI_MODERATE}–${PSI_MAJOR} moderate, above ${PSI_MAJOR} major.</p>
+<table><tr><th>feature</th>${head}</tr>${rows}</table>`;
+}
+
+/** One histogram per run that scored rows (runs are not pooled: a customer scored twice would count twice). */
+function histogramsHtml(batches: readonly ReportBatch[]): string {
+  const scored = batches.filter((b) => b.rowsScored > 0);
+  if (scored.length === 0) return '<p>No run scored rows.</p>';
+  const charts = scored.map((b, i) =>
+    histogramChart({
+      title: `${b.label} (${b.rowsScored} rows)`,
+      counts: b.histogram,
+      x: { label: 'churn score', min: 0, max: 1, ticks: ticksOf(0, 1, 6) },
+      yLabel: 'rows',
+      color: COLORS[i % COLORS.length],
+    }),
+  );
+  return `<div class="charts">${charts.join('')}</div>`;
+}
+
+function timingHtml(steps: readonly ReportStep[]): string {
+  return barChart(
+    'time per step',
+    steps.map((s) => ({ label: s.name, value: s.ms, text: sec(s.ms) })),
+  );
 }
 
 export function renderHtml(r: LocalRunReport): string {
@@ -200,21 +232,25 @@ export function renderHtml(r: LocalRunReport): string {
 <style>
 body{font-family:system-ui,sans-serif;margin:2rem;max-width:1100px;color:#222}
 table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;font-size:.9rem}
-.pass{color:#176117}.fail{color:#a11}.charts{display:flex;gap:2rem;flex-wrap:wrap;align-items:flex-start}
+.pass{color:#176117}.fail{color:#a11}.charts{display:flex;gap:2rem;flex-wrap:wrap;align-items:flex-start;margin:.5rem 0}
+.psi-stable{background:#e8f5e9}.psi-moderate{background:#fff3cd}.psi-major{background:#f8d7da}
 code{background:#f4f4f4;padding:0 .2rem}details pre{white-space:pre-wrap;font-size:.8rem}
 </style></head><body>
 <h1>Local pipeline run</h1>
 <p>Generated ${esc(r.generatedAt)} · ${r.customers} customers (seed ${r.seed}) · total ${sec(r.totalMs)}</p>
 <h2>Model</h2>
-<p>Training run <code>${esc(t.runId)}</code>: ${esc(t.status)} · validation AUC <b>${num(t.auc)}</b> · logloss ${num(t.logloss)} · model version <b>${t.modelVersion ?? '-'}</b> · ${esc(r.approval.detail)}</p>
+<p>Training run <code>${esc(t.runId)}</code>: ${esc(t.status)} · validation AUC <b>${num(t.auc)}</b> · logloss ${num(t.logloss)} · label base rate ${pct(t.baseRate)} (${t.validationRows ?? '-'} validation rows) · model version <b>${t.modelVersion ?? '-'}</b> · ${esc(r.approval.detail)}</p>
 ${t.algorithm?.length ? `<ul>${t.algorithm.map((a) => `<li>${esc(a)}</li>`).join('')}</ul>` : ''}
-<div class="charts"><figure>${rocSvg(r.roc, t.auc)}<figcaption>ROC curve (validation set)</figcaption></figure>
-<figure>${histogramSvg(r.histogram)}<figcaption>Score histogram</figcaption></figure></div>
+<div class="charts">${rocChart(r.roc, t.auc)}</div>
 <h2>Batch runs</h2>
 <table><tr><th>run</th><th>id</th><th>status</th><th>objects</th><th>rows in</th><th>rows scored</th><th>quarantined</th><th>kept newer</th><th>time</th></tr>${batchRows}</table>
+<h2>Score histograms per run</h2>${histogramsHtml(r.batches)}
+<h2>Feature drift</h2>${driftHtml(r.batches)}
+<h2>Quarantine</h2>${quarantineHtml(`training ${t.runId}`, t.quarantine)}
+${r.batches.map((b) => quarantineHtml(`batch: ${b.label}`, b.quarantine)).join('\n')}
 <h2>Checks</h2><ul>${checks}</ul>
 <h2>Sample reads</h2><ul>${reads}</ul>
-<h2>Time per step</h2>${timingSvg(r.steps)}
+<h2>Time per step</h2><div class="charts">${timingHtml(r.steps)}</div>
 <details><summary>Markdown report</summary><pre>${esc(md)}</pre></details>
 </body></html>
 `;

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { LocalResources } from '../runtime/inventory';
 import type { RunResult } from '../runtime/sfn-runner';
-import { histogram, rocCurve } from '../standins/metrics';
+import { rocCurve } from '../standins/metrics';
 import { BatchRunner, observe, scoreBatches } from './batches';
 import {
   type BatchChecks,
@@ -44,6 +44,7 @@ import {
   train,
 } from './phases';
 import { type LocalRunReport, printSummary, writeReport } from './report';
+import { quarantineSummary } from './report-data';
 import type { SampleDataSet } from './sample-data';
 
 export interface LocalRunOptions {
@@ -224,6 +225,8 @@ async function summarize(demo: Demo, checks: BatchChecks, run: RunFacts): Promis
   const { training: t, approval } = run;
   const validation = t.validation;
   const roc = validation ? rocCurve(validation.scores, validation.labels) : [];
+  const positives = validation?.labels.filter((l) => l === 1).length ?? 0;
+  const trainingQuarantine = await quarantineSummary(demo.clients.s3, strOf(t.prepared.validationReportUri));
   const totalMs = Date.now() - run.t0;
   return {
     generatedAt: new Date().toISOString(),
@@ -243,6 +246,8 @@ async function summarize(demo: Demo, checks: BatchChecks, run: RunFacts): Promis
       modelVersion: t.modelVersion,
       modelPackageArn: strOf(t.output.modelPackageArn),
       algorithm: t.algorithm,
+      baseRate: validation?.labels.length ? positives / validation.labels.length : undefined,
+      quarantine: trainingQuarantine,
       states: t.run.steps.filter((s) => s.index === undefined).map((s) => ({ state: s.state, ms: s.durationMs })),
     },
     approval: { version: t.modelVersion, productionVersion: approval.productionVersion, detail: approval.detail },
@@ -251,7 +256,6 @@ async function summarize(demo: Demo, checks: BatchChecks, run: RunFacts): Promis
     reads,
     fallback,
     roc,
-    histogram: histogram(run.runner.allScores, 20),
     resultFiles,
   };
 }

@@ -220,18 +220,25 @@ describeWithServers('npm run local (e2e)', { moto: true, redis: true, xgboost: t
     expect(unknown!.result).toMatchObject({ source: 'fallback', fallback: 'global' });
   });
 
-  it('wrote report.md and report.html with the ROC curve, histogram and timing', () => {
+  it('wrote report.md and report.html with the ROC curve, per-run histograms, drift, quarantine and timing', () => {
     const md = readFileSync(path.join(outDir, 'report.md'), 'utf8');
     expect(md).toContain('validation AUC');
     expect(md).toContain('late older day');
     const html = readFileSync(path.join(outDir, 'report.html'), 'utf8');
-    expect(html).toContain('aria-label="ROC curve"');
-    expect(html).toContain('aria-label="score histogram"');
+    expect(html).toContain('aria-label="ROC curve (validation rows)"');
     expect(html).toContain('aria-label="time per step"');
+    expect(html).toContain('<h2>Feature drift</h2>');
+    expect(html).toContain('<h2>Quarantine</h2>');
     expect(result.report.roc.length).toBeGreaterThan(10);
-    expect(result.report.histogram.reduce((a, b) => a + b, 0)).toBe(
-      result.report.batches.reduce((a, b) => a + b.rowsScored, 0),
-    );
+    for (const b of result.report.batches) {
+      // Each run's histogram holds exactly its own scored rows (runs are not pooled).
+      expect(b.histogram.reduce((a, c) => a + c, 0)).toBe(b.rowsScored);
+      if (b.rowsScored > 0) expect(html).toContain(`aria-label="${b.label} (${b.rowsScored} rows)"`);
+    }
+    const initial = result.report.batches[0]!;
+    expect(Object.keys(initial.drift).length).toBeGreaterThan(0);
+    expect(initial.quarantine?.countsByRule.length).toBeGreaterThan(0);
+    expect(result.report.training.baseRate).toBeGreaterThan(0);
     expect(result.report.resultFiles.some((f) => f.endsWith('.out'))).toBe(true);
   });
 });
