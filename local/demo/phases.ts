@@ -3,7 +3,6 @@
  * arrivals, training and approval. Each prints its progress through {@link Progress} and checks what it produced
  * (local/demo/checks.ts); the batch steps are in local/demo/batches.ts.
  */
-import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -16,6 +15,7 @@ import type { Target } from '../../cli/target';
 import { newRunId as runId } from '../../contracts/states/names';
 import type { PackageInfo } from '../../lambdas/domain/registry';
 import { deliverApprovalEvent } from '../runtime/approval';
+import { objectCreatedEvent } from '../runtime/events';
 import {
   executeLocal,
   findMachine,
@@ -254,42 +254,22 @@ export class Arrivals {
       );
       if (f.kind !== 'inference') continue;
       this.sequencer++;
-      const object = {
+      const event = objectCreatedEvent({
+        account: this.demo.resources.account,
+        region: this.demo.region,
+        bucket: this.demo.featuresBucket,
         key: f.key,
         size: Buffer.byteLength(f.body),
-        etag: (put.ETag ?? '').replace(/"/g, ''),
-        ...(put.VersionId ? { 'version-id': put.VersionId } : {}),
+        etag: put.ETag ?? '',
+        versionId: put.VersionId,
         sequencer: `${Date.now().toString(16).toUpperCase()}${String(this.sequencer).padStart(6, '0')}`,
-      };
-      const res = obj(await this.invokeArrival(this.objectCreated(object)));
+      });
+      const res = obj(await this.invokeArrival(event));
       if (res.recorded !== true)
         throw new LocalRunError(`Arrival handler did not record ${f.key}: ${JSON.stringify(res)}`);
       recorded++;
     }
     return { files, recorded };
-  }
-
-  /** The EventBridge "Object Created" event S3 sends for `object`. */
-  private objectCreated(object: Record<string, unknown>) {
-    const { resources, region, featuresBucket } = this.demo;
-    return {
-      version: '0',
-      id: randomUUID(),
-      'detail-type': 'Object Created',
-      source: 'aws.s3',
-      account: resources.account,
-      time: new Date().toISOString(),
-      region,
-      resources: [`arn:aws:s3:::${featuresBucket}`],
-      detail: {
-        version: '0',
-        bucket: { name: featuresBucket },
-        object,
-        'request-id': randomUUID(),
-        requester: resources.account,
-        reason: 'PutObject',
-      },
-    };
   }
 
   private invokeArrival(event: unknown) {

@@ -31,8 +31,12 @@ describeWithServers('approval events against moto', { moto: true }, (env) => {
   ): ModelPackageStateChange => {
     eventCounter += 1;
     return {
+      version: '0',
       id: `evt-${eventCounter}`,
+      account: '123456789012',
       time: '2026-11-26T12:00:00Z',
+      region: 'us-east-1',
+      resources: [arns[version] ?? `arn:aws:sagemaker:us-east-1:123456789012:model-package/${group_}/${version}`],
       source: 'aws.sagemaker',
       'detail-type': 'SageMaker Model Package State Change',
       detail: {

@@ -3,6 +3,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { findPending, getLedgerItem } from '../../lambdas/domain/ledger';
 import { commitScored } from '../../lambdas/domain/ledger-commit';
 import { reconcile } from '../../lambdas/functions/reconcile/core';
+import { objectCreatedEvent } from '../../local/runtime/events';
 import { createBucket, createPipelineTable, testClients } from '../support/aws';
 import { describeWithServers } from '../support/servers';
 
@@ -17,18 +18,15 @@ describeWithServers('arrival and reconcile against moto (S3 + DynamoDB)', { moto
     return { key, etag: r.ETag ?? '', size: Buffer.byteLength(body) };
   };
 
-  const objectCreated = (o: { key: string; etag: string; size: number }, sequencer?: string) => ({
-    version: '0',
-    id: `ev-${Math.random()}`,
-    'detail-type': 'Object Created',
-    source: 'aws.s3',
-    time: '2026-03-01T10:00:00Z',
-    detail: {
-      bucket: { name: bucket },
-      // EventBridge carries the etag without quotes (PutObject returns it quoted).
-      object: { key: o.key, size: o.size, etag: o.etag.replace(/"/g, ''), ...(sequencer ? { sequencer } : {}) },
-    },
-  });
+  const objectCreated = (o: { key: string; etag: string; size: number }, sequencer?: string) =>
+    objectCreatedEvent({
+      account: '123456789012',
+      region: 'us-east-1',
+      bucket,
+      ...o,
+      sequencer,
+      id: `ev-${Math.random()}`,
+    });
 
   beforeEach(async () => {
     const c = testClients(env.moto.endpoint);

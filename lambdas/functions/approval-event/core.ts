@@ -1,3 +1,4 @@
+import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -18,9 +19,7 @@ import { getRun } from '../../domain/tracking';
  * as DescribeModelPackage shows it; `LastModifiedBy` names who changed it when SageMaker knows (Studio user profile
  * or IAM identity).
  */
-export const ModelPackageStateChangeSchema = z.object({
-  id: z.string().min(1),
-  time: z.string().optional(),
+export const ModelPackageStateChangeSchema = EventBridgeSchema.extend({
   source: z.literal('aws.sagemaker'),
   'detail-type': z.literal('SageMaker Model Package State Change'),
   detail: z

@@ -1,3 +1,4 @@
+import { S3EventNotificationEventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { ValidationError } from '../../../contracts/errors';
@@ -12,21 +13,19 @@ import { type Arrival, type ArrivalOutcome, type LedgerItem, registerArrival } f
  * `dt=2026-01-01`, `:` and spaces appear literally), so it is used as is; decoding would corrupt keys containing
  * `%` or `+`.
  */
-export const ObjectCreatedEventSchema = z.object({
-  id: z.string().optional(),
+/**
+ * The "Object Created" event S3 sends to EventBridge: Powertools' schema of the envelope and detail, narrowed to this
+ * rule's source and type, with the size and ETag the ledger records made required (S3 always sends both for this type).
+ */
+export const ObjectCreatedEventSchema = S3EventNotificationEventBridgeSchema.extend({
   source: z.literal('aws.s3'),
   'detail-type': z.literal('Object Created'),
-  time: z.string().optional(),
-  detail: z.object({
-    bucket: z.object({ name: z.string().min(1) }),
-    object: z.object({
+  detail: S3EventNotificationEventBridgeSchema.shape.detail.extend({
+    object: S3EventNotificationEventBridgeSchema.shape.detail.shape.object.extend({
       key: z.string().min(1),
       size: z.number().int().nonnegative(),
       etag: z.string().min(1),
-      sequencer: z.string().optional(),
-      'version-id': z.string().optional(),
     }),
-    reason: z.string().optional(),
   }),
 });
 export type ObjectCreatedEvent = z.infer<typeof ObjectCreatedEventSchema>;

@@ -15,6 +15,7 @@ import { BatchState as S } from '../../../contracts/states/names';
 import { contractColumns } from '../../../lambdas/data/contract';
 import { createModelPackage } from '../../../lambdas/domain/registry';
 import { prepareTrainingData } from '../../../lambdas/functions/prepare-training-data/core';
+import { objectCreatedEvent } from '../../../local/runtime/events';
 import {
   type AslDefinition,
   extractDefinition,
@@ -236,18 +237,16 @@ export class Pipeline {
 
   /** The EventBridge "Object Created" event S3 emits for `key`. */
   objectCreated(key: string, etag: string, size: number, sequencer: string): Record<string, unknown> {
-    return {
-      version: '0',
+    return objectCreatedEvent({
+      account: '123456789012',
+      region: 'us-east-1',
+      bucket: this.featuresBucket,
+      key,
+      size,
+      etag,
+      sequencer,
       id: `evt-${sequencer}`,
-      'detail-type': 'Object Created',
-      source: 'aws.s3',
-      time: new Date().toISOString(),
-      detail: {
-        bucket: { name: this.featuresBucket },
-        object: { key, size, etag: etag.replace(/"/g, ''), sequencer },
-        reason: 'PutObject',
-      },
-    };
+    });
   }
 
   /** Upload and deliver the arrival event to the real arrival handler (what S3 → EventBridge → arrival does). */
