@@ -4,9 +4,11 @@ import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { traced } from './tracer';
 
 /**
- * Client factories used by handlers (module scope, created once per container) and by the local runtime.
+ * Client factories used by handlers (module scope, created once per container) and by the local runtime; each client
+ * is captured by the X-Ray tracer (tracer.ts).
  *
  * The SDK reads `AWS_ENDPOINT_URL` itself; when it is set (local runtime, integration tests against
  * moto_server) S3 additionally needs path-style addressing because the emulator has no DNS per bucket.
@@ -14,10 +16,10 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 const endpoint = () => process.env.AWS_ENDPOINT_URL || undefined;
 const base = () => (endpoint() ? { endpoint: endpoint() } : {});
 
-export const s3Client = () => new S3Client({ ...base(), forcePathStyle: Boolean(endpoint()) });
-export const dynamoClient = () => new DynamoDBClient(base());
+export const s3Client = () => traced(new S3Client({ ...base(), forcePathStyle: Boolean(endpoint()) }));
+export const dynamoClient = () => traced(new DynamoDBClient(base()));
 export const docClient = (client: DynamoDBClient = dynamoClient()) =>
   DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-export const sageMakerClient = () => new SageMakerClient(base());
-export const sfnClient = () => new SFNClient(base());
-export const snsClient = () => new SNSClient(base());
+export const sageMakerClient = () => traced(new SageMakerClient(base()));
+export const sfnClient = () => traced(new SFNClient(base()));
+export const snsClient = () => traced(new SNSClient(base()));

@@ -1,6 +1,8 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import Redis, { type RedisOptions } from 'ioredis';
 import { DependencyError } from '../../contracts/errors';
+import { traced } from './tracer';
 
 /**
  * Redis (ElastiCache / Valkey) client factory for the score store.
@@ -75,11 +77,18 @@ export function setRedisConnector(next: RedisConnector | undefined): RedisConnec
   return previous;
 }
 
-let cachedToken: { arn: string; token: Promise<string> } | undefined;
+/**
+ * How long a fetched AUTH token is reused. The Powertools parameters cache keeps one per container; past this age the
+ * next connection fetches it again, so a rotated secret is picked up without a cold start.
+ */
+export const AUTH_TOKEN_MAX_AGE_SECONDS = 300;
+
+/** One provider per Secrets Manager client (a function has one; tests pass their own). */
+const providers = new Map<SecretsManagerClient, SecretsProvider>();
 
 /** Forget the cached AUTH token (tests; or after an auth failure when the secret was rotated). */
 export function resetAuthTokenCache(): void {
-  cachedToken = undefined;
+  for (const provider of providers.values()) provider.clearCache();
 }
 
 function parseToken(secretString: string): string {
@@ -105,31 +114,32 @@ function parseToken(secretString: string): string {
 }
 
 async function fetchToken(sm: SecretsManagerClient, arn: string): Promise<string> {
-  try {
-    const out = await sm.send(new GetSecretValueCommand({ SecretId: arn }));
-    if (out.SecretString === undefined) throw new DependencyError(`Cache AUTH secret ${arn} has no SecretString`);
-    return parseToken(out.SecretString);
-  } catch (err) {
-    if (err instanceof DependencyError) throw err;
-    // The SDK error names the secret and the reason; it never contains the secret value.
-    throw new DependencyError(`Cannot read the cache AUTH secret ${arn}: ${(err as Error).message}`, { cause: err });
+  let provider = providers.get(sm);
+  if (!provider) {
+    provider = new SecretsProvider({ awsSdkV3Client: sm });
+    providers.set(sm, provider);
   }
+  let value: unknown;
+  try {
+    value = await provider.get(arn, { maxAge: AUTH_TOKEN_MAX_AGE_SECONDS });
+  } catch (err) {
+    // The provider's error names the secret and wraps the SDK's reason; neither contains the secret value.
+    const cause =
+      (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message;
+    throw new DependencyError(`Cannot read the cache AUTH secret ${arn}: ${cause}`, { cause: err });
+  }
+  if (typeof value !== 'string') throw new DependencyError(`Cache AUTH secret ${arn} has no SecretString`);
+  return parseToken(value);
 }
 
-/** The AUTH token, fetched once per container (a failed fetch is not cached). */
+/** The AUTH token (Powertools parameters: cached per container for {@link AUTH_TOKEN_MAX_AGE_SECONDS}). */
 export function authToken(sm: SecretsManagerClient, arn: string): Promise<string> {
-  if (cachedToken?.arn === arn) return cachedToken.token;
-  const token = fetchToken(sm, arn);
-  cachedToken = { arn, token };
-  token.catch(() => {
-    if (cachedToken?.token === token) cachedToken = undefined;
-  });
-  return token;
+  return fetchToken(sm, arn);
 }
 
 function secretsManagerClient(env: NodeJS.ProcessEnv): SecretsManagerClient {
   const endpoint = env.AWS_ENDPOINT_URL || undefined;
-  return new SecretsManagerClient(endpoint ? { endpoint } : {});
+  return traced(new SecretsManagerClient(endpoint ? { endpoint } : {}));
 }
 
 function requireVar(env: NodeJS.ProcessEnv, name: string): string {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { functionEnvLoader } from '../../../contracts/function-env';
 import { type LockResult, RunIdSchema } from '../../../contracts/states/batch';
 import { docClient } from '../../platform/clients';
-import { logger } from '../../platform/logger';
+import { logger, withLambdaContext } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { acquireBatchLock } from './core';
 
@@ -26,7 +26,7 @@ const InputSchema = z.object({
 });
 
 /** `AcquireLock`: take the batch lock; contention returns `{ acquired: false }` (the machine ends in AlreadyRunning). */
-export const handler = async (event: unknown): Promise<LockResult> => {
+export const handler = withLambdaContext(async (event: unknown): Promise<LockResult> => {
   const input = parseStateInput(InputSchema, event, 'AcquireLock');
   const { TABLE_NAME, LOCK_LEASE_SECONDS, CODE_VERSION } = env();
   doc ??= docClient();
@@ -41,4 +41,4 @@ export const handler = async (event: unknown): Promise<LockResult> => {
   if (result.acquired) logger.info('Batch lock acquired', { ...result });
   else logger.warn('Batch lock held by another run; exiting without work', { ...result });
   return result;
-};
+});

@@ -3,7 +3,7 @@ import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { functionEnvLoader } from '../../../contracts/function-env';
 import { docClient, sageMakerClient, sfnClient } from '../../platform/clients';
-import { logger } from '../../platform/logger';
+import { logger, withLambdaContext } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { type ApprovalOutcome, handleApprovalEvent, ModelPackageStateChangeSchema } from './core';
 
@@ -17,7 +17,7 @@ const env = functionEnvLoader('approval-event');
  * rollback on rejection of Production, optional batch run on approval (`START_BATCH_ON_APPROVAL`,
  * `BATCH_STATE_MACHINE_ARN`).
  */
-export const handler = async (event: unknown): Promise<ApprovalOutcome> => {
+export const handler = withLambdaContext(async (event: unknown): Promise<ApprovalOutcome> => {
   const e = parseStateInput(ModelPackageStateChangeSchema, event, 'ApprovalEvent');
   const vars = env();
   sm ??= sageMakerClient();
@@ -36,4 +36,4 @@ export const handler = async (event: unknown): Promise<ApprovalOutcome> => {
   if (outcome.action === 'untracked') logger.warn('Approval change not recorded', { eventId: e.id, ...outcome });
   else logger.info('Model package state change handled', { eventId: e.id, ...outcome });
   return outcome;
-};
+});

@@ -1,7 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { functionEnvLoader } from '../../../contracts/function-env';
 import { docClient } from '../../platform/clients';
-import { logger } from '../../platform/logger';
+import { logger, withLambdaContext } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { type ArrivalResult, handleObjectCreated, ObjectCreatedEventSchema } from './core';
 
@@ -12,7 +12,7 @@ const env = functionEnvLoader('arrival');
  * Target of the features-bucket "Object Created" rule: records the object version in the ledger (PENDING).
  * A malformed event fails (EventBridge retries, then the dead-letter queue keeps it); it is never dropped silently.
  */
-export const handler = async (event: unknown): Promise<ArrivalResult> => {
+export const handler = withLambdaContext(async (event: unknown): Promise<ArrivalResult> => {
   const e = parseStateInput(ObjectCreatedEventSchema, event, 'Arrival', 'not an S3 "Object Created" EventBridge event');
   const { TABLE_NAME, FEATURES_BUCKET } = env();
   doc ??= docClient();
@@ -33,4 +33,4 @@ export const handler = async (event: unknown): Promise<ArrivalResult> => {
     });
   }
   return result;
-};
+});

@@ -5,7 +5,7 @@ import { DependencyError, isTransientAwsError } from '../../../contracts/errors'
 import { functionEnvLoader } from '../../../contracts/function-env';
 import { ResolvedModelSchema, RunIdSchema, WorkSchema } from '../../../contracts/states/batch';
 import { docClient, s3Client } from '../../platform/clients';
-import { logger } from '../../platform/logger';
+import { logger, withLambdaContext } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { type CommitResult, commitLedger, DataCountsSchema, FinalizeResultSchema } from './core';
 
@@ -23,7 +23,7 @@ const InputSchema = z.object({
 });
 
 /** `CommitLedger`: mark the run's objects SCORED (or QUARANTINED) and complete the run record. */
-export const handler = async (event: unknown): Promise<CommitResult> => {
+export const handler = withLambdaContext(async (event: unknown): Promise<CommitResult> => {
   const input = parseStateInput(InputSchema, event, 'CommitLedger');
   doc ??= docClient();
   s3 ??= s3Client();
@@ -59,4 +59,4 @@ export const handler = async (event: unknown): Promise<CommitResult> => {
   }
   if (result.skippedCount > 0) logger.warn('Objects left PENDING', { runId: input.runId, skipped: result.skipped });
   return result;
-};
+});

@@ -8,7 +8,7 @@ import {
   RunIdSchema,
 } from '../../../contracts/states/training';
 import { docClient } from '../../platform/clients';
-import { logger } from '../../platform/logger';
+import { logger, withLambdaContext } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { completeRegisteredRun, completeRejectedRun, type GateFailure } from './core';
 
@@ -30,7 +30,7 @@ const InputSchema = z.discriminatedUnion('outcome', [
 ]);
 
 /** `CompleteRun` / `RecordGateFailure`: end the run record SUCCEEDED or REJECTED. */
-export const handler = async (event: unknown): Promise<CompletedRun | GateFailure> => {
+export const handler = withLambdaContext(async (event: unknown): Promise<CompletedRun | GateFailure> => {
   const input = parseStateInput(InputSchema, event, 'CompleteRun');
   doc ??= docClient();
   const table = env().TABLE_NAME;
@@ -42,4 +42,4 @@ export const handler = async (event: unknown): Promise<CompletedRun | GateFailur
   const out = await completeRejectedRun(doc, table, input);
   logger.warn('Training run rejected by the model gate', { runId: input.runId, reasons: input.evaluation.reasons });
   return out;
-};
+});

@@ -7,7 +7,7 @@ import { functionEnvLoader } from '../../../contracts/function-env';
 import { type Evaluation, RunIdSchema, TrainingJobSchema } from '../../../contracts/states/training';
 import { updateRun } from '../../domain/tracking';
 import { docClient, s3Client, sageMakerClient } from '../../platform/clients';
-import { logger } from '../../platform/logger';
+import { logger, withLambdaContext } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { evaluateModel } from './core';
 
@@ -24,7 +24,7 @@ const InputSchema = z.object({ runId: RunIdSchema, training: TrainingJobSchema }
  * `EvaluateModel`: metrics from FinalMetricDataList, gate decision against the thresholds and the Production model,
  * `reports/<runId>/evaluation.json`, and metrics + gate decision on the run record. Emits `ValidationAuc`.
  */
-export const handler = async (event: unknown): Promise<Evaluation> => {
+export const handler = withLambdaContext(async (event: unknown): Promise<Evaluation> => {
   const input = parseStateInput(InputSchema, event, 'EvaluateModel');
   s3 ??= s3Client();
   sm ??= sageMakerClient();
@@ -64,4 +64,4 @@ export const handler = async (event: unknown): Promise<Evaluation> => {
   metrics.publishStoredMetrics();
   logger.info('Model evaluated', { runId: input.runId, ...evaluation });
   return evaluation;
-};
+});

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { functionEnvLoader } from '../../../contracts/function-env';
 import { AS_OF_PATTERN, SEGMENT_PATTERN, STAMP_TOKEN } from '../../domain/score-store/format';
 import { RedisScoreStore } from '../../domain/score-store/redis';
-import { logger } from '../../platform/logger';
+import { logger, withLambdaContext } from '../../platform/logger';
 import { RedisHolder } from '../../platform/redis';
 import { parseStateInput } from '../../platform/state-input';
 import { type FinalizeScoresOutput, finalizeScores } from './core';
@@ -42,7 +42,7 @@ export const FinalizeScoresInputSchema = z.object({
  * `FinalizeScores`: reconcile row counts over all parts, write fallback records and `meta:latest`, and emit the
  * `RowsScored` and `ScoreFreshnessHours` metrics.
  */
-export const handler = async (event: unknown): Promise<FinalizeScoresOutput> => {
+export const handler = withLambdaContext(async (event: unknown): Promise<FinalizeScoresOutput> => {
   const input = parseStateInput(FinalizeScoresInputSchema, event, 'FinalizeScores');
   env(); // the cache variables themselves are read by RedisHolder; this fails first, naming a malformed one
   const redis = await cache.get();
@@ -59,4 +59,4 @@ export const handler = async (event: unknown): Promise<FinalizeScoresOutput> => 
     freshnessHours: out.freshnessHours,
   });
   return out;
-};
+});

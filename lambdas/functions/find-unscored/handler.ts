@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { functionEnvLoader } from '../../../contracts/function-env';
 import { RunIdSchema, type Work } from '../../../contracts/states/batch';
 import { docClient, s3Client } from '../../platform/clients';
-import { logger } from '../../platform/logger';
+import { logger, withLambdaContext } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { findUnscored } from './core';
 
@@ -15,7 +15,7 @@ const env = functionEnvLoader('find-unscored');
 const InputSchema = z.object({ runId: RunIdSchema });
 
 /** `FindUnscored`: `{ count, truncated, objects | objectsUri }` of the PENDING ledger objects. */
-export const handler = async (event: unknown): Promise<Work> => {
+export const handler = withLambdaContext(async (event: unknown): Promise<Work> => {
   const input = parseStateInput(InputSchema, event, 'FindUnscored');
   const vars = env();
   doc ??= docClient();
@@ -29,4 +29,4 @@ export const handler = async (event: unknown): Promise<Work> => {
   });
   logger.info('Unscored feature objects', { runId: input.runId, count: work.count, truncated: work.truncated });
   return work;
-};
+});

@@ -4,7 +4,7 @@ import { functionEnvLoader } from '../../../contracts/function-env';
 import { AS_OF_PATTERN, STAMP_TOKEN } from '../../domain/score-store/format';
 import { RedisScoreStore } from '../../domain/score-store/redis';
 import { s3Client } from '../../platform/clients';
-import { logger } from '../../platform/logger';
+import { logger, withLambdaContext } from '../../platform/logger';
 import { RedisHolder } from '../../platform/redis';
 import { parseStateInput } from '../../platform/state-input';
 import { type LoadScoresOutput, loadScores } from './core';
@@ -29,7 +29,7 @@ export const LoadScoresInputSchema = z.object({
  * Errors keep their names for Step Functions: ValidationError (bad input), NotFoundError (no result file),
  * IntegrityError (corrupt/missing line, row-count mismatch), DependencyError (S3 or cache down).
  */
-export const handler = async (event: unknown): Promise<LoadScoresOutput> => {
+export const handler = withLambdaContext(async (event: unknown): Promise<LoadScoresOutput> => {
   const input = parseStateInput(LoadScoresInputSchema, event, 'LoadScores');
   const ttlSeconds = env().SCORE_TTL_SECONDS;
   s3 ??= s3Client();
@@ -50,4 +50,4 @@ export const handler = async (event: unknown): Promise<LoadScoresOutput> => {
     logger.error('LoadScores failed', { runId: input.runId, resultKey: input.resultKey, error: err as Error });
     throw err;
   }
-};
+});

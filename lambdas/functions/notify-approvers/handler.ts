@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { functionEnvLoader } from '../../../contracts/function-env';
 import { EvaluationSchema, RegistrationSchema, RunIdSchema } from '../../../contracts/states/training';
 import { snsClient } from '../../platform/clients';
-import { logger } from '../../platform/logger';
+import { logger, withLambdaContext } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { notifyApprovers } from './core';
 
@@ -14,7 +14,7 @@ const env = functionEnvLoader('notify-approvers');
 const InputSchema = z.object({ runId: RunIdSchema, registration: RegistrationSchema, evaluation: EvaluationSchema });
 
 /** `NotifyApprovers`: SNS message with version, metrics vs Production, console link and the approve commands. */
-export const handler = async (event: unknown): Promise<{ messageId: string }> => {
+export const handler = withLambdaContext(async (event: unknown): Promise<{ messageId: string }> => {
   const input = parseStateInput(InputSchema, event, 'NotifyApprovers');
   const vars = env();
   sns ??= snsClient();
@@ -28,4 +28,4 @@ export const handler = async (event: unknown): Promise<{ messageId: string }> =>
   });
   logger.info('Approvers notified', { runId: input.runId, version: input.registration.version, ...out });
   return out;
-};
+});

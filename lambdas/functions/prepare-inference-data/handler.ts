@@ -10,7 +10,7 @@ import { driftedFeatures } from '../../data/stats';
 import { updateRun } from '../../domain/tracking';
 import { loadWorkObjects } from '../../domain/work';
 import { docClient, s3Client } from '../../platform/clients';
-import { logger } from '../../platform/logger';
+import { logger, withLambdaContext } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { prepareInferenceData, toPreparedData } from './core';
 
@@ -31,7 +31,7 @@ const InputSchema = z.object({
 });
 
 /** `PrepareInferenceData`: validate, quarantine and encode the run's feature objects into transform input parts. */
-export const handler = async (event: unknown): Promise<PreparedData> => {
+export const handler = withLambdaContext(async (event: unknown): Promise<PreparedData> => {
   const input = parseStateInput(InputSchema, event, 'PrepareInferenceData');
   const vars = env();
   s3 ??= s3Client();
@@ -92,4 +92,4 @@ export const handler = async (event: unknown): Promise<PreparedData> => {
     quarantinedObjects: data.quarantinedObjects.length,
   });
   return data;
-};
+});

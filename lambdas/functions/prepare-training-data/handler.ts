@@ -7,7 +7,7 @@ import { DataWindowSchema, type PreparedTrainingData, RunIdSchema } from '../../
 import { loadDefaultContract } from '../../data/contract';
 import { updateRun } from '../../domain/tracking';
 import { docClient, s3Client } from '../../platform/clients';
-import { logger } from '../../platform/logger';
+import { logger, withLambdaContext } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { prepareTrainingData } from './core';
 
@@ -25,7 +25,7 @@ const InputSchema = z.object({ runId: RunIdSchema, dataWindow: DataWindowSchema 
  * record row counts, feature statistics and report locations on the run. A contract violation beyond the allowed
  * ratio fails with ValidationError naming the report.
  */
-export const handler = async (event: unknown): Promise<PreparedTrainingData> => {
+export const handler = withLambdaContext(async (event: unknown): Promise<PreparedTrainingData> => {
   const input = parseStateInput(InputSchema, event, 'PrepareTrainingData');
   const vars = env();
   s3 ??= s3Client();
@@ -78,4 +78,4 @@ export const handler = async (event: unknown): Promise<PreparedTrainingData> => 
   metrics.publishStoredMetrics();
   logger.info('Training data prepared', { runId: input.runId, ...out });
   return out;
-};
+});

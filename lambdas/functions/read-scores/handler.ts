@@ -3,7 +3,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { DependencyError } from '../../../contracts/errors';
 import { functionEnvLoader } from '../../../contracts/function-env';
 import { RedisScoreStore } from '../../domain/score-store/redis';
-import { logger } from '../../platform/logger';
+import { logger, withLambdaContext } from '../../platform/logger';
 import { RedisHolder } from '../../platform/redis';
 import { FallbackCache, handleRequest } from './core';
 
@@ -19,7 +19,7 @@ const JSON_HEADERS = { 'Content-Type': 'application/json', 'Cache-Control': 'no-
  * came from a fallback record) with `ScoresServed` / `FallbacksServed` counts, so the dashboard can also compute the
  * rate over a period. Cache unreachable → 503, unexpected error → 500 (logged), never an invented score.
  */
-export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+export const handler = withLambdaContext(async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
   try {
     // A malformed variable is a deployment bug: it answers 500 (logged) like any unexpected error.
     const maxBatchIds = env().MAX_BATCH_IDS;
@@ -44,4 +44,4 @@ export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayPr
     logger.error('Read API failed', { path: event.path, error: err as Error });
     return { statusCode: 500, headers: JSON_HEADERS, body: JSON.stringify({ message: 'Internal error' }) };
   }
-};
+});

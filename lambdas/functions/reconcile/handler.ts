@@ -3,7 +3,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { functionEnvLoader } from '../../../contracts/function-env';
 import { docClient, s3Client } from '../../platform/clients';
-import { logger } from '../../platform/logger';
+import { logger, withLambdaContext } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { ReconcileRequestSchema, type ReconcileResult, reconcile } from './core';
 
@@ -19,7 +19,7 @@ const SAFETY_MARGIN_MS = 60_000;
  * `{ prefix?: "inference/…", from?: "YYYY-MM-DD", to?: "YYYY-MM-DD", startAfter?: "<key>" }`.
  * A listing too large for one invocation returns `nextStartAfter`; invoke again with it as `startAfter`.
  */
-export const handler = async (event: unknown, context?: Context): Promise<ReconcileResult> => {
+export const handler = withLambdaContext(async (event: unknown, context?: Context): Promise<ReconcileResult> => {
   const request = parseStateInput(ReconcileRequestSchema, event ?? {}, 'Reconcile');
   const { TABLE_NAME, FEATURES_BUCKET } = env();
   doc ??= docClient();
@@ -38,4 +38,4 @@ export const handler = async (event: unknown, context?: Context): Promise<Reconc
   logger.info('Ledger reconciled', { ...counts, request });
   if (result.ignored > 0) logger.warn('Objects under the prefix that are not feature CSVs', { ignoredKeys });
   return result;
-};
+});

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { functionEnvLoader } from '../../../contracts/function-env';
 import { RunIdSchema, StepErrorSchema } from '../../../contracts/states/training';
 import { docClient } from '../../platform/clients';
-import { logger } from '../../platform/logger';
+import { logger, withLambdaContext } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { type RecordedFailure, recordFailure } from './core';
 
@@ -20,7 +20,7 @@ export const RecordFailureInputSchema = z.object({
 });
 
 /** `RecordFailure`: the run record gets status FAILED with the error and cause. Emits `RunFailed` (dimension kind). */
-export const handler = async (event: unknown): Promise<RecordedFailure> => {
+export const handler = withLambdaContext(async (event: unknown): Promise<RecordedFailure> => {
   const input = parseStateInput(RecordFailureInputSchema, event, 'RecordFailure');
   doc ??= docClient();
   const out = await recordFailure(doc, env().TABLE_NAME, input);
@@ -29,4 +29,4 @@ export const handler = async (event: unknown): Promise<RecordedFailure> => {
   metrics.publishStoredMetrics();
   logger.error('Run failed', { ...out, kind: input.kind });
   return out;
-};
+});

@@ -10,7 +10,7 @@ import {
   TrainingJobSchema,
 } from '../../../contracts/states/training';
 import { docClient, sageMakerClient } from '../../platform/clients';
-import { logger } from '../../platform/logger';
+import { logger, withLambdaContext } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { registerModel } from './core';
 
@@ -27,7 +27,7 @@ const InputSchema = z.object({
 });
 
 /** `RegisterModel`: the model package (PendingManualApproval) and the model record, linked to the run. */
-export const handler = async (event: unknown): Promise<Registration> => {
+export const handler = withLambdaContext(async (event: unknown): Promise<Registration> => {
   const input = parseStateInput(InputSchema, event, 'RegisterModel');
   const vars = env();
   sm ??= sageMakerClient();
@@ -51,4 +51,4 @@ export const handler = async (event: unknown): Promise<Registration> => {
   );
   logger.info('Model registered', { runId: input.run.runId, ...registration });
   return registration;
-};
+});

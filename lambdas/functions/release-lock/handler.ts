@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { functionEnvLoader } from '../../../contracts/function-env';
 import { RunIdSchema } from '../../../contracts/states/batch';
 import { docClient } from '../../platform/clients';
-import { logger } from '../../platform/logger';
+import { logger, withLambdaContext } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { type ReleaseResult, releaseBatchLock } from './core';
 
@@ -13,7 +13,7 @@ const env = functionEnvLoader('release-lock');
 const InputSchema = z.object({ runId: RunIdSchema, outcome: z.literal('NO_WORK').optional() });
 
 /** `ReleaseLock`, `ReleaseLockNoWork`, `ReleaseLockAfterFailure`: release the lock if this run holds it. */
-export const handler = async (event: unknown): Promise<ReleaseResult> => {
+export const handler = withLambdaContext(async (event: unknown): Promise<ReleaseResult> => {
   const input = parseStateInput(InputSchema, event, 'ReleaseLock');
   doc ??= docClient();
   const result = await releaseBatchLock(doc, { tableName: env().TABLE_NAME, ...input });
@@ -21,4 +21,4 @@ export const handler = async (event: unknown): Promise<ReleaseResult> => {
     logger.warn("Lock is held by another run (this run's lease had expired); left alone", { ...result });
   else logger.info('Batch lock released', { ...result });
   return result;
-};
+});

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { functionEnvLoader } from '../../../contracts/function-env';
 import { type ResolvedModel, RunIdSchema } from '../../../contracts/states/batch';
 import { sageMakerClient } from '../../platform/clients';
-import { logger } from '../../platform/logger';
+import { logger, withLambdaContext } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { resolveModel } from './core';
 
@@ -17,7 +17,7 @@ const InputSchema = z.object({
 });
 
 /** `ResolveModel`: the Production model version and its SageMaker Model (created when missing). */
-export const handler = async (event: unknown): Promise<ResolvedModel> => {
+export const handler = withLambdaContext(async (event: unknown): Promise<ResolvedModel> => {
   const input = parseStateInput(InputSchema, event, 'ResolveModel');
   const vars = env();
   sm ??= sageMakerClient();
@@ -29,4 +29,4 @@ export const handler = async (event: unknown): Promise<ResolvedModel> => {
   });
   logger.info('Resolved Production model', { runId: input.runId, ...model });
   return model;
-};
+});

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { functionEnvLoader } from '../../../contracts/function-env';
 import { RunIdSchema, type RunInfo, TrainingExecutionInputSchema } from '../../../contracts/states/training';
 import { docClient, s3Client } from '../../platform/clients';
-import { logger } from '../../platform/logger';
+import { logger, withLambdaContext } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { runParams, startRun } from './core';
 
@@ -20,7 +20,7 @@ const InputSchema = z.object({
 });
 
 /** `StartRun`: resolve the data window and create the run record. */
-export const handler = async (event: unknown): Promise<RunInfo> => {
+export const handler = withLambdaContext(async (event: unknown): Promise<RunInfo> => {
   const input = parseStateInput(InputSchema, event, 'StartRun');
   const vars = env();
   s3 ??= s3Client();
@@ -40,4 +40,4 @@ export const handler = async (event: unknown): Promise<RunInfo> => {
   );
   logger.info('Training run started', { runId: info.runId, dataWindow: info.dataWindow, trigger: info.trigger });
   return info;
-};
+});
