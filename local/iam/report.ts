@@ -60,8 +60,18 @@ function byJustification(
   return [...groups].flatMap(([why, list]) => [`  ${list.length}× ${why}`, ...list.map((l) => `      ${l}`)]);
 }
 
-/** Judge a simulation: denied = 0, every call checked, every unexercised grant justified. */
-export function proofReport(sim: Simulated, model: IamModel, justifications: readonly Justification[]): ProofReport {
+/**
+ * Judge a simulation: denied = 0, every call checked and, for a complete recording (the proof run), every function
+ * ran and every unexercised grant is justified. A partial recording (`npm run local`'s) proves the calls it saw: its
+ * unexercised grants and functions that never ran are listed as notes.
+ */
+export function proofReport(
+  sim: Simulated,
+  model: IamModel,
+  justifications: readonly Justification[],
+  options: { readonly complete?: boolean } = {},
+): ProofReport {
+  const complete = options.complete ?? true;
   const distinct = new Set(sim.checked.map((c) => `${c.role.arn} ${c.request.action} ${c.request.resource}`)).size;
   const unused = sim.grants.filter((g) => !g.used).map((g) => grantLine(g, model));
   const justified = unused.map((g) => ({ ...g, why: justificationFor(g, justifications)?.why }));
@@ -78,12 +88,14 @@ export function proofReport(sim: Simulated, model: IamModel, justifications: rea
     unjustified: unjustified.length,
     principals: new Set(sim.checked.map((c) => c.principal.arn)).size,
   };
-  const problems: string[] = [
+  const hard = [
     ...sim.denied.map(
       (d) =>
         `DENIED ${d.principal.path}: ${d.request.action} on ${d.request.resource} (${d.via}, ${d.calls}×) — missing: ${d.missing}`,
     ),
     ...sim.unchecked.map((u) => `NOT CHECKED ${u.who}: ${u.what} — ${u.error}`),
+  ];
+  const coverage = [
     ...unjustified.map(
       (g) =>
         `UNEXERCISED ${g.role}: ${g.action} on ${g.resource} — no recorded call uses it: remove the grant, or justify it in local/iam/justifications.ts ({ role: '${g.role}', action: '${g.action}', resource: '${g.resource}', why: '…' })`,
@@ -92,6 +104,8 @@ export function proofReport(sim: Simulated, model: IamModel, justifications: rea
       (p) => `NEVER RAN ${p.path}: no recorded run invoked it; add it to the proof run (local/iam/proof-run.ts)`,
     ),
   ];
+  const problems = complete ? [...hard, ...coverage] : hard;
+  const notes = complete ? [] : coverage.map((c) => `note (partial recording): ${c}`);
   const lines = [
     'IAM proof: every recorded AWS call simulated against the synthesized policies (@cloud-copilot/iam-simulate)',
     `  calls seen                           ${figures.sdkCalls} SDK calls (${figures.attributedCalls} by our functions) + ${figures.taskStates} Task states`,
@@ -102,6 +116,7 @@ export function proofReport(sim: Simulated, model: IamModel, justifications: rea
     `  granted (role, action, resource)     ${figures.grants}, never exercised ${figures.unexercised} (justified ${figures.unexercised - figures.unjustified}, unjustified ${figures.unjustified})`,
     '',
     ...(problems.length > 0 ? [...problems, ''] : []),
+    ...(notes.length > 0 ? [...notes, ''] : []),
     'Granted, never exercised, by justification (local/iam/justifications.ts):',
     ...byJustification(justified),
   ];
