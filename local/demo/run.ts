@@ -13,6 +13,7 @@ import '../runtime/polyfills';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { startRecording, stopRecording, writeRecording } from '../iam/recorder';
 import type { LocalResources } from '../runtime/inventory';
 import type { RunResult } from '../runtime/sfn-runner';
 import { rocCurve } from '../standins/metrics';
@@ -314,7 +315,19 @@ export async function main(argv: readonly string[]): Promise<number> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   try {
     const options = parseArgs(argv);
-    const result = await runLocal(options);
+    // Every AWS call is recorded per function for `npm run iam-check -- --recording <out>/iam-calls.json`.
+    startRecording();
+    let result: LocalRunResult;
+    try {
+      result = await runLocal(options);
+    } finally {
+      const recording = stopRecording();
+      const file = path.join(path.resolve(options.outDir ?? path.join(REPO_ROOT, 'local-run')), 'iam-calls.json');
+      writeRecording(file, recording);
+      process.stdout.write(
+        `IAM: ${recording.calls.length} AWS calls and ${recording.tasks.length} Task states recorded → ${path.relative(process.cwd(), file)} (npm run iam-check -- --recording ${path.relative(process.cwd(), file)})\n`,
+      );
+    }
     if (options.keep) {
       // The servers belong to this process (they are stopped when it exits): wait for Ctrl-C.
       process.stdout.write('Press Ctrl-C to stop the services.\n');

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import type { Context } from 'aws-lambda';
+import { runAs } from '../iam/context';
 import type { LocalFunction } from './inventory';
 import { LOCAL_ACCOUNT } from './names';
 import { REPO_ROOT } from './synth';
@@ -90,8 +91,11 @@ export async function invokeFunction(
   Object.assign(process.env, fn.environment, opts.env ?? {});
   const handler = loadHandler(fn);
   const region = opts.region ?? process.env.AWS_REGION ?? 'us-east-1';
+  const context = lambdaContext(fn, region, opts.account ?? LOCAL_ACCOUNT);
+  // Every AWS call the handler makes is attributed to this function (the IAM proof reads it: local/iam/).
+  const principal = { kind: 'function' as const, arn: context.invokedFunctionArn, logicalId: fn.logicalId };
   try {
-    const out = await handler(json(event), lambdaContext(fn, region, opts.account ?? LOCAL_ACCOUNT));
+    const out = await runAs(principal, () => handler(json(event), context));
     return json(out);
   } catch (e) {
     throw toLambdaError(e);

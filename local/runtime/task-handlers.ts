@@ -8,6 +8,7 @@
  *   integrations call the SDK (against `AWS_ENDPOINT_URL` when set);
  * - any other Task Resource without an override fails with a clear message naming the state.
  */
+import { notifyTaskInvocation } from '../iam/context';
 import type { AslDefinition } from './inventory';
 import { invokeFunction, json, type RunnableFunction } from './lambda-invoke';
 import { LOCAL_ACCOUNT } from './names';
@@ -26,6 +27,8 @@ export interface TaskHandlerOptions {
   readonly env?: Readonly<Record<string, string>>;
   readonly region?: string;
   readonly account?: string;
+  /** The state machine running these states: each Task is reported as its call (local/iam/context.ts). */
+  readonly stateMachineArn?: string;
 }
 
 const SDK_PACKAGES: Record<string, string> = {
@@ -168,5 +171,24 @@ export function buildTaskHandlers(options: TaskHandlerOptions): Record<string, S
       throw new Error(`State ${name}: Resource ${resource} has no local implementation; pass overrides["${name}"]`);
     };
   }
-  return handlers;
+  return reportingTasks(handlers, tasks, options.stateMachineArn);
+}
+
+/** Each Task state reports what it asks of AWS (its Resource and effective input) before it runs. */
+function reportingTasks(
+  handlers: Record<string, StateOverride>,
+  tasks: readonly TaskState[],
+  stateMachineArn: string | undefined,
+): Record<string, StateOverride> {
+  if (!stateMachineArn) return handlers;
+  const out: Record<string, StateOverride> = {};
+  for (const { name, resource } of tasks) {
+    const run = handlers[name];
+    if (!run || out[name]) continue;
+    out[name] = (input) => {
+      notifyTaskInvocation({ stateMachineArn, state: name, resource, input });
+      return run(input);
+    };
+  }
+  return out;
 }
