@@ -49,7 +49,7 @@ interface Measurement {
 }
 
 /** redis-server's total CPU seconds so far (user + sys, all threads). */
-async function serverCpu(admin: Redis): Promise<number> {
+export async function serverCpu(admin: Redis): Promise<number> {
   const info = await admin.info('cpu');
   const num = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
   return num('used_cpu_user') + num('used_cpu_sys');
@@ -59,7 +59,7 @@ async function flush(admin: Redis): Promise<void> {
   await admin.flushall();
 }
 
-async function runRedisCli(
+export async function runRedisCli(
   env: BenchEnv,
   respFile: string,
   rows: number,

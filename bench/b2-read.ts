@@ -5,11 +5,10 @@
  * The variants run interleaved in rounds (raw, core, handler, … per round) so drift on a shared machine hits all alike.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import type Redis from 'ioredis';
 import { SCORE_KEY_PREFIX, type Stamp } from '../lambdas/domain/score-store/format';
 import { RedisScoreStore, ScoreWriter, writeRunSummary } from '../lambdas/domain/score-store/redis';
 import { FallbackCache, handleRequest, readScore } from '../lambdas/functions/read-scores/core';
-import { ensureConnected, redisFromEnv } from '../lambdas/platform/redis';
+import { ensureConnected, type RedisClient, redisFromEnv } from '../lambdas/platform/redis';
 import { entityId } from './data';
 import { type BenchEnv, type BenchResult, fixed, int, mean, nowMs, percentile, ratio, type Table } from './lib';
 
@@ -40,7 +39,7 @@ function apiEvent(id: string, segment?: string): APIGatewayProxyEvent {
   };
 }
 
-async function seed(redis: Redis, n: number): Promise<void> {
+async function seed(redis: RedisClient, n: number): Promise<void> {
   await redis.flushall();
   const writer = new ScoreWriter(redis, { stamp: STAMP, ttlSeconds: 86_400 });
   let sum = 0;

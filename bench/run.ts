@@ -22,9 +22,10 @@ import { runB2 } from './b2-read';
 import { runB3 } from './b3-discovery';
 import { runB4 } from './b4-end-to-end';
 import { runB5 } from './b5-dev-loop';
+import { runB6Store } from './b6-store';
 import { type BenchEnv, type BenchResult, describeMachine, machineTable, renderTable } from './lib';
 
-export const BENCHMARKS = ['B1', 'B2', 'B3', 'B4', 'B5'] as const;
+export const BENCHMARKS = ['B1', 'B2', 'B3', 'B4', 'B5', 'B6S'] as const;
 type BenchId = (typeof BENCHMARKS)[number];
 
 export interface BenchOptions {
@@ -122,7 +123,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
   const results: BenchResult[] = [];
   let failed = 0;
   try {
-    const needServers = ids.some((id) => id === 'B1' || id === 'B2' || id === 'B3');
+    const needServers = ids.some((id) => id === 'B1' || id === 'B2' || id === 'B3' || id === 'B6S');
     if (needServers) {
       [moto, redis] = await Promise.all([
         startMoto({ logFile: join(outDir, 'moto.log') }),
@@ -156,6 +157,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
       B3: () => runB3(env, { ddb, doc, s3 }),
       B4: () => runB4(env),
       B5: () => runB5(env),
+      B6S: () => runB6Store(env),
     };
     for (const id of ids) {
       process.stdout.write(`\n${id}…\n`);

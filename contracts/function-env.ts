@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigurationError } from './errors';
+import { LAYOUT_PATTERN } from './score-layout';
 
 /**
  * The environment of every Lambda function under `lambdas/functions/`: which variables its construct sets and how the
@@ -126,6 +127,10 @@ const CACHE = {
   CACHE_PORT: optional(port),
   CACHE_TLS: defaulted(bool, true),
   CACHE_AUTH_SECRET_ARN: optional(text),
+  /** "true" for a sharded replication group (cluster mode enabled). */
+  CACHE_CLUSTER: defaulted(bool, false),
+  /** Score store layout (lambdas/domain/score-store/layout.ts), the same for the loader, finalizer and reader. */
+  SCORE_LAYOUT: optional(rule('"keys" or "buckets:<groups>:<bucketsPerGroup>"', z.string().regex(LAYOUT_PATTERN))),
   REDIS_URL: platform(optional(text)),
 };
 

@@ -132,6 +132,16 @@ export const CacheConfigSchema = z
     /** `valkey` is protocol-compatible and cheaper; `redis` is the default. */
     engine: z.enum(['redis', 'valkey']).default('redis'),
     nodeType: cacheNodeType.default('cache.t4g.small'),
+    /**
+     * Shards (node groups). 1 = cluster mode disabled; more = cluster mode enabled, the score store's keys spread by
+     * hash tag (a change of shard count changes the layout: reload the scores, see README Operate).
+     */
+    shards: z.number().int().min(1).max(500).default(1),
+    /**
+     * Entities the store is sized for (~64 per hash bucket); a layout input like `shards`. Up to ~2× this the
+     * buckets stay compact listpacks.
+     */
+    expectedEntities: positiveInt.max(2_000_000_000).default(5_000_000),
     /** Read replicas per shard (0 = one node). */
     replicasPerShard: z.number().int().min(0).max(5).default(0),
     /** Multi-AZ with automatic failover (needs replicasPerShard >= 1). */

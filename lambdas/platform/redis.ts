@@ -1,6 +1,6 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import Redis, { type RedisOptions } from 'ioredis';
+import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { DependencyError } from '../../contracts/errors';
 import { traced } from './tracer';
 
@@ -9,8 +9,10 @@ import { traced } from './tracer';
  *
  * - `REDIS_URL` set (local runtime, tests): connect to it and ignore host/port/secret.
  * - otherwise `CACHE_HOST`, `CACHE_PORT`, `CACHE_TLS` ("true"/"false") and the AUTH token read from the Secrets Manager
- *   secret `CACHE_AUTH_SECRET_ARN` (fetched once per container, never logged). The secret is either the plain token or
+ *   secret `CACHE_AUTH_SECRET_ARN` (cached per container for 5 minutes, never logged). The secret is either the plain token or
  *   a JSON object with `authToken`, `password` or `token`.
+ * - `CACHE_CLUSTER=true` (a sharded replication group, or a local cluster at `REDIS_URL`): an ioredis Cluster client
+ *   seeded with that endpoint.
  *
  * Roles:
  * - `reader` (read API): no offline queue and no per-request retries, so an unreachable cache fails the request at once
@@ -20,6 +22,12 @@ import { traced } from './tracer';
  *   within seconds, never hangs it.
  */
 export type RedisRole = 'reader' | 'loader';
+
+/**
+ * A connection to the cache: one node (cluster mode disabled) or a sharded cluster. Both speak the same commands;
+ * in a cluster every multi-key command and script must keep to one slot (the score store's hash tags do).
+ */
+export type RedisClient = Redis | Cluster;
 
 export interface RedisFromEnvOptions {
   /** @default 'reader' */
@@ -154,11 +162,19 @@ function requireVar(env: NodeJS.ProcessEnv, name: string): string {
  * The client connects lazily: call {@link ensureConnected} before the first command (the reader must, because its
  * offline queue is off).
  */
-export async function redisFromEnv(options: RedisFromEnvOptions = {}): Promise<Redis> {
+export async function redisFromEnv(options: RedisFromEnvOptions = {}): Promise<RedisClient> {
   const env = options.env ?? process.env;
   const role = options.role ?? 'reader';
   const base: RedisOptions = { ...ROLE_OPTIONS[role], lazyConnect: true, connectionName: `mlops-${role}` };
-  if (env.REDIS_URL) return watchErrors(connector(base, env.REDIS_URL));
+  const clusterText = env.CACHE_CLUSTER || 'false';
+  if (clusterText !== 'true' && clusterText !== 'false') {
+    throw new Error(`Environment variable CACHE_CLUSTER = "${clusterText}" is not allowed: expected "true" or "false"`);
+  }
+  if (env.REDIS_URL) {
+    if (clusterText === 'false') return watchErrors(connector(base, env.REDIS_URL));
+    const url = new URL(env.REDIS_URL);
+    return watchErrors(clusterClient(role, [{ host: url.hostname, port: Number(url.port || 6379) }], base));
+  }
 
   const host = requireVar(env, 'CACHE_HOST');
   const portText = requireVar(env, 'CACHE_PORT');
@@ -172,24 +188,54 @@ export async function redisFromEnv(options: RedisFromEnvOptions = {}): Promise<R
   }
   const arn = env.CACHE_AUTH_SECRET_ARN;
   const password = arn ? await authToken(options.secretsManager ?? secretsManagerClient(env), arn) : undefined;
+  const auth = password === undefined ? {} : { password };
+  if (clusterText === 'true') {
+    // ElastiCache cluster mode: CACHE_HOST is the configuration endpoint; the nodes' TLS certificates name their
+    // hostnames, so connect by name (dnsLookup) and let TLS use it.
+    const tls = tlsText === 'true' ? { tls: {} } : {};
+    return watchErrors(clusterClient(role, [{ host, port }], { ...base, ...auth, ...tls }, tlsText === 'true'));
+  }
   return watchErrors(
     connector({
       ...base,
       host,
       port,
-      ...(password === undefined ? {} : { password }),
+      ...auth,
       ...(tlsText === 'true' ? { tls: { servername: host } } : {}),
     }),
   );
 }
 
-const lastErrors = new WeakMap<Redis, Error>();
+/**
+ * A cluster client: the reader sends read-only commands (GET, EVALSHA_RO) to replicas (`scaleReads: 'slave'`, so a
+ * load on the primaries does not delay reads); the loader stays on the primaries. Same timeouts as one node.
+ */
+function clusterClient(
+  role: RedisRole,
+  seeds: { host: string; port: number }[],
+  nodeOptions: RedisOptions,
+  byName = false,
+): Cluster {
+  const { retryStrategy, enableOfflineQueue, ...redisOptions } = nodeOptions;
+  const options: ClusterOptions = {
+    lazyConnect: true,
+    scaleReads: role === 'reader' ? 'slave' : 'master',
+    ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
+    ...(retryStrategy ? { clusterRetryStrategy: retryStrategy } : {}),
+    slotsRefreshTimeout: 2_000,
+    redisOptions,
+    ...(byName ? { dnsLookup: (address: string, cb: (e: null, a: string) => void) => cb(null, address) } : {}),
+  };
+  return new Cluster(seeds, options);
+}
+
+const lastErrors = new WeakMap<RedisClient, Error>();
 
 /**
  * Connection errors surface as rejected commands; keep the last one (to recognise a refused AUTH) instead of letting
  * ioredis print "Unhandled error event" for each reconnect attempt. Error messages never contain the token.
  */
-function watchErrors(client: Redis): Redis {
+function watchErrors<C extends RedisClient>(client: C): C {
   client.on('error', (err: Error) => {
     lastErrors.set(client, err);
   });
@@ -206,7 +252,7 @@ export function isAuthError(err: unknown): boolean {
  * the AUTH token (it was rotated) — dropped together with the cached token so the next call re-reads the secret.
  */
 export class RedisHolder {
-  private client: Redis | undefined;
+  private client: RedisClient | undefined;
 
   constructor(private readonly options: RedisFromEnvOptions = {}) {}
 
@@ -214,7 +260,7 @@ export class RedisHolder {
    * @throws DependencyError when the cache (or the secret) cannot be reached
    * @throws Error for a deployment bug (a missing or malformed CACHE_* variable)
    */
-  async get(): Promise<Redis> {
+  async get(): Promise<RedisClient> {
     this.client ??= await redisFromEnv(this.options);
     const client = this.client;
     try {
@@ -248,7 +294,7 @@ export class RedisHolder {
  *
  * @throws DependencyError when the cache cannot be reached within `timeoutMs`
  */
-export async function ensureConnected(redis: Redis, timeoutMs = 2_500): Promise<void> {
+export async function ensureConnected(redis: RedisClient, timeoutMs = 2_500): Promise<void> {
   if (redis.status === 'ready') return;
   try {
     if (redis.status === 'wait' || redis.status === 'end') {

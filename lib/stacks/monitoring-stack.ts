@@ -160,9 +160,14 @@ export class MonitoringStack extends Stack {
 
     // --- Cache ---------------------------------------------------------------------------------------------------
     if (props.cacheReplicationGroupId) {
-      const nodes = 1 + config.cache.replicasPerShard;
+      const perShard = 1 + config.cache.replicasPerShard;
+      const { shards } = config.cache;
+      const nodes = shards * perShard;
       for (let i = 1; i <= nodes; i++) {
-        const clusterId = `${props.cacheReplicationGroupId}-${String(i).padStart(3, '0')}`;
+        // Node ids: <group>-<node> with one shard, <group>-<shard>-<node> in cluster mode.
+        const node = String(((i - 1) % perShard) + 1).padStart(3, '0');
+        const shard = String(Math.floor((i - 1) / perShard) + 1).padStart(4, '0');
+        const clusterId = `${props.cacheReplicationGroupId}-${shards > 1 ? `${shard}-${node}` : String(i).padStart(3, '0')}`;
         const nodeName = `Cache-node-${i}`;
         mon.monitorElastiCacheCluster({
           clusterId,

@@ -10,6 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { type FunctionEnvironment, functionEnvironment } from '../../contracts/function-env';
 import { RESULTS_PREFIX, resultsPrefix, s3Uri } from '../../contracts/s3-layout';
+import { formatLayout, layoutFor } from '../../contracts/score-layout';
 import type { AppConfig } from '../config';
 import { ProjectFunction } from '../constructs/project-function';
 import { acknowledge, iam5ResourceId } from '../nag';
@@ -17,11 +18,16 @@ import { acknowledge, iam5ResourceId } from '../nag';
 /** The variables every score-cache client function gets (the same in the loader, finalizer and reader). */
 export type CacheEnvironment = Pick<
   FunctionEnvironment<'load-scores'>,
-  'CACHE_HOST' | 'CACHE_PORT' | 'CACHE_TLS' | 'CACHE_AUTH_SECRET_ARN'
+  'CACHE_HOST' | 'CACHE_PORT' | 'CACHE_TLS' | 'CACHE_AUTH_SECRET_ARN' | 'CACHE_CLUSTER' | 'SCORE_LAYOUT'
 >;
 
-/** Engine versions per configured engine (ElastiCache replication group, cluster mode disabled). */
+/** Engine versions per configured engine (ElastiCache replication group). */
 export const CACHE_ENGINE_VERSIONS = { redis: '7.1', valkey: '8.0' } as const;
+/** The default cluster-mode parameter group of each engine version above. */
+export const CLUSTER_PARAMETER_GROUPS = {
+  redis: 'default.redis7.cluster.on',
+  valkey: 'default.valkey8.cluster.on',
+} as const;
 
 /** Properties of {@link ServingStack}. */
 export interface ServingStackProps extends StackProps {
@@ -50,7 +56,10 @@ export interface ServingStackProps extends StackProps {
  * it is snapshotted, not retained, when the stack is deleted.
  */
 export class ServingStack extends Stack {
-  /** The replication group (cluster mode disabled: one shard, `replicasPerShard` replicas). */
+  /**
+   * The replication group: `cache.shards` 1 → cluster mode disabled (one shard); more → cluster mode enabled with
+   * that many shards; `replicasPerShard` replicas each.
+   */
   public readonly cache: elasticache.CfnReplicationGroup;
   /** Security group of the cache: admits the cache port from the loader and reader groups only. */
   public readonly cacheSecurityGroup: ec2.SecurityGroup;
@@ -79,6 +88,7 @@ export class ServingStack extends Stack {
     super(scope, id, props);
     const { config, vpc, encryptionKey: key, artifactsBucketName } = props;
     const cacheCfg = config.cache;
+    const sharded = cacheCfg.shards > 1;
     const isolated: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
 
     // --- Security groups -------------------------------------------------------------------------------------
@@ -121,9 +131,16 @@ export class ServingStack extends Stack {
       engine: cacheCfg.engine,
       engineVersion: CACHE_ENGINE_VERSIONS[cacheCfg.engine],
       cacheNodeType: cacheCfg.nodeType,
-      numNodeGroups: 1,
+      numNodeGroups: cacheCfg.shards,
       replicasPerNodeGroup: cacheCfg.replicasPerShard,
-      automaticFailoverEnabled: cacheCfg.multiAz,
+      // Cluster mode enabled requires automatic failover (AWS rejects it off).
+      ...(sharded
+        ? {
+            clusterMode: 'enabled',
+            cacheParameterGroupName: CLUSTER_PARAMETER_GROUPS[cacheCfg.engine],
+          }
+        : {}),
+      automaticFailoverEnabled: cacheCfg.multiAz || sharded,
       multiAzEnabled: cacheCfg.multiAz,
       port: cacheCfg.port,
       cacheSubnetGroupName: subnetGroup.ref,
@@ -146,12 +163,21 @@ export class ServingStack extends Stack {
     }
 
     this.cacheEnvironment = {
-      // Cluster mode disabled: the primary endpoint follows a failover to the promoted replica.
-      CACHE_HOST: this.cache.attrPrimaryEndPointAddress,
+      // Cluster mode disabled: the primary endpoint follows a failover to the promoted replica. Cluster mode: the
+      // configuration endpoint, from which the client discovers every shard.
+      CACHE_HOST: sharded ? this.cache.attrConfigurationEndPointAddress : this.cache.attrPrimaryEndPointAddress,
       CACHE_PORT: String(cacheCfg.port),
       CACHE_TLS: 'true',
       CACHE_AUTH_SECRET_ARN: this.cacheAuthSecret.secretArn,
+      CACHE_CLUSTER: String(sharded),
+      SCORE_LAYOUT: formatLayout(layoutFor(cacheCfg.shards, cacheCfg.expectedEntities)),
     };
+    // The reader reads from replicas when there are any, so loads on the primary do not delay reads: the reader
+    // endpoint (one shard) or replica routing by the cluster client (READONLY connections, CACHE_CLUSTER).
+    const readerEnvironment: CacheEnvironment =
+      !sharded && cacheCfg.replicasPerShard > 0
+        ? { ...this.cacheEnvironment, CACHE_HOST: this.cache.attrReaderEndPointAddress }
+        : this.cacheEnvironment;
 
     // --- Functions -------------------------------------------------------------------------------------------
     const inVpc = (clientSg: ec2.ISecurityGroup) => ({
@@ -184,7 +210,7 @@ export class ServingStack extends Stack {
       entry: 'lambdas/functions/read-scores/handler.ts',
       description: 'Read API: score by entity id (model or fallback), batch lookup',
       environment: functionEnvironment('read-scores', {
-        ...this.cacheEnvironment,
+        ...readerEnvironment,
         MAX_BATCH_IDS: String(config.api.maxBatchIds),
       }),
       timeout: Duration.seconds(10),
@@ -363,7 +389,13 @@ export class ServingStack extends Stack {
     const out = (outId: string, value: string, description: string) =>
       new CfnOutput(this, outId, { value, description });
     out('ApiUrl', this.api.url, 'Read API base URL (IAM auth): GET scores/{entityId}, POST scores/batch');
-    out('CacheEndpoint', this.cache.attrPrimaryEndPointAddress, 'Score cache primary endpoint (CACHE_HOST)');
+    out(
+      'CacheEndpoint',
+      this.cacheEnvironment.CACHE_HOST,
+      sharded
+        ? 'Score cache configuration endpoint (CACHE_HOST, cluster mode)'
+        : 'Score cache primary endpoint (CACHE_HOST)',
+    );
     out('CachePort', String(cacheCfg.port), 'Score cache port (CACHE_PORT)');
     out(
       'CacheAuthSecretArn',

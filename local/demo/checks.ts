@@ -3,10 +3,10 @@
  * printed and recorded for the report. Any failed check ends the run (LocalRunError, non-zero exit code).
  */
 import { type DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
-import type Redis from 'ioredis';
 import { GSI1_NAME, GSI1_PK, ledgerKey, ledgerStatusGsiPk } from '../../contracts/table-keys';
-import { getFallbacks, getScore, RedisScoreStore } from '../../lambdas/domain/score-store/redis';
+import { RedisScoreStore } from '../../lambdas/domain/score-store/redis';
 import { readScore } from '../../lambdas/functions/read-scores/core';
+import type { RedisClient } from '../../lambdas/platform/redis';
 import type { RunResult } from '../runtime/sfn-runner';
 import type { ReportBatch, ReportCheck, ReportRead, ReportStep } from './report';
 import type { SampleDataSet, SamplePhase } from './sample-data';
@@ -84,7 +84,7 @@ export class Observed {
   constructor(
     private readonly ddb: DynamoDBClient,
     private readonly tableName: string,
-    readonly redis: Redis,
+    readonly redis: RedisClient,
   ) {}
 
   async pendingCount(): Promise<number> {
@@ -108,13 +108,13 @@ export class Observed {
     return r.Item?.status?.S;
   }
   score(id: string) {
-    return getScore(this.redis, id);
+    return new RedisScoreStore(this.redis).getScore(id);
   }
   read(id: string, segment?: string) {
     return readScore(new RedisScoreStore(this.redis), id, segment);
   }
   fallbacks(segment: string) {
-    return getFallbacks(this.redis, segment);
+    return new RedisScoreStore(this.redis).getFallbacks(segment);
   }
 }
 

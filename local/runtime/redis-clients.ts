@@ -6,7 +6,7 @@
  * - `track`: real clients, remembered so {@link closeRedisClients} can disconnect them all when a run ends (otherwise
  *   they keep reconnecting to a stopped server and keep the process alive);
  * - `standin`: an in-process stand-in for a missing redis-server, built on ioredis-mock. ioredis-mock runs the score
- *   store's Lua upsert (EVAL, via fengari) but lacks the generic `call()` the store uses and `SCRIPT LOAD`/`EVALSHA`;
+ *   store's Lua upsert (EVAL, via fengari) but lacks the generic `call()` the store uses and `SCRIPT LOAD`/`EVALSHA`/`EVALSHA_RO`/`EVAL_RO`;
  *   the stand-in adds those. Clients with the same URL share one data set (ioredis-mock keys data by host:port/db).
  */
 import { createHash } from 'node:crypto';
@@ -62,7 +62,8 @@ export function standInClass(): Ctor {
         scripts.set(sha, args[1]);
         return sha;
       }
-      if (cmd === 'EVALSHA') {
+      if (cmd === 'EVAL_RO') return self.eval!.call(this, ...args);
+      if (cmd === 'EVALSHA' || cmd === 'EVALSHA_RO') {
         const script = scripts.get(args[0] ?? '');
         if (script === undefined) throw new Error('NOSCRIPT No matching script. Please use EVAL.');
         return self.eval!.call(this, script, ...args.slice(1));

@@ -19,6 +19,7 @@ import {
 } from '../../lambdas/domain/score-store/format';
 import { type LocalRunResult, runLocal } from '../../local/demo/run';
 import { testClients } from '../support/aws';
+import { storedScores } from '../support/score-dump';
 import { describeWithServers } from '../support/servers';
 import { boosterPredict } from '../support/xgboost';
 
@@ -201,14 +202,15 @@ describeWithServers('npm run local (e2e)', { moto: true, redis: true, xgboost: t
   });
 
   it('kept the newest score per customer in Redis; the late older day only filled in new customers', async () => {
-    const known = decodeScore((await redis.get(scoreKey(result.data.customerIds[0]!)))!);
+    const stored = await storedScores(redis);
+    const known = decodeScore(stored[scoreKey(result.data.customerIds[0]!)]!);
     expect(known?.asOf).toBe(result.data.laterDate);
-    const lateOnly = decodeScore((await redis.get(scoreKey(result.data.lateOnlyIds[0]!)))!);
+    const lateOnly = decodeScore(stored[scoreKey(result.data.lateOnlyIds[0]!)]!);
     expect(lateOnly?.asOf).toBe(result.data.lateDate);
     const meta = decodeMeta((await redis.get(META_LATEST_KEY))!);
     expect(meta?.asOf).toBe(result.data.laterDate);
     expect(await redis.get(FALLBACK_GLOBAL_KEY)).not.toBeNull();
-    const count = (await redis.keys('score:*')).length;
+    const count = Object.keys(stored).length;
     expect(count).toBe(CUSTOMERS + result.data.lateOnlyIds.length);
     expect(result.batches[3]!.run.status).toBe('SUCCEEDED');
     expect(result.report.batches[3]!.rowsKeptNewer).toBe(Math.floor(CUSTOMERS / 10));

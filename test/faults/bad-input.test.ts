@@ -20,6 +20,7 @@ import { getLedgerItem } from '../../lambdas/domain/ledger';
 import { getLock } from '../../lambdas/domain/lock';
 import { updateApprovalStatus } from '../../lambdas/domain/registry';
 import { synthesizeApp } from '../../local/runtime/synth';
+import { storedScores } from '../support/score-dump';
 import { describeWithServers } from '../support/servers';
 import { ids, Pipeline, parseUri, SUCCESS_PATH, snapshot } from './support/pipeline';
 import { type KillableRedis, killableRedisAvailable, startKillableRedis } from './support/redis-process';
@@ -345,7 +346,7 @@ const BLOCK = 'bad input end to end (moto + redis)';
       objects: 1 + rowLevel.length, // scored objects; the file-level failures are counted apart
       objectsQuarantined: fileLevel.length,
     });
-    expect(await redis.keys('score:*')).toHaveLength(rowsUsed);
+    expect(Object.keys(await storedScores(redis))).toHaveLength(rowsUsed);
     for (const rule of new Set(BAD_FILES.map((f) => f.rule))) expect(report.countsByRule[rule]).toBeGreaterThan(0);
   });
 

@@ -22,6 +22,7 @@ import { acquireLock, getLock } from '../../lambdas/domain/lock';
 import { findProductionPackage, updateApprovalStatus } from '../../lambdas/domain/registry';
 import { getRun } from '../../lambdas/domain/tracking';
 import type { StateOverride } from '../../local/runtime/task-handlers';
+import { storedScores } from '../support/score-dump';
 import { describeWithServers } from '../support/servers';
 import { type FaultProxy, startFaultProxy } from './support/fault-proxy';
 import { FAILURE_PATH, ids, Pipeline, SUCCESS_PATH, snapshot } from './support/pipeline';
@@ -69,11 +70,7 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
   let redis: Redis;
   let v1Arn: string;
 
-  const scores = async (): Promise<Record<string, string>> => {
-    const keys = (await redis.keys('score:*')).sort();
-    const values = keys.length ? await redis.mget(keys) : [];
-    return Object.fromEntries(keys.map((k, i) => [k, values[i] ?? '']));
-  };
+  const scores = (): Promise<Record<string, string>> => storedScores(redis);
   const ledger = (key: string) => getLedgerItem(p.doc, p.table, key);
   /** Every ledger item of `key` (the table holds exactly one per object key, whatever the events). */
   const ledgerItems = async (key: string) =>

@@ -25,6 +25,8 @@ describe('parseEnvironmentConfig', () => {
     expect(cfg.cache).toEqual({
       engine: 'redis',
       nodeType: 'cache.t4g.small',
+      shards: 1,
+      expectedEntities: 5_000_000,
       replicasPerShard: 0,
       multiAz: false,
       port: 6380,

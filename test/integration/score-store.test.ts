@@ -7,6 +7,7 @@ import { RedisScoreStore } from '../../lambdas/domain/score-store/redis';
 import { loadScoresFromStream } from '../../lambdas/functions/load-scores/core';
 import { freePort, startRedis } from '../../local/services/servers';
 import { createBucket, testClients } from '../support/aws';
+import { scoreTtl, storeDump, storedScores } from '../support/score-dump';
 import { describeWithServers } from '../support/servers';
 
 /**
@@ -77,11 +78,7 @@ describeWithServers('score store end to end (moto S3 + redis-server)', { moto: t
     runId,
     modelVersion,
   });
-  const dump = async () => {
-    const keys = (await redis.keys('*')).sort();
-    const values = keys.length ? await redis.mget(keys) : [];
-    return Object.fromEntries(keys.map((k, i) => [k, values[i]]));
-  };
+  const dump = () => storeDump(redis);
 
   beforeAll(async () => {
     process.env.SCORE_TTL_SECONDS = '604800';
@@ -137,12 +134,14 @@ describeWithServers('score store end to end (moto S3 + redis-server)', { moto: t
       expect(addMetric).toHaveBeenCalledWith('RowsScored', 'Count', 2000);
       expect(addMetric).toHaveBeenCalledWith('ScoreFreshnessHours', 'None', expect.any(Number));
 
-      expect(await redis.dbsize()).toBe(1800 + 4 + 1); // scores + 3 segment + global fallbacks + meta
-      expect(await redis.get('score:cust-1100')).toBe(
+      const stored = await storedScores(redis);
+      expect(Object.keys(stored)).toHaveLength(1800);
+      expect(await redis.keys('fallback:*')).toHaveLength(4); // 3 segment + global fallbacks
+      expect(stored['score:cust-1100']).toBe(
         `1|2026-11-20|${RUN1}|3|${(((1100 * 7919 + 1) % 1000) / 1000).toFixed(3)}`,
       );
-      expect(await redis.get('score:cust-1700')).toMatch(/^1\|2026-11-19\|/);
-      const ttl = await redis.ttl('score:cust-5');
+      expect(stored['score:cust-1700']).toMatch(/^1\|2026-11-19\|/);
+      const ttl = await scoreTtl(redis, 'cust-5');
       expect(ttl).toBeGreaterThan(604_000);
       expect(ttl).toBeLessThanOrEqual(604_800);
 

@@ -34,6 +34,7 @@ import { synthesizeApp } from '../../local/runtime/synth';
 import type { StateOverride } from '../../local/runtime/task-handlers';
 import { testClients } from '../support/aws';
 import { contract, featureValues, s3Text, writeTransformOutputs } from '../support/batch-fixtures';
+import { scoreTtl, storedScores } from '../support/score-dump';
 import { describeWithServers } from '../support/servers';
 
 // asl-validator ships no type declarations.
@@ -143,7 +144,7 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
   };
 
   const ledger = async (key: string) => getLedgerItem(doc, table, key);
-  const scoreKeys = async () => (await redis.keys('score:*')).sort();
+  const scoreKeys = async () => Object.keys(await storedScores(redis));
   const failurePath = [S.RecordFailure, S.ReleaseLockAfterFailure, S.Alert, S.Fail];
 
   beforeAll(async () => {
@@ -314,7 +315,7 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
     const keys = await scoreKeys();
     expect(keys).toHaveLength(69);
     expect(keys).not.toContain('score:B0007');
-    expect(await redis.ttl('score:A0000')).toBeGreaterThan(0);
+    expect(await scoreTtl(redis, 'A0000')).toBeGreaterThan(0);
 
     for (const key of ['inference/dt=2026-11-01/a.csv', 'inference/dt=2026-11-01/b.csv']) {
       expect(await ledger(key)).toMatchObject({ status: 'SCORED', runId: 'batch-ok-1', modelVersion: 1 });

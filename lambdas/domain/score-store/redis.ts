@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type Redis from 'ioredis';
-import { toDependencyError } from '../../platform/redis';
+import { type RedisClient, toDependencyError } from '../../platform/redis';
+import { BucketScoreWriter, byGroup, GLOBAL_FIELD, lookupGroup, segmentField, writeGroupFallbacks } from './buckets';
 import {
   assertStamp,
   decodeFallback,
@@ -18,7 +18,16 @@ import {
   type Stamp,
   type StoredScore,
 } from './format';
-import type { Fallbacks, RunSummary, ScoreBatchWriter, ScoreStore, ScoreWriterOptions, UpsertCounts } from './store';
+import { locate, parseLayout, type ScoreLayout } from './layout';
+import type {
+  Fallbacks,
+  Lookup,
+  RunSummary,
+  ScoreBatchWriter,
+  ScoreStore,
+  ScoreWriterOptions,
+  UpsertCounts,
+} from './store';
 
 /**
  * The score store on Redis / Valkey. Conditional writes run as one Lua script per batch (atomic on the server);
@@ -96,7 +105,7 @@ function isNoScript(err: unknown): boolean {
  * @throws DependencyError when the cache fails
  */
 export async function evalUpsert(
-  redis: Redis,
+  redis: RedisClient,
   keys: readonly string[],
   args: readonly string[],
 ): Promise<UpsertCounts> {
@@ -140,7 +149,7 @@ export class ScoreWriter implements ScoreBatchWriter {
   readonly counts: UpsertCounts = { applied: 0, keptNewer: 0 };
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     options: ScoreWriterOptions,
   ) {
     assertStamp(options.stamp);
@@ -215,7 +224,7 @@ export class ScoreWriter implements ScoreBatchWriter {
  * value format; `ttlSeconds` 0 = no expiry.
  */
 export function upsertRecords(
-  redis: Redis,
+  redis: RedisClient,
   stamp: Stamp,
   records: ReadonlyArray<readonly [key: string, payload: string]>,
   ttlSeconds = 0,
@@ -230,7 +239,7 @@ export function upsertRecords(
 // Reads: a missing key is `undefined`, never an invented value.
 
 /** The stored score of one entity (`entityId` already validated). */
-export async function getScore(redis: Redis, entityId: string): Promise<StoredScore | undefined> {
+export async function getScore(redis: RedisClient, entityId: string): Promise<StoredScore | undefined> {
   let v: string | null;
   try {
     v = await redis.get(SCORE_KEY_PREFIX + entityId);
@@ -241,7 +250,10 @@ export async function getScore(redis: Redis, entityId: string): Promise<StoredSc
 }
 
 /** Stored scores of several entities, in the order given (one MGET). */
-export async function getScores(redis: Redis, entityIds: readonly string[]): Promise<(StoredScore | undefined)[]> {
+export async function getScores(
+  redis: RedisClient,
+  entityIds: readonly string[],
+): Promise<(StoredScore | undefined)[]> {
   if (entityIds.length === 0) return [];
   const keys = new Array<string>(entityIds.length);
   for (let i = 0; i < entityIds.length; i++) keys[i] = SCORE_KEY_PREFIX + entityIds[i];
@@ -260,13 +272,15 @@ export async function getScores(redis: Redis, entityIds: readonly string[]): Pro
 }
 
 /** The segment (when `segment` is given) and global fallback records in one MGET. */
-export async function getFallbacks(redis: Redis, segment?: string): Promise<Fallbacks> {
+export async function getFallbacks(redis: RedisClient, segment?: string): Promise<Fallbacks> {
   let vs: (string | null)[];
   try {
-    vs =
+    // Two GETs sent back to back (one round trip): in a cluster the keys live in different slots, so no MGET.
+    vs = await Promise.all(
       segment === undefined
-        ? await redis.mget(FALLBACK_GLOBAL_KEY)
-        : await redis.mget(FALLBACK_GLOBAL_KEY, FALLBACK_SEGMENT_PREFIX + segment);
+        ? [redis.get(FALLBACK_GLOBAL_KEY)]
+        : [redis.get(FALLBACK_GLOBAL_KEY), redis.get(FALLBACK_SEGMENT_PREFIX + segment)],
+    );
   } catch (err) {
     throw toDependencyError(err, 'read fallback scores');
   }
@@ -278,7 +292,7 @@ export async function getFallbacks(redis: Redis, segment?: string): Promise<Fall
 }
 
 /** The newest loaded run (`meta:latest`). */
-export async function getMetaLatest(redis: Redis): Promise<MetaLatest | undefined> {
+export async function getMetaLatest(redis: RedisClient): Promise<MetaLatest | undefined> {
   let v: string | null;
   try {
     v = await redis.get(META_LATEST_KEY);
@@ -293,44 +307,114 @@ export async function getMetaLatest(redis: Redis): Promise<MetaLatest | undefine
  * older than the stored one.
  */
 export async function writeRunSummary(
-  redis: Redis,
+  redis: RedisClient,
   stamp: Stamp,
   summary: RunSummary,
+  layout?: ScoreLayout,
 ): Promise<{ fallbacks: UpsertCounts; meta: UpsertCounts }> {
-  const records: [string, string][] = [];
+  const records: [key: string, field: string, payload: string][] = [];
   if (summary.global.count > 0) {
-    records.push([FALLBACK_GLOBAL_KEY, fallbackPayload(summary.global)]);
+    records.push([FALLBACK_GLOBAL_KEY, GLOBAL_FIELD, fallbackPayload(summary.global)]);
   }
   for (const [seg, agg] of Object.entries(summary.segments)) {
     if (!SEGMENT_PATTERN.test(seg)) throw new TypeError(`segment value "${seg}" must match ${SEGMENT_PATTERN}`);
-    if (agg.count > 0) records.push([fallbackSegmentKey(seg), fallbackPayload(agg)]);
+    if (agg.count > 0) records.push([fallbackSegmentKey(seg), segmentField(seg), fallbackPayload(agg)]);
   }
-  const fallbacks = records.length > 0 ? await upsertRecords(redis, stamp, records) : { applied: 0, keptNewer: 0 };
+  // One call per key: in a cluster the records live in different slots.
+  const fallbacks = { applied: 0, keptNewer: 0 };
+  const written = await Promise.all(records.map(([k, , p]) => upsertRecords(redis, stamp, [[k, p]])));
+  for (const c of written) {
+    fallbacks.applied += c.applied;
+    fallbacks.keptNewer += c.keptNewer;
+  }
+  if (layout?.kind === 'buckets' && records.length > 0) {
+    await writeGroupFallbacks(
+      redis,
+      layout,
+      stamp,
+      records.map(([, f, p]) => [f, p] as const),
+    );
+  }
   const meta = await upsertRecords(redis, stamp, [[META_LATEST_KEY, metaPayload(summary.loadedAt, summary.rows)]]);
   return { fallbacks, meta };
 }
 
-/** {@link ScoreStore} on one Redis connection (the handler's). */
-export class RedisScoreStore implements ScoreStore {
-  constructor(readonly redis: Redis) {}
+export interface RedisScoreStoreOptions {
+  /** @default parseLayout(process.env.SCORE_LAYOUT): the layout the serving stack configured */
+  readonly layout?: ScoreLayout;
+  /**
+   * Also read `score:<id>` keys written before the bucket layout (a migration: they expire within one TTL).
+   * @default true unless CACHE_CLUSTER is "true" (in a cluster those keys are in other slots)
+   */
+  readonly legacyKeys?: boolean;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
 
-  scoreWriter(options: ScoreWriterOptions): ScoreWriter {
-    return new ScoreWriter(this.redis, options);
+/** {@link ScoreStore} on one Redis connection (the handler's) in the configured layout. */
+export class RedisScoreStore implements ScoreStore {
+  readonly layout: ScoreLayout;
+  private readonly legacyKeys: boolean;
+  private readonly now: () => number;
+
+  constructor(
+    readonly redis: RedisClient,
+    options: RedisScoreStoreOptions = {},
+  ) {
+    this.layout = options.layout ?? parseLayout(process.env.SCORE_LAYOUT);
+    this.legacyKeys = options.legacyKeys ?? process.env.CACHE_CLUSTER !== 'true';
+    this.now = options.now ?? Date.now;
+  }
+
+  scoreWriter(options: ScoreWriterOptions): ScoreBatchWriter {
+    if (this.layout.kind === 'keys') return new ScoreWriter(this.redis, options);
+    return new BucketScoreWriter(this.redis, this.layout, options, this.now);
   }
 
   writeRunSummary(stamp: Stamp, summary: RunSummary): Promise<{ fallbacks: UpsertCounts; meta: UpsertCounts }> {
-    return writeRunSummary(this.redis, stamp, summary);
+    return writeRunSummary(this.redis, stamp, summary, this.layout);
   }
 
-  getScore(entityId: string): Promise<StoredScore | undefined> {
-    return getScore(this.redis, entityId);
+  async getScore(entityId: string): Promise<StoredScore | undefined> {
+    return (await this.lookup(entityId)).score;
   }
 
-  getScores(entityIds: readonly string[]): Promise<(StoredScore | undefined)[]> {
-    return getScores(this.redis, entityIds);
+  async getScores(entityIds: readonly string[]): Promise<(StoredScore | undefined)[]> {
+    const layout = this.layout;
+    if (layout.kind === 'keys') return getScores(this.redis, entityIds);
+    const out = new Array<StoredScore | undefined>(entityIds.length);
+    const now = this.now();
+    // One script call per group (all of them in one call when the cache is not sharded: one group).
+    await Promise.all(
+      [...byGroup(layout, entityIds)].map(async ([group, positions]) => {
+        const ids = positions.map((i) => entityIds[i]!);
+        const r = await lookupGroup(this.redis, layout, group, ids, undefined, this.legacyKeys, now);
+        positions.forEach((pos, k) => {
+          out[pos] = r.scores[k];
+        });
+      }),
+    );
+    return out;
   }
 
-  getFallbacks(segment?: string): Promise<Fallbacks> {
+  async lookup(entityId: string, segment?: string): Promise<Lookup> {
+    const layout = this.layout;
+    if (layout.kind === 'keys') {
+      const score = await getScore(this.redis, entityId);
+      return { ...(score ? { score } : {}), fallbacks: {} };
+    }
+    const { group } = locate(layout, entityId);
+    const r = await lookupGroup(this.redis, layout, group, [entityId], segment, this.legacyKeys, this.now());
+    const score = r.scores[0];
+    return { ...(score ? { score } : {}), fallbacks: r.fallbacks };
+  }
+
+  async getFallbacks(segment?: string): Promise<Fallbacks> {
+    if (this.layout.kind === 'buckets') {
+      // The copies in a group's meta hash (one slot); the canonical keys before the first run in this layout.
+      const r = await lookupGroup(this.redis, this.layout, 0, [], segment, false, this.now());
+      if (r.fallbacks.global !== undefined || r.fallbacks.segment !== undefined) return r.fallbacks;
+    }
     return getFallbacks(this.redis, segment);
   }
 

@@ -4,7 +4,8 @@ import type { FallbackRecord, MetaLatest, Stamp, StoredScore } from './format';
  * The score store as the loader, the finalizer and the read API use it. Every write is conditional: a record is
  * replaced only when the stored one is not newer (see format.ts for keys and values); every read returns `undefined`
  * for a missing or undecodable record, never an invented value. Each operation throws DependencyError when the
- * store fails. The Redis implementation is redis.ts; handlers construct it, cores take this interface.
+ * store fails. The Redis implementation is redis.ts (layouts: layout.ts); handlers construct it, cores take this
+ * interface.
  */
 
 export interface UpsertCounts {
@@ -20,6 +21,13 @@ export interface Fallbacks {
 }
 
 /** What one run's load adds up to: the fallback means (global and per segment) and `meta:latest`. */
+/** One entity's stored score (absent when unknown or expired) and the fallback records, read together. */
+export interface Lookup {
+  readonly score?: StoredScore;
+  /** Empty when the layout keeps no copy next to the score; then ask {@link ScoreStore.getFallbacks}. */
+  readonly fallbacks: Fallbacks;
+}
+
 export interface RunSummary {
   readonly global: { readonly count: number; readonly sum: number };
   readonly segments: Readonly<Record<string, { readonly count: number; readonly sum: number }>>;
@@ -60,6 +68,11 @@ export interface ScoreStore {
   writeRunSummary(stamp: Stamp, summary: RunSummary): Promise<{ fallbacks: UpsertCounts; meta: UpsertCounts }>;
   /** The stored score of one entity (`entityId` already validated). */
   getScore(entityId: string): Promise<StoredScore | undefined>;
+  /**
+   * The stored score of one entity and, in the same round trip where the layout allows (buckets), the segment and
+   * global fallback records.
+   */
+  lookup(entityId: string, segment?: string): Promise<Lookup>;
   /** Stored scores of several entities, in the order given. */
   getScores(entityIds: readonly string[]): Promise<(StoredScore | undefined)[]>;
   /** The segment (when `segment` is given) and global fallback records. */

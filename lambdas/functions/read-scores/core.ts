@@ -158,9 +158,11 @@ export async function readScore(
 ): Promise<ScoreItem> {
   validateEntityId(entityId, 'entityId');
   const seg = validateSegment(segment, 'segment');
-  const stored = await store.getScore(entityId);
+  // The score and, where the store keeps them next to it, the fallbacks in one round trip.
+  const { score: stored, fallbacks } = await store.lookup(entityId, seg);
   if (stored !== undefined) return fromModel(entityId, stored);
-  const item = pickFallback(entityId, await fallbacksOf(store, seg, cache));
+  const near = fallbacks.segment !== undefined || fallbacks.global !== undefined;
+  const item = pickFallback(entityId, near ? fallbacks : await fallbacksOf(store, seg, cache));
   if (item === undefined) {
     throw new NotFoundError(
       `No score for entity ${entityId} and no fallback score loaded yet (no batch run has completed)`,

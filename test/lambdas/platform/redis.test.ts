@@ -5,6 +5,7 @@ import { DependencyError } from '../../../contracts/errors';
 import {
   ensureConnected,
   isAuthError,
+  type RedisClient,
   RedisHolder,
   ROLE_OPTIONS,
   redisFromEnv,
@@ -16,7 +17,8 @@ import { describeWithServers } from '../../support/servers';
 const sm = mockClient(SecretsManagerClient);
 const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:cache-auth-AbCdEf';
 const clients: Redis[] = [];
-const track = (r: Redis) => {
+const track = (client: RedisClient) => {
+  const r = client as Redis;
   clients.push(r);
   return r;
 };

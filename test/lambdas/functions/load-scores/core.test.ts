@@ -31,6 +31,9 @@ function fakeRedis(opts: { failAfterCalls?: number; keptNewer?: (key: string) =>
   return { redis, written, calls: () => calls };
 }
 
+/** The one-key-per-entity layout, whose script arguments the fake above reads (the bucket layout is tested live). */
+const keysStore = (redis: Redis) => new RedisScoreStore(redis, { layout: { kind: 'keys' } });
+
 const stamp = { asOf: '2026-11-20', runId: 'batch-20261121T020000Z-ab', modelVersion: '3' };
 const base = { stamp, ttlSeconds: 3600, source: 's3://artifacts/results/part-00001.csv.out' };
 
@@ -47,7 +50,7 @@ describe('loadScoresFromStream', () => {
 
   it.each([1, 3, 7, 1024])('parses rows across %i-byte chunks and sums per segment', async (size) => {
     const { redis, written } = fakeRedis();
-    const r = await loadScoresFromStream(new RedisScoreStore(redis), chunks(text, size), {
+    const r = await loadScoresFromStream(keysStore(redis), chunks(text, size), {
       ...base,
       expectedRows: 5,
       batchSize: 2,
@@ -72,7 +75,7 @@ describe('loadScoresFromStream', () => {
 
   it('accepts a last line without a newline and reports kept-newer rows', async () => {
     const { redis } = fakeRedis({ keptNewer: (k) => k === 'score:c2' });
-    const r = await loadScoresFromStream(new RedisScoreStore(redis), Readable.from(['c1,basic,0.1\nc2,basic,0.2']), {
+    const r = await loadScoresFromStream(keysStore(redis), Readable.from(['c1,basic,0.1\nc2,basic,0.2']), {
       ...base,
       expectedRows: 2,
     });
@@ -97,17 +100,17 @@ describe('loadScoresFromStream', () => {
     ['c1,bäsic,0.5\n', 1, /line 1: segment must be empty or match/],
   ])('a corrupt line fails naming file and line: %p', async (input, _line, message) => {
     const { redis } = fakeRedis();
-    const p = loadScoresFromStream(new RedisScoreStore(redis), Readable.from([Buffer.from(input)]), base);
+    const p = loadScoresFromStream(keysStore(redis), Readable.from([Buffer.from(input)]), base);
     await expect(p).rejects.toThrow(IntegrityError);
-    await expect(
-      loadScoresFromStream(new RedisScoreStore(redis), Readable.from([Buffer.from(input)]), base),
-    ).rejects.toThrow(new RegExp(`^s3://artifacts/results/part-00001\\.csv\\.out ${message.source}`));
+    await expect(loadScoresFromStream(keysStore(redis), Readable.from([Buffer.from(input)]), base)).rejects.toThrow(
+      new RegExp(`^s3://artifacts/results/part-00001\\.csv\\.out ${message.source}`),
+    );
   });
 
   it('fails on a line longer than the limit, even without a newline', async () => {
     const { redis } = fakeRedis();
     const long = `c1,basic,0.${'1'.repeat(MAX_LINE_LENGTH)}`;
-    await expect(loadScoresFromStream(new RedisScoreStore(redis), chunks(long, 64), base)).rejects.toThrow(
+    await expect(loadScoresFromStream(keysStore(redis), chunks(long, 64), base)).rejects.toThrow(
       /line 1: line longer than 512/,
     );
   });
@@ -115,7 +118,7 @@ describe('loadScoresFromStream', () => {
   it('fewer rows than sent fails after the stream; more rows fails at once', async () => {
     const { redis } = fakeRedis();
     await expect(
-      loadScoresFromStream(new RedisScoreStore(redis), Readable.from(['c1,basic,0.1\nc2,basic,0.2\n']), {
+      loadScoresFromStream(keysStore(redis), Readable.from(['c1,basic,0.1\nc2,basic,0.2\n']), {
         ...base,
         expectedRows: 3,
       }),
@@ -123,7 +126,7 @@ describe('loadScoresFromStream', () => {
     const many = Array.from({ length: 50 }, (_, i) => `c${i},basic,0.5\n`).join('');
     const fr = fakeRedis();
     await expect(
-      loadScoresFromStream(new RedisScoreStore(fr.redis), Readable.from([many]), {
+      loadScoresFromStream(keysStore(fr.redis), Readable.from([many]), {
         ...base,
         expectedRows: 10,
         batchSize: 5,
@@ -135,7 +138,7 @@ describe('loadScoresFromStream', () => {
   it('a cache failure mid-load is a DependencyError and stops reading', async () => {
     const { redis, calls } = fakeRedis({ failAfterCalls: 2 });
     const rows = Array.from({ length: 1000 }, (_, i) => `c${i},basic,0.5\n`);
-    const p = loadScoresFromStream(new RedisScoreStore(redis), Readable.from(rows), {
+    const p = loadScoresFromStream(keysStore(redis), Readable.from(rows), {
       ...base,
       expectedRows: 1000,
       batchSize: 10,
@@ -153,7 +156,7 @@ describe('loadScoresFromStream', () => {
         this.destroy(new Error('socket hang up'));
       },
     });
-    await expect(loadScoresFromStream(new RedisScoreStore(redis), broken, base)).rejects.toThrow(
+    await expect(loadScoresFromStream(keysStore(redis), broken, base)).rejects.toThrow(
       /s3:\/\/artifacts\/results\/part-00001\.csv\.out: reading the file failed: socket hang up/,
     );
   });
@@ -177,7 +180,7 @@ describe('loadScores (S3)', () => {
       .on(GetObjectCommand, { Bucket: 'artifacts', Key: input.resultKey })
       .resolves({ Body: Readable.from([Buffer.from('a,basic,0.1\nb,standard,0.3\n')]) as never });
     const { redis, written } = fakeRedis();
-    const out = await loadScores({ s3: new S3Client({}), store: new RedisScoreStore(redis) }, input, {
+    const out = await loadScores({ s3: new S3Client({}), store: keysStore(redis) }, input, {
       ttlSeconds: 60,
     });
     expect(out).toMatchObject({ resultKey: input.resultKey, part: 'part-00001.csv', asOf: '2026-11-20', rowsRead: 2 });
@@ -187,7 +190,7 @@ describe('loadScores (S3)', () => {
   it('a missing result file is a NotFoundError naming it', async () => {
     s3mock.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} }));
     await expect(
-      loadScores({ s3: new S3Client({}), store: new RedisScoreStore(fakeRedis().redis) }, input, { ttlSeconds: 60 }),
+      loadScores({ s3: new S3Client({}), store: keysStore(fakeRedis().redis) }, input, { ttlSeconds: 60 }),
     ).rejects.toThrow(
       new NotFoundError(`Transform result s3://artifacts/${input.resultKey} (part part-00001.csv) does not exist`),
     );
@@ -196,7 +199,7 @@ describe('loadScores (S3)', () => {
   it('any other S3 error is a DependencyError', async () => {
     s3mock.on(GetObjectCommand).rejects(new Error('SlowDown'));
     await expect(
-      loadScores({ s3: new S3Client({}), store: new RedisScoreStore(fakeRedis().redis) }, input, { ttlSeconds: 60 }),
+      loadScores({ s3: new S3Client({}), store: keysStore(fakeRedis().redis) }, input, { ttlSeconds: 60 }),
     ).rejects.toThrow(DependencyError);
   });
 });

@@ -214,7 +214,8 @@ describeWithServers('read API against redis-server', { redis: true }, (env) => {
   it('FallbackCache: one store read per segment within maxAge, no caching of "nothing loaded", bounded size', async () => {
     let t = 1_000;
     const cache = new FallbackCache(10_000, 2, () => t);
-    const mget = jest.spyOn(redis, 'mget');
+    // counts the store reads of the fallback records the cache answers for
+    const mget = jest.spyOn(RedisScoreStore.prototype, 'getFallbacks');
     try {
       // nothing loaded yet: asked every time
       await expect(readScore(new RedisScoreStore(redis), 'new1', undefined, cache)).rejects.toThrow(NotFoundError);

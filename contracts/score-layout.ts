@@ -1,0 +1,55 @@
+/**
+ * The score store's layout as configuration: which layout the loader, the finalizer and the reader use, derived from
+ * `cache.shards` and `cache.expectedEntities` (lib/config.ts) and handed to them as `SCORE_LAYOUT`
+ * (`buckets:<groups>:<bucketsPerGroup>`, or `keys` for one `score:<id>` key per entity). Where entities go inside
+ * that layout is lambdas/domain/score-store/layout.ts.
+ */
+export interface BucketLayout {
+  readonly kind: 'buckets';
+  readonly groups: number;
+  readonly bucketsPerGroup: number;
+}
+
+/** One `score:<id>` string key per entity (the format before buckets; kept for reading during a migration). */
+export interface KeyLayout {
+  readonly kind: 'keys';
+}
+
+export type ScoreLayout = BucketLayout | KeyLayout;
+
+/** Entities per bucket the sizing aims at (at `expectedEntities`). */
+export const TARGET_PER_BUCKET = 64;
+/** Hash-tag groups per shard in cluster mode (one group when the cache is not sharded). */
+export const GROUPS_PER_SHARD = 16;
+export const MAX_GROUPS = 4_096;
+
+export const LAYOUT_PATTERN = /^(keys|buckets:([1-9]\d{0,3}):([1-9]\d{0,7}))$/;
+
+/** The bucket layout for a cache of `shards` shards expected to hold `expectedEntities`. */
+export function layoutFor(shards: number, expectedEntities: number): BucketLayout {
+  if (!Number.isInteger(shards) || shards < 1 || shards > 500)
+    throw new RangeError(`shards must be 1..500, got ${shards}`);
+  if (!Number.isInteger(expectedEntities) || expectedEntities < 1) {
+    throw new RangeError(`expectedEntities must be a positive integer, got ${expectedEntities}`);
+  }
+  const groups = shards === 1 ? 1 : Math.min(MAX_GROUPS, shards * GROUPS_PER_SHARD);
+  const perGroup = Math.max(1, Math.ceil(expectedEntities / TARGET_PER_BUCKET / groups));
+  return { kind: 'buckets', groups, bucketsPerGroup: 2 ** Math.ceil(Math.log2(perGroup)) };
+}
+
+export const formatLayout = (l: ScoreLayout): string =>
+  l.kind === 'keys' ? 'keys' : `buckets:${l.groups}:${l.bucketsPerGroup}`;
+
+/** Layout used when `SCORE_LAYOUT` is not set (tests, local runs): the serving stack's default config. */
+export const DEFAULT_LAYOUT: BucketLayout = layoutFor(1, 5_000_000);
+
+/** @throws TypeError naming the value when it is not a layout */
+export function parseLayout(text: string | undefined): ScoreLayout {
+  if (text === undefined || text === '') return DEFAULT_LAYOUT;
+  const m = LAYOUT_PATTERN.exec(text);
+  if (!m) throw new TypeError(`SCORE_LAYOUT "${text}" is not "keys" or "buckets:<groups>:<bucketsPerGroup>"`);
+  if (m[1] === 'keys') return { kind: 'keys' };
+  const groups = Number(m[2]);
+  if (groups > MAX_GROUPS) throw new TypeError(`SCORE_LAYOUT "${text}": at most ${MAX_GROUPS} groups`);
+  return { kind: 'buckets', groups, bucketsPerGroup: Number(m[3]) };
+}
