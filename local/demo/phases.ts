@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
@@ -127,6 +128,8 @@ export interface DemoClients {
   readonly sageMaker: SageMakerClient;
   readonly sns: SNSClient;
   readonly sfn: SFNClient;
+  /** Publishes the stack outputs where the CLI's --local finds them. */
+  readonly cloudFormation: CloudFormationClient;
 }
 
 /** The clients of this process and the handlers' environment (also set on this process), once the services run. */
@@ -141,6 +144,7 @@ export function localSetup(endpoints: Endpoints, verbose: boolean | undefined) {
     sageMaker: new SageMakerClient(common),
     sns: new SNSClient(common),
     sfn: new SFNClient(common),
+    cloudFormation: new CloudFormationClient(common),
   };
   // Handler environment on top of each function's template environment.
   const env: Record<string, string> = localHandlerEnv({
@@ -203,10 +207,10 @@ export function demoOf(
 
 /** Step 3: buckets, table, topics and model package group in moto_server, from the templates. */
 export async function provisionAll(demo: Demo): Promise<void> {
-  const { s3, ddb, sns, sageMaker } = demo.clients;
+  const { s3, ddb, sns, sageMaker, cloudFormation } = demo.clients;
   await demo.progress.step(
     'Provision buckets, table, topics and model package group from the templates',
-    () => provision(demo.resources, { s3, dynamodb: ddb, sns, sageMaker }),
+    () => provision(demo.resources, { s3, dynamodb: ddb, sns, sageMaker, cloudFormation }),
     (p) =>
       `${p.buckets.length} buckets, ${p.tables.length} table(s), ${p.topics.length} topics, ${p.modelPackageGroups.length} model package group(s)${p.existing.length ? `; ${p.existing.length} existed` : ''}`,
   );
