@@ -60,10 +60,15 @@ export class LocalServices {
   moto: MotoServer | undefined;
   redis: RedisServer | undefined;
 
-  async stop(): Promise<void> {
+  /** @returns what was stopped (one entry per server this run started), for the Ctrl-C confirmation */
+  async stop(): Promise<string[]> {
     closeRedisClients();
+    const stopped: string[] = [];
+    if (this.redis && !this.redis.external) stopped.push(`redis-server ${this.redis.url} (pid ${this.redis.pid})`);
+    if (this.moto && !this.moto.external) stopped.push(`moto_server ${this.moto.endpoint} (pid ${this.moto.pid})`);
     await this.redis?.stop();
     await this.moto?.stop();
+    return stopped;
   }
 }
 
