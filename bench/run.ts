@@ -23,9 +23,10 @@ import { runB3 } from './b3-discovery';
 import { runB4 } from './b4-end-to-end';
 import { runB5 } from './b5-dev-loop';
 import { runB6Store } from './b6-store';
+import { runB7 } from './b7-cli';
 import { type BenchEnv, type BenchResult, describeMachine, machineTable, renderTable } from './lib';
 
-export const BENCHMARKS = ['B1', 'B2', 'B3', 'B4', 'B5', 'B6S'] as const;
+export const BENCHMARKS = ['B1', 'B2', 'B3', 'B4', 'B5', 'B6S', 'B7'] as const;
 type BenchId = (typeof BENCHMARKS)[number];
 
 export interface BenchOptions {
@@ -57,7 +58,9 @@ function positiveInt(value: string): number {
 
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   const program = new Command('npm run bench --')
-    .description('Run the benchmarks B1 (load) B2 (read) B3 (discovery) B4 (end to end) B5 (developer loop).')
+    .description(
+      'Run the benchmarks B1 (load) B2 (read) B3 (discovery) B4 (end to end) B5 (developer loop) B6S (score store scale) B7 (CLI start-up).',
+    )
     .option('--only <list>', 'comma-separated benchmarks to run, e.g. B1,B2', benchList)
     .option('--skip <list>', 'comma-separated benchmarks to leave out, e.g. B5', benchList)
     .option('--rows <n>', 'B1 size in rows (B1 also runs at 5×)', positiveInt, 1_000_000)
@@ -123,7 +126,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
   const results: BenchResult[] = [];
   let failed = 0;
   try {
-    const needServers = ids.some((id) => id === 'B1' || id === 'B2' || id === 'B3' || id === 'B6S');
+    const needServers = ids.some((id) => id === 'B1' || id === 'B2' || id === 'B3' || id === 'B6S' || id === 'B7');
     if (needServers) {
       [moto, redis] = await Promise.all([
         startMoto({ logFile: join(outDir, 'moto.log') }),
@@ -158,6 +161,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
       B4: () => runB4(env),
       B5: () => runB5(env),
       B6S: () => runB6Store(env),
+      B7: () => runB7(env),
     };
     for (const id of ids) {
       process.stdout.write(`\n${id}…\n`);

@@ -1,50 +1,62 @@
 /**
- * The CLI against the local runtime: resources resolved from the synthesized app (the names `npm run local`
- * provisions in moto_server), `train` / `batch` run in-process to their end, and approvals delivered to the real
- * approval handler as EventBridge would. Reaches the local runtime only through local/runtime.
+ * The CLI against the local runtime: resources from the stack outputs the local runtime published in moto when it
+ * provisioned it (or, when it published none, from the synthesized app), `train` / `batch` run in-process to their
+ * end, and approvals delivered to the real approval handler as EventBridge would. Reaches the local runtime only
+ * through local/runtime, and loads it (CDK synthesis, handlers, stand-ins) only for the commands that run handlers:
+ * a read-only command costs one DescribeStacks.
  */
-import { DependencyError } from '../contracts/errors';
 import type { PackageInfo } from '../lambdas/domain/registry';
-import { deliverApprovalEvent } from '../local/runtime/approval';
-import {
-  type LocalExecutionKind,
-  type LocalExecutionSummary,
-  localOutputs,
-  localResources,
-  runLocalExecution,
-} from '../local/runtime/executions';
-import { defaultClients, type Target } from './target';
+import type { LocalExecutionKind, LocalExecutionSummary } from '../local/runtime/executions';
+import { defaultClients, stackOutputs, type Target } from './target';
 
-/** The synthesized app's resources (synthesized once per process, shared with local runs) as a CLI target. */
-export async function resolveLocalTarget(envName: string): Promise<Target> {
-  return { mode: 'local', envName, outputs: localOutputs(localResources(envName)), clients: defaultClients() };
+const executions = (): typeof import('../local/runtime/executions') => require('../local/runtime/executions');
+
+/** Where the resources of a local target came from. */
+export type LocalOutputsSource = 'published' | 'synthesized';
+
+/**
+ * The local runtime's resources as a CLI target: the outputs published in moto (`<namePrefix>-<env>-*` stacks), else
+ * those of the synthesized app (synthesized once per process, shared with local runs).
+ */
+export async function resolveLocalTarget(
+  envName: string,
+  namePrefix: string,
+): Promise<Target & { readonly source: LocalOutputsSource }> {
+  const published = await stackOutputs(namePrefix, envName);
+  if (published.stacks > 0) {
+    return { mode: 'local', envName, outputs: published.outputs, clients: defaultClients(), source: 'published' };
+  }
+  const x = executions();
+  return {
+    mode: 'local',
+    envName,
+    outputs: x.localOutputs(x.localResources(envName)),
+    clients: defaultClients(),
+    source: 'synthesized',
+  };
 }
 
-/** Locally there is no EventBridge: hand the registry's state-change event to the real approval handler. */
+/**
+ * Locally there is no EventBridge: hand the registry's state-change event to the real approval handler. Its logs
+ * would only interleave with the command's result: they are off (what it did is in the table, `models` shows it).
+ */
 export function localApprovalDelivery(target: Target): (pkg: PackageInfo) => Promise<void> {
   return async (pkg) => {
-    await deliverApprovalEvent(target, pkg);
+    const { deliverApprovalEvent } = require('../local/runtime/approval') as typeof import('../local/runtime/approval');
+    await deliverApprovalEvent(target, pkg, { env: { POWERTOOLS_LOG_LEVEL: 'SILENT' } });
   };
 }
 
 /**
  * Locally the Step Functions emulator cannot run our state machines: run the synthesized one in-process (the same
- * handlers, local trainer/transformer and environment as `npm run local`), always to its end.
- *
- * @throws DependencyError for a failed execution: one line with its path, error and cause
+ * handlers, local trainer/transformer and environment as `npm run local`), always to its end. A failed execution is
+ * returned like a successful one (status FAILED, error and cause): the caller reports it.
  */
-export async function runLocally(
+export function runLocally(
   target: Target,
   kind: LocalExecutionKind,
   input: Record<string, unknown>,
   runId: string | undefined,
 ): Promise<LocalExecutionSummary> {
-  const res = await runLocalExecution(kind, { envName: target.envName, input, ...(runId ? { runId } : {}) });
-  if (res.status !== 'SUCCEEDED') {
-    const oneLine = (x: string | undefined) => (x ?? '').replace(/\s+/g, ' ').trim();
-    throw new DependencyError(
-      `${kind} run ${res.runId} ${res.status} after ${res.path.join(' → ')}: ${oneLine(res.error) || 'no error'}: ${oneLine(res.cause) || 'no cause'}`,
-    );
-  }
-  return res;
+  return executions().runLocalExecution(kind, { envName: target.envName, input, ...(runId ? { runId } : {}) });
 }

@@ -1,29 +1,13 @@
-import { createHash, createHmac } from 'node:crypto';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { SignatureV4 } from '@smithy/signature-v4';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
+import { createSignedFetcher } from 'aws-sigv4-fetch';
 import { DependencyError } from '../contracts/errors';
 
-/** SHA-256 (and HMAC-SHA-256 with a secret) for SignatureV4, on node:crypto. */
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-const bytes = (d: SourceData): string | Uint8Array =>
-  typeof d === 'string'
-    ? d
-    : d instanceof ArrayBuffer
-      ? new Uint8Array(d)
-      : new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
-
-class Sha256 {
-  private readonly hash;
-  constructor(secret?: SourceData) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: SourceData): void {
-    this.hash.update(bytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-}
+/**
+ * Requests to the IAM-authorized read API, signed with SigV4 by aws-sigv4-fetch (the SDK's own signer around
+ * `fetch`). The default credential chain is passed in explicitly: the library's own fallback loads it with a dynamic
+ * `import()`, which CommonJS runners (jest, tsx/cjs) cannot always resolve.
+ */
 
 /** Region of an execute-api URL (`https://<id>.execute-api.<region>.amazonaws.com/<stage>/`). */
 export function regionOfApiUrl(url: URL): string {
@@ -32,40 +16,26 @@ export function regionOfApiUrl(url: URL): string {
 }
 
 /**
- * Call the IAM-authorized read API with a SigV4-signed request (default credential chain), as any AWS client would.
- * Returns the status and parsed JSON body; a network failure is a DependencyError.
+ * Call the read API with a SigV4-signed request, as any AWS client would. Returns the status and the parsed JSON
+ * body (the text when it is not JSON); a network failure is a DependencyError.
  */
 export async function signedJson(
   method: 'GET' | 'POST',
   url: URL,
   body?: unknown,
+  options: { readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider } = {},
 ): Promise<{ status: number; body: unknown }> {
-  const signer = new SignatureV4({
+  const signedFetch = createSignedFetcher({
     service: 'execute-api',
     region: regionOfApiUrl(url),
-    credentials: defaultProvider(),
-    sha256: Sha256,
+    credentials: options.credentials ?? defaultProvider(),
   });
   const payload = body === undefined ? undefined : JSON.stringify(body);
-  const query: Record<string, string> = {};
-  url.searchParams.forEach((v, k) => {
-    query[k] = v;
-  });
-  const signed = await signer.sign({
-    method,
-    protocol: url.protocol,
-    hostname: url.hostname,
-    path: url.pathname,
-    query,
-    headers: { host: url.host, ...(payload ? { 'content-type': 'application/json' } : {}) },
-    ...(payload ? { body: payload } : {}),
-  });
   let res: Response;
   try {
-    res = await fetch(url, {
+    res = await signedFetch(url, {
       method,
-      headers: signed.headers as Record<string, string>,
-      ...(payload ? { body: payload } : {}),
+      ...(payload ? { body: payload, headers: { 'content-type': 'application/json' } } : {}),
     });
   } catch (err) {
     throw new DependencyError(`Read API ${url.origin} unreachable: ${(err as Error).message}`, { cause: err });

@@ -5,7 +5,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
@@ -245,6 +245,8 @@ export class ProjectFunction extends NodejsFunction {
         sourceMap: true,
         sourcesContent: false,
         format: OutputFormat.CJS,
+        // esbuild's per-bundle size table and timing (4 lines per function) only bury synth's own messages.
+        logLevel: LogLevel.ERROR,
         // The AWS SDK v3 ships with the Node.js runtime; bundle everything else.
         externalModules: ['@aws-sdk/*'],
       },

@@ -4,6 +4,7 @@
  * (local/demo/checks.ts); the batch steps are in local/demo/batches.ts.
  */
 import * as path from 'node:path';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
@@ -59,10 +60,15 @@ export class LocalServices {
   moto: MotoServer | undefined;
   redis: RedisServer | undefined;
 
-  async stop(): Promise<void> {
+  /** @returns what was stopped (one entry per server this run started), for the Ctrl-C confirmation */
+  async stop(): Promise<string[]> {
     closeRedisClients();
+    const stopped: string[] = [];
+    if (this.redis && !this.redis.external) stopped.push(`redis-server ${this.redis.url} (pid ${this.redis.pid})`);
+    if (this.moto && !this.moto.external) stopped.push(`moto_server ${this.moto.endpoint} (pid ${this.moto.pid})`);
     await this.redis?.stop();
     await this.moto?.stop();
+    return stopped;
   }
 }
 
@@ -127,6 +133,8 @@ export interface DemoClients {
   readonly sageMaker: SageMakerClient;
   readonly sns: SNSClient;
   readonly sfn: SFNClient;
+  /** Publishes the stack outputs where the CLI's --local finds them. */
+  readonly cloudFormation: CloudFormationClient;
 }
 
 /** The clients of this process and the handlers' environment (also set on this process), once the services run. */
@@ -141,6 +149,7 @@ export function localSetup(endpoints: Endpoints, verbose: boolean | undefined) {
     sageMaker: new SageMakerClient(common),
     sns: new SNSClient(common),
     sfn: new SFNClient(common),
+    cloudFormation: new CloudFormationClient(common),
   };
   // Handler environment on top of each function's template environment.
   const env: Record<string, string> = localHandlerEnv({
@@ -203,10 +212,10 @@ export function demoOf(
 
 /** Step 3: buckets, table, topics and model package group in moto_server, from the templates. */
 export async function provisionAll(demo: Demo): Promise<void> {
-  const { s3, ddb, sns, sageMaker } = demo.clients;
+  const { s3, ddb, sns, sageMaker, cloudFormation } = demo.clients;
   await demo.progress.step(
     'Provision buckets, table, topics and model package group from the templates',
-    () => provision(demo.resources, { s3, dynamodb: ddb, sns, sageMaker }),
+    () => provision(demo.resources, { s3, dynamodb: ddb, sns, sageMaker, cloudFormation }),
     (p) =>
       `${p.buckets.length} buckets, ${p.tables.length} table(s), ${p.topics.length} topics, ${p.modelPackageGroups.length} model package group(s)${p.existing.length ? `; ${p.existing.length} existed` : ''}`,
   );

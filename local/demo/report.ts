@@ -285,6 +285,11 @@ export function printSummary(
       `  ${b.label.padEnd(26)} ${String(b.objects.length).padStart(2)} objects · ${String(b.rowsScored).padStart(6)} scored · ${String(b.rowsQuarantined).padStart(3)} quarantined · ${String(b.rowsKeptNewer).padStart(5)} kept newer · ${(b.ms / 1000).toFixed(2)} s`,
     );
   }
+  // A run loads its parts in parallel: which of one customer's days lands first decides whether an older day's row is
+  // refused (kept newer) or written and then replaced. The scores served at the end are the same either way.
+  print(
+    '  (kept newer: rows the store refused because it held a newer score; within one run it depends on the order the parts load, the served scores do not)',
+  );
   for (const x of r.reads) print(`  read ${x.id} (${x.expected}): ${JSON.stringify(x.result)}`);
   print(`  checks: ${r.checks.filter((c) => c.passed).length}/${r.checks.length} passed`);
   print(`  total ${(r.totalMs / 1000).toFixed(1)} s`);

@@ -79,8 +79,8 @@ export interface LocalRunResult {
     readonly run: RunResult;
     readonly scoredKeys: readonly string[];
   }[];
-  /** Stop the services this run started (already done unless `keep`). */
-  readonly stop: () => Promise<void>;
+  /** Stop the services this run started (already done unless `keep`); returns what it stopped. */
+  readonly stop: () => Promise<string[]>;
 }
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -278,6 +278,11 @@ async function keepOrStop(
     `  AWS_ENDPOINT_URL=${process.env.AWS_ENDPOINT_URL} REDIS_URL=${endpoints.redisUrl} npx mlops-batch models --local`,
   );
   if (!services.redis) print('  (Redis is the in-process stand-in: only this process sees the scores)');
+  // Arrivals are delivered by this run's own steps; nothing watches the bucket afterwards.
+  print(
+    '  Files you upload to the features bucket now get no arrival event (no S3 → EventBridge here): register them with',
+  );
+  print('  `npx mlops-batch --local reconcile`, then score them with `npx mlops-batch --local batch`.');
 }
 
 async function copyArtifacts(
@@ -335,7 +340,12 @@ export async function main(argv: readonly string[]): Promise<number> {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
-      await result.stop();
+      const stopped = await result.stop();
+      process.stdout.write(
+        stopped.length
+          ? `\nStopped ${stopped.join(' and ')}; their data is gone.\n`
+          : '\nNothing to stop: the services were external (AWS_ENDPOINT_URL / REDIS_URL) and keep running.\n',
+      );
     }
     return 0;
   } catch (e) {

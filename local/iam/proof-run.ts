@@ -87,7 +87,9 @@ export async function recordPipeline(
       keep: true,
       print: options.print ?? (() => undefined),
     });
-    stop = result.stop;
+    stop = async () => {
+      await result.stop();
+    };
     const env = {
       AWS_ENDPOINT_URL: result.endpoints.moto,
       REDIS_URL: result.endpoints.redis,

@@ -59,7 +59,14 @@ export function modelPackageStateChangeEvent(
  *
  * @returns the handler's result (ApprovalOutcome)
  */
-export async function deliverApprovalEvent(target: ApprovalTarget, pkg: PackageInfo): Promise<unknown> {
+export async function deliverApprovalEvent(
+  target: ApprovalTarget,
+  pkg: PackageInfo,
+  options: {
+    /** On top of the function's environment, e.g. `POWERTOOLS_LOG_LEVEL: 'SILENT'` for the CLI. */
+    readonly env?: Readonly<Record<string, string>>;
+  } = {},
+): Promise<unknown> {
   const resources = localResources(target.envName);
   const fn: RunnableFunction = Object.values(resources.functions).find((f) => f.entry === APPROVAL_HANDLER_ENTRY) ?? {
     entry: APPROVAL_HANDLER_ENTRY,
@@ -76,6 +83,7 @@ export async function deliverApprovalEvent(target: ApprovalTarget, pkg: PackageI
     const v = process.env[k];
     if (v) env[k] = v;
   }
+  Object.assign(env, options.env);
   return invokeFunction(
     fn,
     // moto records a fixed fake user as LastModifiedBy; locally the person is whoever runs the CLI.

@@ -99,8 +99,6 @@ export function localHandlerEnv(options: {
   };
 }
 
-/** Run id in the CLI's format: `<kind>-YYYYMMDDTHHMMSSZ-<4 random>`. */
-
 export interface LocalExecutionContext {
   readonly resources: LocalResources;
   readonly s3: S3Client;
@@ -170,6 +168,8 @@ export interface LocalExecutionSummary {
   readonly status: RunResult['status'];
   readonly path: readonly string[];
   readonly durationMs: number;
+  /** Time per top-level state, in the order they ended. */
+  readonly steps: readonly { readonly state: string; readonly ms: number }[];
   readonly output?: unknown;
   readonly error?: string;
   readonly cause?: string;
@@ -216,6 +216,7 @@ export async function runLocalExecution(
       status: res.status,
       path: res.path,
       durationMs: res.durationMs,
+      steps: res.steps.filter((x) => x.index === undefined).map((x) => ({ state: x.state, ms: x.durationMs })),
       ...(res.output !== undefined ? { output: res.output } : {}),
       ...(res.error ? { error: res.error.Error, cause: causeMessage(res.error.Cause) } : {}),
     };

@@ -3,6 +3,7 @@
  * their GSIs and TTL), SNS topics and SageMaker model package groups. Everything comes from the templates via
  * {@link resolveResources}; there is no second, hand-kept list. Idempotent: existing resources are kept.
  */
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
@@ -20,12 +21,18 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { CreateTopicCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { LocalResources, LocalTable } from './inventory';
+import { publishOutputs } from './published-outputs';
 
 export interface ProvisionClients {
   readonly s3: S3Client;
   readonly dynamodb: DynamoDBClient;
   readonly sns: SNSClient;
   readonly sageMaker: SageMakerClient;
+  /**
+   * Publishes the stacks' outputs as CloudFormation stacks (local/runtime/published-outputs.ts), where the CLI's
+   * `--local` finds them. @default - not published
+   */
+  readonly cloudFormation?: CloudFormationClient;
 }
 
 export interface ProvisionReport {
@@ -174,6 +181,8 @@ export async function provision(resources: LocalResources, clients: ProvisionCli
       );
     }
   }
+
+  if (clients.cloudFormation) await publishOutputs(resources, clients.cloudFormation);
 
   return {
     buckets: resources.buckets.map((b) => b.name),

@@ -5,6 +5,7 @@
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { resolveLocalTarget } from '../../cli/local-target';
 import { ledgerKey } from '../../contracts/table-keys';
 import { createModel, getModel } from '../../lambdas/domain/model-records';
 import { createModelPackage, findPackageByVersion } from '../../lambdas/domain/registry';
@@ -12,7 +13,7 @@ import { ScoreWriter, writeRunSummary } from '../../lambdas/domain/score-store/r
 import { createRun } from '../../lambdas/domain/tracking';
 import { LOCAL_IMAGE_URI } from '../../local/standins/model';
 import { describeWithServers } from '../support/servers';
-import { cli, expectFailure, rows, setUp, withRedis } from './helpers';
+import { cli, cliText, expectFailure, rows, setUp, withRedis } from './helpers';
 
 jest.setTimeout(120_000);
 
@@ -73,6 +74,15 @@ describeWithServers(
           runId: 'train-20261101T000000Z-aaaa',
         }),
       ]);
+    });
+
+    it('models (human): a version awaiting approval says when it was registered, not "by unknown"', async () => {
+      const r = await cliText('models');
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(r.stdout).toMatch(
+        /^VERSION +STATUS +PROD +AUC +LOGLOSS +RUN +LAST CHANGE\n1 +PendingManualApproval +0\.8100 +0\.4200 +train-20261101T000000Z-aaaa +registered at \d{4}-\d\d-\d\dT[\d:.]+Z\n$/,
+      );
+      expect(r.stdout).not.toContain('unknown');
     });
 
     it('approve <v> --reason: registry Approved, approval history appended with who, Production = v', async () => {
@@ -233,6 +243,67 @@ describeWithServers(
     it('score of an invalid entity id or segment → exit 2, one line naming it', async () => {
       expectFailure(await cli('score', 'bad id!'), 2, /bad id!/);
       expectFailure(await cli('score', 'C0000001', '--segment', 'no such/segment'), 2, /no such\/segment/);
+    });
+
+    it('score (human): the SOURCE column says which fallback answered, per segment or global', async () => {
+      const plain = await cliText('score', 'C0000001', 'NEW-0001');
+      expect({ code: plain.code, stderr: plain.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(plain.stdout.split('\n')).toEqual([
+        expect.stringMatching(/^ENTITY +SCORE +SOURCE +MODEL +AS OF$/),
+        expect.stringMatching(/^C0000001 +0\.731200 +model +1 +2026-11-03$/),
+        expect.stringMatching(/^NEW-0001 +0\.300000 +global fallback +1 +2026-11-03$/),
+        '',
+      ]);
+      const seg = await cliText('score', 'NEW-0001', '--segment', 'premium');
+      expect(seg.stdout).toMatch(/\nNEW-0001 +0\.750000 +segment fallback \(premium\) +1 /);
+      const noSeg = await cliText('score', 'NEW-0001', '--segment', 'basic');
+      expect(noSeg.stdout).toMatch(/\nNEW-0001 +0\.300000 +global fallback \(no record for segment basic\) +1 /);
+    });
+
+    it('score of an empty id names the command-line argument, not the API field', async () => {
+      const r = await cli('score', '');
+      expectFailure(r, 2, /^mlops-batch: argument <id> "" is not a valid entity id: expected 1-64 characters/);
+      expect(r.stderr).not.toContain('body.');
+      expectFailure(
+        await cli('score', 'C1', 'bad id'),
+        2,
+        /^mlops-batch: argument <id> #2 "bad id" is not a valid entity id/,
+      );
+    });
+
+    it('score with Redis down → exit 1, exactly one line (no ioredis retries or stack traces)', async () => {
+      const saved = process.env.REDIS_URL;
+      process.env.REDIS_URL = 'redis://127.0.0.1:1';
+      try {
+        const r = await cli('score', 'C0000001');
+        expectFailure(
+          r,
+          1,
+          /^mlops-batch: Redis at redis:\/\/127\.0\.0\.1:1 is unreachable \(.*ECONNREFUSED.*\); is the local runtime still running\?/,
+        );
+      } finally {
+        process.env.REDIS_URL = saved;
+      }
+    });
+
+    it('--env of an environment cdk.json does not define → exit 2 (a usage error), one line listing the known ones', async () => {
+      expectFailure(
+        await cli('--env', 'nope', 'runs'),
+        2,
+        /^mlops-batch: --env "nope" is not an environment of cdk\.json \(context\.environments\): expected one of dev/,
+      );
+    });
+
+    it('--local finds the resources in the stack outputs provision published in moto (no synthesis); else synthesizes', async () => {
+      const published = await resolveLocalTarget('dev', 'mlops-batch');
+      expect(published.source).toBe('published');
+      expect(published.outputs).toEqual(
+        expect.objectContaining({ TableName: s.table, ModelPackageGroupName: s.group, FeaturesBucketName: s.features }),
+      );
+      // Nothing was published for prod in this moto: its outputs come from the synthesized app.
+      const synthesized = await resolveLocalTarget('prod', 'mlops-batch');
+      expect(synthesized.source).toBe('synthesized');
+      expect(synthesized.outputs.TableName).toMatch(/prod/);
     });
   },
 );

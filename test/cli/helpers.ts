@@ -2,6 +2,7 @@
  * Helpers of the CLI tests: the synthesized app provisioned in moto_server exactly as `npm run local` does, and
  * `mlops-batch --local --json …` run in-process with its stdout/stderr captured.
  */
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
@@ -35,6 +36,7 @@ export interface Clients {
   readonly doc: DynamoDBDocumentClient;
   readonly sm: SageMakerClient;
   readonly sns: SNSClient;
+  readonly cfn: CloudFormationClient;
 }
 
 export function clients(endpoint: string): Clients {
@@ -46,14 +48,18 @@ export function clients(endpoint: string): Clients {
     doc: DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } }),
     sm: new SageMakerClient(common),
     sns: new SNSClient(common),
+    cfn: new CloudFormationClient(common),
   };
 }
 
-/** Synthesize (once) and provision the app's buckets, table, topics and model package group in this moto. */
+/**
+ * Synthesize (once) and provision the app's buckets, table, topics and model package group in this moto, with the
+ * stack outputs published where the CLI's --local finds them (as `npm run local` does).
+ */
 export async function setUp(endpoint: string) {
   const r = resources();
   const c = clients(endpoint);
-  await provision(r, { s3: c.s3, dynamodb: c.ddb, sns: c.sns, sageMaker: c.sm });
+  await provision(r, { s3: c.s3, dynamodb: c.ddb, sns: c.sns, sageMaker: c.sm, cloudFormation: c.cfn });
   return {
     c,
     table: outputByKey(r, 'TableName'),
@@ -67,7 +73,7 @@ export interface CliResult {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
-  /** stdout parsed as JSON (only when the command succeeded). */
+  /** stdout parsed as JSON (with --json, whenever stdout is not empty). */
   readonly json: unknown;
 }
 
@@ -105,7 +111,8 @@ async function run(argv: string[]): Promise<CliResult> {
     code,
     stdout,
     stderr,
-    json: json && code === 0 && stdout.trim() ? (JSON.parse(stdout) as unknown) : undefined,
+    // With --json stdout must be exactly one JSON document, also when the command failed (a failed run's summary).
+    json: json && stdout.trim() ? (JSON.parse(stdout) as unknown) : undefined,
   };
 }
 
