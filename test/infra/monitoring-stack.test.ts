@@ -31,6 +31,7 @@ const serving = new ServingStack(app, 'Serving', {
   functionsSecurityGroup: network.functionsSecurityGroup,
   encryptionKey: data.key,
   artifactsBucketName: data.artifactsBucketName,
+  table: data.table,
 });
 const workflows = new Stack(app, 'Workflows');
 const machine = (id: string) =>
