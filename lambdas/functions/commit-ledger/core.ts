@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { IntegrityError } from '../../../contracts/errors';
+import { IntegrityError, NotFoundError } from '../../../contracts/errors';
 import { parseS3Uri } from '../../../contracts/s3-layout';
 import type { ResolvedModel, RunSummary, Work } from '../../../contracts/states/batch';
 import { commitScored, markQuarantined } from '../../domain/ledger-commit';
@@ -67,7 +67,7 @@ async function rowsPerObject(s3: S3Client, partsUri: string): Promise<Map<string
     text = await getText(s3, bucket, key);
   } catch (err) {
     // The counts were already checked against FinalizeScores; without the file only the per-object rows are unknown.
-    if ((err as { name?: string }).name === 'NoSuchKey') return new Map();
+    if (err instanceof NotFoundError) return new Map();
     throw err;
   }
   let doc: { parts?: { sourceKey?: unknown; rows?: unknown }[] };
