@@ -41,7 +41,9 @@ const event = {
 };
 
 /** parts.json as PrepareInferenceData writes it: the rows each object sent. */
-const partsJson = JSON.stringify({ parts: [{ part: 'part-00001.csv', sourceKey: 'inference/dt=2026-11-01/a.csv', rows: 7 }] });
+const partsJson = JSON.stringify({
+  parts: [{ part: 'part-00001.csv', sourceKey: 'inference/dt=2026-11-01/a.csv', rows: 7 }],
+});
 
 beforeEach(() => {
   ddb.reset();
@@ -72,7 +74,10 @@ describe('CommitLedger handler', () => {
       ['OBJ#inference/dt=2026-11-01/a.csv', 'ea'],
     ]);
     expect(tx[1]?.ExpressionAttributeValues).toMatchObject({ ':scored': 'SCORED', ':run': 'r1', ':mv': 2, ':rows': 7 });
-    expect(tx[1]?.ExpressionAttributeValues).toMatchObject({ ':g': 'LEDGER#SCORED', ':key': 'inference/dt=2026-11-01/a.csv' });
+    expect(tx[1]?.ExpressionAttributeValues).toMatchObject({
+      ':g': 'LEDGER#SCORED',
+      ':key': 'inference/dt=2026-11-01/a.csv',
+    });
   });
 
   it('refuses to commit when the loaded rows differ from the rows sent', async () => {

@@ -223,7 +223,11 @@ describeWithServers('read API against redis-server', { redis: true }, (env) => {
     });
     // Version 4 is Production; the stored scores (version 3) are from an older approved version.
     const promoted = await handleRequest(store, post(JSON.stringify({ ids: ['c1'] })), { production: pointer(4, []) });
-    expect(parse(promoted.response).items[0]).toMatchObject({ source: 'model', modelVersion: '3', production: false });
+    expect((parse(promoted.response).items as unknown[])[0]).toMatchObject({
+      source: 'model',
+      modelVersion: '3',
+      production: false,
+    });
     expect(promoted).toMatchObject({ served: 1, notProduction: 1 });
     // Version 3 was rejected: its score is never served as a model score.
     const rolledBack = await readScore(store, 'c1', 'premium', undefined, pointer(2, [3]));
@@ -247,7 +251,9 @@ describeWithServers('read API against redis-server', { redis: true }, (env) => {
 
   it('a batch before any fallback is loaded lists unknown ids in notFound', async () => {
     expect(await readScores(new RedisScoreStore(redis), { ids: ['c1', 'new1'] })).toEqual({
-      items: [{ entityId: 'c1', score: 0.25, source: 'model', modelVersion: '3', asOf: '2026-11-20', production: true }],
+      items: [
+        { entityId: 'c1', score: 0.25, source: 'model', modelVersion: '3', asOf: '2026-11-20', production: true },
+      ],
       notFound: ['new1'],
     });
   });
