@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import * as commands from '../cli/commands';
+import * as rescore from '../cli/rescore';
 import { resolveAwsTarget, type Target } from '../cli/target';
 import { PipelineError } from '../contracts/errors';
 import type { RunKind } from '../contracts/table-keys';
@@ -108,6 +109,7 @@ export function buildProgram(): Command {
   addRunCommands(program, globals);
   addModelCommands(program, globals);
   addQueryCommands(program, globals);
+  addRescoreCommand(program, globals);
   return program;
 }
 
@@ -230,6 +232,38 @@ function addModelCommands(program: Command, globals: Globals): void {
               ...rows.map((r) => [r.runId, r.kind, r.status, r.trigger, r.startedAt, r.completedAt ?? '-']),
             ]),
       );
+    });
+}
+
+/** `rescore` (cli/rescore.ts): count, record the request, then start a batch run like `batch`. */
+function addRescoreCommand(program: Command, globals: Globals): void {
+  program
+    .command('rescore')
+    .description('rescore scored partitions with the Production version (prints objects and rows first)')
+    .option('--from <date>', 'first partition dt=YYYY-MM-DD (default: 7 days ago)', isoDate('--from'))
+    .option('--to <date>', 'last partition dt=YYYY-MM-DD (default: no end)', isoDate('--to'))
+    .option('--dry-run', 'only print how many objects and rows would be rescored')
+    .option('--wait', 'wait for the run to end; exit 1 if it fails')
+    .action(async (o: { from?: string; to?: string; dryRun?: boolean; wait?: boolean }) => {
+      const t = await target(globals());
+      const plan = await rescore.planRescore(t, o);
+      // The count comes first, before any run starts (with --json it is part of the one JSON document).
+      if (globals().json !== true) process.stdout.write(`${rescore.describePlan(plan)}\n`);
+      if (plan.dryRun) {
+        if (globals().json === true) print(globals(), plan, () => '');
+        return;
+      }
+      if (t.mode === 'local') {
+        await runLocally(globals(), t, 'batch', { trigger: 'rescore' }, undefined);
+        return;
+      }
+      const res = await commands.startExecution(
+        t,
+        'BatchInferenceStateMachineArn',
+        { trigger: 'rescore' },
+        { wait: o.wait === true },
+      );
+      print(globals(), { plan, run: res }, () => `batch run ${res.runId}: ${res.status}\n  ${res.executionArn}`);
     });
 }
 
