@@ -4,7 +4,7 @@ import type { LocalExecutionSummary } from '../local/runtime/executions';
 import type { CliContext } from './context';
 import { RunFailedError } from './errors';
 import { isoDate, positiveInt } from './options';
-import { oneLine, print, table } from './output';
+import { oneLine, print, table, writeResult } from './output';
 import type { RunDetails } from './run-details';
 import type { ExecutionResult } from './run-start';
 import type { Target } from './target';
@@ -13,6 +13,7 @@ import type { Target } from './target';
 const details = (): typeof import('./run-details') => require('./run-details');
 const start = (): typeof import('./run-start') => require('./run-start');
 const local = (): typeof import('./local-target') => require('./local-target');
+const rescore = (): typeof import('./rescore') => require('./rescore');
 
 const ERROR_WIDTH = 70;
 
@@ -42,6 +43,26 @@ export function addRunCommands(program: Command, ctx: CliContext): void {
     .option('--wait', 'wait for the run to end; a failed run prints its summary and exits 1')
     .action(async (o: { runId?: string; wait?: boolean }) => {
       await startRun(ctx, 'batch', { trigger: 'cli' }, o);
+    });
+
+  program
+    .command('rescore')
+    .description('rescore scored partitions with the Production version (prints objects and rows first)')
+    .option('--from <date>', 'first partition dt=YYYY-MM-DD (default: 7 days ago)', isoDate('--from'))
+    .option('--to <date>', 'last partition dt=YYYY-MM-DD (default: no end)', isoDate('--to'))
+    .option('--dry-run', 'only print how many objects and rows would be rescored')
+    .option('--wait', 'wait for the run to end; a failed run prints its summary and exits 1')
+    .action(async (o: { from?: string; to?: string; dryRun?: boolean; wait?: boolean }) => {
+      const plan = await rescore().planRescore(await ctx.target(), o);
+      if (plan.dryRun) {
+        print(ctx.opts(), plan, () => rescore().describePlan(plan));
+        return;
+      }
+      // The count comes before any run starts: on stdout, or on stderr when stdout holds the one JSON document.
+      const text = `${rescore().describePlan(plan)}\n`;
+      if (ctx.opts().json === true) process.stderr.write(text);
+      else writeResult(text);
+      await startRun(ctx, 'batch', { trigger: 'rescore' }, o);
     });
 
   const runs = program

@@ -160,9 +160,11 @@ export const FUNCTION_ENV = {
     ARTIFACTS_BUCKET: required(text),
     KMS_KEY_ARN: optional(text),
     MAX_OBJECTS_PER_RUN: required(positiveInt),
+    RESCORE_WINDOW_DAYS: required(positiveInt),
   },
   'resolve-model': {
     ...BATCH_BASE,
+    TABLE_NAME: required(text),
     ARTIFACTS_BUCKET: required(text),
     MODEL_PACKAGE_GROUP_NAME: required(text),
     SAGEMAKER_ROLE_ARN: required(text),
@@ -248,9 +250,12 @@ export const FUNCTION_ENV = {
   reconcile: LEDGER,
   // Serving stack (score cache)
   'load-scores': { ...CACHE, SCORE_TTL_SECONDS: required(positiveInt) },
-  'finalize-scores': { ...CACHE, SEGMENT_FEATURE: unread() },
+  /** TABLE_NAME: the Production pointer (fallbacks are written from Production-version scores only). */
+  'finalize-scores': { ...CACHE, SEGMENT_FEATURE: unread(), TABLE_NAME: optional(text) },
+  /** TABLE_NAME: the Production pointer (labels each served score; a rejected version is never served as a model). */
   'read-scores': {
     ...CACHE,
+    TABLE_NAME: optional(text),
     MAX_BATCH_IDS: defaulted(
       rule('an integer in 1..1000', numeric(z.number().int().min(1).max(1000))),
       DEFAULT_MAX_BATCH_IDS,
@@ -331,3 +336,9 @@ export function functionEnvLoader<N extends FunctionName>(name: N): () => Functi
     return last.env;
   };
 }
+
+/**
+ * `service` dimension of the freshness metrics, whichever function emits them (lambdas/platform/freshness-metrics.ts);
+ * the Monitoring stack alarms on it.
+ */
+export const FRESHNESS_SERVICE = 'freshness';

@@ -74,6 +74,7 @@ export function createApplicationStacks(scope: Construct, config: AppConfig, env
     functionsSecurityGroup: network.functionsSecurityGroup,
     encryptionKey: data.key,
     artifactsBucketName: data.artifactsBucketName,
+    table: data.table,
     stackName: stackName('serving'),
     description: 'mlops-batch-pipeline: score cache, loader/reader functions, read API, results table',
   });

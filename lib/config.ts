@@ -124,6 +124,11 @@ export const BatchConfigSchema = z
     loadConcurrency: positiveInt.max(40).default(4),
     /** When the ledger is reconciled with the features bucket (catches missed arrival events). */
     reconcileSchedule: scheduleExpression.default('rate(6 hours)'),
+    /**
+     * A Production change rescores the partitions of the last this many days (unset: `cache.scoreTtlDays`, beyond
+     * which stored scores have expired anyway).
+     */
+    rescoreWindowDays: positiveInt.max(3650).optional(),
   })
   .strict();
 
@@ -181,6 +186,12 @@ export const MonitoringConfigSchema = z
     maxFallbackRatePercent: z.number().min(0).max(100).default(20),
     /** Alarm when a state machine run takes longer than this. */
     maxRunMinutes: positiveInt.default(180),
+    /** Alarm when no new feature object has arrived for this many hours. */
+    maxFeatureObjectAgeHours: positiveInt.default(48),
+    /** Alarm when more than this percent of served scores (hourly) are not from the Production version … */
+    maxNonProductionServedPercent: z.number().min(0).max(100).default(0),
+    /** … for this many consecutive hours (longer than a rescoring run takes after a Production change). */
+    nonProductionAlarmHours: positiveInt.max(24).default(6),
   })
   .strict();
 
@@ -337,4 +348,9 @@ export function loadConfig(ctx: ContextSource): AppConfig {
     );
   }
   return parseEnvironmentConfig(envName, envs[envName]);
+}
+
+/** Days of partitions a Production change rescores: `batch.rescoreWindowDays`, else the score TTL. */
+export function rescoreWindowDays(config: AppConfig): number {
+  return config.batch.rescoreWindowDays ?? config.cache.scoreTtlDays;
 }

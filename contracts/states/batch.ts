@@ -23,11 +23,15 @@ import { S3UriSchema as s3Uri } from '../s3-layout';
 /** Run id = the Step Functions execution name (1..80 characters). */
 export const RunIdSchema = z.string().min(1).max(80);
 
-/** One feature object waiting to be scored (a PENDING ledger item). */
+/**
+ * One feature object this run scores: a PENDING ledger item, or a SCORED one due again for the Production version
+ * (`scoredBy` = the run that scored it before; the commit replaces only that run's record).
+ */
 export const LedgerObjectSchema = z.object({
   key: z.string().min(1),
   etag: z.string().min(1),
   size: z.number().int().nonnegative(),
+  scoredBy: z.string().min(1).optional(),
 });
 export type LedgerObject = z.infer<typeof LedgerObjectSchema>;
 

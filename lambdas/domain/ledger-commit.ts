@@ -40,7 +40,11 @@ function ledgerUpdate(
         Key: ledgerKey(key),
         UpdateExpression: update,
         ConditionExpression: condition,
-        ExpressionAttributeNames: { '#status': 'status', '#etag': 'etag' },
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          '#etag': 'etag',
+          ...(update.includes('#rows') ? { '#rows': 'rows' } : {}),
+        },
         ExpressionAttributeValues: values,
       },
     },
@@ -124,13 +128,14 @@ function versionMismatch(cur: LedgerItem | undefined, etag: string | undefined):
 /**
  * Mark the scored object versions SCORED by `runId` with `modelVersion`, transactionally in chunks of ≤ 100.
  * Each write is conditional on the etag still being the one scored and the item not having been scored by another
- * run: an object rewritten meanwhile stays PENDING (with its new etag) and is reported in `skipped`. Re-committing
- * the same run is idempotent.
+ * run (for an object due again, other than the run in its `scoredBy`): an object rewritten meanwhile stays PENDING
+ * (with its new etag) and is reported in `skipped`. Re-committing the same run is idempotent. SCORED items carry the
+ * `LEDGER#SCORED` index key, so the rescore window is one key range.
  */
 export async function commitScored(
   doc: DynamoDBDocumentClient,
   tableName: string,
-  items: readonly { key: string; etag: string }[],
+  items: readonly { key: string; etag: string; scoredBy?: string; rows?: number }[],
   runId: string,
   modelVersion: number,
   now: Date = new Date(),
@@ -141,19 +146,25 @@ export async function commitScored(
   }
   const unique = dedupe(items, 'commitScored');
   const etags = new Map(unique.map((it) => [it.key, normalizeEtag(it.etag)]));
+  const previous = new Map(unique.map((it) => [it.key, it.scoredBy]));
   const updates = unique.map((it) =>
     ledgerUpdate(
       tableName,
       it.key,
-      'SET #status = :scored, runId = :run, modelVersion = :mv, scoredAt = :now, updatedAt = :now ' +
-        'REMOVE gsi1pk, gsi1sk, reason',
-      'attribute_exists(pk) AND #etag = :etag AND (#status <> :scored OR runId = :run)',
+      'SET #status = :scored, runId = :run, modelVersion = :mv, scoredAt = :now, updatedAt = :now, ' +
+        `gsi1pk = :g, gsi1sk = :key${it.rows !== undefined ? ', #rows = :rows' : ''} REMOVE reason`,
+      // A rescored object (scoredBy) may replace that run's record only: a newer run's commit is never undone.
+      `attribute_exists(pk) AND #etag = :etag AND (#status <> :scored OR runId = :run${it.scoredBy ? ' OR runId = :prev' : ''})`,
       {
         ':scored': 'SCORED',
         ':run': runId,
         ':mv': modelVersion,
         ':now': now.toISOString(),
         ':etag': normalizeEtag(it.etag),
+        ':g': ledgerStatusGsiPk('SCORED'),
+        ':key': it.key,
+        ...(it.scoredBy ? { ':prev': it.scoredBy } : {}),
+        ...(it.rows !== undefined ? { ':rows': it.rows } : {}),
       },
     ),
   );
@@ -162,7 +173,9 @@ export async function commitScored(
     const mismatch = versionMismatch(cur, etags.get(key));
     if (mismatch || !cur) return { ok: false, reason: mismatch ?? 'no ledger item' };
     if (cur.status === 'SCORED' && cur.runId === runId) return { ok: true, reason: 'already committed' };
-    if (cur.status === 'SCORED') return { ok: false, reason: `already scored by run ${cur.runId}` };
+    if (cur.status === 'SCORED' && cur.runId !== previous.get(key)) {
+      return { ok: false, reason: `already scored by run ${cur.runId}` };
+    }
     return { ok: true, reason: 'condition holds now' };
   });
 }

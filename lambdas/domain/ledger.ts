@@ -21,6 +21,7 @@ import {
 import { ValidationError } from '../../contracts/errors';
 import { GSI1_NAME, type LedgerStatus, ledgerKey, ledgerStatusGsiPk } from '../../contracts/table-keys';
 import { isConditionalFailure } from '../platform/dynamo';
+import { noteArrival } from './freshness';
 
 /** Where an arrival was observed. */
 export type ArrivalSource = 'event' | 'reconcile';
@@ -61,6 +62,8 @@ export interface LedgerItem {
   /** Model version that scored it (SCORED). */
   readonly modelVersion?: number;
   readonly scoredAt?: string;
+  /** Rows of this version sent to the transform when it was scored (SCORED). */
+  readonly rows?: number;
   /** Why the file was quarantined (QUARANTINED). */
   readonly reason?: string;
 }
@@ -70,6 +73,8 @@ export interface PendingObject {
   readonly key: string;
   readonly etag: string;
   readonly size: number;
+  /** The run whose SCORED record a rescore replaces (only for objects due again). */
+  readonly scoredBy?: string;
 }
 
 /** Normalize an S3 ETag: strip surrounding double quotes (listings and HeadObject return `"abc"`; events `abc`). */
@@ -109,6 +114,7 @@ export async function registerArrival(
     '#size': 'size',
     '#status': 'status',
     '#source': 'source',
+    '#rows': 'rows',
   };
   const values: Record<string, unknown> = {
     ':key': arrival.key,
@@ -146,7 +152,7 @@ export async function registerArrival(
       new UpdateCommand({
         TableName: tableName,
         Key: ledgerKey(arrival.key),
-        UpdateExpression: `SET ${sets.join(', ')} REMOVE runId, modelVersion, scoredAt, reason`,
+        UpdateExpression: `SET ${sets.join(', ')} REMOVE runId, modelVersion, scoredAt, reason, #rows`,
         ConditionExpression: condition,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
@@ -154,7 +160,7 @@ export async function registerArrival(
       }),
     );
     const old = res.Attributes;
-    const { runId: _r, modelVersion: _m, scoredAt: _s, reason: _q, ...kept } = old ?? {};
+    const { runId: _r, modelVersion: _m, scoredAt: _s, reason: _q, rows: _n, ...kept } = old ?? {};
     const item = toLedgerItem({
       ...kept,
       s3Key: arrival.key,
@@ -167,6 +173,7 @@ export async function registerArrival(
       ...(arrival.lastModified ? { lastModified: arrival.lastModified } : {}),
       ...(values[':seq'] ? { sequencer: values[':seq'] } : {}),
     });
+    await noteArrival(doc, tableName, arrival.key, arrival.lastModified ?? ts);
     return { outcome: old ? 'requeued' : 'new', item };
   } catch (err) {
     if (!isConditionalFailure(err)) throw err;
@@ -222,6 +229,86 @@ export async function findPending(
   return { objects: objects.slice(0, limit), truncated: objects.length > limit };
 }
 
+/** Which SCORED objects are due again: a key range of partitions and what disqualifies their last scoring. */
+export interface DueQuery {
+  /** First partition date (YYYY-MM-DD), inclusive. */
+  readonly from: string;
+  /** Last partition date (YYYY-MM-DD), inclusive. @default - no end */
+  readonly to?: string;
+  /** Due when scored by another version than this one. */
+  readonly notVersion?: number;
+  /** Due when scored before this time (ISO): an explicit rescore request. */
+  readonly scoredBefore?: string;
+}
+
+/** Key prefix of the inference partitions (keys sort by date: `inference/dt=YYYY-MM-DD/…`). */
+const INFERENCE_PARTITION = 'inference/dt=';
+
+/**
+ * SCORED objects of the partitions in [from, to] whose scoring no longer counts (another model version, or before a
+ * rescore request), newest partition first, at most `limit`. One key-range Query on `LEDGER#SCORED`: the cost is the
+ * window's objects, not the ledger's. Each object names the run that scored it (`scoredBy`), for the commit's
+ * condition.
+ */
+export async function findDue(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  q: DueQuery,
+  limit: number,
+): Promise<{ objects: PendingObject[]; truncated: boolean; rows: number[] }> {
+  if (!Number.isInteger(limit) || limit < 1) throw new ValidationError(`findDue: limit must be >= 1, got ${limit}`);
+  const filters: string[] = [];
+  const values: Record<string, unknown> = {
+    ':g': ledgerStatusGsiPk('SCORED'),
+    ':lo': `${INFERENCE_PARTITION}${q.from}`,
+    // '~' sorts after every character of a key, so the whole last day is inside the range.
+    ':hi': `${INFERENCE_PARTITION}${q.to ?? '9999-12-31'}~`,
+  };
+  if (q.notVersion !== undefined) {
+    filters.push('modelVersion <> :v');
+    values[':v'] = q.notVersion;
+  }
+  if (q.scoredBefore !== undefined) {
+    filters.push('scoredAt < :before');
+    values[':before'] = q.scoredBefore;
+  }
+  if (filters.length === 0) return { objects: [], truncated: false, rows: [] };
+  const objects: PendingObject[] = [];
+  /** Rows each object sent when it was last scored (0 when not recorded), parallel to `objects`. */
+  const rows: number[] = [];
+  let truncated = false;
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const res = await doc.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: GSI1_NAME,
+        KeyConditionExpression: 'gsi1pk = :g AND gsi1sk BETWEEN :lo AND :hi',
+        FilterExpression: filters.join(' OR '),
+        ExpressionAttributeValues: values,
+        ScanIndexForward: false,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const raw of res.Items ?? []) {
+      const item = toLedgerItem(raw);
+      if (objects.length >= limit) {
+        truncated = true;
+        break;
+      }
+      objects.push({
+        key: item.key,
+        etag: item.etag,
+        size: item.size,
+        ...(item.runId ? { scoredBy: item.runId } : {}),
+      });
+      rows.push(item.rows ?? 0);
+    }
+    startKey = truncated ? undefined : res.LastEvaluatedKey;
+  } while (startKey);
+  return { objects, truncated, rows };
+}
+
 /**
  * Remove the ledger item of an object that no longer exists in S3 (deleted before it was scored), so it stops
  * coming back as work that can never be read. Conditional: only this etag, and never a SCORED item (its history
@@ -272,6 +359,7 @@ function toLedgerItem(raw: Record<string, unknown> | undefined): LedgerItem {
     ...(str('runId') ? { runId: str('runId') } : {}),
     ...(num('modelVersion') !== undefined ? { modelVersion: num('modelVersion') } : {}),
     ...(str('scoredAt') ? { scoredAt: str('scoredAt') } : {}),
+    ...(num('rows') !== undefined ? { rows: num('rows') } : {}),
     ...(str('reason') ? { reason: str('reason') } : {}),
   };
   return item;

@@ -370,3 +370,18 @@ export async function updateApprovalStatus(
   );
   return describePackage(sm, arn);
 }
+
+/** Version numbers of the group's packages with `status`, newest first, at most `limit` (no Describe calls). */
+export async function listVersions(
+  sm: SageMakerClient,
+  groupName: string,
+  status: ApprovalStatus,
+  limit = Number.POSITIVE_INFINITY,
+): Promise<number[]> {
+  const out: number[] = [];
+  for await (const s of summaries(sm, groupName, { ModelApprovalStatus: status })) {
+    if (out.length >= limit) break;
+    if (s.ModelPackageArn) out.push(s.ModelPackageVersion ?? versionFromArn(s.ModelPackageArn));
+  }
+  return out;
+}

@@ -12,7 +12,7 @@ import {
   REPORTS_PREFIX,
   TRAINING_PREFIX,
 } from '../../contracts/s3-layout';
-import type { AppConfig } from '../config';
+import { type AppConfig, rescoreWindowDays } from '../config';
 import { acknowledge, iam5ResourceId } from '../nag';
 import { ProjectFunction } from './project-function';
 import type { Workflow } from './workflow';
@@ -79,9 +79,15 @@ export function createBatchFunctions(
       },
     ),
     releaseLock: fn('ReleaseLockFunction', 'release-lock', 'BatchInference: release the batch lock (owner only)', {}),
-    findUnscored: fn('FindUnscoredFunction', 'find-unscored', 'BatchInference: list PENDING feature objects', {
-      MAX_OBJECTS_PER_RUN: String(config.batch.maxObjectsPerRun),
-    }),
+    findUnscored: fn(
+      'FindUnscoredFunction',
+      'find-unscored',
+      'BatchInference: PENDING feature objects and those due for the Production version',
+      {
+        MAX_OBJECTS_PER_RUN: String(config.batch.maxObjectsPerRun),
+        RESCORE_WINDOW_DAYS: String(rescoreWindowDays(config)),
+      },
+    ),
     resolveModel: fn('ResolveModelFunction', 'resolve-model', 'BatchInference: resolve the Production model', {
       MODEL_PACKAGE_GROUP_NAME: props.modelPackageGroupName,
       SAGEMAKER_ROLE_ARN: props.sageMakerRole.roleArn,
@@ -119,7 +125,8 @@ export function grantBatchFunctions(f: BatchFunctions, props: BatchAccessProps, 
   const { table, featuresBucket, artifactsBucket, encryptionKey: key } = props;
   f.acquireLock.grantTableItems(table, key, ['dynamodb:GetItem', 'dynamodb:PutItem']);
   f.releaseLock.grantTableItems(table, key, ['dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem']);
-  f.findUnscored.grantTableItems(table, key, ['dynamodb:Query'], { indexes: true });
+  f.findUnscored.grantTableItems(table, key, ['dynamodb:Query', 'dynamodb:GetItem'], { indexes: true });
+  f.resolveModel.grantTableItems(table, key, ['dynamodb:GetItem', 'dynamodb:PutItem']);
   f.commitLedger.grantTableItems(table, key, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
   // Records the feature drift of the run (PSI per feature) on the run record.
   f.prepareInferenceData.grantTableItems(table, key, ['dynamodb:UpdateItem']);

@@ -15,6 +15,7 @@ import {
   SnsAlarmActionStrategy,
 } from 'cdk-monitoring-constructs';
 import type { Construct } from 'constructs';
+import { FRESHNESS_SERVICE } from '../../contracts/function-env';
 import type { AppConfig } from '../config';
 import { METRICS_NAMESPACE } from '../constructs/project-function';
 
@@ -47,6 +48,9 @@ export interface MonitoringStackProps extends StackProps {
 }
 
 /** Metric of a Powertools (EMF) custom metric: namespace `MlopsBatchPipeline`, default dimension `service`. */
+/** Period of the freshness alarms: longer than the reconcile schedule (default 6 h) so a quiet day is not missing data. */
+export const FRESHNESS_PERIOD = Duration.hours(12);
+
 export function customMetric(
   metricName: string,
   service: string,
@@ -238,14 +242,42 @@ export class MonitoringStack extends Stack {
     // --- Pipeline metrics (Powertools EMF) ------------------------------------------------------------------------
     const gt = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD;
     const pipelineMetrics: CustomMetricWithAlarm[] = [
+      // Freshness comes from every batch run and every reconcile (lambdas/platform/freshness-metrics.ts); a window
+      // without a datapoint means both stopped, so missing data breaches.
       {
-        metric: customMetric('ScoreFreshnessHours', 'finalize-scores', 'Maximum'),
+        metric: customMetric('ScoreFreshnessHours', FRESHNESS_SERVICE, 'Maximum', FRESHNESS_PERIOD),
         alarmFriendlyName: 'ScoreFreshness',
         addAlarm: {
           Critical: {
             threshold: m.scoreFreshnessSloHours,
             comparisonOperator: gt,
-            additionalDescription: `The newest loaded scores are older than the ${m.scoreFreshnessSloHours} h SLO.`,
+            treatMissingDataOverride: cloudwatch.TreatMissingData.BREACHING,
+            additionalDescription: `The newest scored partition is older than the ${m.scoreFreshnessSloHours} h SLO, or no run or reconcile reported for ${FRESHNESS_PERIOD.toHours()} h.`,
+          },
+        },
+      },
+      {
+        metric: customMetric('NewestFeatureObjectAgeHours', FRESHNESS_SERVICE, 'Minimum', FRESHNESS_PERIOD),
+        alarmFriendlyName: 'NoNewFeatureObjects',
+        addAlarm: {
+          Critical: {
+            threshold: m.maxFeatureObjectAgeHours,
+            comparisonOperator: gt,
+            treatMissingDataOverride: cloudwatch.TreatMissingData.BREACHING,
+            additionalDescription: `No new feature object arrived for ${m.maxFeatureObjectAgeHours} h (upstream stopped?), or no run or reconcile reported.`,
+          },
+        },
+      },
+      {
+        metric: customMetric('NotProductionRate', 'read-scores', 'Average'),
+        alarmFriendlyName: 'NotProductionServed',
+        addAlarm: {
+          Warning: {
+            threshold: m.maxNonProductionServedPercent,
+            comparisonOperator: gt,
+            evaluationPeriods: m.nonProductionAlarmHours,
+            datapointsToAlarm: m.nonProductionAlarmHours,
+            additionalDescription: `More than ${m.maxNonProductionServedPercent} % of served scores were not from the Production version for ${m.nonProductionAlarmHours} h: the rescoring after a Production change has not finished.`,
           },
         },
       },

@@ -1,5 +1,6 @@
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as glue from 'aws-cdk-lib/aws-glue';
@@ -11,6 +12,7 @@ import type { Construct } from 'constructs';
 import { type FunctionEnvironment, functionEnvironment } from '../../contracts/function-env';
 import { RESULTS_PREFIX, resultsPrefix, s3Uri } from '../../contracts/s3-layout';
 import { formatLayout, layoutFor } from '../../contracts/score-layout';
+import { productionKey } from '../../contracts/table-keys';
 import type { AppConfig } from '../config';
 import { ProjectFunction } from '../constructs/project-function';
 import { acknowledge, iam5ResourceId } from '../nag';
@@ -44,6 +46,8 @@ export interface ServingStackProps extends StackProps {
    * here need no cross-stack reference).
    */
   readonly artifactsBucketName: string;
+  /** Pipeline table (data stack): the finalizer and the reader read its Production pointer item only. */
+  readonly table: dynamodb.ITable;
 }
 
 /**
@@ -202,6 +206,7 @@ export class ServingStack extends Stack {
       environment: functionEnvironment('finalize-scores', {
         ...this.cacheEnvironment,
         SEGMENT_FEATURE: cacheCfg.segmentFeature,
+        TABLE_NAME: props.table.tableName,
       }),
       timeout: Duration.minutes(2),
       ...inVpc(this.loaderSecurityGroup),
@@ -212,6 +217,7 @@ export class ServingStack extends Stack {
       environment: functionEnvironment('read-scores', {
         ...readerEnvironment,
         MAX_BATCH_IDS: String(config.api.maxBatchIds),
+        TABLE_NAME: props.table.tableName,
       }),
       timeout: Duration.seconds(10),
       memorySize: 1024,
@@ -234,6 +240,25 @@ export class ServingStack extends Stack {
           actions: ['kms:Decrypt'],
           resources: [key.keyArn],
           conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
+        }),
+      );
+    }
+    // The finalizer and the reader read one item of the table: the Production pointer (its partition key only).
+    for (const fn of [this.finalizeFunction, this.readerFunction]) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadProductionPointer',
+          actions: ['dynamodb:GetItem'],
+          resources: [props.table.tableArn],
+          conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [productionKey().pk] } },
+        }),
+      );
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'DecryptPipelineTable',
+          actions: ['kms:Decrypt'],
+          resources: [key.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${this.region}.amazonaws.com` } },
         }),
       );
     }

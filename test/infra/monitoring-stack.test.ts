@@ -31,6 +31,7 @@ const serving = new ServingStack(app, 'Serving', {
   functionsSecurityGroup: network.functionsSecurityGroup,
   encryptionKey: data.key,
   artifactsBucketName: data.artifactsBucketName,
+  table: data.table,
 });
 const workflows = new Stack(app, 'Workflows');
 const machine = (id: string) =>
@@ -169,10 +170,27 @@ describe('MonitoringStack', () => {
 
   test('pipeline metrics: freshness over the SLO, drift over the PSI threshold, fallback rate', () => {
     const dims = (service: string) => [{ Name: 'service', Value: service }];
-    const [freshness] = alarmWith('ScoreFreshnessHours', dims('finalize-scores'));
+    const [freshness] = alarmWith('ScoreFreshnessHours', dims('freshness'));
     expect(freshness?.metric.Namespace).toBe('MlopsBatchPipeline');
     expect(freshness?.stat).toBe('Maximum');
-    expect(freshness?.props).toMatchObject({ Threshold: 30, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(freshness?.props).toMatchObject({
+      Threshold: 30,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Period: 12 * 3600,
+      TreatMissingData: 'breaching',
+    });
+    const [arrivals] = alarmWith('NewestFeatureObjectAgeHours', dims('freshness'));
+    expect(arrivals?.props).toMatchObject({
+      Threshold: config.monitoring.maxFeatureObjectAgeHours,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+    const [notProduction] = alarmWith('NotProductionRate', dims('read-scores'));
+    expect(notProduction?.props).toMatchObject({
+      Threshold: config.monitoring.maxNonProductionServedPercent,
+      EvaluationPeriods: config.monitoring.nonProductionAlarmHours,
+      DatapointsToAlarm: config.monitoring.nonProductionAlarmHours,
+    });
     const [drift] = alarmWith('MaxFeatureDriftPsi', dims('prepare-inference-data'));
     expect(drift?.props.Threshold).toBe(config.monitoring.driftPsiThreshold);
     const [fallback] = alarmWith('FallbackRate', dims('read-scores'));

@@ -20,6 +20,7 @@ function build(context: Record<string, unknown>) {
     functionsSecurityGroup: network.functionsSecurityGroup,
     encryptionKey: data.key,
     artifactsBucketName: data.artifactsBucketName,
+    table: data.table,
   });
   return { config, serving, template: Template.fromStack(serving) };
 }

@@ -5,6 +5,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { ValidationError } from '../../../contracts/errors';
 import { appendApproval, createModel, getModel } from '../../domain/model-records';
+import { syncProduction } from '../../domain/production';
 import {
   type ApprovalStatus,
   describePackage,
@@ -55,7 +56,8 @@ export type ApprovalAction =
   | 'recorded'
   | 'approved'
   | 'approved-batch-started'
-  | 'rollback';
+  | 'rollback'
+  | 'rollback-batch-started';
 
 export interface ApprovalOutcome {
   readonly action: ApprovalAction;
@@ -93,13 +95,19 @@ export function approvalExecutionName(version: number, eventId: string): string 
   return `approval-v${version}-${eventId.replace(/[^A-Za-z0-9-_]/g, '').slice(0, 40)}`.slice(0, 80);
 }
 
+/** Execution name of the batch run started for a rollback (to `version`). */
+export function rollbackExecutionName(version: number, eventId: string): string {
+  return `rollback-v${version}-${eventId.replace(/[^A-Za-z0-9-_]/g, '').slice(0, 40)}`.slice(0, 80);
+}
+
 /**
  * Handle one state change of a model package of this group:
  * - records the change on `MODEL#<version>` (status, by whom when the event tells, at, description), once per event;
  *   a version registered outside the pipeline whose run is unknown is reported as `untracked`;
- * - only `Approved` acts: optionally starts a BatchInference run (config `batch.startOnApproval`);
+ * - every recorded change updates the Production pointer (lambdas/domain/production.ts) from the registry;
+ * - `Approved` of the new Production version optionally starts a BatchInference run (config `batch.startOnApproval`);
  * - `Rejected` of the Production version is a rollback: Production becomes the previous Approved version (newest
- *   Approved), recorded on both versions.
+ *   Approved), recorded on both versions, and (same setting) a run starts that rescores with it.
  */
 export async function handleApprovalEvent(
   clients: { sageMaker: SageMakerClient; doc: DynamoDBDocumentClient; sfn: SFNClient },
@@ -160,7 +168,16 @@ export async function handleApprovalEvent(
         eventId: `${event.id}:rollback`,
       });
     }
-    return { action: 'rollback', version, status, productionVersion: fallback?.version ?? null, detail: note };
+    await syncProduction(clients.sageMaker, clients.doc, p.table, p.groupName, note, new Date(at));
+    const started = fallback ? await startBatch(clients.sfn, p, 'rollback', fallback.version, event.id) : undefined;
+    return {
+      action: started ? 'rollback-batch-started' : 'rollback',
+      version,
+      status,
+      productionVersion: fallback?.version ?? null,
+      detail: note,
+      ...(started ? { batchExecutionArn: started } : {}),
+    };
   }
 
   const { appended } = await appendApproval(clients.doc, p.table, version, {
@@ -170,27 +187,46 @@ export async function handleApprovalEvent(
     reason: d.ApprovalDescription,
     eventId: event.id,
   });
+  // Every recorded change: the read API and FindUnscored follow the pointer (a rejected candidate joins its list).
+  await syncProduction(
+    clients.sageMaker,
+    clients.doc,
+    p.table,
+    p.groupName,
+    `${status} version ${version}${by ? ` by ${by}` : ''}`,
+    new Date(at),
+  );
   if (status !== 'Approved') return { action: 'recorded', version, status, productionVersion };
-  if (!appended || !p.startBatchOnApproval || productionVersion !== version) {
-    return { action: 'approved', version, status, productionVersion };
-  }
+  if (!appended || productionVersion !== version) return { action: 'approved', version, status, productionVersion };
+  const started = await startBatch(clients.sfn, p, 'approval', version, event.id);
+  if (!started) return { action: 'approved', version, status, productionVersion };
+  return { action: 'approved-batch-started', version, status, productionVersion, batchExecutionArn: started };
+}
+
+/**
+ * Start the BatchInference run a Production change asks for (config `batch.startOnApproval`), named after the event
+ * so a redelivered event starts nothing. Returns the execution ARN, or undefined when off or already started.
+ */
+async function startBatch(
+  sfn: SFNClient,
+  p: ApprovalParams,
+  trigger: 'approval' | 'rollback',
+  version: number,
+  eventId: string,
+): Promise<string | undefined> {
+  if (!p.startBatchOnApproval) return undefined;
   try {
-    const res = await clients.sfn.send(
+    const res = await sfn.send(
       new StartExecutionCommand({
         stateMachineArn: p.batchStateMachineArn,
-        name: approvalExecutionName(version, event.id),
-        input: JSON.stringify({ trigger: 'approval', modelVersion: version }),
+        name:
+          trigger === 'approval' ? approvalExecutionName(version, eventId) : rollbackExecutionName(version, eventId),
+        input: JSON.stringify({ trigger, modelVersion: version }),
       }),
     );
-    return {
-      action: 'approved-batch-started',
-      version,
-      status,
-      productionVersion,
-      batchExecutionArn: res.executionArn,
-    };
+    return res.executionArn;
   } catch (e) {
-    if (e instanceof ExecutionAlreadyExists) return { action: 'approved', version, status, productionVersion };
+    if (e instanceof ExecutionAlreadyExists) return undefined;
     throw e;
   }
 }

@@ -1,11 +1,13 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { IntegrityError } from '../../../contracts/errors';
+import { IntegrityError, NotFoundError } from '../../../contracts/errors';
+import { parseS3Uri } from '../../../contracts/s3-layout';
 import type { ResolvedModel, RunSummary, Work } from '../../../contracts/states/batch';
 import { commitScored, markQuarantined } from '../../domain/ledger-commit';
 import { completeRun } from '../../domain/tracking';
 import { loadWorkObjects } from '../../domain/work';
+import { getText } from '../../platform/s3';
 
 /** Counts PrepareInferenceData reported (subset of `$.data`). */
 export const DataCountsSchema = z.object({
@@ -53,6 +55,35 @@ export interface CommitResult {
 }
 
 const MAX_SKIPPED_REPORTED = 20;
+
+/**
+ * Rows each object sent to the transform, from parts.json (`parts[].sourceKey`, `parts[].rows`), recorded on the
+ * ledger so a rescore can say how many rows it will cost before it starts. Parts without a source key add nothing.
+ */
+async function rowsPerObject(s3: S3Client, partsUri: string): Promise<Map<string, number>> {
+  const { bucket, key } = parseS3Uri(partsUri);
+  let text: string;
+  try {
+    text = await getText(s3, bucket, key);
+  } catch (err) {
+    // The counts were already checked against FinalizeScores; without the file only the per-object rows are unknown.
+    if (err instanceof NotFoundError) return new Map();
+    throw err;
+  }
+  let doc: { parts?: { sourceKey?: unknown; rows?: unknown }[] };
+  try {
+    doc = JSON.parse(text) as typeof doc;
+  } catch {
+    return new Map();
+  }
+  const out = new Map<string, number>();
+  for (const part of doc.parts ?? []) {
+    if (typeof part.sourceKey === 'string' && typeof part.rows === 'number') {
+      out.set(part.sourceKey, (out.get(part.sourceKey) ?? 0) + part.rows);
+    }
+  }
+  return out;
+}
 
 /**
  * Mark the run's feature object versions SCORED (runId + model version) in DynamoDB transactions, and the objects
@@ -111,10 +142,13 @@ export async function commitLedger(doc: DynamoDBDocumentClient, s3: S3Client, p:
     p.runId,
     p.now,
   );
+  const rowsByKey = p.finalize === null ? new Map<string, number>() : await rowsPerObject(s3, p.data.partsUri);
   const scored = await commitScored(
     doc,
     p.tableName,
-    objects.filter((o) => !rejected.has(o.key)),
+    objects
+      .filter((o) => !rejected.has(o.key))
+      .map((o) => (rowsByKey.has(o.key) ? { ...o, rows: rowsByKey.get(o.key) } : o)),
     p.runId,
     p.model.modelVersion,
     p.now,

@@ -29,6 +29,12 @@ export interface FinalizeScoresInput {
   /** Rows sent to the transform (parts.json `expectedRows`). */
   readonly expectedRows: number;
   readonly loads: readonly PartLoad[];
+  /**
+   * The Production version now (the pointer). When it is not this run's version (Production changed while the run
+   * was in flight) no fallback record and no `meta:latest` are written: fallbacks come from Production scores only.
+   * @default - not checked (no pointer recorded yet)
+   */
+  readonly productionVersion?: number | null;
 }
 
 export interface FinalizeScoresOutput {
@@ -43,6 +49,8 @@ export interface FinalizeScoresOutput {
   /** Fallback means of this run (rounded to 6 decimals), null when the run had no rows. */
   readonly fallback: { readonly global: number | null; readonly segments: Record<string, number> };
   readonly fallbackRecords: UpsertCounts;
+  /** false when Production is another version now, so nothing but the scores was written. */
+  readonly fromProduction: boolean;
   /** true when `meta:latest` now names this run. */
   readonly latestIsThisRun: boolean;
   /** `meta:latest` after the write (may be a newer run). */
@@ -126,7 +134,9 @@ export async function finalizeScores(
   let fallbackRecords: UpsertCounts = { applied: 0, keptNewer: 0 };
   let latestIsThisRun = false;
 
-  if (rowsRead > 0) {
+  const fromProduction =
+    input.productionVersion === undefined || String(input.productionVersion) === input.modelVersion;
+  if (rowsRead > 0 && fromProduction) {
     if (newestAsOf === undefined) {
       throw new ValidationError('FinalizeScores: asOf is missing and no load names its asOf');
     }
@@ -152,6 +162,7 @@ export async function finalizeScores(
     rowsKeptNewer,
     fallback: { global: rowsRead > 0 ? round6(sum / rowsRead) : null, segments: segmentMeans },
     fallbackRecords,
+    fromProduction,
     latestIsThisRun,
     latest: meta ? { asOf: meta.asOf, runId: meta.runId, modelVersion: meta.modelVersion } : null,
     freshnessHours: meta ? freshnessHours(meta.asOf, now) : null,

@@ -1,8 +1,11 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { functionEnvLoader } from '../../../contracts/function-env';
+import { getProduction } from '../../domain/production';
 import { AS_OF_PATTERN, SEGMENT_PATTERN, STAMP_TOKEN } from '../../domain/score-store/format';
 import { RedisScoreStore } from '../../domain/score-store/redis';
+import { docClient } from '../../platform/clients';
 import { logger, withLambdaContext } from '../../platform/logger';
 import { RedisHolder } from '../../platform/redis';
 import { parseStateInput } from '../../platform/state-input';
@@ -11,6 +14,7 @@ import { type FinalizeScoresOutput, finalizeScores } from './core';
 const metrics = new Metrics();
 const cache = new RedisHolder({ role: 'loader' });
 const env = functionEnvLoader('finalize-scores');
+let doc: DynamoDBDocumentClient | undefined;
 
 const count = z.number().int().nonnegative();
 
@@ -44,9 +48,22 @@ export const FinalizeScoresInputSchema = z.object({
  */
 export const handler = withLambdaContext(async (event: unknown): Promise<FinalizeScoresOutput> => {
   const input = parseStateInput(FinalizeScoresInputSchema, event, 'FinalizeScores');
-  env(); // the cache variables themselves are read by RedisHolder; this fails first, naming a malformed one
+  // The cache variables themselves are read by RedisHolder; this fails first, naming a malformed one.
+  const tableName = env().TABLE_NAME;
   const redis = await cache.get();
-  const out = await finalizeScores(new RedisScoreStore(redis), input);
+  doc ??= tableName ? docClient() : undefined;
+  const pointer = doc && tableName ? await getProduction(doc, tableName) : undefined;
+  const out = await finalizeScores(new RedisScoreStore(redis), {
+    ...input,
+    ...(pointer ? { productionVersion: pointer.version } : {}),
+  });
+  if (!out.fromProduction) {
+    logger.warn('Production changed during the run: fallbacks and meta:latest left as they were', {
+      runId: out.runId,
+      modelVersion: out.modelVersion,
+      productionVersion: pointer?.version,
+    });
+  }
   metrics.addMetric('RowsScored', MetricUnit.Count, out.rowsScored);
   if (out.freshnessHours !== null) metrics.addMetric('ScoreFreshnessHours', MetricUnit.NoUnit, out.freshnessHours);
   metrics.publishStoredMetrics();

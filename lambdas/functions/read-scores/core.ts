@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { DependencyError, NotFoundError, ValidationError } from '../../../contracts/errors';
 import { DEFAULT_MAX_BATCH_IDS } from '../../../contracts/function-env';
+import { type ProductionPointer, standingOf } from '../../domain/production';
 import {
   ENTITY_ID_PATTERN,
   ENTITY_ID_RULE,
@@ -21,6 +22,12 @@ import type { Fallbacks, ScoreStore } from '../../domain/score-store/store';
  * 10 s per container ({@link FallbackCache}). Before the first run has finished
  * (no fallback loaded yet) a single GET of an unknown id answers 404 and a batch lists such ids in `notFound`
  * — never an invented score. Bad input → 400 naming the field; cache unreachable → 503.
+ *
+ * Every item says which model version produced it and whether that is the Production version now (`production`,
+ * from the Production pointer, lambdas/domain/production.ts). A stored score from a **rejected** version is never
+ * served as a model score: the entity gets the fallback instead, with `fallbackReason: "model-version-rejected"`
+ * (until the run started by the rollback rescores it with the restored version). A score from an older approved
+ * version (during a rescore after a promotion) is served as a model score with `production: false`.
  */
 
 export interface ScoreItem {
@@ -29,8 +36,12 @@ export interface ScoreItem {
   readonly source: 'model' | 'fallback';
   readonly modelVersion: string;
   readonly asOf: string;
+  /** Whether `modelVersion` is the Production version now. */
+  readonly production: boolean;
   /** Which fallback record answered (only when `source` is `fallback`). */
   readonly fallback?: 'segment' | 'global';
+  /** Why a fallback answered: no stored score, or the stored one came from a rejected version. */
+  readonly fallbackReason?: 'no-score' | 'model-version-rejected';
 }
 
 export interface BatchResult {
@@ -45,6 +56,8 @@ export interface ReadOptions {
   readonly maxBatchIds?: number;
   /** Short-lived cache of the fallback records. @default - no cache: every miss reads them from the store */
   readonly fallbackCache?: FallbackCache;
+  /** The Production pointer. @default - none recorded: every version counts as Production */
+  readonly production?: ProductionPointer;
 }
 
 /**
@@ -88,30 +101,52 @@ export interface ReadOutcome {
   readonly served: number;
   /** Items answered from a fallback record. */
   readonly fallbacks: number;
+  /** Items whose model version is not the Production version. */
+  readonly notProduction: number;
 }
 
 const HEADERS = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' } as const;
 
-const fromModel = (entityId: string, s: StoredScore): ScoreItem => ({
-  entityId,
-  score: s.score,
-  source: 'model',
-  modelVersion: s.modelVersion,
-  asOf: s.asOf,
-});
+const isProduction = (p: ProductionPointer | undefined, version: string) => standingOf(p, version) === 'production';
 
-const fromFallback = (entityId: string, f: FallbackRecord, level: 'segment' | 'global'): ScoreItem => ({
+/** The stored score as a model item, or undefined when its version was rejected (the caller falls back). */
+const fromModel = (entityId: string, s: StoredScore, p: ProductionPointer | undefined): ScoreItem | undefined =>
+  standingOf(p, s.modelVersion) === 'rejected'
+    ? undefined
+    : {
+        entityId,
+        score: s.score,
+        source: 'model',
+        modelVersion: s.modelVersion,
+        asOf: s.asOf,
+        production: isProduction(p, s.modelVersion),
+      };
+
+const fromFallback = (
+  entityId: string,
+  f: FallbackRecord,
+  level: 'segment' | 'global',
+  reason: 'no-score' | 'model-version-rejected',
+  p: ProductionPointer | undefined,
+): ScoreItem => ({
   entityId,
   score: f.score,
   source: 'fallback',
   modelVersion: f.modelVersion,
   asOf: f.asOf,
+  production: isProduction(p, f.modelVersion),
   fallback: level,
+  fallbackReason: reason,
 });
 
-function pickFallback(entityId: string, fb: Fallbacks): ScoreItem | undefined {
-  if (fb.segment) return fromFallback(entityId, fb.segment, 'segment');
-  if (fb.global) return fromFallback(entityId, fb.global, 'global');
+function pickFallback(
+  entityId: string,
+  fb: Fallbacks,
+  reason: 'no-score' | 'model-version-rejected',
+  p: ProductionPointer | undefined,
+): ScoreItem | undefined {
+  if (fb.segment) return fromFallback(entityId, fb.segment, 'segment', reason, p);
+  if (fb.global) return fromFallback(entityId, fb.global, 'global', reason, p);
   return undefined;
 }
 
@@ -155,14 +190,17 @@ export async function readScore(
   entityId: string,
   segment?: string,
   cache?: FallbackCache,
+  production?: ProductionPointer,
 ): Promise<ScoreItem> {
   validateEntityId(entityId, 'entityId');
   const seg = validateSegment(segment, 'segment');
   // The score and, where the store keeps them next to it, the fallbacks in one round trip.
   const { score: stored, fallbacks } = await store.lookup(entityId, seg);
-  if (stored !== undefined) return fromModel(entityId, stored);
+  const model = stored === undefined ? undefined : fromModel(entityId, stored, production);
+  if (model !== undefined) return model;
+  const reason = stored === undefined ? 'no-score' : 'model-version-rejected';
   const near = fallbacks.segment !== undefined || fallbacks.global !== undefined;
-  const item = pickFallback(entityId, near ? fallbacks : await fallbacksOf(store, seg, cache));
+  const item = pickFallback(entityId, near ? fallbacks : await fallbacksOf(store, seg, cache), reason, production);
   if (item === undefined) {
     throw new NotFoundError(
       `No score for entity ${entityId} and no fallback score loaded yet (no batch run has completed)`,
@@ -200,12 +238,13 @@ export async function readScores(store: ScoreStore, body: unknown, options: Read
   for (let i = 0; i < valid.length; i++) {
     const id = valid[i]!;
     const s = stored[i];
-    if (s !== undefined) {
-      items.push(fromModel(id, s));
+    const model = s === undefined ? undefined : fromModel(id, s, options.production);
+    if (model !== undefined) {
+      items.push(model);
       continue;
     }
     fb ??= await fallbacksOf(store, seg, options.fallbackCache);
-    const item = pickFallback(id, fb);
+    const item = pickFallback(id, fb, s === undefined ? 'no-score' : 'model-version-rejected', options.production);
     if (item === undefined) notFound.push(id);
     else items.push(item);
   }
@@ -275,7 +314,12 @@ export async function handleRequest(
 ): Promise<ReadOutcome> {
   const r = route(event);
   if (r === undefined)
-    return { response: json(404, { message: `No route ${event.httpMethod} ${event.path}` }), served: 0, fallbacks: 0 };
+    return {
+      response: json(404, { message: `No route ${event.httpMethod} ${event.path}` }),
+      served: 0,
+      fallbacks: 0,
+      notProduction: 0,
+    };
   try {
     if (r.kind === 'one') {
       if (event.httpMethod !== 'GET') {
@@ -283,23 +327,40 @@ export async function handleRequest(
           response: json(405, { message: `Method ${event.httpMethod} not allowed; use GET` }),
           served: 0,
           fallbacks: 0,
+          notProduction: 0,
         };
       }
-      const item = await readScore(store, r.entityId, event.queryStringParameters?.segment, options.fallbackCache);
-      return { response: json(200, item), served: 1, fallbacks: item.source === 'fallback' ? 1 : 0 };
+      const item = await readScore(
+        store,
+        r.entityId,
+        event.queryStringParameters?.segment,
+        options.fallbackCache,
+        options.production,
+      );
+      return {
+        response: json(200, item),
+        served: 1,
+        fallbacks: item.source === 'fallback' ? 1 : 0,
+        notProduction: item.production ? 0 : 1,
+      };
     }
     if (event.httpMethod !== 'POST') {
       return {
         response: json(405, { message: `Method ${event.httpMethod} not allowed; use POST` }),
         served: 0,
         fallbacks: 0,
+        notProduction: 0,
       };
     }
     const result = await readScores(store, parseBody(event), options);
     let fallbacks = 0;
-    for (const it of result.items) if (it.source === 'fallback') fallbacks++;
-    return { response: json(200, result), served: result.items.length, fallbacks };
+    let notProduction = 0;
+    for (const it of result.items) {
+      if (it.source === 'fallback') fallbacks++;
+      if (!it.production) notProduction++;
+    }
+    return { response: json(200, result), served: result.items.length, fallbacks, notProduction };
   } catch (err) {
-    return { response: errorResponse(err), served: 0, fallbacks: 0 };
+    return { response: errorResponse(err), served: 0, fallbacks: 0, notProduction: 0 };
   }
 }

@@ -2,7 +2,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { functionEnvLoader } from '../../../contracts/function-env';
+import { readFreshness } from '../../domain/freshness';
 import { docClient, s3Client } from '../../platform/clients';
+import { emitFreshness } from '../../platform/freshness-metrics';
 import { logger, withLambdaContext } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { ReconcileRequestSchema, type ReconcileResult, reconcile } from './core';
@@ -34,8 +36,11 @@ export const handler = withLambdaContext(async (event: unknown, context?: Contex
     },
     request,
   );
+  // On the reconcile schedule too, so the freshness alarms get data between batch runs.
+  const freshness = await readFreshness(doc, TABLE_NAME);
+  emitFreshness(freshness);
   const { ignoredKeys, ...counts } = result;
-  logger.info('Ledger reconciled', { ...counts, request });
+  logger.info('Ledger reconciled', { ...counts, request, freshness });
   if (result.ignored > 0) logger.warn('Objects under the prefix that are not feature CSVs', { ignoredKeys });
   return result;
 });

@@ -1,7 +1,9 @@
 import { CreateModelCommand, DescribeModelCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError, ValidationError } from '../../../contracts/errors';
 import { s3Uri, trainingKeys } from '../../../contracts/s3-layout';
 import type { ResolvedModel } from '../../../contracts/states/batch';
+import { getProduction, syncProduction } from '../../domain/production';
 import { findProductionPackage, type PackageInfo } from '../../domain/registry';
 
 /** What {@link resolveModel} needs besides its client. */
@@ -14,6 +16,11 @@ export interface ResolveModelParams {
   readonly executionRoleArn: string;
   /** Artifacts bucket: where `training/<runId>/preprocessing.json` lives when the package does not name it. */
   readonly artifactsBucket: string;
+  /**
+   * Correct the Production pointer when the registry is ahead of it (an approval event not delivered yet or lost).
+   * @default - the pointer is not read
+   */
+  readonly pointer?: { readonly doc: DynamoDBDocumentClient; readonly tableName: string; readonly runId: string };
 }
 
 /** SageMaker Model name of a version: `<namePrefix>-v<version>` (63 characters at most). */
@@ -74,6 +81,12 @@ export async function resolveModel(sm: SageMakerClient, params: ResolveModelPara
   }
   if (!pkg.imageUri || !pkg.modelDataUrl) {
     throw new ValidationError(`Model package ${pkg.arn} has no inference container (image and model data URL)`);
+  }
+  if (params.pointer) {
+    const { doc, tableName, runId } = params.pointer;
+    if ((await getProduction(doc, tableName))?.version !== pkg.version) {
+      await syncProduction(sm, doc, tableName, params.groupName, `registry ahead of the pointer (run ${runId})`);
+    }
   }
   const modelName = modelNameFor(params.namePrefix, pkg.version);
   const preprocessingUri = preprocessingUriOf(pkg, params.artifactsBucket);

@@ -1,13 +1,15 @@
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { functionEnvLoader } from '../../../contracts/function-env';
 import { type ResolvedModel, RunIdSchema } from '../../../contracts/states/batch';
-import { sageMakerClient } from '../../platform/clients';
+import { docClient, sageMakerClient } from '../../platform/clients';
 import { logger, withLambdaContext } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
 import { resolveModel } from './core';
 
 let sm: SageMakerClient | undefined;
+let doc: DynamoDBDocumentClient | undefined;
 const env = functionEnvLoader('resolve-model');
 
 /** State input (Parameters of `ResolveModel`). `namePrefix` comes from the definition (config `namePrefix`). */
@@ -21,11 +23,13 @@ export const handler = withLambdaContext(async (event: unknown): Promise<Resolve
   const input = parseStateInput(InputSchema, event, 'ResolveModel');
   const vars = env();
   sm ??= sageMakerClient();
+  doc ??= docClient();
   const model = await resolveModel(sm, {
     groupName: vars.MODEL_PACKAGE_GROUP_NAME,
     namePrefix: input.namePrefix,
     executionRoleArn: vars.SAGEMAKER_ROLE_ARN,
     artifactsBucket: vars.ARTIFACTS_BUCKET,
+    pointer: { doc, tableName: vars.TABLE_NAME, runId: input.runId },
   });
   logger.info('Resolved Production model', { runId: input.runId, ...model });
   return model;

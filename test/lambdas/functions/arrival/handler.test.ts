@@ -46,7 +46,9 @@ describe('arrival handler', () => {
     const key = 'inference/dt=2026-03-01/batch 10:00.csv';
     const r = await handler(event(key));
     expect(r).toMatchObject({ recorded: true, key, outcome: 'new', item: { status: 'PENDING', size: 1234 } });
-    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    // The ledger item, then the arrivals marker the freshness metrics read.
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 2);
+    expect(ddb.commandCalls(UpdateCommand)[1]!.args[0].input.Key).toEqual({ pk: 'ARRIVALS', sk: 'LATEST' });
     const input = ddb.commandCalls(UpdateCommand)[0]!.args[0].input;
     expect(input.TableName).toBe('Pipeline');
     expect(input.Key).toEqual({ pk: `OBJ#${key}`, sk: 'OBJ' });

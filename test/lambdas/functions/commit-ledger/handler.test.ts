@@ -1,10 +1,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 mockClient(DynamoDBClient);
+const s3 = mockClient(S3Client);
 process.env.TABLE_NAME = 'pipeline';
 
 import { handler } from '../../../../lambdas/functions/commit-ledger/handler';
@@ -38,7 +40,16 @@ const event = {
   finalize: { rowsScored: 7, runId: 'r1' },
 };
 
-beforeEach(() => ddb.reset());
+/** parts.json as PrepareInferenceData writes it: the rows each object sent. */
+const partsJson = JSON.stringify({
+  parts: [{ part: 'part-00001.csv', sourceKey: 'inference/dt=2026-11-01/a.csv', rows: 7 }],
+});
+
+beforeEach(() => {
+  ddb.reset();
+  s3.reset();
+  s3.on(GetObjectCommand).resolves({ Body: { transformToString: async () => partsJson } } as never);
+});
 
 describe('CommitLedger handler', () => {
   it('marks scored objects SCORED and no-row objects QUARANTINED, then completes the run', async () => {
@@ -62,7 +73,11 @@ describe('CommitLedger handler', () => {
       ['OBJ#inference/dt=2026-11-01/b.csv', 'eb'],
       ['OBJ#inference/dt=2026-11-01/a.csv', 'ea'],
     ]);
-    expect(tx[1]?.ExpressionAttributeValues).toMatchObject({ ':scored': 'SCORED', ':run': 'r1', ':mv': 2 });
+    expect(tx[1]?.ExpressionAttributeValues).toMatchObject({ ':scored': 'SCORED', ':run': 'r1', ':mv': 2, ':rows': 7 });
+    expect(tx[1]?.ExpressionAttributeValues).toMatchObject({
+      ':g': 'LEDGER#SCORED',
+      ':key': 'inference/dt=2026-11-01/a.csv',
+    });
   });
 
   it('refuses to commit when the loaded rows differ from the rows sent', async () => {

@@ -123,6 +123,7 @@ describeWithServers('finalizeScores against redis-server', { redis: true }, (env
       rowsKeptNewer: 1,
       fallback: { global: 0.45, segments: { basic: 0.4, premium: 0.6 } },
       fallbackRecords: { applied: 3, keptNewer: 0 },
+      fromProduction: true,
       latestIsThisRun: true,
       latest: { asOf: '2026-11-20', runId: 'batch-20261121T020000Z-ab', modelVersion: '3' },
       freshnessHours: 27,

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 
@@ -11,6 +11,7 @@ const s3 = mockClient(S3Client);
 process.env.TABLE_NAME = 'pipeline';
 process.env.ARTIFACTS_BUCKET = 'artifacts';
 process.env.MAX_OBJECTS_PER_RUN = '100';
+process.env.RESCORE_WINDOW_DAYS = '7';
 
 import { handler } from '../../../../lambdas/functions/find-unscored/handler';
 
@@ -30,6 +31,8 @@ beforeEach(() => {
   ddb.reset();
   s3.reset();
   process.env.MAX_OBJECTS_PER_RUN = '100';
+  // No Production pointer and no arrivals marker: PENDING objects only.
+  ddb.on(GetCommand).resolves({});
 });
 
 describe('FindUnscored handler', () => {

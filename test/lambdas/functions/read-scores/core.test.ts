@@ -142,8 +142,9 @@ describeWithServers('read API against redis-server', { redis: true }, (env) => {
       source: 'model',
       modelVersion: '3',
       asOf: '2026-11-20',
+      production: true,
     });
-    expect(out).toMatchObject({ served: 1, fallbacks: 0 });
+    expect(out).toMatchObject({ served: 1, fallbacks: 0, notProduction: 0 });
   });
 
   it('an unknown id before any fallback is loaded → 404 with a clear message', async () => {
@@ -163,7 +164,9 @@ describeWithServers('read API against redis-server', { redis: true }, (env) => {
       source: 'fallback',
       modelVersion: '3',
       asOf: '2026-11-20',
+      production: true,
       fallback: 'segment',
+      fallbackReason: 'no-score',
     });
     expect(await readScore(new RedisScoreStore(redis), 'new1', 'basic')).toEqual({
       entityId: 'new1',
@@ -171,7 +174,9 @@ describeWithServers('read API against redis-server', { redis: true }, (env) => {
       source: 'fallback',
       modelVersion: '3',
       asOf: '2026-11-20',
+      production: true,
       fallback: 'global',
+      fallbackReason: 'no-score',
     });
     expect(await readScore(new RedisScoreStore(redis), 'new1')).toMatchObject({ score: 0.5, fallback: 'global' });
     // a known id ignores the segment
@@ -187,26 +192,68 @@ describeWithServers('read API against redis-server', { redis: true }, (env) => {
     expect(out.response.statusCode).toBe(200);
     expect(parse(out.response)).toEqual({
       items: [
-        { entityId: 'c2', score: 0.75, source: 'model', modelVersion: '3', asOf: '2026-11-20' },
+        { entityId: 'c2', score: 0.75, source: 'model', modelVersion: '3', asOf: '2026-11-20', production: true },
         {
           entityId: 'new1',
           score: 0.75,
           source: 'fallback',
           modelVersion: '3',
           asOf: '2026-11-20',
+          production: true,
           fallback: 'segment',
+          fallbackReason: 'no-score',
         },
-        { entityId: 'c1', score: 0.25, source: 'model', modelVersion: '3', asOf: '2026-11-20' },
-        { entityId: 'c2', score: 0.75, source: 'model', modelVersion: '3', asOf: '2026-11-20' },
+        { entityId: 'c1', score: 0.25, source: 'model', modelVersion: '3', asOf: '2026-11-20', production: true },
+        { entityId: 'c2', score: 0.75, source: 'model', modelVersion: '3', asOf: '2026-11-20', production: true },
       ],
       notFound: [],
     });
     expect(out).toMatchObject({ served: 4, fallbacks: 1 });
   });
 
+  it('labels each score against the Production pointer: older approved → production false, rejected → fallback', async () => {
+    await withFallbacks();
+    const store = new RedisScoreStore(redis);
+    const pointer = (version: number, rejected: number[]) => ({
+      version,
+      rejected,
+      changedAt: '2026-11-21T00:00:00Z',
+      reason: 'test',
+      updatedAt: '2026-11-21T00:00:00Z',
+    });
+    // Version 4 is Production; the stored scores (version 3) are from an older approved version.
+    const promoted = await handleRequest(store, post(JSON.stringify({ ids: ['c1'] })), { production: pointer(4, []) });
+    expect((parse(promoted.response).items as unknown[])[0]).toMatchObject({
+      source: 'model',
+      modelVersion: '3',
+      production: false,
+    });
+    expect(promoted).toMatchObject({ served: 1, notProduction: 1 });
+    // Version 3 was rejected: its score is never served as a model score.
+    const rolledBack = await readScore(store, 'c1', 'premium', undefined, pointer(2, [3]));
+    expect(rolledBack).toMatchObject({
+      source: 'fallback',
+      fallback: 'segment',
+      fallbackReason: 'model-version-rejected',
+      production: false,
+    });
+    const batch = await readScores(store, { ids: ['c1', 'c2'] }, { production: pointer(2, [3]) });
+    expect(batch.items.map((i) => [i.source, i.fallbackReason])).toEqual([
+      ['fallback', 'model-version-rejected'],
+      ['fallback', 'model-version-rejected'],
+    ]);
+    // Version 3 is Production: served as model scores with production true.
+    expect(await readScore(store, 'c1', undefined, undefined, pointer(3, [2]))).toMatchObject({
+      source: 'model',
+      production: true,
+    });
+  });
+
   it('a batch before any fallback is loaded lists unknown ids in notFound', async () => {
     expect(await readScores(new RedisScoreStore(redis), { ids: ['c1', 'new1'] })).toEqual({
-      items: [{ entityId: 'c1', score: 0.25, source: 'model', modelVersion: '3', asOf: '2026-11-20' }],
+      items: [
+        { entityId: 'c1', score: 0.25, source: 'model', modelVersion: '3', asOf: '2026-11-20', production: true },
+      ],
       notFound: ['new1'],
     });
   });

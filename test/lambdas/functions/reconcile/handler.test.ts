@@ -1,5 +1,5 @@
 import { HeadObjectCommand, ListObjectsV2Command, NotFound, S3Client } from '@aws-sdk/client-s3';
-import { DeleteCommand, DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -21,6 +21,7 @@ beforeEach(() => {
   ddb.reset();
   ddb.on(UpdateCommand).resolves({});
   ddb.on(QueryCommand).resolves({ Items: [] });
+  ddb.on(GetCommand).resolves({});
 });
 
 describe('reconcile handler', () => {
@@ -48,7 +49,10 @@ describe('reconcile handler', () => {
       { Bucket: 'features', Prefix: 'inference/' },
       { Bucket: 'features', Prefix: 'inference/', ContinuationToken: 'tok' },
     ]);
-    const updates = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    const all = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    // Each new object also moves the arrivals marker forward (freshness).
+    expect(all.filter((u) => u.Key?.pk === 'ARRIVALS')).toHaveLength(2);
+    const updates = all.filter((u) => u.Key?.pk !== 'ARRIVALS');
     expect(updates.map((u) => u.Key?.pk)).toEqual([
       'OBJ#inference/dt=2026-03-01/a.csv',
       'OBJ#inference/dt=2026-03-02/b.csv',
