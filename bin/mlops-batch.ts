@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import * as commands from '../cli/commands';
+import { addModelCompareCommands } from '../cli/models-compare';
 import { resolveAwsTarget, type Target } from '../cli/target';
 import { PipelineError } from '../contracts/errors';
 import type { RunKind } from '../contracts/table-keys';
@@ -190,7 +191,7 @@ function addModelCommands(program: Command, globals: Globals): void {
       });
   }
 
-  program
+  const modelsCommand = program
     .command('models')
     .description('list model versions: status, metrics, run, who changed the status when')
     .option('--limit <n>', 'at most n versions, newest first', positiveInt('--limit'), 20)
@@ -213,6 +214,11 @@ function addModelCommands(program: Command, globals: Globals): void {
             ]),
       );
     });
+
+  addModelCompareCommands(modelsCommand, {
+    target: () => target(globals()),
+    print: (data, human) => print(globals(), data, human),
+  });
 
   program
     .command('runs')

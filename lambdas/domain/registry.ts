@@ -33,6 +33,8 @@ export const METADATA_KEYS = {
   evaluationReportUri: 'evaluationReportUri',
   /** The training objects (keys, ETags, version ids): the full list is this S3 document (metadata values are short). */
   lineageUri: 'lineageUri',
+  /** SageMaker model-quality statistics (also ModelMetrics.ModelQuality.Statistics). */
+  modelQualityUri: 'modelQualityUri',
   contractVersion: 'contractVersion',
   trainingObjectCount: 'trainingObjectCount',
   auc: 'validationAuc',
@@ -325,6 +327,7 @@ export async function createModelPackage(
     [METADATA_KEYS.auc]: String(params.metrics.auc),
   };
   if (params.metrics.logloss !== undefined) metadata[METADATA_KEYS.logloss] = String(params.metrics.logloss);
+  if (params.modelQualityUri) metadata[METADATA_KEYS.modelQualityUri] = params.modelQualityUri;
   if (params.lineage) {
     metadata[METADATA_KEYS.lineageUri] = params.lineage.uri;
     metadata[METADATA_KEYS.contractVersion] = params.lineage.contractVersion;

@@ -5,7 +5,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import type { EvaluationReport } from '../../contracts/evaluation';
 import type { RocPoint } from '../standins/metrics';
+import { renderModelMarkdown, renderModelSection } from './report-model';
 
 export interface ReportStep {
   readonly name: string;
@@ -71,6 +73,8 @@ export interface LocalRunReport {
   readonly roc: readonly RocPoint[];
   readonly histogram: readonly number[];
   readonly resultFiles: readonly string[];
+  /** The challenger's evaluation document (both models on the same rows): the model section. */
+  readonly evaluation?: EvaluationReport;
 }
 
 const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -94,6 +98,7 @@ export function renderMarkdown(r: LocalRunReport): string {
   lines.push('');
   for (const a of t.algorithm ?? []) lines.push(`- ${a}`);
   lines.push('', `Approval: ${r.approval.detail}`, '');
+  if (r.evaluation) lines.push(...renderModelMarkdown(r.evaluation), '');
   lines.push('## Batch runs', '');
   lines.push('| run | id | status | objects | rows in | rows scored | quarantined | kept newer | time |');
   lines.push('|---|---|---|---|---|---|---|---|---|');
@@ -210,6 +215,7 @@ code{background:#f4f4f4;padding:0 .2rem}details pre{white-space:pre-wrap;font-si
 ${t.algorithm?.length ? `<ul>${t.algorithm.map((a) => `<li>${esc(a)}</li>`).join('')}</ul>` : ''}
 <div class="charts"><figure>${rocSvg(r.roc, t.auc)}<figcaption>ROC curve (validation set)</figcaption></figure>
 <figure>${histogramSvg(r.histogram)}<figcaption>Score histogram</figcaption></figure></div>
+${r.evaluation ? renderModelSection(r.evaluation) : ''}
 <h2>Batch runs</h2>
 <table><tr><th>run</th><th>id</th><th>status</th><th>objects</th><th>rows in</th><th>rows scored</th><th>quarantined</th><th>kept newer</th><th>time</th></tr>${batchRows}</table>
 <h2>Checks</h2><ul>${checks}</ul>

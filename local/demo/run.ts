@@ -17,6 +17,7 @@ import type { LocalResources } from '../runtime/inventory';
 import type { RunResult } from '../runtime/sfn-runner';
 import { histogram, rocCurve } from '../standins/metrics';
 import { BatchRunner, observe, scoreBatches } from './batches';
+import { type ChallengerFacts, trainChallenger } from './challenger';
 import {
   type BatchChecks,
   checkReads,
@@ -82,7 +83,7 @@ export interface LocalRunResult {
 }
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
-const TOTAL_STEPS = 11;
+const TOTAL_STEPS = 12;
 
 /** Parse `--customers N --seed N --env NAME --out DIR --keep --redis standin --verbose`. */
 export function parseArgs(argv: readonly string[]): LocalRunOptions {
@@ -164,12 +165,15 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
     const expected = new Expected(data);
     const arrivals = new Arrivals(demo, data);
     await initialArrivals(demo, arrivals);
-    const training = await train(demo, customers, expected, data.trueAuc);
+    // The first model learns from the first labelled snapshot; the challenger (below) from the later one.
+    const first = data.trainingDates[0]!;
+    const training = await train(demo, customers, expected, data.trueAuc, { from: first, to: first });
     const approval = await approve(demo, training.modelVersion);
 
     const checks: BatchChecks = { progress, expected, observed: await observe(demo), probe: data.customerIds[0]! };
     const runner = new BatchRunner(demo);
     await scoreBatches(demo, arrivals, runner, checks, training.modelVersion);
+    const challenger = await trainChallenger(demo, data.trainingDates.at(-1)!, training.modelVersion);
     const report = await summarize(demo, checks, {
       t0,
       customers,
@@ -179,6 +183,7 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       training,
       approval,
       runner,
+      challenger,
     });
     const reportFiles = writeReport(outDir, report);
     printSummary(print, report, reportFiles, outDir);
@@ -210,6 +215,7 @@ interface RunFacts {
   readonly training: TrainingFacts;
   readonly approval: ApprovalResult;
   readonly runner: BatchRunner;
+  readonly challenger: ChallengerFacts;
 }
 
 /** The reads and their checks, the result files copied out of S3, and the report of the whole run. */
@@ -253,6 +259,7 @@ async function summarize(demo: Demo, checks: BatchChecks, run: RunFacts): Promis
     roc,
     histogram: histogram(run.runner.allScores, 20),
     resultFiles,
+    evaluation: run.challenger.evaluation,
   };
 }
 
