@@ -5,6 +5,7 @@ import { fmt, print, table } from './output';
 
 /** `models`, `approve` and `reject`; their cores (cli/models.ts) load when a command runs. */
 const core = (): typeof import('./models') => require('./models');
+const compare = (): typeof import('./models-compare') => require('./models-compare');
 
 export function addModelCommands(program: Command, ctx: CliContext): void {
   for (const [name, status, verb] of [
@@ -35,7 +36,7 @@ export function addModelCommands(program: Command, ctx: CliContext): void {
       });
   }
 
-  program
+  const models = program
     .command('models')
     .description('list model versions: status, metrics, run, who changed the status when')
     .option('--limit <n>', 'at most n versions, newest first', positiveInt('--limit'), 20)
@@ -58,5 +59,20 @@ export function addModelCommands(program: Command, ctx: CliContext): void {
               ]),
             ]),
       );
+    });
+
+  models
+    .command('compare [a] [b]')
+    .description('candidate vs Production on the same validation rows (default: newest pending vs Production)')
+    .action(async (a?: string, b?: string) => {
+      const res = await compare().compareModels(await ctx.target(), a, b);
+      print(ctx.opts(), res, () => compare().compareText(res));
+    });
+  models
+    .command('show <version>')
+    .description("one version's full evaluation (both models' figures, gate) and lineage")
+    .action(async (v: string) => {
+      const res = await compare().showModel(await ctx.target(), v);
+      print(ctx.opts(), res, () => compare().showText(res));
     });
 }

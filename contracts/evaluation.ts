@@ -133,3 +133,24 @@ export const EvaluationReportSchema = z.object({
   lineage: LineageSchema,
 });
 export type EvaluationReport = z.infer<typeof EvaluationReportSchema>;
+
+/**
+ * The scalar figures of one model (what the comparison table shows; the approval notification gets these through the
+ * state machine, the full figures stay in the report).
+ */
+export const ModelSummarySchema = ModelFiguresSchema.pick({
+  modelVersion: true,
+  runId: true,
+  rows: true,
+  positives: true,
+  auc: true,
+  prAuc: true,
+  logLoss: true,
+  brierScore: true,
+  threshold: true,
+  precision: true,
+  recall: true,
+  f1: true,
+  accuracy: true,
+});
+export type ModelSummary = z.infer<typeof ModelSummarySchema>;

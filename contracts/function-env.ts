@@ -207,12 +207,25 @@ export const FUNCTION_ENV = {
     MAX_INVALID_ROW_RATIO: required(number),
     MAX_REPORTED_VIOLATIONS: required(number),
   },
+  'prepare-evaluation': {
+    ...TRAINING_BASE,
+    ARTIFACTS_BUCKET: required(text),
+    MODEL_PACKAGE_GROUP_NAME: required(text),
+    /** Prefix of the evaluation's SageMaker Models and transform jobs (<= 40 characters). */
+    EVALUATION_NAME_PREFIX: required(text),
+    INFERENCE_IMAGE_URI: required(text),
+    /** Role the evaluation Models run with (passed to CreateModel). */
+    SAGEMAKER_ROLE_ARN: required(text),
+  },
   'evaluate-model': {
     ...TRAINING_BASE,
     TABLE_NAME: required(text),
     ARTIFACTS_BUCKET: required(text),
     MODEL_PACKAGE_GROUP_NAME: required(text),
+    CODE_VERSION: defaulted(text, 'unknown'),
     ...GATE,
+    /** Score at or above which a row is predicted positive (confusion matrix, precision, recall, F1). */
+    GATE_DECISION_THRESHOLD: defaulted(ratio, 0.5),
   },
   'register-model': {
     ...TRAINING_BASE,

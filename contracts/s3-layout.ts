@@ -12,7 +12,11 @@ import { ValidationError } from './errors';
  *   training/<runId>/{train,validation}/part-00001.csv   model input (label first, no header, encoded)
  *   training/<runId>/preprocessing.json                  encoding spec; travels with the model
  *   training/<runId>/{model,checkpoints}/                SageMaker output and spot checkpoints
+ *   training/<runId>/evaluation/{candidate,champion}/    both models' scores of the validation channel (label, score)
+ *   training/<runId>/evaluation/champion-input/          the validation channel re-imputed with the champion's spec
  *   reports/<runId>/{validation,stats,evaluation}.json
+ *   reports/<runId>/model-quality.json                   SageMaker model-quality statistics (the registry's view)
+ *   reports/<runId>/lineage.json                         the training objects read (keys, ETags, version ids)
  *   quarantine/<runId>/<original key>                    rejected rows with the reason per row
  *   batch/<runId>/input/part-NNNNN.csv, manifest.json, parts.json, objects.json   transform input of a run
  *   results/model_version=<N>/run=<runId>/<part>.out     transform output (Glue table)
@@ -103,6 +107,12 @@ export const trainingKeys = (runId: string) => ({
   modelPrefix: `${TRAINING_PREFIX}${runId}/model/`,
   /** Managed spot training resumes from here. */
   checkpointPrefix: `${TRAINING_PREFIX}${runId}/checkpoints/`,
+  /** Transform output of the candidate on the validation channel (`<part>.out`: label, score). */
+  candidateScoresPrefix: `${TRAINING_PREFIX}${runId}/evaluation/candidate/`,
+  /** Transform output of the Production model on the same rows. */
+  championScoresPrefix: `${TRAINING_PREFIX}${runId}/evaluation/champion/`,
+  /** The validation channel re-imputed with the Production model's preprocessing spec (when it differs). */
+  championInputPrefix: `${TRAINING_PREFIX}${runId}/evaluation/champion-input/`,
 });
 
 /** `reports/<runId>/…` keys. */
@@ -110,6 +120,10 @@ export const reportKeys = (runId: string) => ({
   validation: `${REPORTS_PREFIX}${runId}/validation.json`,
   stats: `${REPORTS_PREFIX}${runId}/stats.json`,
   evaluation: `${REPORTS_PREFIX}${runId}/evaluation.json`,
+  /** SageMaker's model-quality statistics (`binary_classification_metrics`), ModelMetrics.ModelQuality.Statistics. */
+  modelQuality: `${REPORTS_PREFIX}${runId}/model-quality.json`,
+  /** The training objects the run read: `{ trainingObjects: [{ key, etag, versionId }], contractVersion }`. */
+  lineage: `${REPORTS_PREFIX}${runId}/lineage.json`,
 });
 
 /** `quarantine/<runId>/`: every object a run quarantined. */

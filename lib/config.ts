@@ -89,8 +89,13 @@ export const GateConfigSchema = z
     minAuc: ratio.default(0.7),
     /** Maximum validation log loss a candidate may have. */
     maxLogloss: z.number().positive().default(0.6),
-    /** A candidate may be worse than the Production model's AUC by at most this much. */
+    /**
+     * Tolerance against the Production model on the same validation rows: the gate fails when the whole bootstrap
+     * interval of (candidate AUC − Production AUC) lies below −maxAucDropVsProduction.
+     */
     maxAucDropVsProduction: ratio.default(0.01),
+    /** Score at or above which a row counts as predicted positive (confusion matrix, precision, recall, F1). */
+    decisionThreshold: ratio.default(0.5),
   })
   .strict();
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AucComparisonSchema, ModelSummarySchema } from '../evaluation';
 import { S3UriSchema as s3UriSchema } from '../s3-layout';
 
 /**
@@ -10,6 +11,8 @@ import { S3UriSchema as s3UriSchema } from '../s3-layout';
  * - `run`          StartRun             {@link RunInfo}
  * - `data`         PrepareTrainingData  {@link PreparedTrainingData}
  * - `training`     Train                {@link TrainingJob} (DescribeTrainingJob output)
+ * - `plan`         PrepareEvaluation    {@link EvaluationPlan}
+ * - `scoring`      ScoreValidation      {@link Scoring} (both transforms of the validation channel, in parallel)
  * - `evaluation`   EvaluateModel        {@link Evaluation}
  * - `registration` RegisterModel        {@link Registration}
  * - `notification` NotifyApprovers      `{ messageId }`
@@ -88,6 +91,10 @@ export const PreparedTrainingDataSchema = z.object({
   rowsQuarantined: z.number().int().nonnegative(),
   trainRows: z.number().int().nonnegative(),
   validationRows: z.number().int().nonnegative(),
+  /** Contract the data was validated and encoded with. */
+  contractVersion: z.string().optional(),
+  /** `reports/<runId>/lineage.json`: the training objects read (keys, ETags, version ids). */
+  lineageUri: s3UriSchema.optional(),
 });
 export type PreparedTrainingData = z.infer<typeof PreparedTrainingDataSchema>;
 
@@ -127,6 +134,44 @@ export const ProductionRefSchema = z.object({
 });
 export type ProductionRef = z.infer<typeof ProductionRefSchema>;
 
+/** One batch transform of the validation channel (PrepareEvaluation names everything; the states only run it). */
+export const ScoringJobSchema = z.object({
+  /** SageMaker Model (created by PrepareEvaluation) and transform job name, both deterministic per run. */
+  modelName: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/),
+  transformJobName: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/),
+  /** S3 prefix of the input (headerless CSV, label first). */
+  inputUri: s3UriSchema,
+  /** S3 prefix of the output (`<part>.out`: label, score). */
+  outputUri: s3UriSchema,
+});
+export type ScoringJob = z.infer<typeof ScoringJobSchema>;
+
+/** PrepareEvaluation's result (`$.plan`): what ScoreValidation runs. */
+export const EvaluationPlanSchema = z.object({
+  candidate: ScoringJobSchema,
+  /** The Production model's job; null when there is none or it cannot score these rows (see `championNote`). */
+  champion: ScoringJobSchema.extend({
+    version: z.number().int().positive(),
+    arn: z.string(),
+    runId: z.string().optional(),
+  }).nullable(),
+  championNote: z.string().optional(),
+  contractVersion: z.string(),
+});
+export type EvaluationPlan = z.infer<typeof EvaluationPlanSchema>;
+
+/** One branch of ScoreValidation: the transform's `{ jobName, status }`, `{ status: 'None' }` or the caught error. */
+export const ScoringResultSchema = z.object({
+  status: z.string(),
+  jobName: z.string().optional(),
+  error: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),
+});
+export type ScoringResult = z.infer<typeof ScoringResultSchema>;
+
+/** ScoreValidation's result (`$.scoring`). */
+export const ScoringSchema = z.object({ candidate: ScoringResultSchema, champion: ScoringResultSchema });
+export type Scoring = z.infer<typeof ScoringSchema>;
+
 /** EvaluateModel's result (`$.evaluation`). */
 export const EvaluationSchema = z.object({
   passed: z.boolean(),
@@ -137,7 +182,18 @@ export const EvaluationSchema = z.object({
   metrics: ModelMetricsSchema,
   production: ProductionRefSchema.nullable(),
   thresholds: z.object({ minAuc: z.number(), maxLogloss: z.number(), maxAucDrop: z.number() }),
+  /** `reports/<runId>/evaluation.json` (contracts/evaluation.ts EvaluationReportSchema). */
   reportUri: s3UriSchema,
+  /** `reports/<runId>/model-quality.json` (SageMaker's model-quality statistics of the candidate). */
+  modelQualityUri: s3UriSchema.optional(),
+  /** The side-by-side figures on the same rows (NotifyApprovers' table). */
+  summary: z.object({ candidate: ModelSummarySchema, champion: ModelSummarySchema.nullable() }).optional(),
+  comparison: AucComparisonSchema.nullable().optional(),
+  championNote: z.string().optional(),
+  lineageUri: s3UriSchema.optional(),
+  contractVersion: z.string().optional(),
+  /** How many training objects the lineage document lists. */
+  trainingObjectCount: z.number().int().nonnegative().optional(),
 });
 export type Evaluation = z.infer<typeof EvaluationSchema>;
 
@@ -163,6 +219,21 @@ export type CompletedRun = z.infer<typeof CompletedRunSchema>;
 /** A Step Functions Catch result (`ResultPath: $.error`). */
 export const StepErrorSchema = z.object({ Error: z.string(), Cause: z.string().optional() });
 export type StepError = z.infer<typeof StepErrorSchema>;
+
+/**
+ * Names of the evaluation's SageMaker Models and transform jobs (one name serves both): `<prefix>-ev-<hash of the run
+ * id>-cand` and `…-v<champion version>`, deterministic per run (a retried PrepareEvaluation finds what it made) and
+ * under SageMaker's 63 characters. `prefix` is at most 40 characters.
+ */
+export function evaluationJobNames(
+  prefix: string,
+  runId: string,
+  championVersion: number | null,
+  hash: (s: string) => string,
+): { candidate: string; champion: string | null } {
+  const base = `${prefix.slice(0, 40).replace(/-+$/, '')}-ev-${hash(runId).slice(0, 10)}`;
+  return { candidate: `${base}-cand`, champion: championVersion === null ? null : `${base}-v${championVersion}` };
+}
 
 /** Longest base name: the Train state appends `-a<retry count>` (SageMaker job names are <= 63 characters). */
 export const TRAINING_JOB_BASE_MAX = 59;

@@ -291,7 +291,12 @@ export async function openS3Object(
   bucket: string,
   key: string,
   ifMatch?: string,
-): Promise<{ body: Readable; etag: string | undefined; contentLength: number | undefined }> {
+): Promise<{
+  body: Readable;
+  etag: string | undefined;
+  contentLength: number | undefined;
+  versionId?: string | undefined;
+}> {
   try {
     const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: ifMatch }));
     const body = res.Body;
@@ -300,7 +305,7 @@ export async function openS3Object(
       body instanceof Readable
         ? body
         : Readable.from(body as unknown as AsyncIterable<Uint8Array>, { objectMode: false });
-    return { body: stream, etag: res.ETag, contentLength: res.ContentLength };
+    return { body: stream, etag: res.ETag, contentLength: res.ContentLength, versionId: res.VersionId };
   } catch (err) {
     const name = (err as { name?: string }).name;
     if (name === 'NoSuchKey' || name === 'NotFound') {

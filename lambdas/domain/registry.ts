@@ -31,6 +31,12 @@ export const METADATA_KEYS = {
   preprocessingUri: 'preprocessingUri',
   trainingStatsUri: 'trainingStatsUri',
   evaluationReportUri: 'evaluationReportUri',
+  /** The training objects (keys, ETags, version ids): the full list is this S3 document (metadata values are short). */
+  lineageUri: 'lineageUri',
+  /** SageMaker model-quality statistics (also ModelMetrics.ModelQuality.Statistics). */
+  modelQualityUri: 'modelQualityUri',
+  contractVersion: 'contractVersion',
+  trainingObjectCount: 'trainingObjectCount',
   auc: 'validationAuc',
   logloss: 'validationLogloss',
 } as const;
@@ -266,8 +272,16 @@ export interface CreatePackageParams {
   readonly modelDataUrl: string;
   readonly preprocessingUri: string;
   readonly trainingStatsUri: string;
-  /** `s3://…/reports/<runId>/evaluation.json`, referenced from ModelMetrics. */
+  /** `s3://…/reports/<runId>/evaluation.json` (the full evaluation, both models). */
   readonly evaluationReportUri: string;
+  /**
+   * `s3://…/reports/<runId>/model-quality.json` (SageMaker's model-quality statistics), referenced from
+   * ModelMetrics.ModelQuality.Statistics so the registry shows the version's quality.
+   * @default - the evaluation report is referenced instead
+   */
+  readonly modelQualityUri?: string;
+  /** Lineage: the training objects document, the contract version and the number of objects. @default - none */
+  readonly lineage?: { readonly uri: string; readonly contractVersion: string; readonly trainingObjects: number };
   readonly metrics: { readonly auc: number; readonly logloss?: number };
   /** Instance types batch transform may use with this package. */
   readonly transformInstanceTypes: readonly string[];
@@ -313,6 +327,12 @@ export async function createModelPackage(
     [METADATA_KEYS.auc]: String(params.metrics.auc),
   };
   if (params.metrics.logloss !== undefined) metadata[METADATA_KEYS.logloss] = String(params.metrics.logloss);
+  if (params.modelQualityUri) metadata[METADATA_KEYS.modelQualityUri] = params.modelQualityUri;
+  if (params.lineage) {
+    metadata[METADATA_KEYS.lineageUri] = params.lineage.uri;
+    metadata[METADATA_KEYS.contractVersion] = params.lineage.contractVersion;
+    metadata[METADATA_KEYS.trainingObjectCount] = String(params.lineage.trainingObjects);
+  }
   if (params.transformInstanceTypes.length === 0) {
     throw new ValidationError('createModelPackage: transformInstanceTypes must list at least one instance type');
   }
@@ -337,7 +357,9 @@ export async function createModelPackage(
         SupportedTransformInstanceTypes: params.transformInstanceTypes.map((t) => t as TransformInstanceType),
       },
       ModelMetrics: {
-        ModelQuality: { Statistics: { ContentType: 'application/json', S3Uri: params.evaluationReportUri } },
+        ModelQuality: {
+          Statistics: { ContentType: 'application/json', S3Uri: params.modelQualityUri ?? params.evaluationReportUri },
+        },
       },
       CustomerMetadataProperties: checkMetadata(metadata),
     }),

@@ -101,7 +101,13 @@ export function createTrainingFunctions(
       },
       { timeout: Duration.minutes(15), memorySize: 2048 },
     ),
-    evaluate: fn('EvaluateModelFunction', 'evaluate-model', 'Training: metrics, gate decision, report', gateEnv),
+    evaluate: fn(
+      'EvaluateModelFunction',
+      'evaluate-model',
+      'Training: both models on the same rows, gate decision, reports',
+      { ...gateEnv, GATE_DECISION_THRESHOLD: String(config.gate.decisionThreshold) },
+      { memorySize: 1024, timeout: Duration.minutes(5) },
+    ),
     register: fn('RegisterModelFunction', 'register-model', 'Training: register the model package', {
       INFERENCE_IMAGE_URI: props.imageUri,
       TRANSFORM_INSTANCE_TYPES: config.transform.instanceType,

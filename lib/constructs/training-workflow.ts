@@ -15,10 +15,12 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { TrainingState } from '../../contracts/states/names';
 import {
+  EvaluationPlanSchema,
   EvaluationSchema,
   PreparedTrainingDataSchema,
   RegistrationSchema,
   RunInfoSchema,
+  ScoringSchema,
   TrainingJobSchema,
 } from '../../contracts/states/training';
 import type { AppConfig } from '../config';
@@ -28,6 +30,8 @@ import { batchStateMachineName } from './batch-inference-workflow';
 import { jsonPathsOf } from './json-path';
 import type { ProjectFunction } from './project-function';
 import { createTrainingJobRole, SageMakerTrainJob } from './tasks/train-job';
+import { EVALUATION_DATA_PROCESSING, SageMakerTransformJob } from './tasks/transform-job';
+import { evaluationNamePrefix, grantEvaluation, grantEvaluationTransforms } from './training-evaluation';
 import {
   createTrainingFunctions,
   grantTrainingFunctions,
@@ -41,6 +45,8 @@ const $ = jsonPathsOf({
   run: RunInfoSchema,
   data: PreparedTrainingDataSchema,
   training: TrainingJobSchema,
+  plan: EvaluationPlanSchema,
+  scoring: ScoringSchema,
   evaluation: EvaluationSchema,
   registration: RegistrationSchema,
 });
@@ -161,7 +167,9 @@ export class TrainingWorkflow extends Workflow<TrainingWorkflowEnvironment> {
       artifactsBucket: props.artifactsBucket,
       encryptionKey: props.encryptionKey,
     });
-    const { definition, train } = this.definition(props, f);
+    const prepareEvaluation = this.createEvaluationFunction(props, f.evaluate);
+    this.functions = { ...this.functions, PrepareEvaluation: prepareEvaluation };
+    const { definition, train, scoreCandidate } = this.definition(props, f, prepareEvaluation);
     const { stateMachine, logGroup } = this.createStateMachine({
       stateMachineName: `${config.namePrefix}-training`,
       comment: 'Training: validate features, train XGBoost, gate, register for approval',
@@ -171,6 +179,8 @@ export class TrainingWorkflow extends Workflow<TrainingWorkflowEnvironment> {
     this.stateMachine = stateMachine;
     this.logGroup = logGroup;
     train.grantRun(stateMachine);
+    // Both evaluation transforms share one job-name prefix: one grant covers them.
+    scoreCandidate.grantRun(stateMachine);
     stateMachine.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'AlertTopicKey',
@@ -246,7 +256,8 @@ export class TrainingWorkflow extends Workflow<TrainingWorkflowEnvironment> {
   private definition(
     props: TrainingWorkflowProps,
     f: TrainingFunctions,
-  ): { definition: sfn.IChainable; train: SageMakerTrainJob } {
+    prepareEvaluation: ProjectFunction,
+  ): { definition: sfn.IChainable; train: SageMakerTrainJob; scoreCandidate: SageMakerTransformJob } {
     const S = TrainingState;
     const recordFailure = this.trainingFailurePath(props, f.recordFailure);
     const step = (name: string, fn: ProjectFunction, payload: Record<string, unknown>, resultPath?: string) =>
@@ -271,10 +282,24 @@ export class TrainingWorkflow extends Workflow<TrainingWorkflowEnvironment> {
       $('data'),
     );
     const train = this.catchInto(this.createTrainState(props), recordFailure);
+    const planEvaluation = step(
+      S.PrepareEvaluation,
+      prepareEvaluation,
+      { 'runId.$': runId, 'training.$': $('training'), 'data.$': $('data') },
+      $('plan'),
+    );
+    const { scoreValidation, scoreCandidate } = this.scoreValidation(props, recordFailure);
     const evaluate = step(
       S.EvaluateModel,
       f.evaluate,
-      { 'runId.$': runId, 'training.$': $('training') },
+      {
+        'runId.$': runId,
+        'codeVersion.$': $('run', 'codeVersion'),
+        'training.$': $('training'),
+        'data.$': $('data'),
+        'plan.$': $('plan'),
+        'scoring.$': $('scoring'),
+      },
       $('evaluation'),
     );
     const register = step(
@@ -310,7 +335,80 @@ export class TrainingWorkflow extends Workflow<TrainingWorkflowEnvironment> {
     const gate = new sfn.Choice(this, S.ModelGate, { stateName: S.ModelGate })
       .when(sfn.Condition.booleanEquals($('evaluation', 'passed'), true), register.next(notify).next(complete))
       .otherwise(recordGateFailure);
-    return { definition: startRun.next(prepare).next(train).next(evaluate).next(gate), train };
+    const evaluation = planEvaluation.next(scoreValidation).next(evaluate);
+    return { definition: startRun.next(prepare).next(train).next(evaluation).next(gate), train, scoreCandidate };
+  }
+
+  /**
+   * The PrepareEvaluation function (its environment needs the model role, created after the other functions) and
+   * the access of the evaluation states.
+   */
+  private createEvaluationFunction(props: TrainingWorkflowProps, evaluate: ProjectFunction): ProjectFunction {
+    const fn = this.addFunction(
+      'PrepareEvaluationFunction',
+      'prepare-evaluation',
+      'Training: Models and transform jobs scoring the validation rows with the candidate and Production',
+      {
+        EVALUATION_NAME_PREFIX: evaluationNamePrefix(props.config),
+        INFERENCE_IMAGE_URI: this.imageUri,
+        SAGEMAKER_ROLE_ARN: this.trainingRole.roleArn,
+      },
+      { timeout: Duration.minutes(5), memorySize: 1024 },
+    );
+    grantEvaluation(fn, evaluate, { ...props, modelRole: this.trainingRole });
+    grantEvaluationTransforms(this.trainingRole, props.artifactsBucket);
+    return fn;
+  }
+
+  /**
+   * ScoreValidation (Parallel): the candidate and, when PrepareEvaluation found one that can read these rows, the
+   * Production model batch-transform the candidate's validation channel (label joined to the score). A failed
+   * candidate transform fails the run; a failed champion transform is caught (`ChampionScoringFailed`) and becomes
+   * a recorded note of the gate decision, as does `NoChampion`.
+   */
+  private scoreValidation(
+    props: TrainingWorkflowProps,
+    recordFailure: sfn.IChainable,
+  ): { scoreValidation: sfn.Parallel; scoreCandidate: SageMakerTransformJob } {
+    const S = TrainingState;
+    const job = (name: string, role: 'candidate' | 'champion') =>
+      new SageMakerTransformJob(this, name, {
+        settings: props.config.transform,
+        encryptionKey: props.encryptionKey,
+        jobNamePrefix: `${evaluationNamePrefix(props.config)}-ev`,
+        jobNamePath: $('plan', role, 'transformJobName'),
+        modelNamePath: $('plan', role, 'modelName'),
+        manifestUriPath: $('plan', role, 'inputUri'),
+        inputType: 'S3Prefix',
+        dataProcessing: EVALUATION_DATA_PROCESSING,
+        outputUriPath: $('plan', role, 'outputUri'),
+        runIdPath: $('run', 'runId'),
+        timeout: Duration.seconds(props.config.training.maxRuntimeSeconds),
+      });
+    const scoreCandidate = job(S.ScoreCandidate, 'candidate');
+    const scoreChampion = job(S.ScoreChampion, 'champion');
+    const championFailed = new sfn.Pass(this, S.ChampionScoringFailed, {
+      stateName: S.ChampionScoringFailed,
+      parameters: { status: 'Failed', 'error.$': '$.error' },
+    });
+    scoreChampion.addCatch(championFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+    // "IsNull: true → NoChampion" rather than "IsNull: false → ScoreChampion": the same in AWS, and the local
+    // emulator (aws-local-stepfunctions) evaluates IsNull false as never matching.
+    const noChampion = new sfn.Pass(this, S.NoChampion, {
+      stateName: S.NoChampion,
+      result: sfn.Result.fromObject({ status: 'None' }),
+    });
+    const champion = new sfn.Choice(this, S.HasChampion, { stateName: S.HasChampion })
+      .when(sfn.Condition.isNull($('plan', 'champion')), noChampion)
+      .otherwise(scoreChampion);
+    const scoreValidation = new sfn.Parallel(this, S.ScoreValidation, {
+      stateName: S.ScoreValidation,
+      resultSelector: { 'candidate.$': '$[0]', 'champion.$': '$[1]' },
+      resultPath: $('scoring'),
+    })
+      .branch(scoreCandidate)
+      .branch(champion);
+    return { scoreValidation: this.catchInto(scoreValidation, recordFailure), scoreCandidate };
   }
 
   /**

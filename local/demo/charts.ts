@@ -104,6 +104,8 @@ export interface LineChartOptions {
   readonly series: readonly ChartSeries[];
   /** A dashed reference line from (min, min) to (max, max): chance for ROC, perfect calibration. @default false */
   readonly diagonal?: boolean;
+  /** Any other dashed reference line, e.g. lift 1 across the deciles. @default - none */
+  readonly reference?: readonly [ChartPoint, ChartPoint];
   /** Where the legend goes. @default 'bottom-right' */
   readonly legendAt?: 'bottom-right' | 'top-right';
   readonly width?: number;
@@ -118,6 +120,12 @@ export function lineChart(o: LineChartOptions): string {
   if (o.diagonal) {
     body.push(
       `<line x1="${sx(o.x.min)}" y1="${sy(o.y.min)}" x2="${sx(o.x.max)}" y2="${sy(o.y.max)}" stroke="#bbb" stroke-dasharray="4 4"/>`,
+    );
+  }
+  if (o.reference) {
+    const [a, b] = o.reference;
+    body.push(
+      `<line x1="${sx(a.x)}" y1="${sy(a.y)}" x2="${sx(b.x)}" y2="${sy(b.y)}" stroke="#bbb" stroke-dasharray="4 4"/>`,
     );
   }
   for (const s of o.series) {

@@ -312,6 +312,7 @@ export async function train(
   customers: number,
   expected: Expected,
   trueAuc: number,
+  dataWindow?: { readonly from: string; readonly to: string },
 ): Promise<TrainingFacts> {
   const { progress, resources, clients, env, region } = demo;
   let validation: TrainingFacts['validation'];
@@ -323,7 +324,11 @@ export async function train(
         'training',
         { resources, s3: clients.s3, sageMaker: clients.sageMaker, env, region },
         {
-          input: { trigger: 'local', note: `npm run local (${customers} customers)` },
+          input: {
+            trigger: 'local',
+            note: `npm run local (${customers} customers)`,
+            ...(dataWindow ? { dataWindow: { ...dataWindow } } : {}),
+          },
           name: runId('train'),
           onTrained: (i) => {
             validation = i.validation;

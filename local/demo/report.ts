@@ -5,9 +5,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import type { EvaluationReport } from '../../contracts/evaluation';
 import type { RocPoint } from '../standins/metrics';
 import { barChart, esc, histogramChart, lineChart, ticksOf } from './charts';
 import type { QuarantineSummary } from './report-data';
+import { renderModelMarkdown, renderModelSection } from './report-model';
 
 export interface ReportStep {
   readonly name: string;
@@ -80,6 +82,8 @@ export interface LocalRunReport {
   readonly fallback: unknown;
   readonly roc: readonly RocPoint[];
   readonly resultFiles: readonly string[];
+  /** The challenger's evaluation document (both models on the same rows): the model section. */
+  readonly evaluation?: EvaluationReport;
 }
 
 const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -104,6 +108,7 @@ export function renderMarkdown(r: LocalRunReport): string {
   for (const a of t.algorithm ?? []) lines.push(`- ${a}`);
   lines.push(`- label base rate (validation rows): ${pct(t.baseRate)}`);
   lines.push('', `Approval: ${r.approval.detail}`, '');
+  if (r.evaluation) lines.push(...renderModelMarkdown(r.evaluation), '');
   lines.push('## Batch runs', '');
   lines.push('| run | id | status | objects | rows in | rows scored | quarantined | kept newer | time |');
   lines.push('|---|---|---|---|---|---|---|---|---|');
@@ -242,6 +247,7 @@ code{background:#f4f4f4;padding:0 .2rem}details pre{white-space:pre-wrap;font-si
 <p>Training run <code>${esc(t.runId)}</code>: ${esc(t.status)} · validation AUC <b>${num(t.auc)}</b> · logloss ${num(t.logloss)} · label base rate ${pct(t.baseRate)} (${t.validationRows ?? '-'} validation rows) · model version <b>${t.modelVersion ?? '-'}</b> · ${esc(r.approval.detail)}</p>
 ${t.algorithm?.length ? `<ul>${t.algorithm.map((a) => `<li>${esc(a)}</li>`).join('')}</ul>` : ''}
 <div class="charts">${rocChart(r.roc, t.auc)}</div>
+${r.evaluation ? renderModelSection(r.evaluation) : ''}
 <h2>Batch runs</h2>
 <table><tr><th>run</th><th>id</th><th>status</th><th>objects</th><th>rows in</th><th>rows scored</th><th>quarantined</th><th>kept newer</th><th>time</th></tr>${batchRows}</table>
 <h2>Score histograms per run</h2>${histogramsHtml(r.batches)}

@@ -18,6 +18,7 @@ import type { LocalResources } from '../runtime/inventory';
 import type { RunResult } from '../runtime/sfn-runner';
 import { rocCurve } from '../standins/metrics';
 import { BatchRunner, observe, scoreBatches } from './batches';
+import { type ChallengerFacts, trainChallenger } from './challenger';
 import {
   type BatchChecks,
   checkReads,
@@ -84,7 +85,7 @@ export interface LocalRunResult {
 }
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
-const TOTAL_STEPS = 11;
+const TOTAL_STEPS = 12;
 
 /** Parse `--customers N --seed N --env NAME --out DIR --keep --redis standin --verbose`. */
 export function parseArgs(argv: readonly string[]): LocalRunOptions {
@@ -166,12 +167,15 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
     const expected = new Expected(data);
     const arrivals = new Arrivals(demo, data);
     await initialArrivals(demo, arrivals);
-    const training = await train(demo, customers, expected, data.trueAuc);
+    // The first model learns from the first labelled snapshot; the challenger (below) from the later one.
+    const first = data.trainingDates[0]!;
+    const training = await train(demo, customers, expected, data.trueAuc, { from: first, to: first });
     const approval = await approve(demo, training.modelVersion);
 
     const checks: BatchChecks = { progress, expected, observed: await observe(demo), probe: data.customerIds[0]! };
     const runner = new BatchRunner(demo);
     await scoreBatches(demo, arrivals, runner, checks, training.modelVersion);
+    const challenger = await trainChallenger(demo, data.trainingDates.at(-1)!, training.modelVersion);
     const report = await summarize(demo, checks, {
       t0,
       customers,
@@ -181,6 +185,7 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
       training,
       approval,
       runner,
+      challenger,
     });
     const reportFiles = writeReport(outDir, report);
     printSummary(print, report, reportFiles, outDir);
@@ -212,6 +217,7 @@ interface RunFacts {
   readonly training: TrainingFacts;
   readonly approval: ApprovalResult;
   readonly runner: BatchRunner;
+  readonly challenger: ChallengerFacts;
 }
 
 /** The reads and their checks, the result files copied out of S3, and the report of the whole run. */
@@ -258,6 +264,7 @@ async function summarize(demo: Demo, checks: BatchChecks, run: RunFacts): Promis
     fallback,
     roc,
     resultFiles,
+    evaluation: run.challenger.evaluation,
   };
 }
 

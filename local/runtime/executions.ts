@@ -138,6 +138,9 @@ export function executeLocal(
             sageMaker: ctx.sageMaker,
             ...(options.onTrained ? { onTrained: options.onTrained } : {}),
           }),
+          // Both models score the candidate's validation channel with the same local transformer.
+          [TrainingState.ScoreCandidate]: transformOverride({ s3: ctx.s3, sageMaker: ctx.sageMaker }),
+          [TrainingState.ScoreChampion]: transformOverride({ s3: ctx.s3, sageMaker: ctx.sageMaker }),
         }
       : {
           [BatchState.Transform]: transformOverride({

@@ -58,11 +58,16 @@ describe('artifacts bucket', () => {
       preprocessing: 'training/r-1/preprocessing.json',
       modelPrefix: 'training/r-1/model/',
       checkpointPrefix: 'training/r-1/checkpoints/',
+      candidateScoresPrefix: 'training/r-1/evaluation/candidate/',
+      championScoresPrefix: 'training/r-1/evaluation/champion/',
+      championInputPrefix: 'training/r-1/evaluation/champion-input/',
     });
     expect(reportKeys('r-1')).toEqual({
       validation: 'reports/r-1/validation.json',
       stats: 'reports/r-1/stats.json',
       evaluation: 'reports/r-1/evaluation.json',
+      modelQuality: 'reports/r-1/model-quality.json',
+      lineage: 'reports/r-1/lineage.json',
     });
     expect(quarantinePrefix('r-1')).toBe(`${QUARANTINE_PREFIX}r-1/`);
     expect(quarantineKey('r-1', 'inference/dt=2026-01-05/a.csv')).toBe('quarantine/r-1/inference/dt=2026-01-05/a.csv');

@@ -68,8 +68,31 @@ describe('Training stack', () => {
     const next = (s: string) => definition.States[s]?.Next;
     expect(next(S.StartRun)).toBe(S.PrepareTrainingData);
     expect(next(S.PrepareTrainingData)).toBe(S.Train);
-    expect(next(S.Train)).toBe(S.EvaluateModel);
+    expect(next(S.Train)).toBe(S.PrepareEvaluation);
+    expect(next(S.PrepareEvaluation)).toBe(S.ScoreValidation);
+    expect(next(S.ScoreValidation)).toBe(S.EvaluateModel);
     expect(next(S.EvaluateModel)).toBe(S.ModelGate);
+    // Both models transform the candidate's validation channel in parallel, the label joined to the score.
+    const parallel = definition.States[S.ScoreValidation] as unknown as {
+      Type: string;
+      ResultPath: string;
+      Branches: { StartAt: string; States: Record<string, Record<string, unknown>> }[];
+    };
+    expect(parallel).toMatchObject({ Type: 'Parallel', ResultPath: '$.scoring' });
+    expect(parallel.Branches.map((b) => b.StartAt)).toEqual([S.ScoreCandidate, S.HasChampion]);
+    const candidate = parallel.Branches[0]!.States[S.ScoreCandidate]!;
+    expect(candidate).toMatchObject({
+      Parameters: {
+        'TransformJobName.$': '$.plan.candidate.transformJobName',
+        TransformInput: {
+          DataSource: { S3DataSource: { S3DataType: 'S3Prefix', 'S3Uri.$': '$.plan.candidate.inputUri' } },
+        },
+        DataProcessing: { InputFilter: '$[1:]', JoinSource: 'Input', OutputFilter: '$[0,-1]' },
+      },
+    });
+    expect(parallel.Branches[1]!.States[S.ScoreChampion]).toMatchObject({
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: S.ChampionScoringFailed }],
+    });
     expect(definition.States[S.ModelGate]).toMatchObject({
       Type: 'Choice',
       Choices: [{ Variable: '$.evaluation.passed', BooleanEquals: true, Next: S.RegisterModel }],
@@ -94,6 +117,8 @@ describe('Training stack', () => {
       S.StartRun,
       S.PrepareTrainingData,
       S.Train,
+      S.PrepareEvaluation,
+      S.ScoreValidation,
       S.EvaluateModel,
       S.RegisterModel,
       S.NotifyApprovers,

@@ -1,11 +1,13 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { Evaluation, Registration } from '../../../contracts/states/training';
+import { comparisonTable } from '../../domain/evaluation/table';
 
 /** Inputs of {@link approvalMessage} / {@link notifyApprovers}. */
 export interface NotifyParams {
   readonly runId: string;
   readonly registration: Registration;
-  readonly evaluation: Pick<Evaluation, 'metrics' | 'production' | 'reportUri' | 'notes'>;
+  readonly evaluation: Pick<Evaluation, 'metrics' | 'production' | 'reportUri' | 'notes'> &
+    Partial<Pick<Evaluation, 'summary' | 'comparison' | 'championNote' | 'modelQualityUri'>>;
   readonly groupName: string;
   readonly region: string;
   readonly topicArn: string;
@@ -24,18 +26,21 @@ const f = (n: number | undefined) => (n === undefined ? 'n/a' : n.toFixed(4));
 const delta = (a: number | undefined, b: number | undefined) =>
   a === undefined || b === undefined ? '' : ` (${a - b >= 0 ? '+' : ''}${(a - b).toFixed(4)})`;
 
-/** Subject and body of the approval request. */
-export function approvalMessage(p: NotifyParams): { subject: string; body: string } {
-  const { version, modelPackageArn } = p.registration;
+/** The metrics section: the side-by-side table on the same rows, or (older evaluations) the two headline figures. */
+function metricLines(p: NotifyParams): string[] {
+  const { summary, comparison } = p.evaluation;
+  if (summary) {
+    const table = comparisonTable(
+      { ...summary.candidate, modelVersion: p.registration.version },
+      summary.champion,
+      comparison ?? null,
+      { candidateRole: 'candidate' },
+    );
+    return ['Candidate vs Production on the same validation rows:', ...table.map((l) => `  ${l}`)];
+  }
   const m = p.evaluation.metrics;
   const prod = p.evaluation.production;
-  const lines = [
-    `Model version ${version} of ${p.groupName} is waiting for approval (PendingManualApproval).`,
-    '',
-    `Training run:     ${p.runId}`,
-    `Model package:    ${modelPackageArn}`,
-    `Evaluation:       ${p.evaluation.reportUri}`,
-    '',
+  return [
     'Validation metrics (candidate vs Production):',
     prod
       ? `  AUC      ${f(m.auc)} vs ${f(prod.auc)} (version ${prod.version})${delta(m.auc, prod.auc)}`
@@ -43,8 +48,25 @@ export function approvalMessage(p: NotifyParams): { subject: string; body: strin
     prod
       ? `  logloss  ${f(m.logloss)} vs ${f(prod.logloss)}${delta(m.logloss, prod.logloss)}`
       : `  logloss  ${f(m.logloss)}`,
+  ];
+}
+
+/** Subject and body of the approval request. */
+export function approvalMessage(p: NotifyParams): { subject: string; body: string } {
+  const { version, modelPackageArn } = p.registration;
+  const m = p.evaluation.metrics;
+  const lines = [
+    `Model version ${version} of ${p.groupName} is waiting for approval (PendingManualApproval).`,
+    '',
+    `Training run:     ${p.runId}`,
+    `Model package:    ${modelPackageArn}`,
+    `Evaluation:       ${p.evaluation.reportUri}`,
+    ...(p.evaluation.modelQualityUri ? [`Model quality:    ${p.evaluation.modelQualityUri}`] : []),
+    '',
+    ...metricLines(p),
     ...p.evaluation.notes.map((n) => `  note: ${n}`),
     '',
+    `Compare: npx mlops-batch models compare ${version}${p.evaluation.production ? ` ${p.evaluation.production.version}` : ''}`,
     `Review in the console: ${consoleLink(p.region, p.groupName, version)}`,
     '',
     'Approve (makes it Production):',

@@ -79,6 +79,9 @@ export interface PrepareTrainingDataResult {
   /** Prefix holding the quarantined rows of this run (objects exist only for files with rejected rows). */
   quarantinePrefixUri: string;
   featureStats: Record<string, FeatureSummary>;
+  /** `reports/<runId>/lineage.json`: the objects read, with the ETag (and version id) of each. */
+  lineageUri: string;
+  trainingObjects: { key: string; etag?: string; versionId?: string }[];
 }
 
 /** The objects to read: the explicit keys, or every `.csv` listed under the prefix (within the window). */
@@ -106,6 +109,8 @@ interface FirstPass {
   readonly files: FileReport[];
   /** ETag of each object as pass 1 read it; pass 2 is pinned to it. */
   readonly etags: (string | undefined)[];
+  /** Version id of each object as pass 1 read it (versioned buckets only). */
+  readonly versionIds: (string | undefined)[];
   readonly report: ValidationReport;
   readonly stats: DatasetStats;
 }
@@ -119,10 +124,12 @@ async function validatePass(input: PrepareTrainingDataInput, keys: readonly stri
   const violations = new ViolationLog(input.maxReportedViolations);
   const files: FileReport[] = [];
   const etags: (string | undefined)[] = [];
+  const versionIds: (string | undefined)[] = [];
   const stats = new StatsAccumulator(contract);
   for (const key of keys) {
     const obj = await openS3Object(s3, bucket, key);
     etags.push(obj.etag);
+    versionIds.push(obj.versionId);
     const q = new QuarantineWriter(s3, artifactsBucket, runId, key, input.partBytes);
     try {
       const report = await validateCsvStream(obj.body, {
@@ -178,7 +185,7 @@ async function validatePass(input: PrepareTrainingDataInput, keys: readonly stri
       `Invalid row ratio ${report.invalidRowRatio.toFixed(4)} exceeds maxInvalidRowRatio ${input.maxInvalidRowRatio}`,
     );
   }
-  return { files, etags, report, stats: stats.finish() };
+  return { files, etags, versionIds, report, stats: stats.finish() };
 }
 
 interface SecondPass {
@@ -296,6 +303,18 @@ export async function prepareTrainingData(input: PrepareTrainingDataInput): Prom
   const preprocessingUri = await putJson(s3, artifactsBucket, trainingKeyLayout(runId).preprocessing, spec);
   const statsUri = await putJson(s3, artifactsBucket, reportKeys(runId).stats, stats);
   const validationReportUri = await putJson(s3, artifactsBucket, reportKeys(runId).validation, report);
+  // Lineage: exactly the object versions pass 2 encoded (it is pinned to pass 1's ETags).
+  const trainingObjects = keys.map((key, i) => ({
+    key,
+    ...(first.etags[i] ? { etag: first.etags[i] } : {}),
+    ...(first.versionIds[i] ? { versionId: first.versionIds[i] } : {}),
+  }));
+  const lineageUri = await putJson(s3, artifactsBucket, reportKeys(runId).lineage, {
+    runId,
+    bucket: input.bucket,
+    contractVersion: contract.version,
+    trainingObjects,
+  });
 
   return {
     runId,
@@ -320,5 +339,7 @@ export async function prepareTrainingData(input: PrepareTrainingDataInput): Prom
     validationReportUri,
     quarantinePrefixUri: s3Uri(artifactsBucket, quarantinePrefix(runId)),
     featureStats: summarize(stats),
+    lineageUri,
+    trainingObjects,
   };
 }

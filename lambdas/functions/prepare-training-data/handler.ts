@@ -12,6 +12,8 @@ import { parseStateInput } from '../../platform/state-input';
 import { prepareTrainingData } from './core';
 
 const metrics = new Metrics();
+/** Training objects listed on the run record itself (all of them are in `reports/<runId>/lineage.json`). */
+const LINEAGE_OBJECTS_ON_RUN = 50;
 let s3: S3Client | undefined;
 let doc: DynamoDBDocumentClient | undefined;
 const env = functionEnvLoader('prepare-training-data');
@@ -53,6 +55,8 @@ export const handler = withLambdaContext(async (event: unknown): Promise<Prepare
     rowsQuarantined: res.rowsQuarantined,
     trainRows: res.trainRows,
     validationRows: res.validationRows,
+    contractVersion: res.contractVersion,
+    lineageUri: res.lineageUri,
   };
   await updateRun(doc, vars.TABLE_NAME, input.runId, {
     contractVersion: res.contractVersion,
@@ -71,6 +75,14 @@ export const handler = withLambdaContext(async (event: unknown): Promise<Prepare
       stats: res.statsUri,
       preprocessing: res.preprocessingUri,
       quarantine: res.quarantinePrefixUri,
+      lineage: res.lineageUri,
+    },
+    // The full list is in the lineage report (an item stays far below DynamoDB's 400 KB); the first objects here.
+    lineage: {
+      uri: res.lineageUri,
+      contractVersion: res.contractVersion,
+      trainingObjectCount: res.trainingObjects.length,
+      trainingObjects: res.trainingObjects.slice(0, LINEAGE_OBJECTS_ON_RUN),
     },
   });
   metrics.addMetric('TrainingRowsUsed', MetricUnit.Count, res.rowsUsed);

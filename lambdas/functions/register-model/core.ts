@@ -15,7 +15,8 @@ export interface RegisterParams {
   readonly training: TrainingJob;
   readonly preprocessingUri: string;
   readonly statsUri: string;
-  readonly evaluation: Pick<Evaluation, 'passed' | 'metrics' | 'reportUri'>;
+  readonly evaluation: Pick<Evaluation, 'passed' | 'metrics' | 'reportUri'> &
+    Partial<Pick<Evaluation, 'modelQualityUri' | 'lineageUri' | 'contractVersion' | 'trainingObjectCount'>>;
   readonly groupName: string;
   readonly imageUri: string;
   readonly transformInstanceTypes: readonly string[];
@@ -47,6 +48,16 @@ export async function registerModel(
     preprocessingUri: p.preprocessingUri,
     trainingStatsUri: p.statsUri,
     evaluationReportUri: p.evaluation.reportUri,
+    ...(p.evaluation.modelQualityUri ? { modelQualityUri: p.evaluation.modelQualityUri } : {}),
+    ...(p.evaluation.lineageUri && p.evaluation.contractVersion
+      ? {
+          lineage: {
+            uri: p.evaluation.lineageUri,
+            contractVersion: p.evaluation.contractVersion,
+            trainingObjects: p.evaluation.trainingObjectCount ?? 0,
+          },
+        }
+      : {}),
     metrics: { auc, logloss: p.evaluation.metrics.logloss },
     transformInstanceTypes: p.transformInstanceTypes,
     notBefore: new Date(Date.parse(p.startedAt) - 1000),
@@ -62,6 +73,9 @@ export async function registerModel(
       modelDataUrl: p.training.ModelArtifacts.S3ModelArtifacts,
       preprocessingUri: p.preprocessingUri,
       evaluationReportUri: p.evaluation.reportUri,
+      ...(p.evaluation.modelQualityUri ? { modelQualityUri: p.evaluation.modelQualityUri } : {}),
+      ...(p.evaluation.lineageUri ? { lineageUri: p.evaluation.lineageUri } : {}),
+      ...(p.evaluation.contractVersion ? { contractVersion: p.evaluation.contractVersion } : {}),
     },
   });
   return { modelPackageArn: pkg.arn, version: pkg.version, created: pkg.created };

@@ -17,6 +17,16 @@ export const TRANSFORM_DATA_PROCESSING = {
 } as const;
 
 /**
+ * Rows of the validation channel are `<label>,<encoded features…>`: the model sees the features only, and each output
+ * row is the label joined to the score (what EvaluateModel reads for the candidate and the champion alike).
+ */
+export const EVALUATION_DATA_PROCESSING = {
+  InputFilter: '$[1:]',
+  JoinSource: 'Input',
+  OutputFilter: '$[0,-1]',
+} as const;
+
+/**
  * Timeout of the Transform state: the lock lease minus the time the steps after it need (an hour, or a quarter of a
  * short lease), at least 5 minutes. On timeout Step Functions stops the job and the failure path runs.
  */
@@ -37,14 +47,31 @@ export interface SageMakerTransformJobProps {
   readonly jobNamePath: string;
   /** JSONPath of the SageMaker Model to run. */
   readonly modelNamePath: string;
-  /** JSONPath of the input manifest (`ManifestFile`). */
+  /** JSONPath of the input: a manifest (`ManifestFile`) or a prefix (`S3Prefix`, see {@link inputType}). */
   readonly manifestUriPath: string;
+  /**
+   * What the input path names.
+   * @default 'ManifestFile'
+   */
+  readonly inputType?: 'ManifestFile' | 'S3Prefix';
+  /**
+   * Input filter, join and output filter.
+   * @default - {@link TRANSFORM_DATA_PROCESSING} (batch input: id and segment joined to the score)
+   */
+  readonly dataProcessing?: {
+    readonly InputFilter: string;
+    readonly JoinSource: string;
+    readonly OutputFilter: string;
+  };
   /** JSONPath of the output prefix. */
   readonly outputUriPath: string;
   /** JSONPath of the run id (tag `runId`). */
   readonly runIdPath: string;
-  /** Where `{ jobName, status }` goes in the state object. */
-  readonly resultPath: string;
+  /**
+   * Where `{ jobName, status }` goes in the state object.
+   * @default - it replaces the state (no ResultPath: the state's output is `{ jobName, status }`)
+   */
+  readonly resultPath?: string;
   /** Timeout of the state (Step Functions stops the job when it passes). */
   readonly timeout: Duration;
 }
@@ -71,7 +98,9 @@ export class SageMakerTransformJob extends sfn.CustomState {
           MaxPayloadInMB: t.maxPayloadInMB,
           MaxConcurrentTransforms: t.maxConcurrentTransforms,
           TransformInput: {
-            DataSource: { S3DataSource: { S3DataType: 'ManifestFile', 'S3Uri.$': props.manifestUriPath } },
+            DataSource: {
+              S3DataSource: { S3DataType: props.inputType ?? 'ManifestFile', 'S3Uri.$': props.manifestUriPath },
+            },
             ContentType: 'text/csv',
             SplitType: 'Line',
             CompressionType: 'None',
@@ -83,11 +112,11 @@ export class SageMakerTransformJob extends sfn.CustomState {
             KmsKeyId: keyArn,
           },
           TransformResources: { InstanceType: t.instanceType, InstanceCount: t.instanceCount, VolumeKmsKeyId: keyArn },
-          DataProcessing: { ...TRANSFORM_DATA_PROCESSING },
+          DataProcessing: { ...(props.dataProcessing ?? TRANSFORM_DATA_PROCESSING) },
           Tags: [{ Key: 'runId', 'Value.$': props.runIdPath }],
         },
         ResultSelector: { 'jobName.$': '$.TransformJobName', 'status.$': '$.TransformJobStatus' },
-        ResultPath: props.resultPath,
+        ...(props.resultPath !== undefined ? { ResultPath: props.resultPath } : {}),
         TimeoutSeconds: props.timeout.toSeconds(),
       },
     });

@@ -1,7 +1,7 @@
 /**
  * Handler-level tests (aws-sdk-client-mock): input parsing, environment, and the calls each thin handler makes.
  */
-import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import {
   CreateModelPackageCommand,
   DescribeModelPackageCommand,
@@ -134,19 +134,11 @@ describe('StartRun handler', () => {
 });
 
 describe('EvaluateModel handler', () => {
-  it('records metrics and the gate decision on the run', async () => {
-    sm.on(ListModelPackagesCommand).resolves({ ModelPackageSummaryList: [] });
-    s3.on(PutObjectCommand).resolves({});
-    ddb.on(UpdateCommand).resolves({ Attributes: {} });
-    const out = await evaluateHandler({ runId: 'r-1', training });
-    expect(out).toMatchObject({ passed: true, metrics: { auc: 0.8, logloss: 0.4 }, production: null });
-    const upd = ddb.commandCalls(UpdateCommand)[0]!.args[0].input;
-    expect(upd.Key).toEqual({ pk: 'RUN#r-1', sk: 'RUN' });
-    expect(Object.values(upd.ExpressionAttributeValues ?? {})).toEqual(
-      expect.arrayContaining([
-        { auc: 0.8, logloss: 0.4 },
-        expect.objectContaining({ passed: true, reasons: [], reportUri: evaluation.reportUri }),
-      ]),
+  // Both models' figures, the reports and the run record: test/integration/training-handlers.test.ts and
+  // test/statemachines/training.test.ts (moto_server).
+  it('an input without the evaluation plan and the scoring results names them', async () => {
+    await expect(evaluateHandler({ runId: 'r-1', training, data: {} })).rejects.toThrow(
+      /EvaluateModel: invalid input: .*plan: .*scoring: /,
     );
   });
 
