@@ -63,6 +63,7 @@ export class QuarantineWriter {
     for (let i = 0; i < width; i++) out[i] = row.fields[i] ?? '';
     let reasons = formatReasons(row);
     if (row.fields.length > width) reasons += ` | surplus fields: ${JSON.stringify(row.fields.slice(width))}`;
+    if (row.text !== undefined) reasons += ` | original text: ${JSON.stringify(row.text)}`;
     out[width] = String(row.line);
     out[width + 1] = reasons;
     this.rows += 1;
