@@ -1,24 +1,25 @@
 import { isUtf8 } from 'node:buffer';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { type CsvError, type Options, Parser } from 'csv-parse';
-import { ConflictError, DependencyError, NotFoundError, PipelineError, ValidationError } from '../../contracts/errors';
+import { ConflictError, DependencyError, NotFoundError, PipelineError } from '../../contracts/errors';
 
 /**
- * Streaming CSV reading (constant memory) for feature files.
+ * Streaming CSV reading (constant memory) for feature files, with ONE line-numbering authority: the physical line.
  *
- * Bytes flow `S3 body → LineGuard → csv-parse`:
- * - `LineGuard` passes complete physical lines through unchanged, holding back at most one incomplete line
- *   (bounded by `maxLineBytes`). It checks UTF-8 with the native `buffer.isUtf8` per block and remembers the line
- *   numbers that are not valid UTF-8. A physical line longer than `maxLineBytes` is never buffered: its bytes are
- *   discarded up to the next line break, an empty line takes its place (so line numbers stay right) and the line is
- *   reported as an `enormous_line` issue.
- * - csv-parse (BOM stripped, LF or CRLF, quoted fields, `relax_column_count` so ragged rows reach the validator,
- *   `skip_records_with_error` so one malformed record is reported instead of failing the file) turns lines into records.
+ * Every physical line (LF or CRLF ending; a UTF-8 BOM on line 1 is dropped; blank lines are skipped) is exactly one
+ * event: a record, or an issue carrying the line's original text. A record never spans lines: no value a feature
+ * contract accepts contains a line break (numbers, booleans, dates, categories, entity ids), so a line ending inside a
+ * quoted field is a stray or unbalanced quote, reported as `malformed_csv` on the line where it opens — the following
+ * lines are read as the records they are and are never swallowed into it. This also means there is no "record too
+ * large" failure: the longest thing ever buffered is one line (`maxLineBytes`).
  *
- * Line numbers are 1-based physical lines of the file (line 1 = header). A record spanning several lines (a quoted
- * field with a line break) carries the number of its last line. Line endings LF and CRLF are supported (CR alone is not).
+ * Per line: longer than `maxLineBytes` → `enormous_line` (its bytes are discarded, not buffered, up to the next line
+ * break; the first 200 characters are kept as its text); not valid UTF-8 → the record is flagged `invalidUtf8` (bad
+ * bytes become U+FFFD); fields are split by RFC 4180 on that line alone (a quote inside an unquoted field is kept as
+ * text; `"a"b` or an unclosed quote is `malformed_csv`).
+ *
+ * csv-parse is not used: its records may span lines and it numbers lines on its own, which is what made a quoted CR LF
+ * shift every later line number and a stray quote swallow the rest of a file.
  */
 
 /** Default longest physical line accepted (bytes). A feature row of this contract is ~200 bytes. */
@@ -26,20 +27,22 @@ export const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
 
 export type CsvIssueKind = 'enormous_line' | 'malformed_csv';
 
-/** A data record: its fields as text, and the line it ends on. */
+/** A data record: its fields as text, and its line. */
 export interface CsvRecordEvent {
   kind: 'record';
   line: number;
   fields: string[];
-  /** Set when a line of this record is not valid UTF-8 (its bad bytes appear as U+FFFD in `fields`). */
+  /** Set when the line is not valid UTF-8 (its bad bytes appear as U+FFFD in `fields`). */
   invalidUtf8: boolean;
 }
 
-/** A line the parser could not turn into a record; it is reported (and counted as a rejected row), never dropped. */
+/** A line the reader could not turn into a record; it is reported (and counted as a rejected row), never dropped. */
 export interface CsvIssueEvent {
   kind: CsvIssueKind;
   line: number;
   detail: string;
+  /** The line's original text (an enormous line: its first 200 characters). */
+  text?: string;
 }
 
 export type CsvEvent = CsvRecordEvent | CsvIssueEvent;
@@ -49,231 +52,203 @@ export interface CsvReadOptions {
   maxLineBytes?: number;
 }
 
-const EMPTY = Buffer.alloc(0);
+const EXCERPT_CHARS = 200;
+const LF = 10;
+const CR = 13;
 
-/** Splits the byte stream into complete lines; checks UTF-8 and line length (see module doc). */
-class LineGuard extends Transform {
-  /** Physical line number of the first byte of `tail` (or of the next byte when tail is empty). */
-  private line = 1;
-  private tail: Buffer = EMPTY;
-  /** True while discarding the rest of an enormous line. */
-  private skipping = false;
-  private skippedBytes = 0;
-  /** Lines with invalid UTF-8, ascending; consumed by the reader. */
-  readonly invalidLines: number[] = [];
-  /** Enormous lines, ascending; consumed by the reader. */
-  readonly enormousLines: { line: number; bytes: number }[] = [];
+/**
+ * Split one line into fields (RFC 4180 within the line). Returns the fields, or a string describing why the line is
+ * not CSV.
+ */
+export function splitCsvLine(s: string): string[] | string {
+  if (s.indexOf('"') === -1) return s.split(',');
+  const fields: string[] = [];
+  const n = s.length;
+  let i = 0;
+  for (;;) {
+    if (s.charCodeAt(i) === 34) {
+      const open = i;
+      let val = '';
+      let j = i + 1;
+      for (;;) {
+        const q = s.indexOf('"', j);
+        if (q === -1)
+          return `CSV_QUOTE_NOT_CLOSED: the quoted field opened at character ${open + 1} is not closed on this line`;
+        val += s.slice(j, q);
+        if (s.charCodeAt(q + 1) === 34) {
+          val += '"';
+          j = q + 2;
+          continue;
+        }
+        i = q + 1;
+        break;
+      }
+      fields.push(val);
+      if (i === n) return fields;
+      if (s.charCodeAt(i) !== 44) {
+        return `CSV_INVALID_CLOSING_QUOTE: text follows the closing quote at character ${i} (field ${fields.length})`;
+      }
+      i += 1;
+    } else {
+      const c = s.indexOf(',', i);
+      if (c === -1) {
+        fields.push(s.slice(i));
+        return fields;
+      }
+      fields.push(s.slice(i, c));
+      i = c + 1;
+    }
+    if (i === n) {
+      fields.push('');
+      return fields;
+    }
+  }
+}
+
+/** Line splitting state across chunks. */
+class Lines {
+  /** Number of the next line to complete. */
+  line = 1;
+  tail: Buffer | undefined;
+  /** Set while discarding the rest of an enormous line: its byte count so far and its first characters. */
+  skipping: { bytes: number; excerpt: string } | undefined;
+
+  /** Bytes an enormous line's excerpt is taken from: always available, however the line was chunked. */
+  private readonly excerptBytes: number;
 
   constructor(private readonly maxLineBytes: number) {
-    super();
+    this.excerptBytes = Math.min(EXCERPT_CHARS * 4, maxLineBytes);
   }
 
-  override _transform(chunk: Buffer | string, _enc: BufferEncoding, cb: TransformCallback): void {
-    let buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+  /** The first characters of an enormous line (a character cut at the end becomes U+FFFD, which is fine here). */
+  private excerpt(b: Buffer): string {
+    const s = this.line === 1 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? b.subarray(3) : b;
+    return s.toString('utf8').slice(0, EXCERPT_CHARS);
+  }
+
+  /** Events of the complete lines in `chunk` (and, at the end, of the last line without a line break). */
+  *take(chunk: Buffer | undefined): Generator<CsvEvent> {
+    let buf: Buffer;
+    if (chunk === undefined) {
+      if (this.skipping) yield this.enormous(this.line, this.skipping.bytes, this.skipping.excerpt);
+      else if (this.tail) yield* this.block(this.tail, 0, this.tail.length);
+      this.skipping = undefined;
+      this.tail = undefined;
+      return;
+    }
     let pos = 0;
     if (this.skipping) {
-      const nl = buf.indexOf(10);
+      const nl = chunk.indexOf(LF);
       if (nl === -1) {
-        this.skippedBytes += buf.length;
-        cb();
+        this.skipping.bytes += chunk.length;
         return;
       }
-      this.skippedBytes += nl;
-      this.enormousLines.push({ line: this.line, bytes: this.skippedBytes });
-      this.skipping = false;
-      this.skippedBytes = 0;
-      pos = nl; // keep the '\n': the parser sees an empty line in place of the enormous one, line numbers stay right
+      const bytes = this.skipping.bytes + nl - (nl > 0 && chunk[nl - 1] === CR ? 1 : 0);
+      yield this.enormous(this.line, bytes, this.skipping.excerpt);
+      this.skipping = undefined;
+      this.line += 1;
+      pos = nl + 1;
     }
-    if (this.tail.length > 0) {
-      buf = Buffer.concat([this.tail, pos === 0 ? buf : buf.subarray(pos)]);
+    if (this.tail) {
+      buf = Buffer.concat([this.tail, chunk.subarray(pos)]);
+      this.tail = undefined;
       pos = 0;
-      this.tail = EMPTY;
-    }
-    this.scan(buf, pos, false);
-    cb();
+    } else buf = chunk;
+    const end = buf.lastIndexOf(LF) + 1;
+    if (end > pos) yield* this.block(buf, pos, end);
+    const restStart = Math.max(end, pos);
+    const rest = buf.length - restStart;
+    if (rest > this.maxLineBytes) {
+      this.skipping = { bytes: rest, excerpt: this.excerpt(buf.subarray(restStart, restStart + this.excerptBytes)) };
+    } else if (rest > 0) this.tail = Buffer.from(buf.subarray(restStart)); // a copy: the chunk is not retained
   }
 
-  override _flush(cb: TransformCallback): void {
-    if (this.skipping) {
-      this.enormousLines.push({ line: this.line, bytes: this.skippedBytes });
-      this.skipping = false;
-    } else if (this.tail.length > 0) {
-      const tail = this.tail;
-      this.tail = EMPTY;
-      this.scan(tail, 0, true);
-    }
-    cb();
-  }
-
-  /**
-   * Pass on the complete lines of `buf` from `pos` (all of it at end of file) in as few pushes as possible, cutting
-   * out lines over the limit and noting lines that are not UTF-8; hold back the incomplete last line.
-   */
-  private scan(buf: Buffer, pos: number, atEnd: boolean): void {
-    const end = atEnd ? buf.length : buf.lastIndexOf(10) + 1;
-    if (end > pos) {
-      const valid = isUtf8(buf.subarray(pos, end));
-      let runStart = pos;
-      let p = pos;
-      while (p < end) {
-        const nl = buf.indexOf(10, p);
-        const lineEnd = nl === -1 || nl >= end ? end : nl;
-        const len = lineEnd - p;
-        if (len > this.maxLineBytes) {
-          if (p > runStart) this.push(buf.subarray(runStart, p));
-          this.enormousLines.push({ line: this.line, bytes: len });
-          runStart = lineEnd; // its '\n' (if any) goes on with the next run
-        } else if (!valid && len > 0 && !isUtf8(buf.subarray(p, lineEnd))) {
-          this.invalidLines.push(this.line);
-        }
-        if (lineEnd === end) break;
+  /** Events of the lines in `buf[pos, end)` (each ending in LF, except the file's last line). */
+  private *block(buf: Buffer, pos: number, end: number): Generator<CsvEvent> {
+    if (isUtf8(buf.subarray(pos, end))) {
+      // Fast path: decode the block once and split the text.
+      const text = buf.toString('utf8', pos, end);
+      let p = 0;
+      while (p < text.length) {
+        let nl = text.indexOf('\n', p);
+        if (nl === -1) nl = text.length;
+        let s = text.slice(p, nl);
+        if (s.charCodeAt(s.length - 1) === CR) s = s.slice(0, -1);
+        const ev = this.lineEvent(s, false, s.length * 3 > this.maxLineBytes ? Buffer.byteLength(s) : 0);
+        if (ev) yield ev;
         this.line += 1;
-        p = lineEnd + 1;
+        p = nl + 1;
       }
-      if (end > runStart) this.push(buf.subarray(runStart, end));
+      return;
     }
-    if (!atEnd) {
-      const rest = buf.subarray(Math.max(end, pos));
-      if (rest.length > this.maxLineBytes) {
-        this.skipping = true;
-        this.skippedBytes = rest.length;
-      } else if (rest.length > 0) {
-        this.tail = Buffer.from(rest); // a copy, so the source chunk is not retained
-      }
+    let p = pos;
+    while (p < end) {
+      let nl = buf.indexOf(LF, p);
+      if (nl === -1 || nl >= end) nl = end;
+      let e = nl;
+      if (e > p && buf[e - 1] === CR) e -= 1;
+      const bytes = buf.subarray(p, e);
+      const ev = this.lineEvent(bytes.toString('utf8'), !isUtf8(bytes), bytes.length);
+      if (ev) yield ev;
+      this.line += 1;
+      p = nl + 1;
     }
   }
-}
 
-interface NumberedRecord {
-  line: number;
-  fields: string[];
+  private lineEvent(raw: string, invalidUtf8: boolean, bytes: number): CsvEvent | undefined {
+    const s = this.line === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
+    if (s.length === 0) return undefined;
+    if (bytes > this.maxLineBytes) {
+      return this.enormous(
+        this.line,
+        bytes,
+        this.excerpt(Buffer.from(s.slice(0, this.excerptBytes)).subarray(0, this.excerptBytes)),
+      );
+    }
+    const fields = splitCsvLine(s);
+    if (typeof fields === 'string') return { kind: 'malformed_csv', line: this.line, detail: fields, text: s };
+    return { kind: 'record', line: this.line, fields, invalidUtf8 };
+  }
+
+  private enormous(line: number, bytes: number, text: string): CsvIssueEvent {
+    return {
+      kind: 'enormous_line',
+      line,
+      detail: `line has ${bytes} bytes, more than the limit of ${this.maxLineBytes}; not parsed`,
+      text,
+    };
+  }
 }
 
 /**
- * csv-parse's stream, emitting `{ line, fields }`: the parser's live line counter is read at the moment a record is
- * pushed (the same value as `info.lines` of its `info` option, without building an info object per record, which
- * costs ~40% of the parse time).
- */
-class LineNumberedParser extends Parser {
-  constructor(options: Options) {
-    super(options);
-  }
-
-  override push(chunk: unknown, encoding?: BufferEncoding): boolean {
-    if (chunk === null) return super.push(null);
-    const rec: NumberedRecord = { line: this.info.lines, fields: chunk as string[] };
-    return super.push(rec, encoding);
-  }
-}
-
-/**
- * Read CSV records from a byte stream. Yields the header as the first record (line 1). Issues (enormous lines,
- * malformed CSV) are yielded in line order between records. A stream error (S3 connection reset) rejects with
- * {@link DependencyError}; a record over 4 × `maxLineBytes` across quoted lines rejects with {@link ValidationError}.
+ * Read CSV records from a byte stream, one event per non-blank physical line, in line order. Yields the header as the
+ * first record. A stream error (S3 connection reset) rejects with {@link DependencyError}.
  */
 export async function* readCsv(
   body: Readable | AsyncIterable<Uint8Array>,
   source: string,
   options: CsvReadOptions = {},
 ): AsyncGenerator<CsvEvent, void, undefined> {
-  const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-  const guard = new LineGuard(maxLineBytes);
-  const malformed: CsvIssueEvent[] = [];
-  let fatal: Error | undefined;
-  const parser = new LineNumberedParser({
-    bom: true,
-    // Both endings, also mixed in one file (auto-detection would lock onto the first line's ending).
-    record_delimiter: ['\r\n', '\n'],
-    relax_column_count: true,
-    relax_quotes: true,
-    skip_empty_lines: true,
-    skip_records_with_error: true,
-    max_record_size: 4 * maxLineBytes,
-    on_skip: (err: CsvError | undefined) => {
-      if (!err) return;
-      if (err.code === 'CSV_MAX_RECORD_SIZE') {
-        fatal = new ValidationError(
-          `${source}: a record exceeds ${4 * maxLineBytes} bytes at line ${(err as CsvError & { lines?: number }).lines} (unterminated quoted field?)`,
-          { source, rule: 'enormous_record' },
-        );
-        throw fatal;
-      }
-      const line = Number((err as CsvError & { lines?: number }).lines ?? 0);
-      const last = malformed[malformed.length - 1];
-      if (last && last.line === line) return; // one report per record
-      malformed.push({ kind: 'malformed_csv', line, detail: `${err.code}: ${err.message}` });
-    },
-  });
-  const input = body instanceof Readable ? body : Readable.from(body);
-  const done = pipeline(input, guard, parser).catch((err: unknown) => {
-    fatal ??= err instanceof ValidationError ? err : streamError(source, err);
-  });
-  let prevLine = 0;
-  let invalidIdx = 0;
-  let enormousIdx = 0;
-  let malformedIdx = 0;
-
-  function* issuesUpTo(line: number): Generator<CsvIssueEvent> {
-    // Merge the two ordered issue queues up to `line`.
-    for (;;) {
-      const e = guard.enormousLines[enormousIdx];
-      const m = malformed[malformedIdx];
-      const eLine = e && e.line <= line ? e.line : Number.POSITIVE_INFINITY;
-      const mLine = m && m.line <= line ? m.line : Number.POSITIVE_INFINITY;
-      if (eLine === Number.POSITIVE_INFINITY && mLine === Number.POSITIVE_INFINITY) break;
-      if (eLine <= mLine && e) {
-        enormousIdx += 1;
-        if (e.line > prevLine) prevLine = e.line;
-        yield {
-          kind: 'enormous_line',
-          line: e.line,
-          detail: `line has ${e.bytes} bytes, more than the limit of ${maxLineBytes}; not parsed`,
-        };
-      } else if (m) {
-        malformedIdx += 1;
-        // The lines up to here belong to the skipped record: bad bytes in them are not the next record's.
-        if (m.line > prevLine) prevLine = m.line;
-        yield m;
-      }
-    }
-    // Compact consumed queue heads now and then so memory stays constant on long files.
-    if (enormousIdx > 1024) {
-      guard.enormousLines.splice(0, enormousIdx);
-      enormousIdx = 0;
-    }
-    if (malformedIdx > 1024) {
-      malformed.splice(0, malformedIdx);
-      malformedIdx = 0;
-    }
-  }
-
+  const lines = new Lines(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
+  const it = (body as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
   try {
-    try {
-      for await (const item of parser as AsyncIterable<NumberedRecord>) {
-        const line = item.line;
-        if (guard.enormousLines.length > enormousIdx || malformed.length > malformedIdx) yield* issuesUpTo(line);
-        let invalidUtf8 = false;
-        const inv = guard.invalidLines;
-        while (invalidIdx < inv.length && (inv[invalidIdx] as number) <= line) {
-          if ((inv[invalidIdx] as number) > prevLine) invalidUtf8 = true;
-          invalidIdx += 1;
-        }
-        if (invalidIdx > 1024) {
-          inv.splice(0, invalidIdx);
-          invalidIdx = 0;
-        }
-        prevLine = line;
-        yield { kind: 'record', line, fields: item.fields, invalidUtf8 };
+    for (;;) {
+      let next: IteratorResult<Uint8Array | string>;
+      try {
+        next = await it.next();
+      } catch (err) {
+        throw err instanceof PipelineError ? err : streamError(source, err);
       }
-    } catch (err) {
-      throw fatal ?? (err instanceof PipelineError ? err : streamError(source, err));
+      if (next.done) break;
+      const v = next.value;
+      const chunk = typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.isBuffer(v) ? v : Buffer.from(v);
+      yield* lines.take(chunk);
     }
-    await done;
-    if (fatal) throw fatal;
-    yield* issuesUpTo(Number.POSITIVE_INFINITY);
+    yield* lines.take(undefined);
   } finally {
-    if (!parser.destroyed) parser.destroy();
-    if (!input.destroyed) input.destroy();
+    await it.return?.();
+    const r = body as Partial<Readable>;
+    if (typeof r.destroy === 'function' && !r.destroyed) r.destroy();
   }
 }
 

@@ -1,5 +1,12 @@
 import { CopyObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { DependencyError, IntegrityError } from '../../contracts/errors';
+import {
+  ConflictError,
+  DependencyError,
+  IntegrityError,
+  NotFoundError,
+  PipelineError,
+  ValidationError,
+} from '../../contracts/errors';
 import { quarantineKey } from '../../contracts/s3-layout';
 import { putJson, S3LineWriter } from '../platform/s3';
 import { csvLine } from './csv';
@@ -63,6 +70,7 @@ export class QuarantineWriter {
     for (let i = 0; i < width; i++) out[i] = row.fields[i] ?? '';
     let reasons = formatReasons(row);
     if (row.fields.length > width) reasons += ` | surplus fields: ${JSON.stringify(row.fields.slice(width))}`;
+    if (row.text !== undefined) reasons += ` | original text: ${JSON.stringify(row.text)}`;
     out[width] = String(row.line);
     out[width + 1] = reasons;
     this.rows += 1;
@@ -90,9 +98,18 @@ export async function quarantineRow(q: QuarantineWriter, row: RejectedRow): Prom
   if (q.add(row)) await q.flush();
 }
 
+/** CopyObject's limit: a larger object cannot be copied in one request. */
+export const MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3;
+
 /**
  * Quarantine a whole object whose file-level checks failed (inference): a server-side copy of the original to the
  * quarantine key plus `<key>.report.json` with the file report.
+ *
+ * Two cases get no copy, only the report plus a pointer `<key>.pointer.json` (`{ source, etag, sizeBytes, reason }`):
+ * an object that no longer exists (`missing`), and one over 5 GiB (CopyObject refuses it). For the large one a pointer
+ * rather than a multipart UploadPartCopy: the original stays where it is (the features bucket is retained and
+ * versioned, and its ledger item names it QUARANTINED), a pointer is one small PUT, while a copy of many GB would
+ * double the storage and take minutes of the function's time for bytes nobody needs twice.
  */
 export async function quarantineObject(
   s3: S3Client,
@@ -103,9 +120,26 @@ export async function quarantineObject(
     bucket: string;
     runId: string;
     report: FileReport;
+    /** Size of the source, when known (over 5 GiB → pointer). */
+    sizeBytes?: number;
+    /** The source is gone: only the report and the pointer are written. */
+    missing?: boolean;
   },
 ): Promise<string> {
   const key = quarantineKey(args.runId, args.sourceKey);
+  const pointer = async (reason: string): Promise<string> => {
+    await putJson(s3, args.bucket, `${key}.pointer.json`, {
+      source: `s3://${args.sourceBucket}/${args.sourceKey}`,
+      etag: args.sourceEtag ?? null,
+      sizeBytes: args.sizeBytes ?? null,
+      reason,
+    });
+    await putJson(s3, args.bucket, `${key}.report.json`, args.report);
+    return `s3://${args.bucket}/${key}.pointer.json`;
+  };
+  if (args.missing) return pointer('the object no longer exists (or changed) since its arrival was recorded');
+  if ((args.sizeBytes ?? 0) > MAX_COPY_OBJECT_BYTES)
+    return pointer(`larger than ${MAX_COPY_OBJECT_BYTES} bytes: not copied`);
   try {
     await s3.send(
       new CopyObjectCommand({
@@ -116,6 +150,12 @@ export async function quarantineObject(
       }),
     );
   } catch (err) {
+    const name = (err as { name?: string }).name ?? '';
+    // Gone or changed since it was read, or too large to copy in one request: a pointer instead (see above).
+    if (['NoSuchKey', 'NotFound', 'PreconditionFailed'].includes(name)) {
+      return pointer('the object no longer exists (or changed) since its arrival was recorded');
+    }
+    if (name === 'InvalidRequest' || name === 'EntityTooLarge') return pointer(`not copied: ${name}`);
     throw new DependencyError(
       `Copying s3://${args.sourceBucket}/${args.sourceKey} to quarantine failed: ${(err as Error).message}`,
       { cause: err },
@@ -136,4 +176,29 @@ export function assertRowBalance(
       `${where}: rows in (${rowsIn}) != rows used (${rowsUsed}) + rows quarantined (${rowsQuarantined}); ${rowsIn - rowsUsed - rowsQuarantined} row(s) unaccounted for`,
     );
   }
+}
+
+/**
+ * Why an object's failure cannot be fixed by retrying it (so it must not fail every later run), or undefined when it
+ * can (a dependency outage: DependencyError) or is a bug of ours (IntegrityError): those fail the run.
+ */
+export function poisonReason(
+  err: unknown,
+): { rule: 'object_missing' | 'object_unreadable'; message: string } | undefined {
+  if (err instanceof NotFoundError) {
+    return { rule: 'object_missing', message: 'the object was deleted after its arrival was recorded' };
+  }
+  if (err instanceof ConflictError) {
+    return {
+      rule: 'object_missing',
+      message: 'the object was rewritten after its arrival was recorded (the new version is scored on its own)',
+    };
+  }
+  if (err instanceof DependencyError || err instanceof IntegrityError) return undefined;
+  if (err instanceof ValidationError || !(err instanceof PipelineError)) {
+    // A reader limit or an unexpected failure on this object's bytes: the same bytes fail the same way every run.
+    const name = err instanceof Error ? err.name : 'Error';
+    return { rule: 'object_unreadable', message: `the object could not be read to the end (${name})` };
+  }
+  return undefined;
 }

@@ -16,6 +16,8 @@ export const FILE_RULES = [
   'header_duplicate_column',
   'empty_file',
   'missing_partition_date',
+  'object_missing',
+  'object_unreadable',
 ] as const;
 export const ROW_RULES = [
   'ragged_row',
@@ -132,17 +134,29 @@ export function buildReport(
   };
 }
 
-/** One line summary of a report for error messages: counts per rule and the first few violations. */
+/** Rules whose `column` is a header cell as found in the file (for a header-less file: a customer's value). */
+const UNTRUSTED_COLUMN = new Set<Rule>(['header_unexpected_column', 'header_duplicate_column']);
+
+/**
+ * A violation without anything taken from the data, for what leaves S3 (execution causes, run records, alerts, logs):
+ * file, line, rule and the contract column; no value and no message (messages may quote a header cell).
+ */
+export function publicViolation(v: Violation): Pick<Violation, 'file' | 'line' | 'rule' | 'column'> {
+  return { file: v.file, line: v.line, rule: v.rule, column: UNTRUSTED_COLUMN.has(v.rule) ? null : v.column };
+}
+
+/**
+ * One line summary of a report for error messages: counts per rule and where the first few violations are. No value
+ * leaves the report (see {@link publicViolation}); the values are in the report and quarantine objects.
+ */
 export function summarizeReport(report: ValidationReport, firstN = 3): string {
   const counts = Object.entries(report.countsByRule)
     .map(([rule, n]) => `${rule}=${n}`)
     .join(', ');
   const first = report.violations
     .slice(0, firstN)
-    .map(
-      (v) =>
-        `${v.file}:${v.line}${v.column ? ` [${v.column}]` : ''} ${v.rule}${v.value !== null ? ` "${v.value}"` : ''}: ${v.message}`,
-    )
+    .map(publicViolation)
+    .map((v) => `${v.file}:${v.line}${v.column ? ` [${v.column}]` : ''} ${v.rule}`)
     .join('; ');
   return `rows in ${report.rowsIn}, valid ${report.rowsValid}, quarantined ${report.rowsQuarantined}; violations: ${counts || 'none'}${first ? `; first: ${first}` : ''}`;
 }
@@ -170,6 +184,27 @@ export function missingPartitionReport(key: string): FileReport {
   };
 }
 
+/**
+ * The failed file report of an object that could not be read to the end for a reason retrying cannot fix (deleted
+ * after its arrival, rewritten, or a reader limit): the object is quarantined whole with this report.
+ */
+export function unreadableReport(
+  key: string,
+  rule: 'object_missing' | 'object_unreadable',
+  message: string,
+): FileReport {
+  return {
+    file: key,
+    status: 'failed',
+    fileViolations: [{ file: key, line: 0, column: null, rule, value: null, message }],
+    header: [],
+    rowsIn: 0,
+    rowsValid: 0,
+    rowsQuarantined: 0,
+    countsByRule: { [rule]: 1 },
+  };
+}
+
 /** Write the report, then throw a ValidationError carrying a compact summary and the report's URI. */
 export async function failValidation(
   s3: S3Client,
@@ -187,6 +222,6 @@ export async function failValidation(
     rowsValid: report.rowsValid,
     rowsQuarantined: report.rowsQuarantined,
     countsByRule: report.countsByRule,
-    violations: report.violations.slice(0, 10),
+    violations: report.violations.slice(0, 10).map(publicViolation),
   });
 }

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { FeatureContract, FeatureSpec } from './contract';
 import { type CsvEvent, type CsvRecordEvent, readCsv } from './csv';
+import { EntityIdSet } from './id-set';
 import { type FileReport, type FileRule, type ValidationMode, type Violation, ViolationLog } from './validation-report';
 import { isIsoDate, NUM_RE, parseFeatureValue, type ValueProblem } from './value-syntax';
 
@@ -36,6 +37,18 @@ export interface RejectedRow {
   line: number;
   fields: readonly string[];
   reasons: Violation[];
+  /** The original text of a line that could not be split into fields (malformed CSV, enormous line: its start). */
+  text?: string;
+}
+
+/**
+ * Entities already used by earlier files of the same as-of day in this run (a run-level duplicate rule: the same
+ * customer in two files of one day is kept from the first file in key order, quarantined in the later ones).
+ */
+export interface DayEntities {
+  readonly set: EntityIdSet;
+  /** Files of the day, in the order they were validated; the set's tag is an index into it. */
+  readonly files: string[];
 }
 
 export type RowOutcome = { ok: true; row: ParsedRow } | { ok: false; rejected: RejectedRow };
@@ -54,7 +67,9 @@ export class FileValidator {
   private asOfIdx = -1;
   private labelIdx = -1;
   private width = 0;
-  private readonly seen = new Map<string, number>();
+  /** Per-file duplicate ids (64-bit hashes; see id-set.ts for memory per row and the collision rate). */
+  private readonly seen = new EntityIdSet();
+  private readonly dayTag: number;
   private readonly entityRe: RegExp;
   private readonly features: FeatureSpec[];
   private readonly categorySets: (Set<string> | undefined)[];
@@ -66,7 +81,9 @@ export class FileValidator {
     private readonly log: ViolationLog,
     /** When set, every row's as_of must equal it (inference: the `dt=` of the object key). */
     private readonly expectedAsOf?: string,
+    private readonly day?: DayEntities,
   ) {
+    this.dayTag = day ? day.files.push(file) - 1 : -1;
     this.report = {
       file,
       status: 'ok',
@@ -122,11 +139,13 @@ export class FileValidator {
         return null;
       }
       this.report.rowsIn += 1;
-      return this.reject(
+      const out = this.reject(
         ev.line,
         [],
         [{ file: this.file, line: ev.line, column: null, rule: ev.kind, value: null, message: ev.detail }],
       );
+      if (!out.ok && ev.text !== undefined) out.rejected.text = ev.text;
+      return out;
     }
     if (this.columnIndex === undefined) {
       if (this.report.status === 'failed') {
@@ -281,10 +300,20 @@ export class FileValidator {
 
     if (reasons === undefined && entityId !== '') {
       // Duplicates are checked only for otherwise valid rows, so the kept row is always a valid one.
-      const first = this.seen.get(entityId);
+      const first = this.seen.getOrAdd(entityId, line);
       if (first !== undefined) {
         add(entityName, 'duplicate_entity', entityId, `entity id already seen at line ${first} of this file`);
-      } else this.seen.set(entityId, line);
+      } else if (this.day) {
+        const other = this.day.set.getOrAdd(entityId, this.dayTag);
+        if (other !== undefined && other !== this.dayTag) {
+          add(
+            entityName,
+            'duplicate_entity',
+            entityId,
+            `entity id also in ${this.day.files[other]} of the same as-of day (the first file in key order is kept)`,
+          );
+        }
+      }
     }
 
     if (reasons !== undefined) return this.reject(line, fields, reasons);
@@ -301,6 +330,8 @@ export interface ValidateStreamOptions {
   log?: ViolationLog;
   expectedAsOf?: string;
   maxLineBytes?: number;
+  /** Run-level duplicate check across the files of one as-of day. */
+  day?: DayEntities;
   /** Called with the header once it is read (even a failing one). */
   onHeader?: (header: readonly string[]) => void;
   /** Called per valid row; may return a promise (awaited only then, so synchronous consumers stay cheap). */
@@ -315,7 +346,7 @@ export async function validateCsvStream(
   options: ValidateStreamOptions,
 ): Promise<FileReport> {
   const log = options.log ?? new ViolationLog(100);
-  const v = new FileValidator(options.contract, options.mode, options.file, log, options.expectedAsOf);
+  const v = new FileValidator(options.contract, options.mode, options.file, log, options.expectedAsOf, options.day);
   let headerSeen = false;
   for await (const ev of readCsv(body, options.file, { maxLineBytes: options.maxLineBytes })) {
     const out = v.accept(ev);

@@ -6,17 +6,25 @@ import type { PreparedData } from '../../../contracts/states/batch';
 import type { FeatureContract } from '../../data/contract';
 import { csvField, openS3Object } from '../../data/csv';
 import { encodedWidth, encodeInto, type PreprocessingSpec } from '../../data/encoder';
-import { assertRowBalance, QuarantineWriter, quarantineObject, quarantineRow } from '../../data/quarantine';
+import { EntityIdSet } from '../../data/id-set';
+import {
+  assertRowBalance,
+  poisonReason,
+  QuarantineWriter,
+  quarantineObject,
+  quarantineRow,
+} from '../../data/quarantine';
 import { type DatasetStats, edgesOf, featureDrift, maxDrift, StatsAccumulator } from '../../data/stats';
 import {
   buildReport,
   type FileReport,
   failValidation,
   missingPartitionReport,
+  unreadableReport,
   type ValidationReport,
   ViolationLog,
 } from '../../data/validation-report';
-import { validateCsvStream } from '../../data/validator';
+import { type DayEntities, validateCsvStream } from '../../data/validator';
 import type { StepLogger } from '../../platform/logger';
 import { putJson, S3LineWriter } from '../../platform/s3';
 
@@ -109,10 +117,17 @@ interface RunState {
   readonly files: FileReport[];
   readonly parts: InferencePart[];
   readonly quarantinedObjects: string[];
+  /** Entities per as-of day, for days with more than one object in this run (run-level duplicate rule). */
+  readonly days: Map<string, DayEntities>;
 }
 
 /** Copy a whole object to quarantine with its file report, and list it as quarantined. */
-async function quarantineWhole(run: RunState, object: InferenceObject, report: FileReport): Promise<void> {
+async function quarantineWhole(
+  run: RunState,
+  object: InferenceObject,
+  report: FileReport,
+  source: { sizeBytes?: number; missing?: boolean } = {},
+): Promise<void> {
   const { s3, featuresBucket, artifactsBucket, runId } = run.input;
   await quarantineObject(s3, {
     sourceBucket: featuresBucket,
@@ -121,15 +136,44 @@ async function quarantineWhole(run: RunState, object: InferenceObject, report: F
     bucket: artifactsBucket,
     runId,
     report,
+    ...source,
   });
   run.quarantinedObjects.push(object.key);
+}
+
+/**
+ * Validate one object and encode its valid rows into the next part; a failure that retrying cannot fix (see
+ * {@link poisonReason}) quarantines the object whole with the reason instead of failing the run.
+ */
+async function prepareObject(run: RunState, object: InferenceObject, asOf: string): Promise<void> {
+  const files = run.files.length;
+  const violations = run.violations.listed.length;
+  try {
+    await prepareReadable(run, object, asOf);
+  } catch (err) {
+    const poison = poisonReason(err);
+    if (!poison) throw err;
+    // Forget what the failed attempt added (its partial file report and listed violations); its rows are in the copy.
+    run.files.splice(files);
+    run.violations.listed.splice(violations);
+    const report = unreadableReport(object.key, poison.rule, poison.message);
+    run.violations.add(report.fileViolations[0]!);
+    run.files.push(report);
+    await quarantineWhole(run, object, report, { missing: poison.rule === 'object_missing' });
+    run.input.logger?.warn('Object quarantined: it cannot be read', {
+      key: object.key,
+      rule: poison.rule,
+      reason: poison.message,
+      error: err instanceof Error ? err.name : 'Error',
+    });
+  }
 }
 
 /**
  * Validate one object and encode its valid rows into the next part (`<entity>,<segment>,<encoded…>`, no header).
  * An object failing its file-level checks is quarantined whole; one without a valid row adds no part.
  */
-async function prepareObject(run: RunState, object: InferenceObject, asOf: string): Promise<void> {
+async function prepareReadable(run: RunState, object: InferenceObject, asOf: string): Promise<void> {
   const { s3, spec, featuresBucket, artifactsBucket, runId } = run.input;
   const { key, etag } = object;
   const log = run.input.logger;
@@ -145,6 +189,7 @@ async function prepareObject(run: RunState, object: InferenceObject, asOf: strin
       log: run.violations,
       expectedAsOf: asOf,
       maxLineBytes: run.input.maxLineBytes,
+      day: run.days.get(asOf),
       onHeader: (h) => q.setHeader(h),
       onRejected: (row) => quarantineRow(q, row),
       onValid: (row) => {
@@ -167,8 +212,13 @@ async function prepareObject(run: RunState, object: InferenceObject, asOf: strin
     if (report.status === 'failed') {
       await writer?.abort();
       writer = undefined;
-      await quarantineWhole(run, object, report);
-      log?.warn('Object quarantined: file-level violations', { key, violations: report.fileViolations });
+      await quarantineWhole(run, object, report, { sizeBytes: obj.contentLength });
+      // Rules and lines only: a violation's value (a header cell of a header-less file is a customer's row) stays in
+      // the report and quarantine objects.
+      log?.warn('Object quarantined: file-level violations', {
+        key,
+        violations: report.fileViolations.map((v) => ({ rule: v.rule, line: v.line })),
+      });
       return;
     }
     if (!writer) {
@@ -264,9 +314,18 @@ export async function prepareInferenceData(input: PrepareInferenceDataInput): Pr
     files: [],
     parts: [],
     quarantinedObjects: [],
+    days: new Map(),
   };
+  // Objects in key order, so the run-level duplicate rule keeps the same file whatever order the ledger listed them in.
+  const objects = [...input.objects].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const perDay = new Map<string, number>();
+  for (const o of objects) {
+    const d = partitionDate(o.key);
+    if (d) perDay.set(d, (perDay.get(d) ?? 0) + 1);
+  }
+  for (const [d, n] of perDay) if (n > 1) run.days.set(d, { set: new EntityIdSet(), files: [] });
 
-  for (const object of input.objects) {
+  for (const object of objects) {
     const asOf = partitionDate(object.key);
     if (asOf) {
       await prepareObject(run, object, asOf);

@@ -11,7 +11,7 @@ import type { FeatureContract } from '../../data/contract';
 import { openS3Object } from '../../data/csv';
 import { buildPreprocessingSpec, encodedWidth, encodeInto, type PreprocessingSpec } from '../../data/encoder';
 import { dataWindow, listTrainingKeys } from '../../data/listing';
-import { assertRowBalance, QuarantineWriter, quarantineRow } from '../../data/quarantine';
+import { assertRowBalance, poisonReason, QuarantineWriter, quarantineRow } from '../../data/quarantine';
 import { isValidationEntity } from '../../data/split';
 import { type DatasetStats, edgesOf, type FeatureSummary, StatsAccumulator, summarize } from '../../data/stats';
 import {
@@ -106,6 +106,8 @@ async function trainingKeys(input: PrepareTrainingDataInput): Promise<string[]> 
 }
 
 interface FirstPass {
+  /** The objects read to the end (an object that cannot be read for good is left out: see validatePass). */
+  readonly keys: string[];
   readonly files: FileReport[];
   /** ETag of each object as pass 1 read it; pass 2 is pinned to it. */
   readonly etags: (string | undefined)[];
@@ -126,12 +128,12 @@ async function validatePass(input: PrepareTrainingDataInput, keys: readonly stri
   const etags: (string | undefined)[] = [];
   const versionIds: (string | undefined)[] = [];
   const stats = new StatsAccumulator(contract);
+  const kept: string[] = [];
   for (const key of keys) {
-    const obj = await openS3Object(s3, bucket, key);
-    etags.push(obj.etag);
-    versionIds.push(obj.versionId);
     const q = new QuarantineWriter(s3, artifactsBucket, runId, key, input.partBytes);
+    const listed = violations.listed.length;
     try {
+      const obj = await openS3Object(s3, bucket, key);
       const report = await validateCsvStream(obj.body, {
         contract,
         mode: 'training',
@@ -144,6 +146,9 @@ async function validatePass(input: PrepareTrainingDataInput, keys: readonly stri
       });
       await q.close();
       files.push(report);
+      etags.push(obj.etag);
+      versionIds.push(obj.versionId);
+      kept.push(key);
       input.logger?.info('Validated training object', {
         key,
         rowsIn: report.rowsIn,
@@ -152,9 +157,20 @@ async function validatePass(input: PrepareTrainingDataInput, keys: readonly stri
       });
     } catch (err) {
       await q.abort();
-      throw err;
+      // Deleted after it was listed, or unreadable for good: left out of this run (its partial statistics are too
+      // small to matter and its violations are dropped), the run goes on with the rest.
+      const poison = poisonReason(err);
+      if (!poison) throw err;
+      violations.listed.splice(listed);
+      input.logger?.warn('Training object left out: it cannot be read', {
+        key,
+        rule: poison.rule,
+        reason: poison.message,
+      });
     }
   }
+  if (kept.length === 0)
+    throw new NotFoundError(`No readable training data: none of the ${keys.length} object(s) could be read`);
 
   const report = buildReport(contract, 'training', files, violations, input.maxInvalidRowRatio);
   assertRowBalance('PrepareTrainingData (validation)', {
@@ -172,7 +188,7 @@ async function validatePass(input: PrepareTrainingDataInput, keys: readonly stri
       report,
       `Training data breaks the contract ${contract.name} ${contract.version} in ${failedFiles.length} file(s): ${failedFiles
         .slice(0, 5)
-        .map((f) => `${f.file} (${f.fileViolations.map((v) => v.message).join('; ')})`)
+        .map((f) => `${f.file} (${f.fileViolations.map((v) => v.rule).join(', ')})`)
         .join(', ')}`,
     );
   }
@@ -185,7 +201,7 @@ async function validatePass(input: PrepareTrainingDataInput, keys: readonly stri
       `Invalid row ratio ${report.invalidRowRatio.toFixed(4)} exceeds maxInvalidRowRatio ${input.maxInvalidRowRatio}`,
     );
   }
-  return { files, etags, versionIds, report, stats: stats.finish() };
+  return { keys: kept, files, etags, versionIds, report, stats: stats.finish() };
 }
 
 interface SecondPass {
@@ -285,8 +301,9 @@ export async function prepareTrainingData(input: PrepareTrainingDataInput): Prom
   if (!(input.validationShare > 0 && input.validationShare < 1)) {
     throw new ValidationError(`validationShare must be in (0, 1), got ${input.validationShare}`);
   }
-  const keys = await trainingKeys(input);
-  const first = await validatePass(input, keys);
+  const listed = await trainingKeys(input);
+  const first = await validatePass(input, listed);
+  const keys = first.keys;
   const { report } = first;
   const encodeSpec = buildPreprocessingSpec(contract, first.stats, runId);
   const second = await encodePass(input, keys, first, encodeSpec);
