@@ -1,16 +1,21 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { functionEnvLoader } from '../../../contracts/function-env';
+import { ResultWriterDetailsSchema } from '../../../contracts/states/batch';
 import { AS_OF_PATTERN, SEGMENT_PATTERN, STAMP_TOKEN } from '../../domain/score-store/format';
 import { RedisScoreStore } from '../../domain/score-store/redis';
+import { s3Client } from '../../platform/clients';
 import { logger } from '../../platform/logger';
 import { RedisHolder } from '../../platform/redis';
 import { parseStateInput } from '../../platform/state-input';
 import { type FinalizeScoresOutput, finalizeScores } from './core';
+import { readMapResults } from './map-results';
 
 const metrics = new Metrics();
 const cache = new RedisHolder({ role: 'loader' });
 const env = functionEnvLoader('finalize-scores');
+let s3: S3Client | undefined;
 
 const count = z.number().int().nonnegative();
 
@@ -30,13 +35,20 @@ export const PartLoadSchema = z.object({
   count,
 });
 
-export const FinalizeScoresInputSchema = z.object({
-  runId: z.string().regex(STAMP_TOKEN, '1..128 characters without "|" or whitespace'),
-  modelVersion: z.union([z.number().int().positive(), z.string().regex(STAMP_TOKEN)]).transform((v) => String(v)),
-  asOf: z.string().regex(AS_OF_PATTERN, 'a YYYY-MM-DD date').optional(),
-  expectedRows: count,
-  loads: z.array(PartLoadSchema),
-});
+export const FinalizeScoresInputSchema = z
+  .object({
+    runId: z.string().regex(STAMP_TOKEN, '1..128 characters without "|" or whitespace'),
+    modelVersion: z.union([z.number().int().positive(), z.string().regex(STAMP_TOKEN)]).transform((v) => String(v)),
+    asOf: z.string().regex(AS_OF_PATTERN, 'a YYYY-MM-DD date').optional(),
+    expectedRows: count,
+    /** Per-part results inline (small runs, tests). */
+    loads: z.array(PartLoadSchema).optional(),
+    /** Where the LoadScores Distributed Map wrote them (`$.load.ResultWriterDetails`): what the state machine passes. */
+    loadResults: ResultWriterDetailsSchema.optional(),
+  })
+  .refine((i) => (i.loads === undefined) !== (i.loadResults === undefined), {
+    message: 'exactly one of loads and loadResults',
+  });
 
 /**
  * `FinalizeScores`: reconcile row counts over all parts, write fallback records and `meta:latest`, and emit the
@@ -45,8 +57,14 @@ export const FinalizeScoresInputSchema = z.object({
 export const handler = async (event: unknown): Promise<FinalizeScoresOutput> => {
   const input = parseStateInput(FinalizeScoresInputSchema, event, 'FinalizeScores');
   env(); // the cache variables themselves are read by RedisHolder; this fails first, naming a malformed one
+  let loads = input.loads ?? [];
+  if (input.loadResults !== undefined) {
+    s3 ??= s3Client();
+    const where = `FinalizeScores: s3://${input.loadResults.Bucket}/${input.loadResults.Key}`;
+    loads = parseStateInput(z.array(PartLoadSchema), await readMapResults(s3, input.loadResults), where);
+  }
   const redis = await cache.get();
-  const out = await finalizeScores(new RedisScoreStore(redis), input);
+  const out = await finalizeScores(new RedisScoreStore(redis), { ...input, loads });
   metrics.addMetric('RowsScored', MetricUnit.Count, out.rowsScored);
   if (out.freshnessHours !== null) metrics.addMetric('ScoreFreshnessHours', MetricUnit.NoUnit, out.freshnessHours);
   metrics.publishStoredMetrics();

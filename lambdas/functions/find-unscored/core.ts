@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchKeys } from '../../../contracts/s3-layout';
-import { INLINE_OBJECTS_MAX, type Work } from '../../../contracts/states/batch';
+import type { Work } from '../../../contracts/states/batch';
 import { findPending } from '../../domain/ledger';
 import { putJson } from '../../platform/s3';
 
@@ -16,13 +16,13 @@ export interface FindParams {
 }
 
 /**
- * The PENDING feature objects this run scores (oldest partition first, at most `limit`). Up to
- * {@link INLINE_OBJECTS_MAX} travel in the state; a longer list goes to `s3://<artifacts>/batch/<runId>/objects.json`
- * and only its URI travels, keeping the execution state small.
+ * The PENDING feature objects this run scores (oldest partition first, at most `limit`). The list goes to
+ * `s3://<artifacts>/batch/<runId>/objects.json` and only its URI travels, so the execution state does not grow with
+ * the number of objects. Nothing is written when there is no work.
  */
 export async function findUnscored(doc: DynamoDBDocumentClient, s3: S3Client, p: FindParams): Promise<Work> {
   const { objects, truncated } = await findPending(doc, p.tableName, p.limit);
-  if (objects.length <= INLINE_OBJECTS_MAX) return { count: objects.length, truncated, objects };
+  if (objects.length === 0) return { count: 0, truncated };
   const objectsUri = await putJson(s3, p.artifactsBucket, batchKeys(p.runId).objects, objects, {
     kmsKeyArn: p.kmsKeyArn,
   });

@@ -14,7 +14,7 @@ const env = functionEnvLoader('find-unscored');
 
 const InputSchema = z.object({ runId: RunIdSchema });
 
-/** `FindUnscored`: `{ count, truncated, objects | objectsUri }` of the PENDING ledger objects. */
+/** `FindUnscored`: `{ count, truncated, objectsUri }` of the PENDING ledger objects. */
 export const handler = async (event: unknown): Promise<Work> => {
   const input = parseStateInput(InputSchema, event, 'FindUnscored');
   const vars = env();

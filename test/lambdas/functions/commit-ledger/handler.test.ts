@@ -1,9 +1,16 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 
 const ddb = mockClient(DynamoDBDocumentClient);
+const s3 = mockClient(S3Client);
+/** parts.json as PrepareInferenceData writes it: CommitLedger reads the quarantined keys there. */
+const partsJson = (quarantinedObjects: string[]) =>
+  ({
+    Body: { transformToString: async () => JSON.stringify({ runId: 'r1', parts: [], quarantinedObjects }) },
+  }) as never;
 mockClient(DynamoDBClient);
 process.env.TABLE_NAME = 'pipeline';
 
@@ -32,13 +39,17 @@ const event = {
     rowsQuarantined: 3,
     expectedRows: 7,
     partsUri: 's3://art/batch/r1/parts.json',
-    quarantinedObjects: ['inference/dt=2026-11-01/b.csv'],
+    objectsQuarantined: 1,
     validationReportUri: 's3://art/reports/r1/validation.json',
   },
   finalize: { rowsScored: 7, runId: 'r1' },
 };
 
-beforeEach(() => ddb.reset());
+beforeEach(() => {
+  ddb.reset();
+  s3.reset();
+  s3.on(GetObjectCommand).callsFake(() => partsJson(['inference/dt=2026-11-01/b.csv']));
+});
 
 describe('CommitLedger handler', () => {
   it('marks scored objects SCORED and no-row objects QUARANTINED, then completes the run', async () => {
@@ -83,9 +94,10 @@ describe('CommitLedger handler', () => {
     ddb.on(TransactWriteCommand).resolves({});
     ddb.on(UpdateCommand).resolves({ Attributes: { pk: 'RUN#r1', status: 'SUCCEEDED' } });
     const keys = event.work.objects.map((o) => o.key);
+    s3.on(GetObjectCommand).callsFake(() => partsJson(keys));
     const out = await handler({
       ...event,
-      data: { ...event.data, rowsIn: 4, rowsUsed: 0, rowsQuarantined: 4, expectedRows: 0, quarantinedObjects: keys },
+      data: { ...event.data, rowsIn: 4, rowsUsed: 0, rowsQuarantined: 4, expectedRows: 0, objectsQuarantined: 2 },
       finalize: null,
     });
     expect(out.summary).toMatchObject({ outcome: 'ALL_QUARANTINED', objects: 0, objectsQuarantined: 2, rowsLoaded: 0 });
