@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: every benchmark (B1–B5) in one run on this machine. Prints one table per benchmark plus the machine
+ * `npm run bench`: every benchmark (B1–B6) in one run on this machine. Prints one table per benchmark plus the machine
  * description, and writes bench-results/latest.{json,md}. Numbers are reported, never asserted; a benchmark fails only
  * when its own correctness checks fail (wrong row counts, wrong answers), which sets exit code 1.
  *
@@ -22,9 +22,10 @@ import { runB2 } from './b2-read';
 import { runB3 } from './b3-discovery';
 import { runB4 } from './b4-end-to-end';
 import { runB5 } from './b5-dev-loop';
+import { runB6 } from './b6-scale';
 import { type BenchEnv, type BenchResult, describeMachine, machineTable, renderTable } from './lib';
 
-export const BENCHMARKS = ['B1', 'B2', 'B3', 'B4', 'B5'] as const;
+export const BENCHMARKS = ['B1', 'B2', 'B3', 'B4', 'B5', 'B6'] as const;
 type BenchId = (typeof BENCHMARKS)[number];
 
 export interface BenchOptions {
@@ -56,7 +57,9 @@ function positiveInt(value: string): number {
 
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   const program = new Command('npm run bench --')
-    .description('Run the benchmarks B1 (load) B2 (read) B3 (discovery) B4 (end to end) B5 (developer loop).')
+    .description(
+      'Run the benchmarks B1 (load) B2 (read) B3 (discovery) B4 (end to end) B5 (developer loop) B6 (scale: state).',
+    )
     .option('--only <list>', 'comma-separated benchmarks to run, e.g. B1,B2', benchList)
     .option('--skip <list>', 'comma-separated benchmarks to leave out, e.g. B5', benchList)
     .option('--rows <n>', 'B1 size in rows (B1 also runs at 5×)', positiveInt, 1_000_000)
@@ -122,7 +125,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
   const results: BenchResult[] = [];
   let failed = 0;
   try {
-    const needServers = ids.some((id) => id === 'B1' || id === 'B2' || id === 'B3');
+    const needServers = ids.some((id) => id === 'B1' || id === 'B2' || id === 'B3' || id === 'B6');
     if (needServers) {
       [moto, redis] = await Promise.all([
         startMoto({ logFile: join(outDir, 'moto.log') }),
@@ -156,6 +159,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
       B3: () => runB3(env, { ddb, doc, s3 }),
       B4: () => runB4(env),
       B5: () => runB5(env),
+      B6: () => runB6(env, s3),
     };
     for (const id of ids) {
       process.stdout.write(`\n${id}…\n`);

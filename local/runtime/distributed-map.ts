@@ -34,6 +34,8 @@ type Definition = { StartAt?: string; States?: Record<string, StateJson> };
 /** What a child run needs of the parent execution: task handlers, overrides and the context object. */
 export interface DistributedMapContext {
   readonly handlers: Record<string, (input: JsonValue) => Promise<JsonValue>>;
+  /** The environment the runner gives its handlers (AWS_ENDPOINT_URL is the S3 the Map reads and writes). */
+  readonly env?: Readonly<Record<string, string>>;
   readonly runOptions: {
     readonly waitTimeOverrides: Record<string, number>;
     readonly retryIntervalOverrides: Record<string, number>;
@@ -83,9 +85,13 @@ export function replaceDistributedMaps(def: Definition): { definition: Definitio
   return { definition: walk(def), maps };
 }
 
-function s3(): S3Client {
-  const endpoint = process.env.AWS_ENDPOINT_URL || undefined;
-  return new S3Client(endpoint ? { endpoint, forcePathStyle: true } : {});
+/** S3 as the state machine's role sees it: the emulator when AWS_ENDPOINT_URL is set (any credentials do there). */
+function s3(ctx: DistributedMapContext): S3Client {
+  const endpoint = ctx.env?.AWS_ENDPOINT_URL || process.env.AWS_ENDPOINT_URL || undefined;
+  const region = process.env.AWS_REGION || 'us-east-1';
+  if (!endpoint) return new S3Client({ region });
+  const credentials = process.env.AWS_ACCESS_KEY_ID ? undefined : { accessKeyId: 'local', secretAccessKey: 'local' };
+  return new S3Client({ endpoint, forcePathStyle: true, region, ...(credentials ? { credentials } : {}) });
 }
 
 /** Run a one-state child machine and return its output (how paths and intrinsics are evaluated: by the library). */
@@ -128,7 +134,7 @@ async function readItems(ctx: DistributedMapContext, name: string, map: StateJso
   const { Bucket, Key } = (await evaluate(ctx, reader.Parameters, input)) as { Bucket: string; Key: string };
   let text: string;
   try {
-    const res = await s3().send(new GetObjectCommand({ Bucket, Key }));
+    const res = await s3(ctx).send(new GetObjectCommand({ Bucket, Key }));
     text = (await res.Body?.transformToString('utf8')) ?? '';
   } catch (e) {
     const err = new Error(`State ${name}: reading items from s3://${Bucket}/${Key} failed: ${(e as Error).message}`);
@@ -247,8 +253,8 @@ function childRecord(ctx: DistributedMapContext, mapRunArn: string, run: ItemRun
   };
 }
 
-async function putJson(bucket: string, key: string, value: unknown): Promise<void> {
-  await s3().send(
+async function putJson(ctx: DistributedMapContext, bucket: string, key: string, value: unknown): Promise<void> {
+  await s3(ctx).send(
     new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(value), ContentType: 'application/json' }),
   );
 }
@@ -278,11 +284,11 @@ async function writeResults(
     const list = records.filter((r) => r.Status === status).map(({ Index: _i, ...r }) => r);
     if (list.length === 0) continue;
     const key = `${folder}${status}_0.json`;
-    await putJson(Bucket, key, list);
+    await putJson(ctx, Bucket, key, list);
     files[status].push({ Key: key, Size: Buffer.byteLength(JSON.stringify(list)) });
   }
   const manifestKey = `${folder}manifest.json`;
-  await putJson(Bucket, manifestKey, { DestinationBucket: Bucket, MapRunArn: mapRunArn, ResultFiles: files });
+  await putJson(ctx, Bucket, manifestKey, { DestinationBucket: Bucket, MapRunArn: mapRunArn, ResultFiles: files });
   return { MapRunArn: mapRunArn, ResultWriterDetails: { Bucket, Key: manifestKey } };
 }
 

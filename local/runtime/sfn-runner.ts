@@ -158,7 +158,7 @@ function startExecution(options: RunStateMachineOptions, ids: ExecutionIds, inpu
     options.definition as Parameters<typeof replaceDistributedMaps>[0],
   );
   for (const [name, map] of Object.entries(maps)) {
-    handlers[name] = distributedMapHandler({ handlers, runOptions, context }, name, map);
+    handlers[name] = distributedMapHandler({ handlers, runOptions, context, env: options.env }, name, map);
   }
   const machine = new StateMachine(definition as unknown as StateMachineDefinition, {
     validationOptions: { checkArn: false, checkPaths: true },
