@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: every benchmark (B1–B5) in one run on this machine. Prints one table per benchmark plus the machine
+ * `npm run bench`: every benchmark (B1–B6) in one run on this machine. Prints one table per benchmark plus the machine
  * description, and writes bench-results/latest.{json,md}. Numbers are reported, never asserted; a benchmark fails only
  * when its own correctness checks fail (wrong row counts, wrong answers), which sets exit code 1.
  *
@@ -22,11 +22,12 @@ import { runB2 } from './b2-read';
 import { runB3 } from './b3-discovery';
 import { runB4 } from './b4-end-to-end';
 import { runB5 } from './b5-dev-loop';
+import { runB6 } from './b6-scale';
 import { runB6Store } from './b6-store';
 import { runB7 } from './b7-cli';
 import { type BenchEnv, type BenchResult, describeMachine, machineTable, renderTable } from './lib';
 
-export const BENCHMARKS = ['B1', 'B2', 'B3', 'B4', 'B5', 'B6S', 'B7'] as const;
+export const BENCHMARKS = ['B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B6S', 'B7'] as const;
 type BenchId = (typeof BENCHMARKS)[number];
 
 export interface BenchOptions {
@@ -59,7 +60,7 @@ function positiveInt(value: string): number {
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   const program = new Command('npm run bench --')
     .description(
-      'Run the benchmarks B1 (load) B2 (read) B3 (discovery) B4 (end to end) B5 (developer loop) B6S (score store scale) B7 (CLI start-up).',
+      'Run the benchmarks B1 (load) B2 (read) B3 (discovery) B4 (end to end) B5 (developer loop) B6 (scale: state) B6S (score store scale) B7 (CLI start-up).',
     )
     .option('--only <list>', 'comma-separated benchmarks to run, e.g. B1,B2', benchList)
     .option('--skip <list>', 'comma-separated benchmarks to leave out, e.g. B5', benchList)
@@ -126,7 +127,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
   const results: BenchResult[] = [];
   let failed = 0;
   try {
-    const needServers = ids.some((id) => id === 'B1' || id === 'B2' || id === 'B3' || id === 'B6S' || id === 'B7');
+    const needServers = ids.some((id) => ['B1', 'B2', 'B3', 'B6', 'B6S', 'B7'].includes(id));
     if (needServers) {
       [moto, redis] = await Promise.all([
         startMoto({ logFile: join(outDir, 'moto.log') }),
@@ -160,6 +161,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
       B3: () => runB3(env, { ddb, doc, s3 }),
       B4: () => runB4(env),
       B5: () => runB5(env),
+      B6: () => runB6(env, s3),
       B6S: () => runB6Store(env),
       B7: () => runB7(env),
     };

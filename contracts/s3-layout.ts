@@ -19,6 +19,8 @@ import { ValidationError } from './errors';
  *   reports/<runId>/lineage.json                         the training objects read (keys, ETags, version ids)
  *   quarantine/<runId>/<original key>                    rejected rows with the reason per row
  *   batch/<runId>/input/part-NNNNN.csv, manifest.json, parts.json, objects.json   transform input of a run
+ *   batch/<runId>/load-items.json                        the LoadScores Distributed Map's items (one per part)
+ *   batch/load-results/<map run id>/{manifest,SUCCEEDED_n,FAILED_n}.json   LoadScores' per-part results (ResultWriter)
  *   results/model_version=<N>/run=<runId>/<part>.out     transform output (Glue table)
  */
 
@@ -139,7 +141,16 @@ export const batchKeys = (runId: string) => ({
   manifest: `${BATCH_PREFIX}${runId}/manifest.json`,
   parts: `${BATCH_PREFIX}${runId}/parts.json`,
   objects: `${BATCH_PREFIX}${runId}/objects.json`,
+  /** JSON array of `{ part, asOf, rows }`: what the LoadScores Distributed Map reads (ItemReader). */
+  loadItems: `${BATCH_PREFIX}${runId}/load-items.json`,
 });
+
+/**
+ * Where the LoadScores Distributed Map writes its per-part results (ResultWriter). Step Functions adds
+ * `<map run id>/manifest.json` and `SUCCEEDED_<n>.json` / `FAILED_<n>.json` under it; FinalizeScores reads them.
+ * Static (the map run id makes each run's folder unique) and under `batch/`, so the same lifecycle rule expires it.
+ */
+export const LOAD_RESULTS_PREFIX = `${BATCH_PREFIX}load-results/`;
 
 /**
  * Transform output prefix of a run: `results/model_version=<N>/run=<runId>/`. Also the Glue partition template when

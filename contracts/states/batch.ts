@@ -12,7 +12,7 @@ import { S3UriSchema as s3Uri } from '../s3-layout';
  * - `model`    ResolveModel     {@link ResolvedModel}
  * - `data`     PrepareInferenceData {@link PreparedData}
  * - `transform` Transform       `{ jobName, status }`
- * - `load`     LoadScores       one load-scores result per part
+ * - `load`     LoadScores       {@link MapRunResult}: where the Distributed Map wrote the per-part results (S3)
  * - `data.finalize` FinalizeScores finalize-scores result (replaces the `null` PrepareInferenceData puts there; stays
  *   `null` when `HasRows?` skipped the transform because every object was quarantined — a Parameters path must
  *   exist, so CommitLedger reads `$.data.finalize` on both routes)
@@ -48,13 +48,14 @@ export const LockResultSchema = z.object({
 export type LockResult = z.infer<typeof LockResultSchema>;
 
 /**
- * FindUnscored's result. Up to {@link INLINE_OBJECTS_MAX} objects travel inline; a longer list is written to S3
- * (`objectsUri`) so the execution's state stays far below the 256 KB payload limit.
+ * FindUnscored's result. The object list is written to S3 (`objectsUri`, `batch/<runId>/objects.json`) and only its
+ * URI travels, so the execution's state is the same size for 1 object or 10 000. `objects` (inline) is still read
+ * when present, for payloads written before the list moved to S3.
  */
 export const WorkSchema = z
   .object({
     count: z.number().int().nonnegative(),
-    /** More PENDING objects exist than one run takes (MAX_OBJECTS_PER_RUN); they wait for the next run. */
+    /** More PENDING objects exist than one run takes (MAX_OBJECTS_PER_RUN); a continuation run takes them. */
     truncated: z.boolean(),
     objects: z.array(LedgerObjectSchema).optional(),
     objectsUri: s3Uri.optional(),
@@ -66,9 +67,6 @@ export const WorkSchema = z
     message: 'work.count must equal objects.length',
   });
 export type Work = z.infer<typeof WorkSchema>;
-
-/** Lists longer than this are written to S3 instead of travelling in the state. */
-export const INLINE_OBJECTS_MAX = 50;
 
 /** ResolveModel's result: the Production model and the SageMaker Model created for it. */
 export const ResolvedModelSchema = z.object({
@@ -85,7 +83,7 @@ export const ResolvedModelSchema = z.object({
 });
 export type ResolvedModel = z.infer<typeof ResolvedModelSchema>;
 
-/** One transform input part as the LoadScores Map iterates it. */
+/** One transform input part: one item of `batch/<runId>/load-items.json`, which the LoadScores Distributed Map reads. */
 export const PreparedPartSchema = z.object({
   /** File name of the part, e.g. `part-00001.csv`. */
   part: z.string().min(1),
@@ -112,13 +110,19 @@ export const PreparedDataSchema = z.object({
    * state stays small.
    */
   resultsPrefix: z.string().endsWith('/'),
-  parts: z.array(PreparedPartSchema),
+  /** Transform input parts (the list is in `parts.json` and `load-items.json`, not in the state). */
+  partCount: z.number().int().nonnegative(),
+  /** Key (artifacts bucket) of `load-items.json`, the JSON array of {@link PreparedPart} LoadScores iterates. */
+  loadItemsKey: z.string().min(1),
   rowsIn: z.number().int().nonnegative(),
   rowsUsed: z.number().int().nonnegative(),
   rowsQuarantined: z.number().int().nonnegative(),
   expectedRows: z.number().int().nonnegative(),
-  /** Objects none of whose rows are usable (file-level failure or every row rejected): ledger → QUARANTINED. */
-  quarantinedObjects: z.array(z.string().min(1)),
+  /**
+   * Objects none of whose rows are usable (file-level failure or every row rejected): ledger → QUARANTINED. Only the
+   * count travels; the keys are `quarantinedObjects` of `parts.json` (partsUri).
+   */
+  objectsQuarantined: z.number().int().nonnegative(),
   validationReportUri: s3Uri,
   /** Largest population stability index over the features (drift against the training statistics). */
   maxDriftPsi: z.number().nonnegative(),
@@ -129,6 +133,20 @@ export const PreparedDataSchema = z.object({
   finalize: z.null(),
 });
 export type PreparedData = z.infer<typeof PreparedDataSchema>;
+
+/**
+ * Where a Distributed Map with a ResultWriter put its results (`$.load.ResultWriterDetails`): the key of its
+ * `manifest.json`, which lists the `SUCCEEDED_<n>.json` / `FAILED_<n>.json` files.
+ */
+export const ResultWriterDetailsSchema = z.object({ Bucket: z.string().min(3), Key: z.string().min(1) });
+export type ResultWriterDetails = z.infer<typeof ResultWriterDetailsSchema>;
+
+/** Output of the LoadScores Distributed Map (ResultWriter set): a map run and where its results are; never the results. */
+export const MapRunResultSchema = z.object({
+  MapRunArn: z.string().min(1),
+  ResultWriterDetails: ResultWriterDetailsSchema,
+});
+export type MapRunResult = z.infer<typeof MapRunResultSchema>;
 
 /** Step Functions' error object put at `$.error` by every Catch. */
 export const StepErrorSchema = z.object({ Error: z.string(), Cause: z.string().optional() });

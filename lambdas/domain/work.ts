@@ -32,3 +32,23 @@ export async function loadWorkObjects(s3: S3Client, work: Work): Promise<LedgerO
   }
   return objects;
 }
+
+/**
+ * The keys of the objects a run quarantined whole, from its `parts.json` (PrepareInferenceData writes them there so
+ * the list does not travel in the state).
+ * @throws ValidationError naming the URI when the document has no such list or the count disagrees
+ */
+export async function loadQuarantinedObjects(s3: S3Client, partsUri: string, expectedCount: number): Promise<string[]> {
+  const doc = await getJson(s3, partsUri);
+  const { quarantinedObjects } = parseStateInput(
+    z.object({ quarantinedObjects: z.array(z.string().min(1)) }),
+    doc,
+    partsUri,
+  );
+  if (quarantinedObjects.length !== expectedCount) {
+    throw new ValidationError(
+      `${partsUri} lists ${quarantinedObjects.length} quarantined objects, the run's data says ${expectedCount}`,
+    );
+  }
+  return quarantinedObjects;
+}

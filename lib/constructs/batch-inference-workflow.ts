@@ -1,13 +1,15 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import type { Construct } from 'constructs';
+import * as cxapi from 'aws-cdk-lib/cx-api';
+import { Construct } from 'constructs';
+import { BATCH_PREFIX, keysUnder, LOAD_RESULTS_PREFIX } from '../../contracts/s3-layout';
 import {
   LockResultSchema,
   PreparedDataSchema,
@@ -17,6 +19,7 @@ import {
 } from '../../contracts/states/batch';
 import { BatchState } from '../../contracts/states/names';
 import type { AppConfig } from '../config';
+import { acknowledge, iam5ResourceId } from '../nag';
 import {
   type BatchFunctions,
   type BatchWorkflowEnvironment,
@@ -25,6 +28,7 @@ import {
 } from './batch-inference-functions';
 import { jsonPathsOf } from './json-path';
 import { SageMakerTransformJob, transformTimeoutSeconds } from './tasks/transform-job';
+import { acknowledgeWildcards } from './wildcards';
 import { Workflow, WorkflowRetry } from './workflow';
 
 export { TRANSFORM_DATA_PROCESSING, transformTimeoutSeconds } from './tasks/transform-job';
@@ -144,6 +148,60 @@ export class BatchInferenceWorkflow extends Workflow<BatchWorkflowEnvironment> {
     this.stateMachine = stateMachine;
     this.logGroup = logGroup;
     transform.grantRun(stateMachine);
+    this.grantLoadScoresMap(stateMachine, props);
+  }
+
+  /**
+   * What the LoadScores Distributed Map itself does as the state machine's role: read `load-items.json`
+   * (ItemReader, under `batch/`), write the results (ResultWriter, under `batch/load-results/`), both SSE-KMS with
+   * the data key; and start/describe/stop its child executions (the policy CDK adds, acknowledged here).
+   */
+  private grantLoadScoresMap(stateMachine: sfn.StateMachine, props: BatchInferenceWorkflowProps): void {
+    const items = props.artifactsBucket.arnForObjects(keysUnder(BATCH_PREFIX));
+    const results = props.artifactsBucket.arnForObjects(keysUnder(LOAD_RESULTS_PREFIX));
+    stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [items] }));
+    stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
+        resources: [results],
+      }),
+    );
+    stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [props.encryptionKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } },
+      }),
+    );
+    acknowledgeWildcards(
+      stateMachine.role,
+      'The LoadScores Distributed Map reads its items (batch/<runId>/load-items.json) and writes its results under ' +
+        'batch/load-results/<map run id>/: run ids and map run ids are known only at run time.',
+      items,
+      results,
+    );
+    const policy = stateMachine.node.tryFindChild('DistributedMapPolicy') as iam.Policy | undefined;
+    if (!policy) return;
+    policy.node.addValidation({
+      validate: () => {
+        const doc = Stack.of(policy).resolve(policy.document.toJSON()) as { Statement?: { Resource?: unknown }[] };
+        const resources = (doc.Statement ?? []).flatMap((st) =>
+          Array.isArray(st.Resource) ? st.Resource : [st.Resource],
+        );
+        acknowledge(
+          policy,
+          ...resources
+            .filter((r) => JSON.stringify(r).includes(':execution:'))
+            .map((r) => ({
+              id: iam5ResourceId(policy, r as string),
+              reason:
+                'Distributed Map child executions of this state machine (execution:<machine>/LoadScores:<id>) are ' +
+                'named by Step Functions at run time; the grant is limited to this state machine.',
+            })),
+        );
+        return [];
+      },
+    });
   }
 
   /** The states from AcquireLock to Notify; every step up to CommitLedger is caught into the failure path. */
@@ -257,7 +315,7 @@ export class BatchInferenceWorkflow extends Workflow<BatchWorkflowEnvironment> {
   private scoreLoading(
     props: BatchInferenceWorkflowProps,
     recordFailure: sfn.IChainable,
-  ): { loadScores: sfn.Map; finalize: sfn.TaskStateBase } {
+  ): { loadScores: sfn.DistributedMap; finalize: sfn.TaskStateBase } {
     const S = BatchState;
     const scoreStamp = sfn.JsonPath.format(
       '{}_{}',
@@ -266,11 +324,26 @@ export class BatchInferenceWorkflow extends Workflow<BatchWorkflowEnvironment> {
     );
     const modelVersion = sfn.JsonPath.numberAt($('model', 'modelVersion'));
     const loadPart = this.invoke(S.LoadPart, props.loaderFunction, { retries: [WorkflowRetry.dependency] });
+    // A Distributed Map: the parts are read from S3 (load-items.json) and the per-part results written to S3, so
+    // neither grows the execution's state (256 KB) and each part's events are in its own child execution's history
+    // (an inline Map's iterations share the parent's 25 000 events).
+    // The bucket is given by path (not as an IBucket) so CDK adds no `<bucket>/*` grant; grantLoadScoresObjects
+    // grants exactly the two prefixes. ResultWriterV2 is the writer that accepts a bucket path; its feature flag is
+    // set on a scope of its own so it changes nothing else of the app.
+    const mapScope = new Construct(this, 'LoadScoresMap');
+    mapScope.node.setContext(cxapi.STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2, true);
+    const bucketNamePath = sfn.JsonPath.stringAt($('data', 'resultsBucket'));
     const loadScores = this.catchInto(
-      new sfn.Map(this, S.LoadScores, {
+      new sfn.DistributedMap(mapScope, S.LoadScores, {
         stateName: S.LoadScores,
-        itemsPath: $('data', 'parts'),
+        itemReader: new sfn.S3JsonItemReader({
+          bucketNamePath,
+          key: sfn.JsonPath.stringAt($('data', 'loadItemsKey')),
+        }),
+        resultWriterV2: new sfn.ResultWriterV2({ bucketNamePath, prefix: LOAD_RESULTS_PREFIX }),
         maxConcurrency: props.config.batch.loadConcurrency,
+        toleratedFailurePercentage: 0,
+        label: 'LoadScores',
         itemSelector: {
           bucket: sfn.JsonPath.stringAt($('data', 'resultsBucket')),
           resultKey: sfn.JsonPath.format(
@@ -294,7 +367,7 @@ export class BatchInferenceWorkflow extends Workflow<BatchWorkflowEnvironment> {
         runId: scoreStamp,
         modelVersion,
         expectedRows: sfn.JsonPath.numberAt($('data', 'expectedRows')),
-        loads: sfn.JsonPath.objectAt('$.load'),
+        loadResults: sfn.JsonPath.objectAt('$.load.ResultWriterDetails'),
       },
       // Replaces the `finalize: null` placeholder of PrepareInferenceData's result, so CommitLedger reads
       // `$.data.finalize` on both routes of HasRows? (a Parameters path that does not exist fails the state).
@@ -314,7 +387,8 @@ export class BatchInferenceWorkflow extends Workflow<BatchWorkflowEnvironment> {
     const S = BatchState;
     const f = this.functions;
     const runId = sfn.JsonPath.stringAt($('run', 'runId'));
-    const data = (k: 'rowsIn' | 'rowsUsed' | 'rowsQuarantined' | 'expectedRows') => sfn.JsonPath.numberAt($('data', k));
+    const data = (k: 'rowsIn' | 'rowsUsed' | 'rowsQuarantined' | 'expectedRows' | 'objectsQuarantined') =>
+      sfn.JsonPath.numberAt($('data', k));
     const commit = this.invoke(S.CommitLedger, f.commitLedger, {
       payload: {
         runId,
@@ -326,7 +400,7 @@ export class BatchInferenceWorkflow extends Workflow<BatchWorkflowEnvironment> {
           rowsQuarantined: data('rowsQuarantined'),
           expectedRows: data('expectedRows'),
           partsUri: sfn.JsonPath.stringAt($('data', 'partsUri')),
-          quarantinedObjects: sfn.JsonPath.listAt($('data', 'quarantinedObjects')),
+          objectsQuarantined: data('objectsQuarantined'),
           validationReportUri: sfn.JsonPath.stringAt($('data', 'validationReportUri')),
         },
         finalize: sfn.JsonPath.objectAt($('data', 'finalize')),

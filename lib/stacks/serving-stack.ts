@@ -10,7 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { type FunctionEnvironment, functionEnvironment } from '../../contracts/function-env';
-import { RESULTS_PREFIX, resultsPrefix, s3Uri } from '../../contracts/s3-layout';
+import { LOAD_RESULTS_PREFIX, RESULTS_PREFIX, resultsPrefix, s3Uri } from '../../contracts/s3-layout';
 import { formatLayout, layoutFor } from '../../contracts/score-layout';
 import { productionKey } from '../../contracts/table-keys';
 import type { AppConfig } from '../config';
@@ -276,6 +276,26 @@ export class ServingStack extends Stack {
     this.loaderFunction.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'DecryptTransformResults',
+        actions: ['kms:Decrypt'],
+        resources: [key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
+      }),
+    );
+
+    // The finalizer reads the LoadScores Distributed Map's per-part results (ResultWriter files, SSE-KMS).
+    const loadResults = `arn:${Aws.PARTITION}:s3:::${artifactsBucketName}/${LOAD_RESULTS_PREFIX}*`;
+    this.finalizeFunction.addToRolePolicy(
+      new iam.PolicyStatement({ sid: 'ReadLoadResults', actions: ['s3:GetObject'], resources: [loadResults] }),
+    );
+    acknowledge(this.finalizeFunction.role!, {
+      id: iam5ResourceId(this, loadResults),
+      reason:
+        'FinalizeScores reads the manifest and result files the LoadScores Distributed Map wrote under a map-run id ' +
+        'known only at run time; GetObject only, limited to that prefix.',
+    });
+    this.finalizeFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'DecryptLoadResults',
         actions: ['kms:Decrypt'],
         resources: [key.keyArn],
         conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },

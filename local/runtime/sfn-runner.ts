@@ -6,6 +6,7 @@
 import './polyfills';
 import { randomUUID } from 'node:crypto';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { distributedMapHandler, replaceDistributedMaps } from './distributed-map';
 import { type JsonValue, json } from './lambda-invoke';
 import { LOCAL_ACCOUNT } from './names';
 import { buildTaskHandlers, type TaskHandlerOptions } from './task-handlers';
@@ -131,35 +132,40 @@ function executionIds(options: RunStateMachineOptions): ExecutionIds {
 
 /** Start the execution on aws-local-stepfunctions: local Task handlers, no waiting in Wait states or between retries. */
 function startExecution(options: RunStateMachineOptions, ids: ExecutionIds, input: JsonValue, startTime: Date) {
-  const handlers = buildTaskHandlers(options);
+  const handlers = buildTaskHandlers(options) as Record<string, (i: JsonValue) => Promise<JsonValue>>;
   const zeroWaits: Record<string, number> = {};
   const retries: Record<string, number> = {};
   for (const s of stateNames(options.definition)) {
     zeroWaits[s] = options.waitMs ?? 0;
     retries[s] = options.retryIntervalMs ?? 0;
   }
-  const machine = new StateMachine(options.definition as unknown as StateMachineDefinition, {
+  const context = {
+    Execution: {
+      Id: ids.executionArn,
+      Name: ids.name,
+      Input: input,
+      StartTime: startTime.toISOString(),
+      RoleArn: `arn:aws:iam::${ids.account}:role/local`,
+    },
+    StateMachine: { Id: ids.smArn, Name: ids.smName },
+    // aws-local-stepfunctions does not fill $$.State; definitions that read it (e.g. RetryCount in a job name) get
+    // the values of a first attempt.
+    State: { Name: '', EnteredTime: startTime.toISOString(), RetryCount: 0 },
+  };
+  const runOptions = { waitTimeOverrides: zeroWaits, retryIntervalOverrides: retries };
+  // Distributed Maps run through local/runtime/distributed-map.ts (the library runs inline Maps only).
+  const { definition, maps } = replaceDistributedMaps(
+    options.definition as Parameters<typeof replaceDistributedMaps>[0],
+  );
+  for (const [name, map] of Object.entries(maps)) {
+    handlers[name] = distributedMapHandler({ handlers, runOptions, context, env: options.env }, name, map);
+  }
+  const machine = new StateMachine(definition as unknown as StateMachineDefinition, {
     validationOptions: { checkArn: false, checkPaths: true },
   });
   return machine.run(input, {
-    overrides: {
-      taskResourceLocalHandlers: handlers as Record<string, (i: JsonValue) => Promise<JsonValue>>,
-      waitTimeOverrides: zeroWaits,
-      retryIntervalOverrides: retries,
-    },
-    context: {
-      Execution: {
-        Id: ids.executionArn,
-        Name: ids.name,
-        Input: input,
-        StartTime: startTime.toISOString(),
-        RoleArn: `arn:aws:iam::${ids.account}:role/local`,
-      },
-      StateMachine: { Id: ids.smArn, Name: ids.smName },
-      // aws-local-stepfunctions does not fill $$.State; definitions that read it (e.g. RetryCount in a job name) get
-      // the values of a first attempt.
-      State: { Name: '', EnteredTime: startTime.toISOString(), RetryCount: 0 },
-    },
+    overrides: { taskResourceLocalHandlers: handlers, ...runOptions },
+    context,
   });
 }
 

@@ -3,6 +3,7 @@ import {
   BATCH_PREFIX,
   batchKeys,
   INFERENCE_PREFIX,
+  LOAD_RESULTS_PREFIX,
   parseS3Uri,
   partitionDate,
   partitionOfPrefix,
@@ -80,7 +81,10 @@ describe('artifacts bucket', () => {
       manifest: 'batch/b-1/manifest.json',
       parts: 'batch/b-1/parts.json',
       objects: 'batch/b-1/objects.json',
+      loadItems: 'batch/b-1/load-items.json',
     });
+    // The LoadScores Distributed Map's results sit under batch/, so the same lifecycle rule expires them.
+    expect(LOAD_RESULTS_PREFIX.startsWith(BATCH_PREFIX)).toBe(true);
     expect(resultsPrefix(3, 'b-1')).toBe('results/model_version=3/run=b-1/');
     expect(resultsPrefix(3, 'b-1').startsWith(RESULTS_PREFIX)).toBe(true);
     expect(partName(1)).toBe('part-00001.csv');

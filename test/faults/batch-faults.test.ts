@@ -153,7 +153,9 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
     const failed = await p.run('batch-02-redis-killed', { [S.LoadPart]: killDuringLoad });
     expect(killedInFlight).toBe(true);
     expect(failed.status).toBe('FAILED');
-    expect(failed.error?.Error).toBe('DependencyError');
+    // The Distributed Map fails as a whole (no failure tolerated); the failed item's error is in the cause.
+    expect(failed.error?.Error).toBe('States.ExceedToleratedFailureThreshold');
+    expect(failed.error?.Cause).toMatch(/first: DependencyError/);
     expect(failed.path).toEqual([...SUCCESS_PATH.slice(0, SUCCESS_PATH.indexOf(S.LoadScores) + 1), ...FAILURE_PATH]);
     // The failing part was retried (DependencyError is retryable) before the run gave up.
     expect(attempts.filter((a) => a === 'part-00001.csv').length).toBeGreaterThan(1);
@@ -165,7 +167,7 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
     await expectReleased();
     expect(await getRun(p.doc, p.table, 'batch-02-redis-killed')).toMatchObject({
       status: 'FAILED',
-      error: { error: 'DependencyError' },
+      error: { error: 'States.ExceedToleratedFailureThreshold' },
     });
 
     // While the cache is down the read API answers 503, never a made-up score.
@@ -395,7 +397,8 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
       part === 'part-00002.csv' ? lines.slice(0, -1) : lines,
     );
     expect(missing.status).toBe('FAILED');
-    expect(missing.error?.Error).toBe('IntegrityError');
+    expect(missing.error?.Error).toBe('States.ExceedToleratedFailureThreshold');
+    expect(missing.error?.Cause).toMatch(/first: IntegrityError/);
     expect(missing.error?.Cause).toMatch(
       /results\/model_version=1\/run=batch-10-missing-line\/part-00002\.csv\.out: 29 rows in the transform output but 30 rows were sent to it/,
     );
@@ -406,13 +409,17 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
       part === 'part-00001.csv' ? lines.map((l, i) => (i === 6 ? l.replace(/,[^,]*$/, ',not-a-score') : l)) : lines,
     );
     expect(corrupt.status).toBe('FAILED');
-    expect(corrupt.error?.Error).toBe('IntegrityError');
+    expect(corrupt.error?.Error).toBe('States.ExceedToleratedFailureThreshold');
+    expect(corrupt.error?.Cause).toMatch(/first: IntegrityError/);
     expect(corrupt.error?.Cause).toMatch(
       /run=batch-11-corrupt-line\/part-00001\.csv\.out line 7: score must be a number in 0\.\.1: \\"G00006,[a-z]+,not-a-score\\"/,
     );
     await pending();
     for (const r of ['batch-10-missing-line', 'batch-11-corrupt-line']) {
-      expect(await getRun(p.doc, p.table, r)).toMatchObject({ status: 'FAILED', error: { error: 'IntegrityError' } });
+      expect(await getRun(p.doc, p.table, r)).toMatchObject({
+        status: 'FAILED',
+        error: { error: 'States.ExceedToleratedFailureThreshold' },
+      });
     }
 
     const rerun = await p.run('batch-12-clean');

@@ -1,5 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { LOAD_RESULTS_PREFIX } from '../../contracts/s3-layout';
 import { BatchState } from '../../contracts/states/names';
 import { loadConfig } from '../../lib/config';
 import { ProjectFunction } from '../../lib/constructs/project-function';
@@ -196,10 +197,18 @@ describe('BatchInference state machine definition', () => {
     expect(t.Parameters.TransformResources).toMatchObject({ InstanceType: 'ml.m5.xlarge', InstanceCount: 2 });
   });
 
-  test('LoadScores maps over the parts with bounded concurrency, one loader call per part', () => {
+  test('LoadScores is a Distributed Map over the parts manifest in S3, results to S3, one loader call per part', () => {
     expect(states.LoadScores).toMatchObject({
       Type: 'Map',
-      ItemsPath: '$.data.parts',
+      ItemReader: {
+        Resource: expect.stringMatching(/:states:::s3:getObject$/),
+        ReaderConfig: { InputType: 'JSON' },
+        Parameters: { 'Bucket.$': '$.data.resultsBucket', 'Key.$': '$.data.loadItemsKey' },
+      },
+      ResultWriter: {
+        Resource: expect.stringMatching(/:states:::s3:putObject$/),
+        Parameters: { 'Bucket.$': '$.data.resultsBucket', Prefix: LOAD_RESULTS_PREFIX },
+      },
       MaxConcurrency: 4,
       ItemSelector: {
         'bucket.$': '$.data.resultsBucket',
@@ -216,13 +225,14 @@ describe('BatchInference state machine definition', () => {
     const processor = (
       states.LoadScores as { ItemProcessor: { StartAt: string; States: Record<string, { Resource: string }> } }
     ).ItemProcessor;
+    expect(processor).toMatchObject({ ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } });
     expect(processor.StartAt).toBe('LoadPart');
     expect(processor.States.LoadPart?.Resource).toMatch(/:function:/);
     expect(states.FinalizeScores?.Parameters).toEqual({
       'runId.$': "States.Format('{}_{}', $$.Execution.StartTime, $$.Execution.Name)",
       'modelVersion.$': '$.model.modelVersion',
       'expectedRows.$': '$.data.expectedRows',
-      'loads.$': '$.load',
+      'loadResults.$': '$.load.ResultWriterDetails',
     });
     // FinalizeScores replaces PrepareInferenceData's `finalize: null`; CommitLedger reads the same path on both
     // routes of HasRows? (null = nothing was transformed).

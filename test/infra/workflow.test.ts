@@ -4,7 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { DependencyError } from '../../contracts/errors';
-import { PreparedDataSchema } from '../../contracts/states/batch';
+import { PreparedDataSchema, PreparedPartSchema } from '../../contracts/states/batch';
 import { loadConfig } from '../../lib/config';
 import { jsonPathsOf } from '../../lib/constructs/json-path';
 import type { ProjectFunction } from '../../lib/constructs/project-function';
@@ -151,10 +151,10 @@ describe('jsonPathsOf', () => {
     const $ = jsonPathsOf({ data: PreparedDataSchema });
     expect($()).toBe('$');
     expect($('data')).toBe('$.data');
-    expect($('data', 'parts')).toBe('$.data.parts');
+    expect($('data', 'loadItemsKey')).toBe('$.data.loadItemsKey');
     // @ts-expect-error `part` is not a field of PreparedDataSchema
     expect($('data', 'part')).toBe('$.data.part');
-    const item = jsonPathsOf(PreparedDataSchema.shape.parts.element.shape, '$$.Map.Item.Value');
+    const item = jsonPathsOf(PreparedPartSchema.shape, '$$.Map.Item.Value');
     expect(item('asOf')).toBe('$$.Map.Item.Value.asOf');
   });
 });

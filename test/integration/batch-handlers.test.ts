@@ -10,10 +10,12 @@ import type { ResolvedModel } from '../../contracts/states/batch';
 import { getLedgerItem, registerArrival } from '../../lambdas/domain/ledger';
 import { getLock } from '../../lambdas/domain/lock';
 import { getRun } from '../../lambdas/domain/tracking';
+import { loadWorkObjects } from '../../lambdas/domain/work';
 import { acquireBatchLock } from '../../lambdas/functions/acquire-lock/core';
 import { commitLedger } from '../../lambdas/functions/commit-ledger/core';
 import { findUnscored } from '../../lambdas/functions/find-unscored/core';
 import { releaseBatchLock } from '../../lambdas/functions/release-lock/core';
+import { putJson } from '../../lambdas/platform/s3';
 import { createBucket, createPipelineTable, testClients } from '../support/aws';
 import { describeWithServers } from '../support/servers';
 
@@ -39,6 +41,10 @@ describeWithServers('batch handler cores against moto', { moto: true }, (env) =>
     table = await createPipelineTable(c.ddb);
     bucket = await createBucket(s3);
   });
+
+  /** parts.json of a run, as PrepareInferenceData writes it (CommitLedger reads the quarantined keys there). */
+  const putParts = (runId: string, quarantinedObjects: string[]) =>
+    putJson(s3, bucket, `batch/${runId}/parts.json`, { runId, parts: [], quarantinedObjects });
 
   const acquire = (runId: string, now = new Date()) =>
     acquireBatchLock(doc, {
@@ -100,12 +106,12 @@ describeWithServers('batch handler cores against moto', { moto: true }, (env) =>
     const keys = Array.from({ length: 60 }, (_, i) => `inference/dt=2026-01-01/f${String(i).padStart(3, '0')}.csv`);
     for (const key of keys) await registerArrival(doc, t, { key, etag: `e-${key}`, size: 10, source: 'event' });
 
-    const small = await findUnscored(doc, s3, { tableName: t, runId: 'r1', limit: 5, artifactsBucket: bucket });
-    expect(small).toEqual({
-      count: 5,
-      truncated: true,
-      objects: keys.slice(0, 5).map((key) => ({ key, etag: `e-${key}`, size: 10 })),
-    });
+    // The list always travels as an S3 manifest, however short.
+    const small = await findUnscored(doc, s3, { tableName: t, runId: 'r0', limit: 5, artifactsBucket: bucket });
+    expect(small).toEqual({ count: 5, truncated: true, objectsUri: `s3://${bucket}/batch/r0/objects.json` });
+    expect(await loadWorkObjects(s3, small)).toEqual(
+      keys.slice(0, 5).map((key) => ({ key, etag: `e-${key}`, size: 10 })),
+    );
 
     const big = await findUnscored(doc, s3, { tableName: t, runId: 'r1', limit: 100, artifactsBucket: bucket });
     expect(big).toEqual({ count: 60, truncated: false, objectsUri: `s3://${bucket}/batch/r1/objects.json` });
@@ -125,9 +131,9 @@ describeWithServers('batch handler cores against moto', { moto: true }, (env) =>
       rowsUsed: 118,
       rowsQuarantined: 2,
       expectedRows: 118,
-      partsUri: `s3://${bucket}/batch/r1/parts.json`,
-      // keys[2] had no usable row: it is marked QUARANTINED, not SCORED.
-      quarantinedObjects: [keys[2]!],
+      // keys[2] had no usable row: it is marked QUARANTINED, not SCORED (its key is read from parts.json).
+      partsUri: await putParts('r1', [keys[2]!]),
+      objectsQuarantined: 1,
       validationReportUri: `s3://${bucket}/reports/r1/validation.json`,
     };
 
@@ -186,7 +192,8 @@ describeWithServers('batch handler cores against moto', { moto: true }, (env) =>
     expect(again.committed).toBe(58);
 
     const after = await findUnscored(doc, s3, { tableName: t, runId: 'r2', limit: 100, artifactsBucket: bucket });
-    expect(after).toEqual({ count: 1, truncated: false, objects: [{ key: keys[1], etag: 'new-etag', size: 11 }] });
+    expect(after).toMatchObject({ count: 1, truncated: false });
+    expect(await loadWorkObjects(s3, after)).toEqual([{ key: keys[1], etag: 'new-etag', size: 11 }]);
   });
 
   it('no usable row (finalize null): every object QUARANTINED with the report, run ALL_QUARANTINED, not retried', async () => {
@@ -209,8 +216,8 @@ describeWithServers('batch handler cores against moto', { moto: true }, (env) =>
       rowsUsed: 0,
       rowsQuarantined: 3,
       expectedRows: 0,
-      partsUri: `s3://${bucket}/batch/q1/parts.json`,
-      quarantinedObjects: keys,
+      partsUri: await putParts('q1', keys),
+      objectsQuarantined: 2,
       validationReportUri: reportUri,
     };
     const base = { tableName: t, runId: 'q1', model, work };
@@ -224,7 +231,11 @@ describeWithServers('batch handler cores against moto', { moto: true }, (env) =>
       }),
     ).rejects.toThrow(/no scores were loaded \(no FinalizeScores result\) but 1 rows were sent/);
     await expect(
-      commitLedger(doc, s3, { ...base, data: { ...data, quarantinedObjects: [keys[0]!] }, finalize: null }),
+      commitLedger(doc, s3, {
+        ...base,
+        data: { ...data, partsUri: await putParts('q1-one', [keys[0]!]), objectsQuarantined: 1 },
+        finalize: null,
+      }),
     ).rejects.toThrow(/no rows were scored but 1 object\(s\) were not quarantined: inference\/no-partition\.csv/);
     for (const key of keys) expect((await getLedgerItem(doc, t, key))?.status).toBe('PENDING');
 

@@ -355,7 +355,13 @@ describeWithServers('data core against moto S3', { moto: true }, (env) => {
         rowsUsed: 300,
         rowsQuarantined: 4,
         expectedRows: 300,
+        quarantinedObjects: [k3, k4, k5],
       });
+      // What the LoadScores Distributed Map reads: per part only what the loader needs.
+      expect(JSON.parse(await text(s3, `s3://${artifacts}/${res.loadItemsKey}`))).toEqual([
+        { part: 'part-00001.csv', asOf: '2026-11-03', rows: 200 },
+        { part: 'part-00002.csv', asOf: '2026-11-03', rows: 100 },
+      ]);
       const part1 = (await text(s3, `s3://${artifacts}/batch/batch-run-1/input/part-00001.csv`)).trimEnd().split('\n');
       expect(part1).toHaveLength(200);
       const impute = (spec.features[2] as { impute: number }).impute;
@@ -448,7 +454,11 @@ describeWithServers('data core against moto S3', { moto: true }, (env) => {
       const none = await prepareInferenceData({ ...base, objects: [{ key: k2, etag: e2 }], runId: 'batch-none' });
       expect(none).toMatchObject({ parts: [], rowsUsed: 0, expectedRows: 0, quarantinedObjects: [k2] });
       expect(none.rowsIn).toBe(none.rowsQuarantined);
-      expect(JSON.parse(await text(s3, none.partsUri))).toMatchObject({ parts: [], expectedRows: 0 });
+      expect(JSON.parse(await text(s3, none.partsUri))).toMatchObject({
+        parts: [],
+        expectedRows: 0,
+        quarantinedObjects: [k2],
+      });
       expect(JSON.parse(await text(s3, none.validationReportUri))).toMatchObject({
         files: [{ file: k2, status: 'failed' }],
       });

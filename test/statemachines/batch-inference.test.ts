@@ -366,7 +366,9 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
     };
     const failed = await run('batch-cache-down', { [S.LoadPart]: flakyCache });
     expect(failed.status).toBe('FAILED');
-    expect(failed.error?.Error).toBe('DependencyError');
+    // A Distributed Map fails as a whole when an item fails (no failure tolerated); the item's error is in the cause.
+    expect(failed.error?.Error).toBe('States.ExceedToleratedFailureThreshold');
+    expect(failed.error?.Cause).toMatch(/1 of 2 items failed; first: DependencyError: Redis connection/);
     expect(failed.path).toEqual([
       S.AcquireLock,
       S.LockAcquired,

@@ -6,7 +6,7 @@ import { parseS3Uri } from '../../../contracts/s3-layout';
 import type { ResolvedModel, RunSummary, Work } from '../../../contracts/states/batch';
 import { commitScored, markQuarantined } from '../../domain/ledger-commit';
 import { completeRun } from '../../domain/tracking';
-import { loadWorkObjects } from '../../domain/work';
+import { loadQuarantinedObjects, loadWorkObjects } from '../../domain/work';
 import { getText } from '../../platform/s3';
 
 /** Counts PrepareInferenceData reported (subset of `$.data`). */
@@ -16,8 +16,11 @@ export const DataCountsSchema = z.object({
   rowsQuarantined: z.number().int().nonnegative(),
   expectedRows: z.number().int().nonnegative(),
   partsUri: z.string().min(1),
-  /** Objects none of whose rows were usable: marked QUARANTINED (not retried until a new version arrives). */
-  quarantinedObjects: z.array(z.string().min(1)),
+  /**
+   * How many objects had no usable row: marked QUARANTINED (not retried until a new version arrives). Their keys are
+   * read from `parts.json` (partsUri).
+   */
+  objectsQuarantined: z.number().int().nonnegative(),
   validationReportUri: z.string().min(1),
 });
 export type DataCounts = z.infer<typeof DataCountsSchema>;
@@ -114,7 +117,9 @@ export async function commitLedger(doc: DynamoDBDocumentClient, s3: S3Client, p:
     );
   }
   const objects = await loadWorkObjects(s3, p.work);
-  const rejected = new Set(p.data.quarantinedObjects);
+  const rejected = new Set(
+    p.data.objectsQuarantined > 0 ? await loadQuarantinedObjects(s3, p.data.partsUri, p.data.objectsQuarantined) : [],
+  );
   const unknown = [...rejected].filter((k) => !objects.some((o) => o.key === k));
   if (unknown.length > 0) {
     throw new IntegrityError(

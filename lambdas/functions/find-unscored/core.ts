@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchKeys } from '../../../contracts/s3-layout';
-import { INLINE_OBJECTS_MAX, type Work } from '../../../contracts/states/batch';
+import type { Work } from '../../../contracts/states/batch';
 import { selectWork } from '../../domain/due';
 import { putJson } from '../../platform/s3';
 
@@ -23,19 +23,20 @@ export interface FindParams {
 }
 
 /**
+/**
  * The feature objects this run scores: PENDING ones, then those due again for the Production version
- * (lambdas/domain/due.ts), at most `limit`. Up to {@link INLINE_OBJECTS_MAX} travel in the state; a longer list goes
- * to `s3://<artifacts>/batch/<runId>/objects.json` and only its URI travels, keeping the execution state small.
+ * (lambdas/domain/due.ts), at most `limit`. The list goes to `s3://<artifacts>/batch/<runId>/objects.json` and only
+ * its URI travels, so the execution state does not grow with the number of objects. Nothing is written when there is
+ * no work.
  */
 export async function findUnscored(doc: DynamoDBDocumentClient, s3: S3Client, p: FindParams): Promise<Work> {
-  const selection = await selectWork(doc, {
+  const { objects, truncated } = await selectWork(doc, {
     tableName: p.tableName,
     limit: p.limit,
     windowDays: p.windowDays ?? 7,
     ...(p.now ? { now: p.now } : {}),
   });
-  const { objects, truncated } = selection;
-  if (objects.length <= INLINE_OBJECTS_MAX) return { count: objects.length, truncated, objects };
+  if (objects.length === 0) return { count: 0, truncated };
   const objectsUri = await putJson(s3, p.artifactsBucket, batchKeys(p.runId).objects, objects, {
     kmsKeyArn: p.kmsKeyArn,
   });

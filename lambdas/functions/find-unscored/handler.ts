@@ -17,8 +17,8 @@ const env = functionEnvLoader('find-unscored');
 const InputSchema = z.object({ runId: RunIdSchema });
 
 /**
- * `FindUnscored`: `{ count, truncated, objects | objectsUri }` of the PENDING ledger objects and those due for the
- * Production version; emits the freshness metrics.
+ * `FindUnscored`: `{ count, truncated, objectsUri }` of the PENDING ledger objects and those due for the Production
+ * version; emits the freshness metrics.
  */
 export const handler = withLambdaContext(async (event: unknown): Promise<Work> => {
   const input = parseStateInput(InputSchema, event, 'FindUnscored');

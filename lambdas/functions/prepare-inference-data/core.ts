@@ -76,6 +76,8 @@ export interface PrepareInferenceDataResult {
   specRunId: string;
   manifestUri: string;
   partsUri: string;
+  /** Key (artifacts bucket) of `load-items.json`, the LoadScores items. */
+  loadItemsKey: string;
   inputPrefixUri: string;
   parts: InferencePart[];
   rowsIn: number;
@@ -255,7 +257,7 @@ async function writeOutputs(
 ): Promise<
   Pick<
     PrepareInferenceDataResult,
-    'validationReportUri' | 'statsUri' | 'inputPrefixUri' | 'manifestUri' | 'partsUri' | 'drift'
+    'validationReportUri' | 'statsUri' | 'inputPrefixUri' | 'manifestUri' | 'partsUri' | 'loadItemsKey' | 'drift'
   >
 > {
   const { s3, spec, artifactsBucket, runId } = run.input;
@@ -279,8 +281,17 @@ async function writeOutputs(
     rowsUsed,
     rowsQuarantined: report.rowsQuarantined,
     expectedRows: rowsUsed,
+    quarantinedObjects: run.quarantinedObjects,
   });
-  return { validationReportUri, statsUri, inputPrefixUri, manifestUri, partsUri, drift };
+  // What the LoadScores Distributed Map iterates (ItemReader): per part only what the loader needs.
+  const loadItemsKey = batchKeys(runId).loadItems;
+  await putJson(
+    s3,
+    artifactsBucket,
+    loadItemsKey,
+    run.parts.map(({ part, asOf, rows }) => ({ part, asOf, rows })),
+  );
+  return { validationReportUri, statsUri, inputPrefixUri, manifestUri, partsUri, loadItemsKey, drift };
 }
 
 /**
@@ -375,6 +386,7 @@ export async function prepareInferenceData(input: PrepareInferenceDataInput): Pr
     specRunId: spec.runId,
     manifestUri: out.manifestUri,
     partsUri: out.partsUri,
+    loadItemsKey: out.loadItemsKey,
     inputPrefixUri: out.inputPrefixUri,
     parts: run.parts,
     rowsIn: report.rowsIn,
@@ -415,8 +427,8 @@ export function transformJobName(namePrefix: string, runId: string): string {
 
 /**
  * Shape PrepareInferenceData's state output from the data core's result: the deterministic job name, the results
- * prefix for the Production model version, and per part only what LoadScores needs (the full list with source keys
- * and etags stays in parts.json).
+ * prefix for the Production model version, and counts and S3 keys only — the part list (`load-items.json`,
+ * `parts.json`) and the quarantined objects (`parts.json`) stay in S3, so the state does not grow with the run.
  *
  * @throws IntegrityError when the counts do not add up (rows in = used + quarantined; expected = used = Σ part rows)
  */
@@ -440,12 +452,13 @@ export function toPreparedData(
     outputUri: `s3://${p.artifactsBucket}/${prefix}`,
     resultsBucket: p.artifactsBucket,
     resultsPrefix: prefix,
-    parts: prepared.parts.map(({ part, asOf, rows }) => ({ part, asOf, rows })),
+    partCount: prepared.parts.length,
+    loadItemsKey: prepared.loadItemsKey,
     rowsIn,
     rowsUsed,
     rowsQuarantined,
     expectedRows,
-    quarantinedObjects: prepared.quarantinedObjects,
+    objectsQuarantined: prepared.quarantinedObjects.length,
     validationReportUri: prepared.validationReportUri,
     maxDriftPsi: maxDrift(prepared.drift),
     finalize: null,

@@ -84,12 +84,12 @@ export const handler = withLambdaContext(async (event: unknown): Promise<Prepare
   logger.info('Prepared transform input', {
     runId: input.runId,
     objects: objects.length,
-    parts: data.parts.length,
+    parts: data.partCount,
     rowsIn: data.rowsIn,
     rowsUsed: data.rowsUsed,
     rowsQuarantined: data.rowsQuarantined,
     transformJobName: data.transformJobName,
-    quarantinedObjects: data.quarantinedObjects.length,
+    quarantinedObjects: data.objectsQuarantined,
   });
   return data;
 });

@@ -5,8 +5,21 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 
 const ddb = mockClient(DynamoDBDocumentClient);
-mockClient(DynamoDBClient);
 const s3 = mockClient(S3Client);
+/** parts.json as PrepareInferenceData writes it: CommitLedger reads the quarantined keys there. */
+const partsJson = (quarantinedObjects: string[]) =>
+  ({
+    Body: {
+      // parts.json as PrepareInferenceData writes it: the rows each object sent, and the quarantined keys.
+      transformToString: async () =>
+        JSON.stringify({
+          runId: 'r1',
+          parts: [{ part: 'part-00001.csv', sourceKey: 'inference/dt=2026-11-01/a.csv', rows: 7 }],
+          quarantinedObjects,
+        }),
+    },
+  }) as never;
+mockClient(DynamoDBClient);
 process.env.TABLE_NAME = 'pipeline';
 
 import { handler } from '../../../../lambdas/functions/commit-ledger/handler';
@@ -34,21 +47,16 @@ const event = {
     rowsQuarantined: 3,
     expectedRows: 7,
     partsUri: 's3://art/batch/r1/parts.json',
-    quarantinedObjects: ['inference/dt=2026-11-01/b.csv'],
+    objectsQuarantined: 1,
     validationReportUri: 's3://art/reports/r1/validation.json',
   },
   finalize: { rowsScored: 7, runId: 'r1' },
 };
 
-/** parts.json as PrepareInferenceData writes it: the rows each object sent. */
-const partsJson = JSON.stringify({
-  parts: [{ part: 'part-00001.csv', sourceKey: 'inference/dt=2026-11-01/a.csv', rows: 7 }],
-});
-
 beforeEach(() => {
   ddb.reset();
   s3.reset();
-  s3.on(GetObjectCommand).resolves({ Body: { transformToString: async () => partsJson } } as never);
+  s3.on(GetObjectCommand).callsFake(() => partsJson(['inference/dt=2026-11-01/b.csv']));
 });
 
 describe('CommitLedger handler', () => {
@@ -98,9 +106,10 @@ describe('CommitLedger handler', () => {
     ddb.on(TransactWriteCommand).resolves({});
     ddb.on(UpdateCommand).resolves({ Attributes: { pk: 'RUN#r1', status: 'SUCCEEDED' } });
     const keys = event.work.objects.map((o) => o.key);
+    s3.on(GetObjectCommand).callsFake(() => partsJson(keys));
     const out = await handler({
       ...event,
-      data: { ...event.data, rowsIn: 4, rowsUsed: 0, rowsQuarantined: 4, expectedRows: 0, quarantinedObjects: keys },
+      data: { ...event.data, rowsIn: 4, rowsUsed: 0, rowsQuarantined: 4, expectedRows: 0, objectsQuarantined: 2 },
       finalize: null,
     });
     expect(out.summary).toMatchObject({ outcome: 'ALL_QUARANTINED', objects: 0, objectsQuarantined: 2, rowsLoaded: 0 });

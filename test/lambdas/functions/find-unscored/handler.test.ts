@@ -36,20 +36,13 @@ beforeEach(() => {
 });
 
 describe('FindUnscored handler', () => {
-  it('returns a short list inline', async () => {
-    ddb.on(QueryCommand).resolves({ Items: [item(1), item(2)] });
-    await expect(handler({ runId: 'r1' })).resolves.toEqual({
-      count: 2,
-      truncated: false,
-      objects: [
-        { key: 'inference/dt=2026-11-01/f1.csv', etag: 'e1', size: 10 },
-        { key: 'inference/dt=2026-11-01/f2.csv', etag: 'e2', size: 10 },
-      ],
-    });
+  it('writes nothing when there is no work', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    await expect(handler({ runId: 'r1' })).resolves.toEqual({ count: 0, truncated: false });
     expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
   });
 
-  it('writes a long list to S3 and returns its URI', async () => {
+  it('writes the list, short or long, to S3 and returns only its URI', async () => {
     ddb.on(QueryCommand).resolves({ Items: Array.from({ length: 51 }, (_, i) => item(i)) });
     s3.on(PutObjectCommand).resolves({});
     await expect(handler({ runId: 'r1' })).resolves.toEqual({

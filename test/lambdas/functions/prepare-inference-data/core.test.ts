@@ -32,6 +32,7 @@ const prepared = (over: Partial<PrepareInferenceDataResult> = {}): PrepareInfere
   specRunId: 'train-1',
   manifestUri: 's3://art/batch/r1/manifest.json',
   partsUri: 's3://art/batch/r1/parts.json',
+  loadItemsKey: 'batch/r1/load-items.json',
   inputPrefixUri: 's3://art/batch/r1/input/',
   parts: [
     {
@@ -63,21 +64,21 @@ const prepared = (over: Partial<PrepareInferenceDataResult> = {}): PrepareInfere
 describe('toPreparedData', () => {
   const p = { runId: 'r1', namePrefix: 'mlops-batch-dev', artifactsBucket: 'art', modelVersion: 4 };
 
-  it('keeps per part only what LoadScores needs and points the output at the model version and run', () => {
+  it('keeps counts and S3 keys only (no list) and points the output at the model version and run', () => {
     const d = toPreparedData(prepared(), p);
     expect(PreparedDataSchema.parse(d)).toEqual(d);
     expect(d).toMatchObject({
       outputUri: 's3://art/results/model_version=4/run=r1/',
       resultsBucket: 'art',
       resultsPrefix: 'results/model_version=4/run=r1/',
-      parts: [
-        { part: 'part-00001.csv', asOf: '2026-11-01', rows: 3 },
-        { part: 'part-00002.csv', asOf: '2026-11-02', rows: 2 },
-      ],
+      partCount: 2,
+      loadItemsKey: 'batch/r1/load-items.json',
+      objectsQuarantined: 0,
       expectedRows: 5,
       maxDriftPsi: 0.31,
     });
-    expect(d.parts[0]).not.toHaveProperty('sourceKey');
+    expect(d).not.toHaveProperty('parts');
+    expect(d).not.toHaveProperty('quarantinedObjects');
   });
 
   it('refuses counts that do not add up', () => {

@@ -206,7 +206,7 @@ describeWithServers('PrepareInferenceData handler metrics (moto)', { moto: true 
     const body = csv('inference', '2026-11-02', 5).replace('customer_id', 'customerid');
     const etag = await put(key, body);
     const { data, calls, perFeature } = await runSpied('batch-metrics-2', [{ key, etag, size: body.length }]);
-    expect(data).toMatchObject({ parts: [], expectedRows: 0, rowsUsed: 0, quarantinedObjects: [key], finalize: null });
+    expect(data).toMatchObject({ partCount: 0, expectedRows: 0, rowsUsed: 0, objectsQuarantined: 1, finalize: null });
     expect(calls).toContainEqual({ name: 'RowsQuarantined', unit: 'Count', value: data.rowsQuarantined });
     expect(calls).toContainEqual({ name: 'MaxFeatureDriftPsi', unit: 'None', value: 0 });
     expect(perFeature.size).toBe(0);

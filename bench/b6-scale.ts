@@ -1,0 +1,71 @@
+/**
+ * B6 scale (state): the BatchInference execution's largest state for runs of 10 … 5 000 parts, measured on the
+ * synthesized definition with the local runtime (bench/state-size.ts), side by side with the same runs' state in the
+ * previous design (the part list and every part's load result inline), and the parts per run each allows under Step
+ * Functions' 256 KB state limit.
+ *
+ * The prepare and load times per million rows with the fan-out, bytes per entity and the loader ratio are not part
+ * of this benchmark yet (the README's Benchmarks section says what is measured where).
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import { extractDefinition } from '../local/runtime/inventory';
+import { synthesizeApp } from '../local/runtime/synth';
+import { createBucket } from '../test/support/aws';
+import { type BenchEnv, type BenchResult, int, ratio } from './lib';
+import { measureStateSize, STATE_LIMIT_BYTES, type StateSizeResult } from './state-size';
+
+export async function runB6(env: BenchEnv, s3: S3Client): Promise<BenchResult> {
+  const sizes = env.quick ? [10, 500] : [10, 500, 5_000];
+  const definition = extractDefinition(synthesizeApp(), 'WorkflowStateMachine');
+  const bucket = await createBucket(s3);
+  const results: StateSizeResult[] = [];
+  for (const parts of sizes) {
+    const r = await measureStateSize({ definition, s3, bucket, parts, endpoint: env.motoEndpoint });
+    if (r.status !== 'SUCCEEDED' || r.rowsScored !== parts * 100_000) {
+      throw new Error(
+        `B6: run of ${parts} parts ended ${r.status} with ${r.rowsScored} rows reconciled${r.error ? ` (${r.error})` : ''}`,
+      );
+    }
+    env.log(
+      `B6: ${parts} parts: state ${r.maxStateBytes} B (after ${r.largestAfter}), inline design ${r.inlineDesignBytes} B`,
+    );
+    results.push(r);
+  }
+  const first = results[0]!;
+  const last = results.at(-1)!;
+  // Bytes each extra part adds: the slope between the smallest and largest run.
+  const slope = (f: (r: StateSizeResult) => number) => (f(last) - f(first)) / (last.parts - first.parts);
+  const inlinePerPart = slope((r) => r.inlineDesignBytes);
+  const newPerPart = slope((r) => r.maxStateBytes);
+  const inlineBase = first.inlineDesignBytes - inlinePerPart * first.parts;
+  const inlineMaxParts = Math.floor((STATE_LIMIT_BYTES - inlineBase) / inlinePerPart);
+  return {
+    id: 'B6',
+    title: 'Scale: execution state per run (BatchInference, synthesized definition, local runtime)',
+    tables: [
+      {
+        title: 'Largest execution state (bytes) by parts per run',
+        columns: ['parts', 'manifests + Distributed Map', 'inline (previous design)', 'inline / manifests'],
+        rows: results.map((r) => [
+          int(r.parts),
+          int(r.maxStateBytes),
+          int(r.inlineDesignBytes),
+          ratio(r.inlineDesignBytes / r.maxStateBytes),
+        ]),
+      },
+      {
+        title: 'Growth and limit (256 KB)',
+        columns: ['design', 'bytes per extra part', 'parts per run allowed by the state'],
+        rows: [
+          ['manifests + Distributed Map', newPerPart.toFixed(3), 'not bounded by the state'],
+          ['inline (previous design)', inlinePerPart.toFixed(0), int(inlineMaxParts)],
+        ],
+      },
+    ],
+    notes: [
+      'Each part: 100 000 rows, 5 segment values in its load result; a tenth as many quarantined objects as parts.',
+      'Task states are stand-ins with the real output shapes (bench/state-size.ts); the Distributed Map runs in the local emulation (local/runtime/distributed-map.ts) and FinalizeScores reads every part result back from S3.',
+    ],
+    data: { results, inlinePerPart, newPerPart, inlineMaxParts },
+  };
+}
