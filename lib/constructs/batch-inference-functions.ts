@@ -14,7 +14,7 @@ import {
 } from '../../contracts/s3-layout';
 import type { AppConfig } from '../config';
 import { acknowledge, iam5ResourceId } from '../nag';
-import { modelPackageArns, modelPackageGroupArn, ProjectFunction } from './project-function';
+import { ProjectFunction } from './project-function';
 import type { Workflow } from './workflow';
 
 /** The environment BatchInferenceWorkflow gives every function it creates (`CODE_VERSION` follows). */
@@ -150,16 +150,9 @@ export function grantBatchFunctions(f: BatchFunctions, props: BatchAccessProps, 
 function grantResolveModel(fn: ProjectFunction, props: BatchAccessProps): void {
   const group = props.modelPackageGroupName;
   const stack = Stack.of(fn);
-  // One statement naming the group and its versions: ListModelPackages is called with the group name here.
-  const packages = modelPackageArns(fn, group);
+  // The same registry read as the Training functions (ListModelPackages on `*`: it has no resource-level permissions).
+  fn.grantModelPackageRead(group);
   const models = stack.formatArn({ service: 'sagemaker', resource: 'model', resourceName: `${props.namePrefix}-v*` });
-  fn.addToRolePolicy(
-    new iam.PolicyStatement({
-      sid: 'ReadModelRegistry',
-      actions: ['sagemaker:ListModelPackages', 'sagemaker:DescribeModelPackage'],
-      resources: [modelPackageGroupArn(fn, group), packages],
-    }),
-  );
   fn.addToRolePolicy(
     new iam.PolicyStatement({
       sid: 'ManageProductionModel',
@@ -167,17 +160,10 @@ function grantResolveModel(fn: ProjectFunction, props: BatchAccessProps): void {
       resources: [models],
     }),
   );
-  acknowledge(
-    fn.role!,
-    {
-      id: iam5ResourceId(fn, packages),
-      reason: `DescribeModelPackage on the versions of group ${group} only; the Production version is found at run time.`,
-    },
-    {
-      id: iam5ResourceId(fn, models),
-      reason: `Describe/CreateModel only for Models named ${props.namePrefix}-v<version>; the version is known at run time.`,
-    },
-  );
+  acknowledge(fn.role!, {
+    id: iam5ResourceId(fn, models),
+    reason: `Describe/CreateModel only for Models named ${props.namePrefix}-v<version>; the version is known at run time.`,
+  });
   fn.addToRolePolicy(
     new iam.PolicyStatement({
       sid: 'PassSageMakerRole',

@@ -10,6 +10,7 @@ import type { ApplicationFactory } from '../application';
 import { type AppConfig, ConfigError, type ContextSource, loadConfig } from '../config';
 import { allowCloudWatchLogs } from '../constructs/logs-key-policy';
 import { acknowledge } from '../nag';
+import { physicalNames } from '../physical-names';
 import { PipelineStage } from '../pipeline-stage';
 import { acknowledgeCrossRegionSupport, acknowledgeGenerated } from './pipeline-nag';
 
@@ -52,6 +53,15 @@ export function loadProdConfig(ctx: ContextSource, config: AppConfig): AppConfig
     throw err;
   }
 }
+
+/**
+ * Node.js line of the build (`runtime-versions` of the synth step on the Ubuntu standard:7.0 image). 22 is the newest
+ * line that image lists as a runtime version (its Dockerfile carries Node 24, but runtimes.yml does not offer it yet:
+ * aws/aws-codebuild-docker-images#803); it is a supported LTS (Node 20 is past end of life). The Lambdas run
+ * PROJECT_RUNTIME (Node 24): esbuild bundles them for that target whatever Node runs the build, and the tests run on a
+ * Node no newer than the Lambdas'. Move to '24' when the image lists it.
+ */
+export const BUILD_NODE_VERSION = '22';
 
 /** Commands of the synth step, in order (also what the tests assert). */
 export const SYNTH_INSTALL_COMMANDS: readonly string[] = [
@@ -134,13 +144,15 @@ export class PipelineStack extends Stack {
       account: p.prodAccount ?? prodConfig.account ?? config.account,
       region: p.prodRegion ?? prodConfig.region ?? config.region,
     };
+    // Physical names carry namePrefix and envName (lib/physical-names.ts), so Dev and Prod share an account and region
+    // unless both are the same.
     if (
       prodEnv.account === devEnv.account &&
       prodEnv.region === devEnv.region &&
-      prodConfig.namePrefix === config.namePrefix
+      physicalNames(prodConfig).stem === physicalNames(config).stem
     ) {
       throw new ConfigError(
-        `environments.${config.envName}.pipeline: Dev and Prod would deploy to the same account and region (${devEnv.account ?? 'pipeline account'}/${devEnv.region ?? 'pipeline region'}) with the same namePrefix "${prefix}", so their named resources (state machines, model package group) collide; expected pipeline.prodAccount or pipeline.prodRegion to differ, or a different environments.${prodConfig.envName}.namePrefix`,
+        `environments.${config.envName}.pipeline: Dev and Prod would deploy to the same account and region (${devEnv.account ?? 'pipeline account'}/${devEnv.region ?? 'pipeline region'}) as the same environment "${physicalNames(config).stem}", so their stacks and named resources (state machines, model package group) collide; expected pipeline.prodEnvironment to name another environment, pipeline.prodAccount or pipeline.prodRegion to differ, or a different environments.${prodConfig.envName}.namePrefix`,
         ['pipeline prod environment collides with dev'],
       );
     }
@@ -159,7 +171,7 @@ export class PipelineStack extends Stack {
       description: `${prefix}: pipeline artifacts and build logs`,
       enableKeyRotation: true,
       alias: `alias/${prefix}-pipeline`,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     allowCloudWatchLogs(this.key);
 
@@ -170,7 +182,7 @@ export class PipelineStack extends Stack {
       versioned: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       lifecycleRules: [
         { id: 'expire-access-logs', expiration: Duration.days(365) },
         { id: 'expire-noncurrent', noncurrentVersionExpiration: Duration.days(30) },
@@ -193,7 +205,7 @@ export class PipelineStack extends Stack {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       serverAccessLogsBucket: accessLogs,
       serverAccessLogsPrefix: 'artifacts/',
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       lifecycleRules: [
         // Pipeline artifacts (source zips, cloud assemblies) are only needed while executions can be retried.
         { id: 'expire-artifacts', expiration: Duration.days(90) },
@@ -206,7 +218,7 @@ export class PipelineStack extends Stack {
       logGroupName: `/aws/codebuild/${prefix}-pipeline`,
       retention: config.logRetentionDays as logs.RetentionDays,
       encryptionKey: this.key,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
 
     // --- Pipeline -----------------------------------------------------------------------------------------------
@@ -249,7 +261,7 @@ export class PipelineStack extends Stack {
       synthCodeBuildDefaults: {
         buildEnvironment: { computeType: codebuild.ComputeType.MEDIUM },
         partialBuildSpec: codebuild.BuildSpec.fromObject({
-          phases: { install: { 'runtime-versions': { nodejs: '20' } } },
+          phases: { install: { 'runtime-versions': { nodejs: BUILD_NODE_VERSION } } },
         }),
         timeout: Duration.minutes(60),
         // `cdk synth` resolves context lookups (cdk.context.json is not committed) through the CDK bootstrap lookup

@@ -5,7 +5,9 @@ import { App, Stack, Stage } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { createApp } from '../../bin/app';
 import { type AppConfig, ConfigError, loadConfig } from '../../lib/config';
+import { PROJECT_RUNTIME } from '../../lib/constructs/project-function';
 import {
+  BUILD_NODE_VERSION,
   loadProdConfig,
   PipelineStack,
   POST_DEPLOY_TRAINING_COMMAND,
@@ -183,7 +185,11 @@ describe('PipelineStack: structure', () => {
     const synth = action('Build', 'Synth');
     const spec = buildSpecOf(synth);
     expect(spec.phases.install?.commands).toEqual([...SYNTH_INSTALL_COMMANDS]);
-    expect(spec.phases.install?.['runtime-versions']).toEqual({ nodejs: '20' });
+    expect(spec.phases.install?.['runtime-versions']).toEqual({ nodejs: BUILD_NODE_VERSION });
+    // Node 22 or newer, and never newer than the Lambdas' runtime (nodejs24.x).
+    const lambdaMajor = Number(/nodejs(\d+)/.exec(PROJECT_RUNTIME.name)?.[1]);
+    expect(Number(BUILD_NODE_VERSION)).toBeGreaterThanOrEqual(22);
+    expect(Number(BUILD_NODE_VERSION)).toBeLessThanOrEqual(lambdaMajor);
     expect(spec.phases.build?.commands).toEqual([
       'npm ci',
       'npm run typecheck',
@@ -391,8 +397,14 @@ describe('PipelineStack: configuration errors', () => {
     expect(attempt({ repository: undefined })).toThrow(/environments\.dev\.pipeline\.repository/);
   });
 
-  test('Dev and Prod in the same account and region with the same namePrefix would collide', () => {
-    expect(attempt({ prodAccount: DEV_ACCOUNT })).toThrow(/same account and region .*namePrefix "mlops-batch"/);
+  test('Dev and Prod in one account and region deploy side by side (their names carry the environment)', () => {
+    expect(attempt({ prodAccount: DEV_ACCOUNT })).not.toThrow();
+  });
+
+  test('Prod as the same environment as Dev in the same account and region would collide', () => {
+    expect(attempt({ prodAccount: DEV_ACCOUNT, prodEnvironment: 'dev' })).toThrow(
+      /same account and region .*same environment "mlops-batch-dev"/,
+    );
   });
 
   test('an unknown Prod environment is named with the key that chose it', () => {
