@@ -1,4 +1,4 @@
-import { ArnFormat, type CfnResource, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, type CfnResource, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as pipelines from 'aws-cdk-lib/pipelines';
 import type { Construct } from 'constructs';
+import { keysUnder, TRAINING_PREFIX } from '../../contracts/s3-layout';
 import type { ApplicationFactory } from '../application';
 import { type AppConfig, ConfigError, type ContextSource, loadConfig } from '../config';
 import { allowCloudWatchLogs } from '../constructs/logs-key-policy';
@@ -94,8 +95,9 @@ export const POST_DEPLOY_TRAINING_COMMAND = 'sh scripts/start-training-and-wait.
  * The delivery pipeline (CDK Pipelines, self-mutating):
  *
  * `Source` (repository connection, configured branch) → `Build` (install, typecheck, test, `cdk synth`) →
- * `UpdatePipeline` (self-mutation) → `Assets` → `Dev` (every application stack, then `TrainOnDev`: start a Training
- * execution and fail the pipeline unless it succeeds within `postDeployTrainingWaitMinutes`) → `Prod`
+ * `UpdatePipeline` (self-mutation) → `Assets` → `Dev` (every application stack, then `TrainOnDev`: skip with a
+ * warning when Dev has no training data, else start a Training execution and wait up to
+ * `postDeployTrainingWaitMinutes`; `pipeline.blockPromotionOn` decides which outcomes stop the pipeline) → `Prod`
  * (`PromoteToProd` manual approval, then every application stack in the Prod account/region).
  *
  * Artifacts are encrypted with the pipeline's own KMS key (rotated) whatever the Prod account, so a cross-account Prod
@@ -292,16 +294,23 @@ export class PipelineStack extends Stack {
       resourceName: `${training.name}:*`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
+    const devData = this.devStage.stacks.data;
+    const featuresBucketOutput = devData.node.tryFindChild('FeaturesBucketName');
+    if (!(featuresBucketOutput instanceof CfnOutput)) {
+      throw new Error(`${devData.node.path}: no CfnOutput "FeaturesBucketName" (TrainOnDev checks for training data)`);
+    }
     this.trainOnDev = new pipelines.CodeBuildStep('TrainOnDev', {
-      // The repository checkout carries the script; the state machine ARN comes from the Dev training stack output.
+      // The repository checkout carries the script; the state machine ARN and the features bucket come from the Dev
+      // stacks' outputs. An empty training/ prefix skips the run with a warning (a fresh Dev account has no data).
       input: source,
       commands: [POST_DEPLOY_TRAINING_COMMAND],
       env: {
         WAIT_MINUTES: String(waitMinutes),
         POLL_SECONDS: '30',
         RUN_TRIGGER: 'pipeline',
+        BLOCK_PROMOTION_ON: p.blockPromotionOn,
       },
-      envFromCfnOutputs: { TRAINING_STATE_MACHINE_ARN: training.arnOutput },
+      envFromCfnOutputs: { TRAINING_STATE_MACHINE_ARN: training.arnOutput, FEATURES_BUCKET: featuresBucketOutput },
       // Start and watch one execution, nothing else: no StopExecution, no other state machine.
       rolePolicyStatements: [
         new iam.PolicyStatement({
@@ -313,6 +322,14 @@ export class PipelineStack extends Stack {
           sid: 'WatchTrainingOnDev',
           actions: ['states:DescribeExecution'],
           resources: [executionArns],
+        }),
+        // The bucket name is a string with pseudo parameters (no cross-stage reference); Dev deploys to this account
+        // and region, where they resolve to the Dev bucket.
+        new iam.PolicyStatement({
+          sid: 'LookForTrainingData',
+          actions: ['s3:ListBucket'],
+          resources: [`arn:${this.partition}:s3:::${devData.featuresBucketName}`],
+          conditions: { StringLike: { 's3:prefix': [keysUnder(TRAINING_PREFIX)] } },
         }),
       ],
       timeout: Duration.minutes(Math.min(CODEBUILD_MAX_MINUTES, waitMinutes + 10)),
@@ -327,7 +344,7 @@ export class PipelineStack extends Stack {
     this.pipeline.addStage(this.prodStage, {
       pre: [
         new pipelines.ManualApprovalStep('PromoteToProd', {
-          comment: `Dev is deployed and its Training run succeeded. Approve to deploy ${p.branch} to Prod (${prodConfig.envName}).`,
+          comment: `Dev is deployed and its Training run passed (pipeline.blockPromotionOn = ${p.blockPromotionOn}; see the TrainOnDev log). Approve to deploy ${p.branch} to Prod (${prodConfig.envName}).`,
         }),
       ],
     });
