@@ -1,9 +1,11 @@
+import * as path from 'node:path';
 import { ArnFormat, CfnOutput, type Environment, type Stack, Tags } from 'aws-cdk-lib';
 import type { CfnStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { resolveCodeVersion } from './code-version';
 import type { AppConfig } from './config';
-import { ProjectFunction } from './constructs/project-function';
+import { ProjectFunction, REPO_ROOT } from './constructs/project-function';
+import { directlyGrantedServices, type VpcWorkload } from './constructs/sdk-services';
 import { BatchInferenceStack } from './stacks/batch-inference-stack';
 import { DataStack } from './stacks/data-stack';
 import { type MonitoredFunction, MonitoringStack } from './stacks/monitoring-stack';
@@ -31,6 +33,17 @@ export function projectFunctions(stacks: readonly Stack[]): MonitoredFunction[] 
       .filter((c): c is ProjectFunction => c instanceof ProjectFunction)
       .map((fn) => ({ name: `${stack.node.id}-${fn.node.id}`, fn })),
   );
+}
+
+/** The project functions in the given stacks that run in a VPC: handler module and directly granted services. */
+export function inVpcWorkloads(stacks: readonly Stack[]): VpcWorkload[] {
+  return stacks
+    .flatMap((stack) => stack.node.findAll())
+    .filter((c): c is ProjectFunction => c instanceof ProjectFunction && c.isBoundToVpc)
+    .map((fn) => ({
+      entry: path.resolve(REPO_ROOT, fn.entryPath),
+      grantedServices: fn.role ? directlyGrantedServices(fn.role) : new Set<string>(),
+    }));
 }
 
 /**
@@ -122,6 +135,11 @@ export function createApplicationStacks(scope: Construct, config: AppConfig, env
     stackName: stackName('monitoring'),
     description: 'mlops-batch-pipeline: dashboard, alarms, ops topic',
   });
+
+  // Interface endpoints follow the code that runs in the VPC: the functions placed there (their handlers' AWS SDK
+  // imports). The training job also runs in the VPC, but with network isolation: SageMaker moves its data through the
+  // S3 gateway endpoint and writes its logs and metrics itself, so it needs no interface endpoint.
+  network.addInterfaceEndpointsFor(inVpcWorkloads([serving, training, batch]));
 
   const all = [data, network, serving, training, batch, monitoring];
   for (const stack of all) {

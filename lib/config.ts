@@ -221,6 +221,12 @@ export const PipelineConfigSchema = z
     prodRegion: awsRegion.optional(),
     /** How long the post-deploy step waits for the Training run before failing the pipeline. */
     postDeployTrainingWaitMinutes: positiveInt.max(480).default(90),
+    /**
+     * Which outcomes of the Dev Training run stop the pipeline before Prod: `failure` (the run failed: code or
+     * infrastructure is broken; a gate rejection only warns, it judges the data and model, not the deploy),
+     * `failure-or-rejection`, or `never`. Without training data the run is skipped with a warning either way.
+     */
+    blockPromotionOn: z.enum(['failure', 'failure-or-rejection', 'never']).default('failure'),
     /** Environment block (`context.environments.<name>`) whose settings the pipeline's Prod stage deploys. */
     prodEnvironment: z
       .string()

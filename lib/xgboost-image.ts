@@ -110,20 +110,3 @@ export function xgboostImageUri(scope: Construct, version: XgboostVersion = '1.7
   const account = mapping.findInMap(Aws.REGION, 'account');
   return Fn.join('', [account, '.dkr.ecr.', Aws.REGION, '.', Aws.URL_SUFFIX, `/${REPOSITORY}:${version}`]);
 }
-
-/**
- * ARN of the `sagemaker-xgboost` ECR repository serving the stack's region (for a least-privilege pull statement),
- * token-friendly like {@link xgboostImageUri}.
- */
-export function xgboostRepositoryArn(scope: Construct): string {
-  const stack = Stack.of(scope);
-  if (!Token.isUnresolved(stack.region)) {
-    const account = XGBOOST_REGISTRY_ACCOUNTS[stack.region];
-    if (account === undefined) xgboostImageUriForRegion(stack.region); // throws naming the region
-    return `arn:${stack.partition}:ecr:${stack.region}:${account}:repository/${REPOSITORY}`;
-  }
-  xgboostImageUri(scope); // ensures the mapping exists
-  const mapping = stack.node.findChild(MAPPING_ID) as CfnMapping;
-  const account = mapping.findInMap(Aws.REGION, 'account');
-  return Fn.join('', ['arn:', Aws.PARTITION, ':ecr:', Aws.REGION, ':', account, `:repository/${REPOSITORY}`]);
-}

@@ -1,13 +1,23 @@
 #!/bin/sh
 # Post-deploy step of the pipeline (CodeBuild, after the Dev stage): start one Training execution and wait for it.
 #
-# Exits 0 when the execution SUCCEEDED; exits 1 (failing the pipeline) when it FAILED / TIMED_OUT / ABORTED, when it
-# is still running after WAIT_MINUTES (it is left running: this role may only start and describe executions), or when
-# an AWS call fails.
+# No training data yet (features/training/ of the Dev features bucket is empty, e.g. a fresh Dev account): prints a
+# warning and exits 0 without starting a run, so the first deploy can reach Prod.
+#
+# Otherwise exits 0 when the execution SUCCEEDED. When it did not, BLOCK_PROMOTION_ON decides (config
+# pipeline.blockPromotionOn):
+#   failure               (default) exit 1 when the run failed (FAILED / TIMED_OUT / ABORTED, still running after
+#                         WAIT_MINUTES); a candidate the model gate rejected (GateFailedError) only warns
+#   failure-or-rejection  exit 1 on either
+#   never                 warn and exit 0 whatever the outcome
+# A refused AWS call always exits 1. A run still going after WAIT_MINUTES is left running (this role may only start
+# and describe executions).
 #
 # Environment:
 #   TRAINING_STATE_MACHINE_ARN  (required) ARN of the Training state machine (from the Dev training stack output)
+#   FEATURES_BUCKET             (required) Dev features bucket (from the Dev data stack output)
 #   WAIT_MINUTES                (required) how long to wait for the execution to end
+#   BLOCK_PROMOTION_ON          failure | failure-or-rejection | never (default failure)
 #   POLL_SECONDS                seconds between DescribeExecution calls (default 30)
 #   RUN_TRIGGER                 `trigger` of the execution input (default pipeline)
 #   CODEBUILD_RESOLVED_SOURCE_VERSION, CODEBUILD_BUILD_ID  set by CodeBuild; kept on the run as a note
@@ -17,6 +27,10 @@ set -eu
 fail() {
   echo "start-training: $*" >&2
   exit 1
+}
+
+warn() {
+  echo "start-training: WARNING: $*" >&2
 }
 
 [ -n "${TRAINING_STATE_MACHINE_ARN:-}" ] || fail "TRAINING_STATE_MACHINE_ARN is not set (Dev training stack output TrainingStateMachineArn)"
@@ -29,6 +43,28 @@ case "$POLL_SECONDS" in
 esac
 AWS=${AWS:-aws}
 TRIGGER=${RUN_TRIGGER:-pipeline}
+[ -n "${FEATURES_BUCKET:-}" ] || fail "FEATURES_BUCKET is not set (Dev data stack output FeaturesBucketName)"
+BLOCK_ON=${BLOCK_PROMOTION_ON:-failure}
+case "$BLOCK_ON" in
+  failure | failure-or-rejection | never) ;;
+  *) fail "BLOCK_PROMOTION_ON must be failure, failure-or-rejection or never, got '$BLOCK_ON'" ;;
+esac
+
+# Outcome of a run that did not succeed: "failure" or "rejection" ($1), message ($2).
+not_succeeded() {
+  if [ "$BLOCK_ON" = never ] || { [ "$1" = rejection ] && [ "$BLOCK_ON" = failure ]; }; then
+    warn "$2 (not blocking promotion: BLOCK_PROMOTION_ON=$BLOCK_ON)"
+    exit 0
+  fi
+  fail "$2"
+}
+
+KEYS=$($AWS s3api list-objects-v2 --bucket "$FEATURES_BUCKET" --prefix training/ --max-keys 1 \
+  --query KeyCount --output text) || fail "listing s3://$FEATURES_BUCKET/training/ failed"
+if [ "$KEYS" = 0 ]; then
+  warn "no training data under s3://$FEATURES_BUCKET/training/: skipping the Training run (upload features, then run mlops-batch train)"
+  exit 0
+fi
 
 commit=${CODEBUILD_RESOLVED_SOURCE_VERSION:-unknown}
 short=$(printf '%s' "$commit" | cut -c1-12 | tr -cd 'A-Za-z0-9')
@@ -60,12 +96,15 @@ while :; do
     *)
       DETAIL=$($AWS stepfunctions describe-execution --execution-arn "$EXECUTION_ARN" \
         --query '[error, cause]' --output text 2>/dev/null || true)
-      fail "Training run $RUN_ID ended $STATUS: $DETAIL"
+      case "$DETAIL" in
+        GateFailedError*) not_succeeded rejection "Training run $RUN_ID: the model gate rejected the candidate: $DETAIL" ;;
+        *) not_succeeded failure "Training run $RUN_ID ended $STATUS: $DETAIL" ;;
+      esac
       ;;
   esac
   now=$(date +%s)
   if [ "$now" -ge "$deadline" ]; then
-    fail "Training run $RUN_ID still $STATUS after $WAIT_MINUTES min (left running; see $EXECUTION_ARN)"
+    not_succeeded failure "Training run $RUN_ID still $STATUS after $WAIT_MINUTES min (left running; see $EXECUTION_ARN)"
   fi
   sleep "$POLL_SECONDS"
 done

@@ -157,7 +157,7 @@ export function grantBatchFunctions(f: BatchFunctions, props: BatchAccessProps, 
 function grantResolveModel(fn: ProjectFunction, props: BatchAccessProps): void {
   const group = props.modelPackageGroupName;
   const stack = Stack.of(fn);
-  // ListModelPackages takes no resource-level permissions: scoped to the group it is denied (npm run iam-check).
+  // The same registry read as the Training functions (ListModelPackages on `*`: it has no resource-level permissions).
   fn.grantModelPackageRead(group);
   const models = stack.formatArn({ service: 'sagemaker', resource: 'model', resourceName: `${props.namePrefix}-v*` });
   fn.addToRolePolicy(

@@ -20,6 +20,7 @@ import {
 import { BatchState } from '../../contracts/states/names';
 import type { AppConfig } from '../config';
 import { acknowledge, iam5ResourceId } from '../nag';
+import { physicalNames } from '../physical-names';
 import {
   type BatchFunctions,
   type BatchWorkflowEnvironment,
@@ -44,12 +45,12 @@ const $ = jsonPathsOf({
 const part = jsonPathsOf(PreparedPartSchema.shape, '$$.Map.Item.Value');
 
 /**
- * Physical name of the BatchInference state machine, `<namePrefix>-batch-inference` (like the Training state machine,
- * `<namePrefix>-training`). The Training stack's approval-event function starts runs on approval by this name (the
- * TrainingWorkflow default), not by a reference, avoiding a stack cycle.
+ * Physical name of the BatchInference state machine, `<namePrefix>-<env>-batch-inference` (lib/physical-names.ts). The
+ * Training stack's approval-event function starts runs on approval by this name (the TrainingWorkflow default), not by
+ * a reference, avoiding a stack cycle.
  */
-export function batchStateMachineName(config: Pick<AppConfig, 'namePrefix'>): string {
-  return `${config.namePrefix}-batch-inference`;
+export function batchStateMachineName(config: Pick<AppConfig, 'namePrefix' | 'envName'>): string {
+  return physicalNames(config).batchStateMachine;
 }
 
 /** Properties of {@link BatchInferenceWorkflow}. */

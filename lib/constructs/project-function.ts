@@ -86,7 +86,7 @@ export interface ProjectFunctionProps {
   readonly logEncryptionKey?: kms.IKey;
   /**
    * Removal policy of the log group.
-   * @default RemovalPolicy.RETAIN (logs outlive a stack deletion for audits)
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE (logs outlive a stack deletion for audits)
    */
   readonly logRemovalPolicy?: RemovalPolicy;
 }
@@ -118,6 +118,14 @@ export interface GrantTableItemsOptions {
    */
   readonly indexes?: boolean;
 }
+
+/**
+ * SageMaker registry actions that take no resource-level permissions: the Service Authorization Reference lists no
+ * resource type for them (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html),
+ * so a statement naming the group or package ARNs never matches and the call is denied. Granted on `*` here only.
+ * (DescribeModelPackage, DescribeModel and CreateModel do take resource ARNs and stay scoped.)
+ */
+export const UNSCOPED_REGISTRY_ACTIONS = ['sagemaker:ListModelPackages'] as const;
 
 /** ARN of a Model Package Group of this stack's account and region. */
 export function modelPackageGroupArn(scope: Construct, group: string): string {
@@ -212,7 +220,7 @@ export class ProjectFunction extends NodejsFunction {
     const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
       retention: props.logRetention ?? configuredLogRetention(scope),
       encryptionKey: props.logEncryptionKey,
-      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     const role = createExecutionRole(scope, `${id}Role`, serviceName, logGroup, props.vpc !== undefined);
 
@@ -341,15 +349,17 @@ export class ProjectFunction extends NodejsFunction {
   }
 
   /**
-   * Describe the packages of Model Package Group `group`, and list packages (ListModelPackages supports no
-   * resource-level permissions).
+   * Describe the packages of Model Package Group `group`, and list packages. The one registry read every function uses
+   * (Training and BatchInference stacks alike).
    */
   public grantModelPackageRead(group: string): void {
     const packages = modelPackageArns(this, group);
     this.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['sagemaker:DescribeModelPackage'], resources: [packages] }),
     );
-    this.addToRolePolicy(new iam.PolicyStatement({ actions: ['sagemaker:ListModelPackages'], resources: ['*'] }));
+    this.addToRolePolicy(
+      new iam.PolicyStatement({ sid: 'ListModelPackages', actions: [...UNSCOPED_REGISTRY_ACTIONS], resources: ['*'] }),
+    );
     acknowledgeWildcards(
       this.role ?? this,
       'Model package versions of this group only (versions are created at run time); ListModelPackages supports no ' +

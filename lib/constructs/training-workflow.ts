@@ -25,6 +25,7 @@ import {
 } from '../../contracts/states/training';
 import type { AppConfig } from '../config';
 import { acknowledge } from '../nag';
+import { physicalNames } from '../physical-names';
 import { xgboostImageUri } from '../xgboost-image';
 import { batchStateMachineName } from './batch-inference-workflow';
 import { jsonPathsOf } from './json-path';
@@ -77,7 +78,7 @@ export interface TrainingWorkflowProps {
   /**
    * Name of the BatchInference state machine started on approval when `batch.startOnApproval` is on (a name, not a
    * reference, so the batch stack may depend on this one without a cycle).
-   * @default - `batchStateMachineName(config)`, i.e. `${namePrefix}-batch-inference`
+   * @default - `batchStateMachineName(config)`, i.e. `<namePrefix>-<env>-batch-inference`
    */
   readonly batchStateMachineName?: string;
   /**
@@ -171,7 +172,7 @@ export class TrainingWorkflow extends Workflow<TrainingWorkflowEnvironment> {
     this.functions = { ...this.functions, PrepareEvaluation: prepareEvaluation };
     const { definition, train, scoreCandidate } = this.definition(props, f, prepareEvaluation);
     const { stateMachine, logGroup } = this.createStateMachine({
-      stateMachineName: `${config.namePrefix}-training`,
+      stateMachineName: physicalNames(config).trainingStateMachine,
       comment: 'Training: validate features, train XGBoost, gate, register for approval',
       definition,
       timeout: Duration.seconds((t.useSpot ? t.maxWaitSeconds : t.maxRuntimeSeconds) * 2 + 3600),

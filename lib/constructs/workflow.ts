@@ -12,6 +12,7 @@ import { StepErrorSchema } from '../../contracts/states/training';
 import { resolveCodeVersion } from '../code-version';
 import type { AppConfig } from '../config';
 import { acknowledge, NagIds } from '../nag';
+import { physicalNames } from '../physical-names';
 import { jsonPathsOf } from './json-path';
 import { ProjectFunction, type ProjectFunctionProps } from './project-function';
 import { acknowledgeWildcards } from './wildcards';
@@ -258,7 +259,11 @@ export abstract class Workflow<B extends WorkflowEnvironment = WorkflowEnvironme
   }
 
   /**
-   * The state machine (JSONPath, X-Ray tracing) and its log group `LogGroup` (data key, retained).
+   * The state machine (JSONPath, X-Ray tracing) and its log group `LogGroup` (encrypted, retained after a stack
+   * deletion), named `/aws/vendedlogs/states/<state machine>`: AWS recommends the vended-logs prefix for log groups
+   * Step Functions delivers to, so one log resource policy covers them all instead of growing with each log group
+   * (that policy has a size limit). Retained except when its own first deploy fails: a fixed name left behind by a
+   * rolled-back create would make the retry fail (the group already exists).
    *
    * Execution data is not logged: state inputs and outputs carry validation causes that can quote feature values and
    * entity ids (customer data) and would be copied into CloudWatch Logs. All events (transitions, error names) are
@@ -269,9 +274,10 @@ export abstract class Workflow<B extends WorkflowEnvironment = WorkflowEnvironme
     logGroup: logs.LogGroup;
   } {
     const logGroup = new logs.LogGroup(this, 'LogGroup', {
+      logGroupName: physicalNames(this.base.config).stateMachineLogGroup(props.stateMachineName),
       retention: this.base.config.logRetentionDays as logs.RetentionDays,
       encryptionKey: this.base.encryptionKey,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     const stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: props.stateMachineName,

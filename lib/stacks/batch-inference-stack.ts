@@ -16,9 +16,9 @@ import { BATCH_PREFIX, INFERENCE_PREFIX, RESULTS_PREFIX, TRAINING_PREFIX } from 
 import type { AppConfig } from '../config';
 import { BatchInferenceWorkflow } from '../constructs/batch-inference-workflow';
 import { ProjectFunction } from '../constructs/project-function';
+import { sageMakerKeyServices } from '../constructs/tasks/train-job';
 import { acknowledgeWildcards } from '../constructs/wildcards';
 import { acknowledge, iam5ResourceId, NagIds } from '../nag';
-import { xgboostRepositoryArn } from '../xgboost-image';
 
 /** Properties of {@link BatchInferenceStack}. */
 export interface BatchInferenceStackProps extends StackProps {
@@ -129,12 +129,18 @@ export class BatchInferenceStack extends Stack {
       }),
       description: 'EventBridge Scheduler: start BatchInference executions',
     });
-    // Scheduler decrypts the schedule (customer-managed key) and sends to the KMS-encrypted DLQ with this role.
+    // Scheduler decrypts the schedule (customer-managed key) and sends to the KMS-encrypted DLQ with this role: the key
+    // is used through those two services only.
     schedulerRole.addToPolicy(
       new iam.PolicyStatement({
         sid: 'UseDataKeyForScheduleAndDeadLetters',
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         resources: [key.keyArn],
+        conditions: {
+          StringEquals: {
+            'kms:ViaService': [`scheduler.${this.region}.amazonaws.com`, `sqs.${this.region}.amazonaws.com`],
+          },
+        },
       }),
     );
     this.schedule = new scheduler.Schedule(this, 'BatchSchedule', {
@@ -296,6 +302,7 @@ export class BatchInferenceStack extends Stack {
       sid: 'DataKeyForVolume',
       actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
       resources: [key.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': sageMakerKeyServices(this) } },
     });
     const jobLogs = this.formatArn({
       service: 'logs',
@@ -314,17 +321,13 @@ export class BatchInferenceStack extends Stack {
       resources: ['*'],
       conditions: { StringLike: { 'cloudwatch:namespace': ['/aws/sagemaker/TransformJobs', 'aws/sagemaker/*'] } },
     });
-    add({
-      sid: 'PullXgboostImage',
-      actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
-      resources: [xgboostRepositoryArn(this)],
-    });
-    add({ sid: 'EcrAuthToken', actions: ['ecr:GetAuthorizationToken'], resources: ['*'] });
+    // No ECR statements: SageMaker pulls built-in algorithm images (XGBoost) with its own credentials, not the
+    // execution role's (SageMaker API reference, AlgorithmSpecification).
     acknowledge(role, {
       id: NagIds.iam5Resource,
       reason:
-        'SageMaker transform role: ecr:GetAuthorizationToken and cloudwatch:PutMetricData (limited by a namespace ' +
-        'condition) do not support resource-level permissions.',
+        'SageMaker transform role: cloudwatch:PutMetricData (limited by a namespace condition) does not support ' +
+        'resource-level permissions.',
     });
     const reason =
       "The transform job reads the model of the Production version (training/<runId>/model/), the run's input " +

@@ -9,6 +9,7 @@ import { GSI1_NAME, GSI1_PK, GSI1_SK, TABLE_PK, TABLE_SK } from '../../contracts
 import type { AppConfig } from '../config';
 import { allowCloudWatchLogs } from '../constructs/logs-key-policy';
 import { acknowledge, NagIds } from '../nag';
+import { physicalNames } from '../physical-names';
 
 /** Properties of {@link DataStack}. */
 export interface DataStackProps extends StackProps {
@@ -29,7 +30,9 @@ export const ACCESS_LOG_EXPIRY_DAYS = 365;
  * Stateful resources of the pipeline: the customer-managed KMS key, the features / artifacts /
  * access-log buckets, the `Pipeline` DynamoDB table (tracking, ledger, lock) and the SageMaker Model Package Group.
  *
- * Everything here is retained on stack deletion. The Model Package Group lives here rather than in the Training stack
+ * Everything here is retained on stack deletion and update (`RETAIN_ON_UPDATE_OR_DELETE`, CloudFormation's
+ * RetainExceptOnCreate: a resource created by a deploy that rolls back is deleted, so the fixed bucket and group names
+ * are free for the retry; the table alone is plain RETAIN, see below). The Model Package Group lives here rather than in the Training stack
  * because the registry is state (model versions, approval history): redeploying or replacing the stateless Training
  * stack must never touch it.
  */
@@ -52,7 +55,7 @@ export class DataStack extends Stack {
   public readonly accessLogsBucket: s3.Bucket;
   /** The single `Pipeline` table (`pk`/`sk`, sparse GSI `gsi1`). */
   public readonly table: dynamodb.Table;
-  /** Name of the SageMaker Model Package Group (`<namePrefix>-churn`). */
+  /** Name of the SageMaker Model Package Group (`<namePrefix>-<env>-churn`). */
   public readonly modelPackageGroupName: string;
   /** ARN of the SageMaker Model Package Group. */
   public readonly modelPackageGroupArn: string;
@@ -62,12 +65,13 @@ export class DataStack extends Stack {
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
     const { namePrefix } = props.config;
+    const names = physicalNames(props.config);
 
     this.key = new kms.Key(this, 'DataKey', {
       description: `${namePrefix}: pipeline data (S3, DynamoDB, logs, secrets)`,
       enableKeyRotation: true,
-      alias: `alias/${namePrefix}-${props.config.envName}-data`,
-      removalPolicy: RemovalPolicy.RETAIN,
+      alias: names.keyAlias('data'),
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     // CloudWatch Logs encrypts the project's log groups (functions, flow logs, API access logs, state machines)
     // with this key; the encryption context pins the grant to log groups of this account and region.
@@ -81,7 +85,7 @@ export class DataStack extends Stack {
       versioned: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       lifecycleRules: [
         { id: 'expire-access-logs', expiration: Duration.days(ACCESS_LOG_EXPIRY_DAYS) },
         { id: 'expire-noncurrent', noncurrentVersionExpiration: Duration.days(30) },
@@ -114,7 +118,7 @@ export class DataStack extends Stack {
         serverAccessLogsBucket: this.accessLogsBucket,
         serverAccessLogsPrefix: logPrefix,
         eventBridgeEnabled,
-        removalPolicy: RemovalPolicy.RETAIN,
+        removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         lifecycleRules: [
           ...rules,
           { id: 'expire-noncurrent', noncurrentVersionExpiration: Duration.days(NONCURRENT_VERSION_EXPIRY_DAYS) },
@@ -157,6 +161,8 @@ export class DataStack extends Stack {
       encryptionKey: this.key,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,
+      // Plain RETAIN: deletion protection would fail the delete RetainExceptOnCreate makes on a rolled-back create, and
+      // the generated name means a table left behind never blocks the retry.
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.table.addGlobalSecondaryIndex({
@@ -166,12 +172,12 @@ export class DataStack extends Stack {
       projectionType: dynamodb.ProjectionType.ALL,
     });
 
-    this.modelPackageGroupName = `${namePrefix}-churn`;
+    this.modelPackageGroupName = names.modelPackageGroup;
     this.modelPackageGroup = new sagemaker.CfnModelPackageGroup(this, 'ModelPackageGroup', {
       modelPackageGroupName: this.modelPackageGroupName,
       modelPackageGroupDescription: 'Churn model versions: candidates that passed the gate, approved = Production',
     });
-    this.modelPackageGroup.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    this.modelPackageGroup.applyRemovalPolicy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE);
     this.modelPackageGroupArn = this.modelPackageGroup.attrModelPackageGroupArn;
 
     const out = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });

@@ -4,6 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { AppConfig } from '../config';
+import { endpointNeedsOf, type VpcWorkload } from '../constructs/sdk-services';
 
 /** Properties of {@link NetworkStack}. */
 export interface NetworkStackProps extends StackProps {
@@ -13,22 +14,10 @@ export interface NetworkStackProps extends StackProps {
   readonly encryptionKey: kms.IKey;
 }
 
-/** Interface endpoints the in-VPC functions need (the VPC has no route to the internet). */
-export const INTERFACE_ENDPOINTS = {
-  SageMakerApi: ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
-  StepFunctions: ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS,
-  SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
-  Sts: ec2.InterfaceVpcEndpointAwsService.STS,
-  Logs: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
-  Monitoring: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
-  Sns: ec2.InterfaceVpcEndpointAwsService.SNS,
-  Kms: ec2.InterfaceVpcEndpointAwsService.KMS,
-} as const;
-
 /**
  * Network of the pipeline: a two-AZ VPC with isolated subnets only (no internet or NAT
- * gateway), S3 and DynamoDB gateway endpoints, interface endpoints for the AWS APIs the functions call, and flow logs
- * to a KMS-encrypted log group.
+ * gateway), S3 and DynamoDB gateway endpoints, and flow logs to a KMS-encrypted log group. Interface endpoints (about
+ * $7 a month per AZ each) are added by {@link addInterfaceEndpointsFor} for exactly the services the in-VPC code calls.
  *
  * Security-group conventions:
  * - every in-VPC function gets {@link functionsSecurityGroup} (egress HTTPS only; the VPC has no internet route, so it
@@ -43,8 +32,8 @@ export class NetworkStack extends Stack {
   public readonly functionsSecurityGroup: ec2.SecurityGroup;
   /** Security group of the interface endpoints: HTTPS in from `functionsSecurityGroup` only. */
   public readonly endpointSecurityGroup: ec2.SecurityGroup;
-  /** Interface endpoints by name (keys of {@link INTERFACE_ENDPOINTS}). */
-  public readonly interfaceEndpoints: Readonly<Record<keyof typeof INTERFACE_ENDPOINTS, ec2.InterfaceVpcEndpoint>>;
+  /** Interface endpoints by service short name (e.g. `secretsmanager`), as {@link addInterfaceEndpointsFor} added them. */
+  public readonly interfaceEndpoints = new Map<string, ec2.InterfaceVpcEndpoint>();
   /** Flow-log group. */
   public readonly flowLogGroup: logs.LogGroup;
 
@@ -62,7 +51,7 @@ export class NetworkStack extends Stack {
     this.flowLogGroup = new logs.LogGroup(this, 'FlowLogGroup', {
       retention: props.config.logRetentionDays as logs.RetentionDays,
       encryptionKey: props.encryptionKey,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     this.vpc.addFlowLog('FlowLog', {
       destination: ec2.FlowLogDestination.toCloudWatchLogs(this.flowLogGroup),
@@ -99,21 +88,6 @@ export class NetworkStack extends Stack {
       'HTTPS to VPC endpoints (interface + S3/DynamoDB gateway); the VPC has no internet route',
     );
 
-    const endpoints: Partial<Record<keyof typeof INTERFACE_ENDPOINTS, ec2.InterfaceVpcEndpoint>> = {};
-    for (const [name, service] of Object.entries(INTERFACE_ENDPOINTS) as [
-      keyof typeof INTERFACE_ENDPOINTS,
-      ec2.InterfaceVpcEndpointAwsService,
-    ][]) {
-      endpoints[name] = this.vpc.addInterfaceEndpoint(`${name}Endpoint`, {
-        service,
-        subnets: isolated,
-        privateDnsEnabled: true,
-        securityGroups: [this.endpointSecurityGroup],
-        open: false,
-      });
-    }
-    this.interfaceEndpoints = endpoints as Record<keyof typeof INTERFACE_ENDPOINTS, ec2.InterfaceVpcEndpoint>;
-
     new CfnOutput(this, 'VpcId', { value: this.vpc.vpcId, description: 'VPC (isolated subnets only)' });
     new CfnOutput(this, 'IsolatedSubnetIds', {
       value: this.vpc.isolatedSubnets.map((s) => s.subnetId).join(','),
@@ -124,5 +98,32 @@ export class NetworkStack extends Stack {
       description: 'Security group for in-VPC functions',
     });
     new CfnOutput(this, 'FlowLogGroupName', { value: this.flowLogGroup.logGroupName, description: 'VPC flow logs' });
+  }
+
+  /**
+   * Interface endpoints for every service the workloads call (derived from their code and grants, see
+   * {@link endpointNeedsOf}); a service already served is not added twice. Returns the short names added.
+   *
+   * @param workloads the functions placed in this VPC
+   */
+  public addInterfaceEndpointsFor(workloads: readonly VpcWorkload[]): string[] {
+    const added: string[] = [];
+    const { interfaces } = endpointNeedsOf(workloads);
+    for (const [name, service] of [...interfaces].sort(([a], [b]) => a.localeCompare(b))) {
+      if (this.interfaceEndpoints.has(name)) continue;
+      const id = `${name.replace(/(^|[.-])([a-z])/g, (_m, _s, c: string) => c.toUpperCase())}Endpoint`;
+      this.interfaceEndpoints.set(
+        name,
+        this.vpc.addInterfaceEndpoint(id, {
+          service,
+          subnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+          privateDnsEnabled: true,
+          securityGroups: [this.endpointSecurityGroup],
+          open: false,
+        }),
+      );
+      added.push(name);
+    }
+    return added;
   }
 }

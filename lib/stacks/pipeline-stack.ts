@@ -1,4 +1,4 @@
-import { ArnFormat, type CfnResource, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, type CfnResource, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -6,10 +6,12 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as pipelines from 'aws-cdk-lib/pipelines';
 import type { Construct } from 'constructs';
+import { keysUnder, TRAINING_PREFIX } from '../../contracts/s3-layout';
 import type { ApplicationFactory } from '../application';
 import { type AppConfig, ConfigError, type ContextSource, loadConfig } from '../config';
 import { allowCloudWatchLogs } from '../constructs/logs-key-policy';
 import { acknowledge } from '../nag';
+import { physicalNames } from '../physical-names';
 import { PipelineStage } from '../pipeline-stage';
 import { acknowledgeCrossRegionSupport, acknowledgeGenerated } from './pipeline-nag';
 
@@ -53,6 +55,15 @@ export function loadProdConfig(ctx: ContextSource, config: AppConfig): AppConfig
   }
 }
 
+/**
+ * Node.js line of the build (`runtime-versions` of the synth step on the Ubuntu standard:7.0 image). 22 is the newest
+ * line that image lists as a runtime version (its Dockerfile carries Node 24, but runtimes.yml does not offer it yet:
+ * aws/aws-codebuild-docker-images#803); it is a supported LTS (Node 20 is past end of life). The Lambdas run
+ * PROJECT_RUNTIME (Node 24): esbuild bundles them for that target whatever Node runs the build, and the tests run on a
+ * Node no newer than the Lambdas'. Move to '24' when the image lists it.
+ */
+export const BUILD_NODE_VERSION = '22';
+
 /** Commands of the synth step, in order (also what the tests assert). */
 export const SYNTH_INSTALL_COMMANDS: readonly string[] = [
   // The integration tests run against real servers (CI=true makes a missing binary a failure, not a skip).
@@ -84,8 +95,9 @@ export const POST_DEPLOY_TRAINING_COMMAND = 'sh scripts/start-training-and-wait.
  * The delivery pipeline (CDK Pipelines, self-mutating):
  *
  * `Source` (repository connection, configured branch) → `Build` (install, typecheck, test, `cdk synth`) →
- * `UpdatePipeline` (self-mutation) → `Assets` → `Dev` (every application stack, then `TrainOnDev`: start a Training
- * execution and fail the pipeline unless it succeeds within `postDeployTrainingWaitMinutes`) → `Prod`
+ * `UpdatePipeline` (self-mutation) → `Assets` → `Dev` (every application stack, then `TrainOnDev`: skip with a
+ * warning when Dev has no training data, else start a Training execution and wait up to
+ * `postDeployTrainingWaitMinutes`; `pipeline.blockPromotionOn` decides which outcomes stop the pipeline) → `Prod`
  * (`PromoteToProd` manual approval, then every application stack in the Prod account/region).
  *
  * Artifacts are encrypted with the pipeline's own KMS key (rotated) whatever the Prod account, so a cross-account Prod
@@ -134,13 +146,15 @@ export class PipelineStack extends Stack {
       account: p.prodAccount ?? prodConfig.account ?? config.account,
       region: p.prodRegion ?? prodConfig.region ?? config.region,
     };
+    // Physical names carry namePrefix and envName (lib/physical-names.ts), so Dev and Prod share an account and region
+    // unless both are the same.
     if (
       prodEnv.account === devEnv.account &&
       prodEnv.region === devEnv.region &&
-      prodConfig.namePrefix === config.namePrefix
+      physicalNames(prodConfig).stem === physicalNames(config).stem
     ) {
       throw new ConfigError(
-        `environments.${config.envName}.pipeline: Dev and Prod would deploy to the same account and region (${devEnv.account ?? 'pipeline account'}/${devEnv.region ?? 'pipeline region'}) with the same namePrefix "${prefix}", so their named resources (state machines, model package group) collide; expected pipeline.prodAccount or pipeline.prodRegion to differ, or a different environments.${prodConfig.envName}.namePrefix`,
+        `environments.${config.envName}.pipeline: Dev and Prod would deploy to the same account and region (${devEnv.account ?? 'pipeline account'}/${devEnv.region ?? 'pipeline region'}) as the same environment "${physicalNames(config).stem}", so their stacks and named resources (state machines, model package group) collide; expected pipeline.prodEnvironment to name another environment, pipeline.prodAccount or pipeline.prodRegion to differ, or a different environments.${prodConfig.envName}.namePrefix`,
         ['pipeline prod environment collides with dev'],
       );
     }
@@ -159,7 +173,7 @@ export class PipelineStack extends Stack {
       description: `${prefix}: pipeline artifacts and build logs`,
       enableKeyRotation: true,
       alias: `alias/${prefix}-pipeline`,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     allowCloudWatchLogs(this.key);
 
@@ -170,7 +184,7 @@ export class PipelineStack extends Stack {
       versioned: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       lifecycleRules: [
         { id: 'expire-access-logs', expiration: Duration.days(365) },
         { id: 'expire-noncurrent', noncurrentVersionExpiration: Duration.days(30) },
@@ -193,7 +207,7 @@ export class PipelineStack extends Stack {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       serverAccessLogsBucket: accessLogs,
       serverAccessLogsPrefix: 'artifacts/',
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       lifecycleRules: [
         // Pipeline artifacts (source zips, cloud assemblies) are only needed while executions can be retried.
         { id: 'expire-artifacts', expiration: Duration.days(90) },
@@ -206,7 +220,7 @@ export class PipelineStack extends Stack {
       logGroupName: `/aws/codebuild/${prefix}-pipeline`,
       retention: config.logRetentionDays as logs.RetentionDays,
       encryptionKey: this.key,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
 
     // --- Pipeline -----------------------------------------------------------------------------------------------
@@ -249,7 +263,7 @@ export class PipelineStack extends Stack {
       synthCodeBuildDefaults: {
         buildEnvironment: { computeType: codebuild.ComputeType.MEDIUM },
         partialBuildSpec: codebuild.BuildSpec.fromObject({
-          phases: { install: { 'runtime-versions': { nodejs: '20' } } },
+          phases: { install: { 'runtime-versions': { nodejs: BUILD_NODE_VERSION } } },
         }),
         timeout: Duration.minutes(60),
         // `cdk synth` resolves context lookups (cdk.context.json is not committed) through the CDK bootstrap lookup
@@ -280,16 +294,23 @@ export class PipelineStack extends Stack {
       resourceName: `${training.name}:*`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
+    const devData = this.devStage.stacks.data;
+    const featuresBucketOutput = devData.node.tryFindChild('FeaturesBucketName');
+    if (!(featuresBucketOutput instanceof CfnOutput)) {
+      throw new Error(`${devData.node.path}: no CfnOutput "FeaturesBucketName" (TrainOnDev checks for training data)`);
+    }
     this.trainOnDev = new pipelines.CodeBuildStep('TrainOnDev', {
-      // The repository checkout carries the script; the state machine ARN comes from the Dev training stack output.
+      // The repository checkout carries the script; the state machine ARN and the features bucket come from the Dev
+      // stacks' outputs. An empty training/ prefix skips the run with a warning (a fresh Dev account has no data).
       input: source,
       commands: [POST_DEPLOY_TRAINING_COMMAND],
       env: {
         WAIT_MINUTES: String(waitMinutes),
         POLL_SECONDS: '30',
         RUN_TRIGGER: 'pipeline',
+        BLOCK_PROMOTION_ON: p.blockPromotionOn,
       },
-      envFromCfnOutputs: { TRAINING_STATE_MACHINE_ARN: training.arnOutput },
+      envFromCfnOutputs: { TRAINING_STATE_MACHINE_ARN: training.arnOutput, FEATURES_BUCKET: featuresBucketOutput },
       // Start and watch one execution, nothing else: no StopExecution, no other state machine.
       rolePolicyStatements: [
         new iam.PolicyStatement({
@@ -301,6 +322,14 @@ export class PipelineStack extends Stack {
           sid: 'WatchTrainingOnDev',
           actions: ['states:DescribeExecution'],
           resources: [executionArns],
+        }),
+        // The bucket name is a string with pseudo parameters (no cross-stage reference); Dev deploys to this account
+        // and region, where they resolve to the Dev bucket.
+        new iam.PolicyStatement({
+          sid: 'LookForTrainingData',
+          actions: ['s3:ListBucket'],
+          resources: [`arn:${this.partition}:s3:::${devData.featuresBucketName}`],
+          conditions: { StringLike: { 's3:prefix': [keysUnder(TRAINING_PREFIX)] } },
         }),
       ],
       timeout: Duration.minutes(Math.min(CODEBUILD_MAX_MINUTES, waitMinutes + 10)),
@@ -315,7 +344,7 @@ export class PipelineStack extends Stack {
     this.pipeline.addStage(this.prodStage, {
       pre: [
         new pipelines.ManualApprovalStep('PromoteToProd', {
-          comment: `Dev is deployed and its Training run succeeded. Approve to deploy ${p.branch} to Prod (${prodConfig.envName}).`,
+          comment: `Dev is deployed and its Training run passed (pipeline.blockPromotionOn = ${p.blockPromotionOn}; see the TrainOnDev log). Approve to deploy ${p.branch} to Prod (${prodConfig.envName}).`,
         }),
       ],
     });

@@ -23,6 +23,9 @@ export type CacheEnvironment = Pick<
   'CACHE_HOST' | 'CACHE_PORT' | 'CACHE_TLS' | 'CACHE_AUTH_SECRET_ARN' | 'CACHE_CLUSTER' | 'SCORE_LAYOUT'
 >;
 
+/** Stage of the read API (a literal: the execution log group's name needs it without a reference to the stage). */
+export const API_STAGE = 'v1';
+
 /** Engine versions per configured engine (ElastiCache replication group). */
 export const CACHE_ENGINE_VERSIONS = { redis: '7.1', valkey: '8.0' } as const;
 /** The default cluster-mode parameter group of each engine version above. */
@@ -81,6 +84,8 @@ export class ServingStack extends Stack {
   public readonly readerFunction: ProjectFunction;
   /** The read API. */
   public readonly api: apigw.RestApi;
+  /** Execution log group of the API's stage (`API-Gateway-Execution-Logs_<api id>/<stage>`). */
+  public readonly executionLogGroup: logs.LogGroup;
   /** Glue database of the offline score storage. */
   public readonly glueDatabaseName: string;
   /** Glue table over `results/` (partition projection on model_version and run). */
@@ -306,17 +311,17 @@ export class ServingStack extends Stack {
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
       retention: config.logRetentionDays as logs.RetentionDays,
       encryptionKey: key,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     this.api = new apigw.RestApi(this, 'ReadApi', {
       restApiName: `${config.namePrefix}-${config.envName}-scores`,
       description: 'Score read API (IAM auth): GET /scores/{entityId}, POST /scores/batch',
       endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
       cloudWatchRole: true,
-      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       defaultMethodOptions: { authorizationType: apigw.AuthorizationType.IAM },
       deployOptions: {
-        stageName: 'v1',
+        stageName: API_STAGE,
         throttlingRateLimit: config.api.throttleRateLimit,
         throttlingBurstLimit: config.api.throttleBurstLimit,
         accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
@@ -327,6 +332,16 @@ export class ServingStack extends Stack {
         tracingEnabled: true,
       },
     });
+    // Execution logging (loggingLevel ERROR) writes to `API-Gateway-Execution-Logs_<api id>/<stage>`, a group API
+    // Gateway would otherwise create itself, unencrypted and never expiring. Created here first (the stage depends on
+    // it), with the project key and retention; its name follows the API id, so a retried first deploy never collides.
+    this.executionLogGroup = new logs.LogGroup(this, 'ApiExecutionLogs', {
+      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${API_STAGE}`,
+      retention: config.logRetentionDays as logs.RetentionDays,
+      encryptionKey: key,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+    });
+    this.api.deploymentStage.node.addDependency(this.executionLogGroup);
     acknowledge(this.api, {
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
       reason:

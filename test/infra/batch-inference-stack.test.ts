@@ -176,13 +176,30 @@ describe('BatchInference state machine definition', () => {
       ResultSelector: { 'jobName.$': '$.TransformJobName', 'status.$': '$.TransformJobStatus' },
       ResultPath: '$.transform',
       TimeoutSeconds: 18000,
+      // Specific retriers first; requests that cannot succeed are matched (MaxAttempts 0) and not retried.
       Retry: [
         {
-          ErrorEquals: ['ThrottlingException', 'SageMaker.ThrottlingException'],
+          ErrorEquals: ['SageMaker.ResourceLimitExceededException', 'SageMaker.ResourceInUseException'],
+          IntervalSeconds: 120,
+          MaxAttempts: 3,
+          BackoffRate: 2,
+          JitterStrategy: 'FULL',
+        },
+        {
+          ErrorEquals: ['SageMaker.ThrottlingException', 'ThrottlingException'],
           IntervalSeconds: 15,
           MaxAttempts: 5,
           BackoffRate: 2,
           JitterStrategy: 'FULL',
+        },
+        {
+          ErrorEquals: [
+            'SageMaker.AmazonSageMakerException',
+            'SageMaker.ValidationException',
+            'SageMaker.AccessDeniedException',
+            'States.Permissions',
+          ],
+          MaxAttempts: 0,
         },
       ],
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordFailure' }],
@@ -245,7 +262,7 @@ describe('BatchInference state machine definition', () => {
 describe('BatchInference stack resources', () => {
   test('state machine: logging to a KMS-encrypted group, tracing on', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
-      StateMachineName: 'mlops-batch-batch-inference',
+      StateMachineName: 'mlops-batch-dev-batch-inference',
       TracingConfiguration: { Enabled: true },
       LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false, Destinations: Match.anyValue() },
     });

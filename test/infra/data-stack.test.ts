@@ -21,7 +21,7 @@ describe('DataStack', () => {
   test('KMS key rotates, is retained and admits CloudWatch Logs of this account/region only', () => {
     template.hasResource('AWS::KMS::Key', {
       Properties: { EnableKeyRotation: true },
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
       UpdateReplacePolicy: 'Retain',
     });
     const statements = new Capture();
@@ -58,7 +58,7 @@ describe('DataStack', () => {
     template.resourceCountIs('AWS::S3::Bucket', 3);
     for (const id of [logsBucketId, featuresId, artifactsId]) {
       expect(resource(id)).toMatchObject({
-        DeletionPolicy: 'Retain',
+        DeletionPolicy: 'RetainExceptOnCreate',
         Properties: {
           VersioningConfiguration: { Status: 'Enabled' },
           PublicAccessBlockConfiguration: {
@@ -220,13 +220,13 @@ describe('DataStack', () => {
     });
   });
 
-  test('Model Package Group is named <namePrefix>-churn and retained', () => {
+  test('Model Package Group is named <namePrefix>-<env>-churn and retained except on a failed create', () => {
     template.hasResource('AWS::SageMaker::ModelPackageGroup', {
-      Properties: { ModelPackageGroupName: 'mlops-batch-churn' },
-      DeletionPolicy: 'Retain',
+      Properties: { ModelPackageGroupName: 'mlops-batch-dev-churn' },
+      DeletionPolicy: 'RetainExceptOnCreate',
       UpdateReplacePolicy: 'Retain',
     });
-    expect(stack.modelPackageGroupName).toBe('mlops-batch-churn');
+    expect(stack.modelPackageGroupName).toBe('mlops-batch-dev-churn');
   });
 
   test('outputs name every resource an operator needs', () => {

@@ -5,7 +5,10 @@ import { App, Stack, Stage } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { createApp } from '../../bin/app';
 import { type AppConfig, ConfigError, loadConfig } from '../../lib/config';
+import { PROJECT_RUNTIME } from '../../lib/constructs/project-function';
+import { physicalNames } from '../../lib/physical-names';
 import {
+  BUILD_NODE_VERSION,
   loadProdConfig,
   PipelineStack,
   POST_DEPLOY_TRAINING_COMMAND,
@@ -183,7 +186,11 @@ describe('PipelineStack: structure', () => {
     const synth = action('Build', 'Synth');
     const spec = buildSpecOf(synth);
     expect(spec.phases.install?.commands).toEqual([...SYNTH_INSTALL_COMMANDS]);
-    expect(spec.phases.install?.['runtime-versions']).toEqual({ nodejs: '20' });
+    expect(spec.phases.install?.['runtime-versions']).toEqual({ nodejs: BUILD_NODE_VERSION });
+    // Node 22 or newer, and never newer than the Lambdas' runtime (nodejs24.x).
+    const lambdaMajor = Number(/nodejs(\d+)/.exec(PROJECT_RUNTIME.name)?.[1]);
+    expect(Number(BUILD_NODE_VERSION)).toBeGreaterThanOrEqual(22);
+    expect(Number(BUILD_NODE_VERSION)).toBeLessThanOrEqual(lambdaMajor);
     expect(spec.phases.build?.commands).toEqual([
       'npm ci',
       'npm run typecheck',
@@ -281,6 +288,15 @@ describe('PipelineStack: Dev stage and the post-deploy Training run', () => {
     );
     expect(trainingDeploy?.Namespace).toEqual(expect.any(String));
     const vars = JSON.parse(String(train.Configuration?.EnvironmentVariables)) as { name: string; value: string }[];
+    const dataDeploy = deploys().find(
+      (a) =>
+        a.Configuration?.StackName === 'mlops-batch-dev-data' && a.Configuration?.ActionMode === 'CHANGE_SET_EXECUTE',
+    );
+    expect(vars).toContainEqual({
+      name: 'FEATURES_BUCKET',
+      type: 'PLAINTEXT',
+      value: `#{${dataDeploy!.Namespace}.FeaturesBucketName}`,
+    });
     expect(vars).toContainEqual({
       name: 'TRAINING_STATE_MACHINE_ARN',
       type: 'PLAINTEXT',
@@ -301,13 +317,19 @@ describe('PipelineStack: Dev stage and the post-deploy Training run', () => {
     const { Properties } = projectOf(train);
     const env = (Properties.Environment as { EnvironmentVariables: { Name: string; Value: string }[] })
       .EnvironmentVariables;
-    expect(env).toEqual(expect.arrayContaining([expect.objectContaining({ Name: 'WAIT_MINUTES', Value: '45' })]));
+    expect(env).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Name: 'WAIT_MINUTES', Value: '45' }),
+        // The documented default: a failed run blocks promotion, a gate rejection only warns.
+        expect.objectContaining({ Name: 'BLOCK_PROMOTION_ON', Value: 'failure' }),
+      ]),
+    );
     // CodeBuild must outlive the wait, or the build times out with a less clear error.
     expect(Properties.TimeoutInMinutes).toBe(55);
   });
 
   test('TrainOnDev may only start the Dev Training state machine and describe its executions', () => {
-    const smName = `${config.namePrefix}-training`;
+    const smName = physicalNames(config).trainingStateMachine;
     templateOf(stack.devStage.stacks.training).hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineName: smName,
     });
@@ -330,6 +352,20 @@ describe('PipelineStack: Dev stage and the post-deploy Training run', () => {
         Resource: `arn:aws:states:${REGION}:${DEV_ACCOUNT}:execution:${smName}:*`,
       }),
     ]);
+    // It may look for training data in the Dev features bucket (training/ only).
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Action: 's3:ListBucket',
+        // Pseudo parameters of the pipeline stack: Dev deploys into the pipeline's own account and region.
+        Resource: {
+          'Fn::Join': [
+            '',
+            ['arn:aws:s3:::mlops-batch-dev-features-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }],
+          ],
+        },
+        Condition: { StringLike: { 's3:prefix': ['training/*'] } },
+      }),
+    );
     // Nothing else beyond CodeBuild's own logs/reports, the artifact bucket and its key.
     const allowedPrefixes = ['states:', 'logs:', 'codebuild:', 's3:', 'kms:'];
     for (const a of statements.flatMap((s) => [s.Action].flat())) {
@@ -391,8 +427,14 @@ describe('PipelineStack: configuration errors', () => {
     expect(attempt({ repository: undefined })).toThrow(/environments\.dev\.pipeline\.repository/);
   });
 
-  test('Dev and Prod in the same account and region with the same namePrefix would collide', () => {
-    expect(attempt({ prodAccount: DEV_ACCOUNT })).toThrow(/same account and region .*namePrefix "mlops-batch"/);
+  test('Dev and Prod in one account and region deploy side by side (their names carry the environment)', () => {
+    expect(attempt({ prodAccount: DEV_ACCOUNT })).not.toThrow();
+  });
+
+  test('Prod as the same environment as Dev in the same account and region would collide', () => {
+    expect(attempt({ prodAccount: DEV_ACCOUNT, prodEnvironment: 'dev' })).toThrow(
+      /same account and region .*same environment "mlops-batch-dev"/,
+    );
   });
 
   test('an unknown Prod environment is named with the key that chose it', () => {

@@ -84,7 +84,7 @@ describe('ProjectFunction', () => {
     expect(fn(plain).Properties.LoggingConfig).toEqual({ LogGroup: { Ref: plainLg } });
     template.hasResource('AWS::Logs::LogGroup', {
       Properties: { RetentionInDays: 14, KmsKeyId: Match.absent() },
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
     });
     template.hasResourceProperties('AWS::Logs::LogGroup', {
       RetentionInDays: 14,

@@ -234,9 +234,14 @@ describe('ServingStack (dev)', () => {
     const accessLogGroups = template.findResources('AWS::Logs::LogGroup', {
       Properties: { KmsKeyId: Match.anyValue() },
     });
-    // three function log groups + the access log group, all encrypted
-    expect(Object.keys(accessLogGroups)).toHaveLength(4);
-    template.resourceCountIs('AWS::Logs::LogGroup', 4);
+    // three function log groups, the access log group and the stage's execution log group, all encrypted
+    expect(Object.keys(accessLogGroups)).toHaveLength(5);
+    template.resourceCountIs('AWS::Logs::LogGroup', 5);
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: { 'Fn::Join': ['', ['API-Gateway-Execution-Logs_', { Ref: Match.anyValue() }, '/v1']] },
+      KmsKeyId: Match.anyValue(),
+      RetentionInDays: Match.anyValue(),
+    });
   });
 
   test('Glue table over results/: columns, partition projection (model_version integer, run injected)', () => {

@@ -174,14 +174,23 @@ describe('Training stack', () => {
     const vpc = p.VpcConfig as { Subnets: unknown[]; SecurityGroupIds: unknown[] };
     expect(vpc.Subnets).toHaveLength(2);
     expect(vpc.SecurityGroupIds).toHaveLength(1);
+    // Step Functions applies the first retrier whose ErrorEquals matches: limits, then throttling, then requests that
+    // cannot succeed (validation, access denied: not retried), and only then the catch-all for a failed job.
     const retry = train.Retry as { ErrorEquals: string[]; MaxAttempts: number }[];
-    expect(retry.flatMap((r) => r.ErrorEquals)).toEqual(
-      expect.arrayContaining([
-        'SageMaker.ThrottlingException',
-        'SageMaker.ResourceLimitExceededException',
-        'States.TaskFailed',
-      ]),
-    );
+    expect(retry.map((r) => [r.ErrorEquals, r.MaxAttempts])).toEqual([
+      [['SageMaker.ResourceLimitExceededException', 'SageMaker.ResourceInUseException'], 3],
+      [['SageMaker.ThrottlingException', 'ThrottlingException'], 5],
+      [
+        [
+          'SageMaker.AmazonSageMakerException',
+          'SageMaker.ValidationException',
+          'SageMaker.AccessDeniedException',
+          'States.Permissions',
+        ],
+        0,
+      ],
+      [['States.TaskFailed'], 1],
+    ]);
   });
 
   it('the XGBoost image comes from the region mapping (env-agnostic stack)', () => {
@@ -194,7 +203,7 @@ describe('Training stack', () => {
   it('state machine: X-Ray, KMS log group, ALL events without execution data', () => {
     const logGroup = new Capture();
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
-      StateMachineName: 'mlops-batch-training',
+      StateMachineName: 'mlops-batch-dev-training',
       TracingConfiguration: { Enabled: true },
       LoggingConfiguration: {
         Level: 'ALL',
@@ -204,7 +213,7 @@ describe('Training stack', () => {
     });
     template.hasResource('AWS::Logs::LogGroup', {
       Properties: { KmsKeyId: Match.anyValue() },
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
     });
     expect(Object.keys(template.findResources('AWS::Logs::LogGroup'))).toContain(logGroup.asString());
   });
@@ -214,7 +223,7 @@ describe('Training stack', () => {
       EventPattern: {
         source: ['aws.sagemaker'],
         'detail-type': ['SageMaker Model Package State Change'],
-        detail: { ModelPackageGroupName: ['mlops-batch-churn'] },
+        detail: { ModelPackageGroupName: ['mlops-batch-dev-churn'] },
       },
       Targets: [
         Match.objectLike({
@@ -244,7 +253,7 @@ describe('Training stack', () => {
           GATE_MIN_AUC: String(config.gate.minAuc),
           GATE_MAX_LOGLOSS: String(config.gate.maxLogloss),
           GATE_MAX_AUC_DROP: String(config.gate.maxAucDropVsProduction),
-          MODEL_PACKAGE_GROUP_NAME: 'mlops-batch-churn',
+          MODEL_PACKAGE_GROUP_NAME: 'mlops-batch-dev-churn',
           CODE_VERSION: 'test-sha',
         }),
       },
@@ -292,9 +301,19 @@ describe('Training stack', () => {
       }),
     });
     statement({ Sid: 'ReadTrainingData', Action: 's3:GetObject' });
+    // Built-in images are pulled with SageMaker's own credentials: the job role gets no ECR grant.
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain('ecr:');
+    // The data key is usable by the job role through SageMaker/EC2 (volume, output) and S3 only.
     statement({
-      Sid: 'PullXgboostImage',
-      Resource: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([':repository/sagemaker-xgboost'])] }),
+      Sid: 'DataKeyForVolumeAndOutput',
+      Condition: {
+        StringEquals: {
+          'kms:ViaService': [
+            { 'Fn::Join': ['', ['sagemaker.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+            { 'Fn::Join': ['', ['ec2.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+          ],
+        },
+      },
     });
     template.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: {

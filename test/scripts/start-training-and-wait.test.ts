@@ -18,11 +18,13 @@ fs.writeFileSync(
   `#!/bin/sh
 printf '%s\\n' "$*" >> "$FAKE_LOG"
 case "$2" in
+  list-objects-v2)
+    echo "\${FAKE_TRAINING_KEYS:-1}" ;;
   start-execution)
     [ -z "\${FAKE_START_FAIL:-}" ] || { echo "An error occurred (AccessDeniedException)" >&2; exit 255; }
     echo "${EXEC_ARN}" ;;
   describe-execution)
-    case "$*" in *"error, cause"*) printf 'States.TaskFailed\\tModelGate rejected the candidate\\n'; exit 0 ;; esac
+    case "$*" in *"error, cause"*) printf '%s\\t%s\\n' "\${FAKE_ERROR:-States.TaskFailed}" "\${FAKE_CAUSE:-the training job failed}"; exit 0 ;; esac
     n=$(cat "$FAKE_COUNT" 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" > "$FAKE_COUNT"
     status=$(echo "$FAKE_STATUSES" | cut -d, -f"$n")
     [ -n "$status" ] || status=$(echo "$FAKE_STATUSES" | awk -F, '{print $NF}')
@@ -49,6 +51,7 @@ function run(statuses: string, env: Record<string, string | undefined> = {}) {
       FAKE_COUNT: count,
       FAKE_STATUSES: statuses,
       TRAINING_STATE_MACHINE_ARN: SM_ARN,
+      FEATURES_BUCKET: 'mlops-batch-dev-features-111111111111-eu-west-1',
       WAIT_MINUTES: '5',
       POLL_SECONDS: '0',
       CODEBUILD_RESOLVED_SOURCE_VERSION: 'abc123def4567890',
@@ -65,7 +68,10 @@ describe('start-training-and-wait.sh', () => {
     const r = run('RUNNING,RUNNING,SUCCEEDED');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const [start, ...describes] = r.calls;
+    const [list, start, ...describes] = r.calls;
+    expect(list).toBe(
+      's3api list-objects-v2 --bucket mlops-batch-dev-features-111111111111-eu-west-1 --prefix training/ --max-keys 1 --query KeyCount --output text',
+    );
     expect(start).toMatch(
       new RegExp(
         `^stepfunctions start-execution --state-machine-arn ${SM_ARN} --name pipeline-\\d{14}-abc123def456 --input `,
@@ -86,7 +92,38 @@ describe('start-training-and-wait.sh', () => {
     const r = run('RUNNING,FAILED');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
-      /Training run pipeline-\d{14}-abc123def456 ended FAILED: States.TaskFailed\s+ModelGate rejected/,
+      /Training run pipeline-\d{14}-abc123def456 ended FAILED: States.TaskFailed\s+the training job failed/,
+    );
+  });
+
+  test('no training data yet (fresh Dev account): warns and succeeds without starting a run', () => {
+    const r = run('FAILED', { FAKE_TRAINING_KEYS: '0' });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(
+      /WARNING: no training data under s3:\/\/mlops-batch-dev-features-.*\/training\/: skipping/,
+    );
+    expect(r.calls).toHaveLength(1);
+    expect(r.calls.some((c) => c.includes('start-execution'))).toBe(false);
+  });
+
+  test('a gate rejection warns by default (failure), blocks with failure-or-rejection', () => {
+    const rejected = { FAKE_ERROR: 'GateFailedError', FAKE_CAUSE: 'validation:auc 0.61 < 0.7' };
+    const warned = run('RUNNING,FAILED', rejected);
+    expect(warned.code).toBe(0);
+    expect(warned.stderr).toMatch(
+      /WARNING: .*model gate rejected the candidate: GateFailedError\s+validation:auc.*not blocking/,
+    );
+    const blocked = run('FAILED', { ...rejected, BLOCK_PROMOTION_ON: 'failure-or-rejection' });
+    expect(blocked.code).toBe(1);
+    expect(blocked.stderr).toContain('model gate rejected the candidate');
+  });
+
+  test('never: a failed run only warns', () => {
+    const r = run('FAILED', { BLOCK_PROMOTION_ON: 'never' });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/WARNING: .*ended FAILED.*BLOCK_PROMOTION_ON=never/);
+    expect(run('SUCCEEDED', { BLOCK_PROMOTION_ON: 'sometimes' }).stderr).toContain(
+      "BLOCK_PROMOTION_ON must be failure, failure-or-rejection or never, got 'sometimes'",
     );
   });
 
@@ -107,7 +144,7 @@ describe('start-training-and-wait.sh', () => {
     const r = run('SUCCEEDED', { FAKE_START_FAIL: '1' });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('StartExecution failed');
-    expect(r.calls).toHaveLength(1);
+    expect(r.calls).toHaveLength(2);
   });
 
   test('missing or bad settings are named', () => {
@@ -123,6 +160,6 @@ describe('start-training-and-wait.sh', () => {
   test('without CodeBuild variables the run id still is a valid execution name', () => {
     const r = run('SUCCEEDED', { CODEBUILD_RESOLVED_SOURCE_VERSION: undefined, CODEBUILD_BUILD_ID: undefined });
     expect(r.code).toBe(0);
-    expect(r.calls[0]).toMatch(/--name pipeline-\d{14}-unknown /);
+    expect(r.calls[1]).toMatch(/--name pipeline-\d{14}-unknown /);
   });
 });

@@ -8,25 +8,46 @@ import type { Construct } from 'constructs';
 import { keysUnder, TRAINING_PREFIX, trainingKeys } from '../../../contracts/s3-layout';
 import type { AppConfig } from '../../config';
 import { acknowledge, NagIds } from '../../nag';
-import { xgboostRepositoryArn } from '../../xgboost-image';
 import { acknowledgeWildcards } from '../wildcards';
 
-/** Retries of the Train state, in order. */
-const SAGEMAKER_TRAIN_RETRIES = [
+/**
+ * Errors of a SageMaker job state that cannot succeed on retry: the request itself is wrong or not allowed. The
+ * optimized integration reports SageMaker's unmodeled errors (ValidationException, AccessDeniedException) under the
+ * generic `SageMaker.AmazonSageMakerException`; `States.Permissions` is Step Functions' own access denial. Matched by a
+ * retrier with `MaxAttempts: 0` placed before the catch-all `States.TaskFailed`, which would otherwise retry them.
+ */
+export const SAGEMAKER_NOT_RETRIED = [
+  'SageMaker.AmazonSageMakerException',
+  'SageMaker.ValidationException',
+  'SageMaker.AccessDeniedException',
+  'States.Permissions',
+] as const;
+
+/** Account limits and names in use clear up with time: the specific retrier, matched first. */
+export const SAGEMAKER_LIMIT_ERRORS = ['SageMaker.ResourceLimitExceededException', 'SageMaker.ResourceInUseException'];
+/** Throttling of the SageMaker API. */
+export const SAGEMAKER_THROTTLING_ERRORS = ['SageMaker.ThrottlingException', 'ThrottlingException'];
+
+/**
+ * Retries of the Train state, in order: Step Functions uses the first retrier whose ErrorEquals matches, so the
+ * specific ones come first and the catch-all `States.TaskFailed` (a failed job) last.
+ */
+export const SAGEMAKER_TRAIN_RETRIES = [
   {
-    ErrorEquals: ['SageMaker.AmazonSageMakerException', 'SageMaker.ThrottlingException', 'ThrottlingException'],
-    IntervalSeconds: 15,
-    MaxAttempts: 5,
-    BackoffRate: 2,
-    JitterStrategy: 'FULL',
-  },
-  {
-    ErrorEquals: ['SageMaker.ResourceLimitExceededException', 'SageMaker.ResourceInUseException'],
+    ErrorEquals: SAGEMAKER_LIMIT_ERRORS,
     IntervalSeconds: 120,
     MaxAttempts: 3,
     BackoffRate: 2,
     JitterStrategy: 'FULL',
   },
+  {
+    ErrorEquals: SAGEMAKER_THROTTLING_ERRORS,
+    IntervalSeconds: 15,
+    MaxAttempts: 5,
+    BackoffRate: 2,
+    JitterStrategy: 'FULL',
+  },
+  { ErrorEquals: [...SAGEMAKER_NOT_RETRIED], MaxAttempts: 0 },
   {
     // The job itself failed (capacity, spot capacity beyond MaxWait, internal error): one more job.
     ErrorEquals: ['States.TaskFailed'],
@@ -202,7 +223,7 @@ export interface TrainingJobRoleProps {
 
 /**
  * The least-privilege role of the training jobs, created as `scope`/`id`: its own run folder, the data key, job logs
- * and metrics, the XGBoost image, and the network interfaces of VPC mode.
+ * and metrics, and the network interfaces of VPC mode.
  */
 export function createTrainingJobRole(scope: Construct, id: string, props: TrainingJobRoleProps): iam.Role {
   const stack = Stack.of(scope);
@@ -225,8 +246,7 @@ export function createTrainingJobRole(scope: Construct, id: string, props: Train
   acknowledge(role, {
     id: NagIds.iam5Resource,
     reason:
-      'SageMaker training role: ecr:GetAuthorizationToken, cloudwatch:PutMetricData (limited by a namespace ' +
-      'condition) and the EC2 network-interface actions SageMaker uses for VPC mode do not support resource-level ' +
+      'SageMaker training role: cloudwatch:PutMetricData (limited by a namespace condition) and the EC2 network-interface actions SageMaker uses for VPC mode do not support resource-level ' +
       'permissions.',
   });
   acknowledgeWildcards(
@@ -245,6 +265,16 @@ export function createTrainingJobRole(scope: Construct, id: string, props: Train
 const RUN_FOLDERS = keysUnder(TRAINING_PREFIX);
 const MODEL_OUTPUTS = keysUnder(trainingKeys('*').modelPrefix);
 const CHECKPOINTS = keysUnder(trainingKeys('*').checkpointPrefix);
+
+/**
+ * The services through which a SageMaker job's role uses the data key for the ML volume and the job output: SageMaker
+ * itself and EC2 (the encrypted EBS volume of the instance). The `kms:ViaService` condition keeps the role from using
+ * the key directly.
+ */
+export function sageMakerKeyServices(scope: Construct): string[] {
+  const region = Stack.of(scope).region;
+  return [`sagemaker.${region}.amazonaws.com`, `ec2.${region}.amazonaws.com`];
+}
 
 /** The statements of the training job role, in order. */
 function trainingJobStatements(
@@ -283,12 +313,16 @@ function trainingJobStatements(
         'kms:DescribeKey',
       ],
       resources: [key.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': sageMakerKeyServices(scope) } },
     },
     {
       sid: 'DataKeyGrantsForAwsResources',
       actions: ['kms:CreateGrant'],
       resources: [key.keyArn],
-      conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+      conditions: {
+        Bool: { 'kms:GrantIsForAWSResource': 'true' },
+        StringEquals: { 'kms:ViaService': sageMakerKeyServices(scope) },
+      },
     },
     {
       sid: 'JobLogs',
@@ -301,12 +335,8 @@ function trainingJobStatements(
       resources: ['*'],
       conditions: { StringLike: { 'cloudwatch:namespace': ['/aws/sagemaker/TrainingJobs', 'aws/sagemaker/*'] } },
     },
-    {
-      sid: 'PullXgboostImage',
-      actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
-      resources: [xgboostRepositoryArn(scope)],
-    },
-    { sid: 'EcrAuthToken', actions: ['ecr:GetAuthorizationToken'], resources: ['*'] },
+    // No ECR statements: SageMaker pulls built-in algorithm images (XGBoost) with its own credentials, not the
+    // execution role's (SageMaker API reference, AlgorithmSpecification).
     { sid: 'VpcNetworkInterfaces', actions: VPC_MODE_ACTIONS, resources: ['*'] },
   ];
 }

@@ -5,6 +5,12 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { AppConfig } from '../../config';
 import { acknowledgeWildcards } from '../wildcards';
+import {
+  SAGEMAKER_LIMIT_ERRORS,
+  SAGEMAKER_NOT_RETRIED,
+  SAGEMAKER_THROTTLING_ERRORS,
+  sageMakerKeyServices,
+} from './train-job';
 
 /**
  * Rows of a transform input part are `<entity_id>,<segment>,<encoded features…>`: the model sees the features only,
@@ -121,13 +127,24 @@ export class SageMakerTransformJob extends sfn.CustomState {
       },
     });
     this.props = props;
+    // In order (the first matching retrier applies): limits, throttling, then no retry for requests that cannot
+    // succeed (see SAGEMAKER_NOT_RETRIED). A failed transform job is not retried here: the run fails, the ledger is
+    // untouched and the next run scores the same objects.
     this.addRetry({
-      errors: ['ThrottlingException', 'SageMaker.ThrottlingException'],
+      errors: SAGEMAKER_LIMIT_ERRORS,
+      interval: Duration.seconds(120),
+      maxAttempts: 3,
+      backoffRate: 2,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    this.addRetry({
+      errors: SAGEMAKER_THROTTLING_ERRORS,
       interval: Duration.seconds(15),
       maxAttempts: 5,
       backoffRate: 2,
       jitterStrategy: sfn.JitterType.FULL,
     });
+    this.addRetry({ errors: [...SAGEMAKER_NOT_RETRIED], maxAttempts: 0 });
   }
 
   /**
@@ -174,11 +191,19 @@ export class SageMakerTransformJob extends sfn.CustomState {
         sid: 'TransformKmsGrant',
         actions: ['kms:CreateGrant'],
         resources: [keyArn],
-        conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+        conditions: {
+          Bool: { 'kms:GrantIsForAWSResource': 'true' },
+          StringEquals: { 'kms:ViaService': sageMakerKeyServices(this) },
+        },
       }),
     );
     stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({ sid: 'TransformKmsDescribe', actions: ['kms:DescribeKey'], resources: [keyArn] }),
+      new iam.PolicyStatement({
+        sid: 'TransformKmsDescribe',
+        actions: ['kms:DescribeKey'],
+        resources: [keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': sageMakerKeyServices(this) } },
+      }),
     );
     acknowledgeWildcards(
       stateMachine.role,
