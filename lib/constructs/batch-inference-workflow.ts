@@ -328,8 +328,8 @@ export class BatchInferenceWorkflow extends Workflow<BatchWorkflowEnvironment> {
     // A Distributed Map: the parts are read from S3 (load-items.json) and the per-part results written to S3, so
     // neither grows the execution's state (256 KB) and each part's events are in its own child execution's history
     // (an inline Map's iterations share the parent's 25 000 events).
-    // The bucket is given by path (not as an IBucket) so CDK adds no `<bucket>/*` grant; grantLoadScoresObjects
-    // grants exactly the two prefixes. ResultWriterV2 is the writer that accepts a bucket path; its feature flag is
+    // The bucket is given by path, and the reader and writer add no statements of their own (given a path, CDK would
+    // grant their S3 actions on `*`): grantLoadScoresMap grants exactly the two prefixes. ResultWriterV2 is the writer that accepts a bucket path; its feature flag is
     // set on a scope of its own so it changes nothing else of the app.
     const mapScope = new Construct(this, 'LoadScoresMap');
     mapScope.node.setContext(cxapi.STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2, true);
@@ -337,11 +337,11 @@ export class BatchInferenceWorkflow extends Workflow<BatchWorkflowEnvironment> {
     const loadScores = this.catchInto(
       new sfn.DistributedMap(mapScope, S.LoadScores, {
         stateName: S.LoadScores,
-        itemReader: new sfn.S3JsonItemReader({
+        itemReader: new PrescopedJsonItemReader({
           bucketNamePath,
           key: sfn.JsonPath.stringAt($('data', 'loadItemsKey')),
         }),
-        resultWriterV2: new sfn.ResultWriterV2({ bucketNamePath, prefix: LOAD_RESULTS_PREFIX }),
+        resultWriterV2: new PrescopedResultWriter({ bucketNamePath, prefix: LOAD_RESULTS_PREFIX }),
         maxConcurrency: props.config.batch.loadConcurrency,
         toleratedFailurePercentage: 0,
         label: 'LoadScores',
@@ -425,5 +425,19 @@ export class BatchInferenceWorkflow extends Workflow<BatchWorkflowEnvironment> {
     });
     commit.next(release).next(notify);
     return commit;
+  }
+}
+
+/** An S3 JSON item reader whose S3 access the workflow grants itself, on the exact prefix (grantLoadScoresMap). */
+class PrescopedJsonItemReader extends sfn.S3JsonItemReader {
+  override providePolicyStatements(): iam.PolicyStatement[] {
+    return [];
+  }
+}
+
+/** A result writer whose S3 access the workflow grants itself, on the exact prefix (grantLoadScoresMap). */
+class PrescopedResultWriter extends sfn.ResultWriterV2 {
+  override providePolicyStatements(): iam.PolicyStatement[] {
+    return [];
   }
 }

@@ -53,6 +53,8 @@ export function grantEvaluation(
       resources: [championInput],
     }),
   );
+  // The bucket encrypts with the data key: a write needs a data key through S3 (npm run iam-check found it missing).
+  prepare.grantKeyVia(key, 's3', ['kms:Decrypt', 'kms:GenerateDataKey']);
   const models = Stack.of(prepare).formatArn({
     service: 'sagemaker',
     resource: 'model',

@@ -150,7 +150,6 @@ export function grantTrainingFunctions(f: TrainingFunctions, props: TrainingAcce
     f.prepare.grantObjects(artifactsBucket, prefix, 'write', prepareObjects);
   }
   f.prepare.grantTableItems(table, key, ['dynamodb:UpdateItem']);
-  f.evaluate.grantModelPackageRead(group);
   f.evaluate.grantObjects(artifactsBucket, REPORTS_PREFIX, 'readwrite', {
     key,
     abortMultipart: true,

@@ -199,4 +199,44 @@ export const JUSTIFICATIONS: readonly Justification[] = [
     resource: KEY,
     why: 'CreateTransformJob with VolumeKmsKeyId/KmsKeyId: SageMaker checks and grants the key; not modeled (the docs do not say with whose credentials)',
   },
+  {
+    role: 'Training/StateMachine/Role',
+    action: 'kms:*',
+    resource: KEY,
+    why: 'the evaluation transforms (CreateTransformJob with KmsKeyId): SageMaker checks and grants the key; not modeled',
+  },
+  // --- the LoadScores Distributed Map: Step Functions acts with the state machine role; the local runtime emulates
+  // the map in-process (local/runtime/distributed-map.ts), so these calls are not recorded as the role's ----------
+  {
+    role: 'Workflow/StateMachine/Role',
+    action: 'states:StartExecution',
+    why: 'the LoadScores Distributed Map starts one child execution per part of this state machine',
+  },
+  {
+    role: 'Workflow/StateMachine/Role',
+    action: 'states:DescribeExecution',
+    why: 'the LoadScores Distributed Map follows its child executions',
+  },
+  {
+    role: 'Workflow/StateMachine/Role',
+    action: 'states:StopExecution',
+    why: 'the LoadScores Distributed Map stops its child executions when the map run fails or is aborted',
+  },
+  {
+    role: 'Workflow/StateMachine/Role',
+    action: 'states:RedriveExecution',
+    why: 'a redriven map run redrives its failed child executions',
+  },
+  {
+    role: 'Workflow/StateMachine/Role',
+    action: 's3:*',
+    resource: `${ARTIFACTS}/batch/load-results/*`,
+    why: "the ResultWriter writes the map run's manifest and result files (multipart for large ones)",
+  },
+  {
+    role: 'Workflow/ResolveModelFunctionRole',
+    action: 'dynamodb:PutItem',
+    resource: TABLE,
+    why: 'ResolveModel corrects the Production pointer when the registry is ahead of it (a missed approval event)',
+  },
 ];

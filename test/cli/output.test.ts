@@ -34,7 +34,7 @@ describe('guardStdout', () => {
       const release = guardStdout();
       try {
         logger.info('Approval recorded', { version: 1 });
-        console.log('a stray line');
+        process.stdout.write('a stray line\n'); // console.log under jest --silent never reaches the stream
         print({ json: true }, { version: 1, status: 'Approved' }, () => 'unused');
       } finally {
         release();

@@ -8,8 +8,12 @@ const handler = (name: string) => path.join(REPO_ROOT, 'lambdas/functions', name
 const fixture = (name: string) => path.join(__dirname, 'fixtures/vpc-code', `${name}.ts`);
 
 describe('interface endpoints derived from the code that runs in the VPC', () => {
-  test('the SDK packages a handler bundle reaches (read-scores: Secrets Manager only)', () => {
-    expect(sdkPackagesOf(handler('read-scores'))).toEqual(['@aws-sdk/client-secrets-manager']);
+  test('the SDK packages a handler bundle reaches (read-scores: Secrets Manager and, for the Production pointer, DynamoDB)', () => {
+    // Through lambdas/platform/clients.ts the bundle reaches every client it declares; the role decides which count.
+    expect(sdkPackagesOf(handler('read-scores'))).toEqual(
+      expect.arrayContaining(['@aws-sdk/client-secrets-manager', '@aws-sdk/client-dynamodb']),
+    );
+    expect(sdkPackagesOf(handler('read-scores'))).not.toContain('@aws-sdk/client-cloudformation');
     expect(sdkPackagesOf(fixture('no-sdk'))).toEqual([]);
   });
 
