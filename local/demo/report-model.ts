@@ -123,12 +123,25 @@ export function modelCharts(r: EvaluationReport): string[] {
   ];
 }
 
-/** The HTML model section: the comparison table, the gate decision and the charts. */
+/** The confusion matrix of each model at the decision threshold (a score >= threshold predicts churn). */
+function confusionHtml(r: EvaluationReport): string {
+  const cells = models(r).map(({ label, f }) => {
+    const c = f.confusionMatrix;
+    return `<table><caption>${esc(label)} @ ${f.threshold}</caption>
+<tr><th></th><th>predicted churn</th><th>predicted stay</th></tr>
+<tr><th>churned</th><td>${c.truePositives} (TP)</td><td>${c.falseNegatives} (FN)</td></tr>
+<tr><th>stayed</th><td>${c.falsePositives} (FP)</td><td>${c.trueNegatives} (TN)</td></tr></table>`;
+  });
+  return `<div class="charts">${cells.join('')}</div>`;
+}
+
+/** The HTML model section: the comparison table, the gate decision, the confusion matrices and the charts. */
 export function renderModelSection(r: EvaluationReport): string {
   const gate = r.gate.passed ? 'passed' : `failed: ${r.gate.reasons.join('; ')}`;
   return `<h2>Model: candidate vs Production on the same rows (run ${esc(r.runId)})</h2>
 <pre>${esc(reportTable(r).join('\n'))}</pre>
 <p>Gate ${esc(gate)}${r.gate.notes.length ? `<br>${r.gate.notes.map(esc).join('<br>')}` : ''}</p>
+${confusionHtml(r)}
 <div class="charts">${modelCharts(r)
     .map((svg) => `<figure>${svg}</figure>`)
     .join('\n')}</div>`;
