@@ -12,6 +12,8 @@ import { DescribeModelPackageCommand, type SageMakerClient } from '@aws-sdk/clie
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { App } from 'aws-cdk-lib';
+import { compareModels, compareText, showModel, showText } from '../../cli/models-compare';
+import type { Target } from '../../cli/target';
 import { EvaluationReportSchema } from '../../contracts/evaluation';
 import { TrainingState as S } from '../../contracts/states/names';
 import { getModel } from '../../lambdas/domain/model-records';
@@ -552,6 +554,30 @@ describeWithServers('Training state machine on moto', { moto: true }, (env) => {
       gate: { passed: true, production: { version: prod.version }, comparison: { difference: cmp.difference } },
       evaluation: { championStatus: 'Completed' },
     });
+
+    // What the approver sees: `models compare` (default: newest pending vs Production) and `models show`.
+    const target: Target = {
+      mode: 'local',
+      envName: 'test',
+      outputs: { ModelPackageGroupName: group },
+      clients: { s3, doc, sm, sfn: undefined as never },
+    };
+    const pending = (runRec as { modelVersion?: number }).modelVersion;
+    const cmpOut = await compareModels(target);
+    expect(cmpOut).toMatchObject({ b: prod.version, sameRows: true, evaluationRunId: 'train-xgb-2' });
+    if (pending !== undefined) expect(cmpOut.a).toBe(pending);
+    expect(cmpOut.comparison?.difference).toBeCloseTo(cmp.difference, 12);
+    const text = compareText(cmpOut);
+    expect(text).toMatch(
+      new RegExp(`model version ${cmpOut.a} vs ${prod.version} \\(evaluation of run train-xgb-2\\)`),
+    );
+    expect(text).toMatch(/AUC +\d\.\d{4} +\d\.\d{4} +[-+]\d\.\d{4}/);
+    const shown = await showModel(target, String(cmpOut.a));
+    expect(shown.version).toBe(cmpOut.a);
+    expect(showText(shown)).toContain('train-xgb-2');
+    await expect(compareModels(target, String(prod.version), String(prod.version))).rejects.toThrow(
+      `compare needs two versions; both are ${prod.version}`,
+    );
   });
 
   it('bad input: the champion transform fails → the gate decides on the candidate alone, the reason is recorded', async () => {
