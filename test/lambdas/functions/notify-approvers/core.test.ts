@@ -33,6 +33,37 @@ describe('notify-approvers core', () => {
     expect(body).toContain('npx mlops-batch reject 7');
   });
 
+  it('sends the side-by-side table of candidate and Production on the same rows, with the interval', () => {
+    const summary = (version: number | null, auc: number) => ({
+      modelVersion: version,
+      runId: version ? `run-${version}` : 'run-7',
+      rows: 2071,
+      positives: 447,
+      auc,
+      prAuc: auc - 0.26,
+      logLoss: 0.4,
+      brierScore: 0.13,
+      threshold: 0.5,
+      precision: 0.59,
+      recall: 0.36,
+      f1: 0.45,
+      accuracy: 0.81,
+    });
+    const base = params({ version: 5, arn: 'p5', auc: 0.84 });
+    const { body } = approvalMessage({
+      ...base,
+      evaluation: {
+        ...base.evaluation,
+        summary: { candidate: summary(null, 0.8196), champion: summary(5, 0.8107) },
+        comparison: { difference: 0.0089, lower: -0.0011, upper: 0.0195, level: 0.95, resamples: 1000, seed: 1 },
+      },
+    });
+    expect(body).toContain('Candidate vs Production on the same validation rows:');
+    expect(body).toMatch(/AUC +0\.8196 +0\.8107 +\+0\.0089/);
+    expect(body).toContain('[-0.0011, +0.0195]');
+    expect(body).toContain(consoleLink('eu-west-1', 'mlops-batch-churn', 7));
+  });
+
   it('says when there is no Production model yet', () => {
     const { body } = approvalMessage(params(null));
     expect(body).toContain('AUC      0.8512 (no Production model yet)');
