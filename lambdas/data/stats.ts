@@ -89,6 +89,31 @@ interface CatAcc {
   counts: Float64Array;
 }
 
+/** One feature's accumulator state in a {@link PartialStats} (contract order). */
+export type PartialFeature =
+  | { kind: 'cat'; n: number; nulls: number; counts: number[] }
+  | {
+      kind: 'num';
+      n: number;
+      nulls: number;
+      mean: number;
+      m2: number;
+      min: number | null;
+      max: number | null;
+      /** Histogram counts over the given edges; null when the accumulator samples for edges instead. */
+      counts: number[] | null;
+      /** The reservoir sample (at most the reservoir size); null when edges were given. */
+      sample: number[] | null;
+      /** Non-null values the sample stands for. */
+      seen: number;
+    };
+
+/** JSON state of a {@link StatsAccumulator}: what one fan-out invocation hands to the reducer. */
+export interface PartialStats {
+  rows: number;
+  features: PartialFeature[];
+}
+
 export interface StatsOptions {
   /** Bin edges per numeric feature (from training stats). Without them edges are derived from a reservoir sample. */
   edges?: Record<string, number[]>;
@@ -186,6 +211,93 @@ export class StatsAccumulator {
         a.seen += 1;
       }
     }
+  }
+
+  /**
+   * The accumulator's state as JSON, for a fan-out: each invocation accumulates its share of the rows and returns
+   * this; the reducer {@link absorb}s every partial into one accumulator built with the same contract and options.
+   */
+  toPartial(): PartialStats {
+    const features = this.accs.map((a): PartialFeature => {
+      if (a.kind === 'cat') return { kind: 'cat', n: a.n, nulls: a.nulls, counts: Array.from(a.counts) };
+      const empty = a.n === 0;
+      return {
+        kind: 'num',
+        n: a.n,
+        nulls: a.nulls,
+        mean: a.mean,
+        m2: a.m2,
+        min: empty ? null : a.min,
+        max: empty ? null : a.max,
+        counts: a.counts ? Array.from(a.counts) : null,
+        sample: a.sample ? Array.from(a.sample.subarray(0, Math.min(a.seen, this.reservoirSize))) : null,
+        seen: a.seen,
+      };
+    });
+    return { rows: this.rows, features };
+  }
+
+  /**
+   * Merge a partial (from {@link toPartial}) into this accumulator: counts add, moments combine by Chan et al.'s
+   * parallel formula (exact up to rounding), and two reservoirs merge into one uniform sample of the union (each draw
+   * takes from a side with probability proportional to the values it still stands for). Merging is order-independent
+   * except for which values the merged reservoir keeps, which is deterministic for a given order and seed.
+   */
+  absorb(partial: PartialStats): void {
+    if (partial.features.length !== this.accs.length) {
+      throw new RangeError(`partial stats have ${partial.features.length} features, the contract ${this.accs.length}`);
+    }
+    this.rows += partial.rows;
+    partial.features.forEach((p, i) => {
+      const a = this.accs[i]!;
+      if (a.kind !== p.kind || (a.kind === 'num' && p.kind === 'num' && !a.counts !== !p.counts)) {
+        throw new RangeError(
+          `partial stats of feature ${this.contract.features[i]!.name} were built with other options`,
+        );
+      }
+      a.nulls += p.nulls;
+      if (a.kind === 'cat' || p.kind === 'cat') {
+        p.counts?.forEach((c, j) => {
+          a.counts![j]! += c;
+        });
+        a.n += p.n;
+        return;
+      }
+      if (p.n > 0) {
+        const n = a.n + p.n;
+        const delta = p.mean - a.mean;
+        a.mean += (delta * p.n) / n;
+        a.m2 += p.m2 + (delta * delta * a.n * p.n) / n;
+        a.n = n;
+        a.min = Math.min(a.min, p.min ?? Number.POSITIVE_INFINITY);
+        a.max = Math.max(a.max, p.max ?? Number.NEGATIVE_INFINITY);
+      }
+      p.counts?.forEach((c, j) => {
+        a.counts![j]! += c;
+      });
+      if (a.sample && p.sample) this.mergeReservoir(a, p.sample, p.seen);
+    });
+  }
+
+  private mergeReservoir(a: NumAcc, other: readonly number[], otherSeen: number): void {
+    const mine = Array.from(a.sample!.subarray(0, Math.min(a.seen, this.reservoirSize)));
+    const theirs = other.slice();
+    let leftMine = a.seen;
+    let leftTheirs = otherSeen;
+    const size = Math.min(this.reservoirSize, a.seen + otherSeen);
+    const merged = new Float64Array(this.reservoirSize);
+    for (let k = 0; k < size; k++) {
+      const fromMine = theirs.length === 0 || (mine.length > 0 && this.random() * (leftMine + leftTheirs) < leftMine);
+      const pool = fromMine ? mine : theirs;
+      const j = Math.floor(this.random() * pool.length);
+      merged[k] = pool[j]!;
+      pool[j] = pool[pool.length - 1]!;
+      pool.pop();
+      if (fromMine) leftMine -= 1;
+      else leftTheirs -= 1;
+    }
+    a.sample = merged;
+    a.seen += otherSeen;
   }
 
   /** The statistics so far. Without given edges, histogram edges are the sample deciles and counts are empty. */
