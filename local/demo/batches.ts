@@ -42,14 +42,22 @@ export class BatchRunner {
     findMachine(demo.resources, 'BatchInference'); // fail before the batch runs when it is missing
   }
 
-  async run(label: string): Promise<DemoBatch> {
-    const { resources, clients, env, region, progress } = this.demo;
+  /**
+   * @param options.input the execution input. @default `{ trigger: 'local' }`
+   * @param options.env on top of the handlers' environment. @default - none
+   */
+  async run(
+    label: string,
+    options: { readonly input?: Record<string, unknown>; readonly env?: Readonly<Record<string, string>> } = {},
+  ): Promise<DemoBatch> {
+    const { resources, clients, region, progress } = this.demo;
+    const env = { ...this.demo.env, ...options.env };
     const scores: number[] = [];
     const res = await executeLocal(
       'batch',
       { resources, s3: clients.s3, sageMaker: clients.sageMaker, env, region },
       {
-        input: { trigger: 'local' },
+        input: options.input ?? { trigger: 'local' },
         name: runId('batch'),
         onTransformed: (i) => {
           // A loop, not push(...scores): spreading 100 000+ arguments overflows the call stack.

@@ -4,7 +4,8 @@
  * services → synth → provision (from the templates) → sample data → arrivals (real arrival handler) → Training
  * (real handlers + local trainer) → approval (the CLI's code path) → BatchInference (real handlers + local
  * transformer) → incrementality (rerun: nothing to score; a new day: only it; a late older day: scored without
- * overwriting newer scores) → summary and `local-run/report.{md,html}` with the result files.
+ * overwriting newer scores) → a second training (challenger) → approve it: the run a Production change starts rescores
+ * with it → reject it (rollback): the run rescores with the first version again → summary and `local-run/report.{md,html}` with the result files.
  *
  * Every step prints its progress; any failed step or check ends the run with a non-zero exit code. The steps are in
  * local/demo/phases.ts and local/demo/batches.ts, their checks in local/demo/checks.ts.
@@ -45,6 +46,7 @@ import {
   synthesize,
   train,
 } from './phases';
+import { promoteAndRollBack } from './promotion';
 import { type LocalRunReport, printSummary, writeReport } from './report';
 import { quarantineSummary } from './report-data';
 import type { SampleDataSet } from './sample-data';
@@ -85,7 +87,7 @@ export interface LocalRunResult {
 }
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
-const TOTAL_STEPS = 12;
+const TOTAL_STEPS = 14;
 
 /** Parse `--customers N --seed N --env NAME --out DIR --keep --redis standin --verbose`. */
 export function parseArgs(argv: readonly string[]): LocalRunOptions {
@@ -176,6 +178,7 @@ export async function runLocal(options: LocalRunOptions = {}): Promise<LocalRunR
     const runner = new BatchRunner(demo);
     await scoreBatches(demo, arrivals, runner, checks, training.modelVersion);
     const challenger = await trainChallenger(demo, data.trainingDates.at(-1)!, training.modelVersion);
+    await promoteAndRollBack(demo, runner, checks, training.modelVersion, challenger.modelVersion);
     const report = await summarize(demo, checks, {
       t0,
       customers,

@@ -23,7 +23,8 @@ import { storedScores } from '../support/score-dump';
 import { describeWithServers } from '../support/servers';
 import { boosterPredict } from '../support/xgboost';
 
-jest.setTimeout(240_000);
+// Two trainings and six batch runs; a loaded shared machine needs the margin.
+jest.setTimeout(480_000);
 
 // Enough rows for XGBoost to pass the model gate (validation AUC >= 0.7) with the configured hyperparameters:
 // with 400 customers (about 80 validation rows) the last logged round's AUC can fall below it.
@@ -131,7 +132,7 @@ describeWithServers('npm run local (e2e)', { moto: true, redis: true, xgboost: t
     expect(pending.Items ?? []).toEqual([]);
   });
 
-  it('recorded four batch runs; the rerun scored nothing, the others only their new objects', async () => {
+  it('recorded six batch runs; the rerun scored nothing, the next two only their new objects, promotion and rollback everything', async () => {
     const runs = await clients.doc.send(
       new QueryCommand({
         TableName: output('TableName'),
@@ -141,8 +142,9 @@ describeWithServers('npm run local (e2e)', { moto: true, redis: true, xgboost: t
         ExpressionAttributeValues: { ':pk': runsGsiPk('batch') },
       }),
     );
-    expect((runs.Items ?? []).map((r) => r.status)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
-    const [initial, rerun, later, late] = result.batches;
+    // The four incrementality runs, then the promotion to version 2 and the rollback to version 1.
+    expect((runs.Items ?? []).map((r) => r.status)).toEqual(Array(6).fill('SUCCEEDED'));
+    const [initial, rerun, later, late, promoted, rolledBack] = result.batches;
     const keysOf = (phase: string) =>
       result.data.files
         .filter((f) => f.kind === 'inference' && f.phase === phase)
@@ -153,9 +155,12 @@ describeWithServers('npm run local (e2e)', { moto: true, redis: true, xgboost: t
     expect(rerun!.run.path).toContain('NothingToScore');
     expect(later!.scoredKeys).toEqual(keysOf('later'));
     expect(late!.scoredKeys).toEqual(keysOf('late'));
+    const all = [...keysOf('initial'), ...keysOf('later'), ...keysOf('late')].sort();
+    expect(promoted!.scoredKeys).toEqual(all);
+    expect(rolledBack!.scoredKeys).toEqual(all);
     // Runs that scored data record the feature drift (PSI per feature) against the model's training statistics.
     const scoredRuns = (runs.Items ?? []).filter((r) => r.outcome === 'SCORED');
-    expect(scoredRuns).toHaveLength(3);
+    expect(scoredRuns).toHaveLength(5);
     for (const r of scoredRuns) {
       const drift = r.drift as { psi: Record<string, number>; max: number; threshold: number };
       expect(Object.keys(drift.psi).sort()).toEqual(
@@ -169,9 +174,19 @@ describeWithServers('npm run local (e2e)', { moto: true, redis: true, xgboost: t
   it('wrote one result file per part with one row per valid input row', async () => {
     const bucket = output('ArtifactsBucketName');
     const listed = await clients.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'results/' }));
-    const outs = (listed.Contents ?? []).map((o) => o.Key!).filter((k) => k.endsWith('.out'));
+    // The four incrementality runs (version 1); the promotion and rollback runs rescore everything again.
+    const incremental = new Set(result.batches.slice(0, 4).map((b) => b.run.name));
+    const allOuts = (listed.Contents ?? []).map((o) => o.Key!).filter((k) => k.endsWith('.out'));
+    const outs = allOuts.filter((k) => incremental.has(/\/run=([^/]+)\//.exec(k)?.[1] ?? ''));
     const inference = result.data.files.filter((f) => f.kind === 'inference');
     expect(outs).toHaveLength(inference.length);
+    const [promoted, rolledBack] = result.batches.slice(4).map((b) => b.run.name);
+    expect(allOuts.filter((k) => k.startsWith(`results/model_version=2/run=${promoted}/`))).toHaveLength(
+      inference.length,
+    );
+    expect(allOuts.filter((k) => k.startsWith(`results/model_version=1/run=${rolledBack}/`))).toHaveLength(
+      inference.length,
+    );
     let rows = 0;
     for (const key of outs) {
       expect(key).toMatch(/^results\/model_version=1\/run=batch-[^/]+\/part-\d+\.csv\.out$/);
@@ -187,7 +202,7 @@ describeWithServers('npm run local (e2e)', { moto: true, redis: true, xgboost: t
     }
     const valid = inference.reduce((a, f) => a + f.rows - f.badRows, 0);
     expect(rows).toBe(valid);
-    expect(result.batches.reduce((a, b) => a + (b.run.status === 'SUCCEEDED' ? 1 : 0), 0)).toBe(4);
+    expect(result.batches.reduce((a, b) => a + (b.run.status === 'SUCCEEDED' ? 1 : 0), 0)).toBe(6);
   });
 
   it('quarantined the bad rows with their reasons', async () => {

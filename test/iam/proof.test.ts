@@ -9,7 +9,8 @@ import { iamCheck } from '../../local/iam/check';
 import type { ProofReport } from '../../local/iam/report';
 import { describeWithServers } from '../support/servers';
 
-jest.setTimeout(300_000);
+// npm run local's pipeline (two trainings, six batch runs) and the proof; a loaded shared machine needs the margin.
+jest.setTimeout(480_000);
 
 describeWithServers('IAM proof (npm run iam-check)', { moto: true, redis: true, xgboost: true }, () => {
   let report: ProofReport;
