@@ -403,7 +403,7 @@ export function loadConfig(ctx: ContextSource): AppConfig {
   const envName = typeof chosen === 'string' ? chosen : JSON.stringify(chosen);
   const chosenProblem = envNameProblem(envName);
   if (chosenProblem) {
-    throw new ConfigError(`Invalid configuration: env (-c env=${envName}) = ${chosenProblem}`, [chosenProblem]);
+    throw new ConfigError(`Invalid configuration: env ${chosenProblem} (-c env)`, [chosenProblem]);
   }
   const environments = ctx.tryGetContext('environments');
   if (environments === undefined || environments === null || typeof environments !== 'object') {
