@@ -3,6 +3,7 @@ import { App, type AppProps, type Environment, Tags, Validations } from 'aws-cdk
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { type ApplicationStacks, createApplicationStacks } from '../lib/application';
 import { type AppConfig, ConfigError, loadConfig } from '../lib/config';
+import { checkFeatureContract } from '../lib/feature-contract';
 import type { BatchInferenceStack } from '../lib/stacks/batch-inference-stack';
 import type { DataStack } from '../lib/stacks/data-stack';
 import type { MonitoringStack } from '../lib/stacks/monitoring-stack';
@@ -60,11 +61,12 @@ export function pipelineNotice(config: AppConfig): string {
  * application stacks (built by the same factory), so no stack exists twice in one synth.
  *
  * @param props App props; tests pass `context` (including `environments` from cdk.json) and `outdir`
- * @throws ConfigError when the configuration is invalid
+ * @throws ConfigError when the configuration or the feature contract is invalid
  */
 export function createApp(props: AppProps = {}, options: CreateAppOptions = {}): PipelineApp {
   const app = new App(props);
   const config = loadConfig(app.node);
+  checkFeatureContract(config);
 
   // Unset account/region → environment-agnostic stacks, so `cdk synth` works offline without credentials.
   const env: Environment | undefined =
@@ -74,10 +76,12 @@ export function createApp(props: AppProps = {}, options: CreateAppOptions = {}):
   let pipeline: PipelineStack | undefined;
   if (options.pipeline !== false && config.pipeline.connectionArn) {
     const pipelineName = `${config.namePrefix}-pipeline`;
+    const prodConfig = loadProdConfig(app.node, config);
+    checkFeatureContract(prodConfig);
     pipeline = new PipelineStack(app, pipelineName, {
       env,
       config,
-      prodConfig: loadProdConfig(app.node, config),
+      prodConfig,
       stackName: pipelineName,
       description:
         'mlops-batch-pipeline: delivery pipeline (source, build and test, Dev, Training run, approval, Prod)',

@@ -53,3 +53,14 @@ export function parseLayout(text: string | undefined): ScoreLayout {
   if (groups > MAX_GROUPS) throw new TypeError(`SCORE_LAYOUT "${text}": at most ${MAX_GROUPS} groups`);
   return { kind: 'buckets', groups, bucketsPerGroup: Number(m[3]) };
 }
+
+/**
+ * Entity ids the score store, the loader and the read API accept: the shipped feature contract's `entity.pattern`
+ * (a test keeps the two equal). A contract's pattern must accept no id outside this one (`cdk synth` checks it,
+ * contracts/entity-pattern.ts), because ids travel unquoted through the transform output and into Redis keys.
+ */
+export const ENTITY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+/** Human description of {@link ENTITY_ID_PATTERN} for error messages. */
+export const ENTITY_ID_RULE = '1-64 characters of A-Z a-z 0-9 _ . : - starting with a letter or digit';
+/** Segment values (category values of the segment feature, `cache.segmentFeature`). */
+export const SEGMENT_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SCHEDULE_EXPRESSION_RULE, scheduleExpressionProblem } from './schedule-expression';
 
 /**
  * Typed, validated settings for one deployment environment.
@@ -20,13 +21,26 @@ const cacheNodeType = z
 const ratio = z.number().min(0).max(1);
 const positiveInt = z.number().int().positive();
 
-/** EventBridge Scheduler expression: `cron(...)` with 6 fields or `rate(...)`. */
-const scheduleExpression = z
-  .string()
-  .regex(
-    /^(cron\((\S+\s){5}\S+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/,
-    'cron(<min> <hour> <day-of-month> <month> <day-of-week> <year>) or rate(<n> <unit>)',
-  );
+/**
+ * Environment names (`-c env=<name>` and the keys of `context.environments`). They go into every physical name
+ * (lib/physical-names.ts, stack names) and into bucket names, `<namePrefix>-<env>-artifacts-<account>-<region>`,
+ * which S3 limits to 63 characters of lower-case letters, digits, dots and dashes: with a 12-digit account and the
+ * longest region (14, `ap-southeast-N`) that leaves {@link MAX_STEM_LENGTH} for `<namePrefix>-<env>`, i.e. 13 beside
+ * the default prefix. State machines (80) and the model package group (63) stay below their limits at that length.
+ */
+export const ENV_NAME_PATTERN = /^[a-z](?:[a-z0-9-]{0,11}[a-z0-9])?$/;
+export const ENV_NAME_RULE =
+  'a lower-case environment name: a letter, then letters, digits or inner dashes, 1-13 characters (e.g. dev, qa-1)';
+/** Longest `<namePrefix>-<env>`: the bucket name limit (63) less `-artifacts-` (11), the account (12), `-` and the region (14). */
+export const MAX_STEM_LENGTH = 63 - '-artifacts-'.length - 12 - 1 - 14;
+
+const envNameSchema = z.string().regex(ENV_NAME_PATTERN, ENV_NAME_RULE);
+
+/** EventBridge schedule expression, checked field by field (lib/schedule-expression.ts). */
+const scheduleExpression = z.string().superRefine((expression, ctx) => {
+  const problem = scheduleExpressionProblem(expression);
+  if (problem) ctx.addIssue({ code: 'custom', message: `${SCHEDULE_EXPRESSION_RULE}: ${problem}` });
+});
 
 const timezone = z.string().refine(
   (tz) => {
@@ -53,6 +67,21 @@ export const ScheduleConfigSchema = z
   })
   .strict();
 
+/** XGBoost evaluation metrics the gate reads (as `validation:<metric>`). */
+const GATE_METRICS = ['logloss', 'auc'] as const;
+
+/** Hyperparameters of the Train step; `training.hyperparameters` is merged over these. */
+export const DEFAULT_HYPERPARAMETERS: Readonly<Record<string, string>> = {
+  objective: 'binary:logistic',
+  // Both metrics the gate reads (validation:logloss, validation:auc); early stopping uses the last one (auc).
+  eval_metric: 'logloss,auc',
+  num_round: '200',
+  max_depth: '5',
+  eta: '0.2',
+  subsample: '0.8',
+  early_stopping_rounds: '10',
+};
+
 export const TrainingConfigSchema = z
   .object({
     instanceType: sageMakerInstance.default('ml.m5.xlarge'),
@@ -64,16 +93,32 @@ export const TrainingConfigSchema = z
     maxWaitSeconds: positiveInt.default(7200),
     /** Built-in XGBoost framework version. */
     xgboostVersion: z.enum(['1.7-1']).default('1.7-1'),
-    hyperparameters: z.record(z.string(), z.string()).default({
-      objective: 'binary:logistic',
-      // Both metrics the gate reads (validation:logloss, validation:auc); early stopping uses the last one (auc).
-      eval_metric: 'logloss,auc',
-      num_round: '200',
-      max_depth: '5',
-      eta: '0.2',
-      subsample: '0.8',
-      early_stopping_rounds: '10',
-    }),
+    /**
+     * Built-in XGBoost hyperparameters, merged over {@link DEFAULT_HYPERPARAMETERS}: a key set here replaces that key
+     * only. The gate needs `objective` binary:logistic and both of its metrics in `eval_metric`.
+     */
+    hyperparameters: z
+      .record(z.string(), z.string())
+      .transform((h) => ({ ...DEFAULT_HYPERPARAMETERS, ...h }))
+      .superRefine((h, ctx) => {
+        if (h.objective !== DEFAULT_HYPERPARAMETERS.objective) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['objective'],
+            message: `"${DEFAULT_HYPERPARAMETERS.objective}" (the gate, the decision threshold and the served scores are probabilities)`,
+          });
+        }
+        const metrics = (h.eval_metric ?? '').split(',').map((m) => m.trim());
+        const missing = GATE_METRICS.filter((m) => !metrics.includes(m));
+        if (missing.length > 0) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['eval_metric'],
+            message: `a list holding ${GATE_METRICS.join(' and ')} (the gate reads validation:${GATE_METRICS.join(' and validation:')}); missing ${missing.join(', ')}`,
+          });
+        }
+      })
+      .default({ ...DEFAULT_HYPERPARAMETERS }),
     /** Share of entities (by hash of the entity id) that go to validation. */
     validationShare: ratio.default(0.2),
   })
@@ -228,10 +273,7 @@ export const PipelineConfigSchema = z
      */
     blockPromotionOn: z.enum(['failure', 'failure-or-rejection', 'never']).default('failure'),
     /** Environment block (`context.environments.<name>`) whose settings the pipeline's Prod stage deploys. */
-    prodEnvironment: z
-      .string()
-      .regex(/^[\w-]+$/, 'an environment name defined in context.environments')
-      .default('prod'),
+    prodEnvironment: envNameSchema.default('prod'),
   })
   .strict();
 
@@ -314,6 +356,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
  * @throws ConfigError naming every bad key, its value and what is allowed
  */
 export function parseEnvironmentConfig(envName: string, raw: unknown): AppConfig {
+  const nameProblem = envNameProblem(envName);
+  if (nameProblem)
+    throw new ConfigError(`Invalid configuration (cdk.json context): environments.${nameProblem}`, [nameProblem]);
   const result = EnvironmentConfigSchema.safeParse(raw ?? {});
   if (!result.success) {
     const issues = result.error.issues.flatMap((issue) => {
@@ -328,7 +373,19 @@ export function parseEnvironmentConfig(envName: string, raw: unknown): AppConfig
     });
     throw new ConfigError(`Invalid configuration (cdk.json context): ${issues.join('; ')}`, issues);
   }
+  const stem = `${result.data.namePrefix}-${envName}`;
+  if (stem.length > MAX_STEM_LENGTH) {
+    const issue = `environments.${envName}.namePrefix = ${JSON.stringify(result.data.namePrefix)} is not allowed with environment "${envName}": expected "<namePrefix>-<environment>" ("${stem}", ${stem.length} characters) to be at most ${MAX_STEM_LENGTH} characters (bucket names <namePrefix>-<environment>-artifacts-<account>-<region> are limited to 63)`;
+    throw new ConfigError(`Invalid configuration (cdk.json context): ${issue}`, [issue]);
+  }
   return { envName, ...result.data };
+}
+
+/** Why `name` is not a valid environment name (as `<name> ...` for a message), or undefined when it is. */
+export function envNameProblem(name: string): string | undefined {
+  return ENV_NAME_PATTERN.test(name)
+    ? undefined
+    : `${JSON.stringify(name)} is not allowed as an environment name: expected ${ENV_NAME_RULE}`;
 }
 
 /** Minimal view of a CDK node's context lookup, so this module stays free of construct imports. */
@@ -342,7 +399,12 @@ export interface ContextSource {
  * @throws ConfigError when the environment is unknown or a value is invalid
  */
 export function loadConfig(ctx: ContextSource): AppConfig {
-  const envName = String(ctx.tryGetContext('env') ?? 'dev');
+  const chosen = ctx.tryGetContext('env') ?? 'dev';
+  const envName = typeof chosen === 'string' ? chosen : JSON.stringify(chosen);
+  const chosenProblem = envNameProblem(envName);
+  if (chosenProblem) {
+    throw new ConfigError(`Invalid configuration: env ${chosenProblem} (-c env)`, [chosenProblem]);
+  }
   const environments = ctx.tryGetContext('environments');
   if (environments === undefined || environments === null || typeof environments !== 'object') {
     throw new ConfigError(
@@ -351,7 +413,15 @@ export function loadConfig(ctx: ContextSource): AppConfig {
     );
   }
   const envs = environments as Record<string, unknown>;
-  if (!(envName in envs)) {
+  // Every environment block is named correctly, not only the chosen one: a bad name would fail the day it is deployed.
+  const badNames = Object.keys(envs).flatMap((name) => envNameProblem(name) ?? []);
+  if (badNames.length > 0) {
+    throw new ConfigError(
+      `Invalid configuration (cdk.json context): environments.${badNames.join('; environments.')}`,
+      badNames,
+    );
+  }
+  if (!Object.hasOwn(envs, envName)) {
     const known = Object.keys(envs).join(', ');
     throw new ConfigError(
       `Invalid configuration: env = "${envName}" is not defined; expected one of ${known} (cdk.json context.environments)`,

@@ -29,16 +29,9 @@ export const FALLBACK_SEGMENT_PREFIX = 'fallback:segment:';
 export const META_LATEST_KEY = 'meta:latest';
 export const VALUE_FORMAT_VERSION = '1';
 
-/**
- * Entity ids the score store, the loader and the read API accept: the shipped feature contract's `entity.pattern`
- * (a test keeps the two equal). A contract with a wider pattern must stay inside this character set, because ids
- * travel unquoted through the transform output and into Redis keys.
- */
-export const ENTITY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
-/** Human description of {@link ENTITY_ID_PATTERN} for error messages. */
-export const ENTITY_ID_RULE = '1-64 characters of A-Z a-z 0-9 _ . : - starting with a letter or digit';
-/** Segment values (category values of the segment feature). */
-export const SEGMENT_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+// Entity ids and segment values the store, the loader and the read API accept: one home in contracts/ so `cdk synth`
+// can refuse a feature contract whose entity pattern is wider (contracts/entity-pattern.ts).
+export { ENTITY_ID_PATTERN, ENTITY_ID_RULE, SEGMENT_PATTERN } from '../../../contracts/score-layout';
 /** runId / modelVersion tokens (a Step Functions execution name qualifies): no `|`, no whitespace, ≤ 128 chars. */
 export const STAMP_TOKEN = /^[^|\s]{1,128}$/;
 export const AS_OF_PATTERN = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;

@@ -1,0 +1,78 @@
+import { scheduleExpressionProblem } from '../../lib/schedule-expression';
+
+describe('scheduleExpressionProblem', () => {
+  // The examples of the EventBridge user guide (Cron and Rate expressions reference), and the forms around them.
+  test.each([
+    'cron(0 10 * * ? *)',
+    'cron(15 12 * * ? *)',
+    'cron(0 18 ? * MON-FRI *)',
+    'cron(0 8 1 * ? *)',
+    'cron(0/15 * * * ? *)',
+    'cron(0/10 * ? * MON-FRI *)',
+    'cron(0/5 8-17 ? * MON-FRI *)',
+    'cron(0 9 ? * 2#1 *)',
+    'cron(0 2 * * ? *)',
+    'cron(0 3 * * ? *)',
+    'cron(0 0 L * ? *)',
+    'cron(0 0 LW * ? *)',
+    'cron(0 0 15W * ? *)',
+    'cron(0 0 ? * 6L *)',
+    'cron(0 0 ? * FRIL *)',
+    'cron(0 0 ? * L *)',
+    'cron(0 0 ? * fri#3 *)',
+    'cron(5,35 14 * JAN,JUL ? 2026-2030)',
+    'cron(*/5 */2 1-15/2 */3 ? 1970/10)',
+    'cron(59 23 31 12 ? 2199)',
+    'cron(0 0 ? * 1,3,5 *)',
+    'rate(1 minute)',
+    'rate(5 minutes)',
+    'rate(1 hour)',
+    'rate(6 hours)',
+    'rate(1 day)',
+    'rate(30 days)',
+  ])('%s is valid', (expression) => {
+    expect(scheduleExpressionProblem(expression)).toBeUndefined();
+  });
+
+  test.each<[string, string]>([
+    ['daily', 'neither cron(...) nor rate(...)'],
+    ['cron(0 2 * * ?)', '5 field(s)'],
+    ['cron(0 2 * * ? * *)', '7 field(s)'],
+    ['cron(60 2 * * ? *)', 'minutes "60": 60 is outside 0-59'],
+    ['cron(0 24 * * ? *)', 'hours "24": 24 is outside 0-23'],
+    ['cron(0 2 0 * ? *)', 'day-of-month "0": 0 is outside 1-31'],
+    ['cron(0 2 32 * ? *)', 'day-of-month "32": 32 is outside 1-31'],
+    ['cron(0 2 * 13 ? *)', 'month "13": 13 is outside 1-12'],
+    ['cron(0 2 * FOO ? *)', 'month "FOO": "FOO" is not a number 1-12 or JAN-DEC'],
+    ['cron(0 2 ? * 8 *)', 'day-of-week "8": 8 is outside 1-7'],
+    ['cron(0 2 ? * 0 *)', 'day-of-week "0": 0 is outside 1-7'],
+    ['cron(0 2 * * ? 1969)', 'year "1969": 1969 is outside 1970-2199'],
+    ['cron(0 2 * * ? 2200)', 'year "2200": 2200 is outside 1970-2199'],
+    ['cron(0 2 * * * *)', 'exactly one of them must be "?"'],
+    ['cron(0 2 ? * ? *)', 'exactly one of them must be "?"'],
+    ['cron(0 2 1 * MON *)', 'exactly one of them must be "?"'],
+    ['cron(? 2 * * ? *)', '"?" is only allowed in day-of-month or day-of-week'],
+    ['cron(0 2 1,? * ? *)', '"?" must stand alone'],
+    ['cron(0 2 ? * MON/2 *)', '"/" is not allowed in day-of-week'],
+    ['cron(0/0 2 * * ? *)', 'increment "0"'],
+    ['cron(0/61 2 * * ? *)', 'increment "61"'],
+    ['cron(0 2 ? * 2#6 *)', '"#6" must name the 1st to 5th'],
+    ['cron(0 2 ? * 2#1,3#2 *)', 'must stand alone (no list)'],
+    ['cron(0 2 L,15 * ? *)', 'must stand alone (no list)'],
+    ['cron(0 2 32W * ? *)', '32 is outside 1-31'],
+    ['cron(0 L * * ? *)', 'hours "L"'],
+    ['cron(0 2 * * ? W)', 'year "W"'],
+    ['cron(0 1-2-3 * * ? *)', 'is not a value or a range a-b'],
+    ['cron(0 2,,3 * * ? *)', 'an empty list item'],
+    ['cron(-1 2 * * ? *)', 'minutes "-1"'],
+    ['rate(0 minutes)', 'rate value 0 must be a whole number >= 1'],
+    ['rate(1 hours)', 'singular for 1 and plural above'],
+    ['rate(5 hour)', 'singular for 1 and plural above'],
+    ['rate(1.5 hours)', 'is not "<n> <unit>"'],
+    ['rate(-1 days)', 'is not "<n> <unit>"'],
+    ['rate(2 weeks)', 'is not "<n> <unit>"'],
+    ['rate(6hours)', 'is not "<n> <unit>"'],
+  ])('%s is refused: %s', (expression, reason) => {
+    expect(scheduleExpressionProblem(expression)).toContain(reason);
+  });
+});
