@@ -10,6 +10,8 @@ import type { LocalExecutionKind, LocalExecutionSummary } from '../local/runtime
 import { defaultClients, stackOutputs, type Target } from './target';
 
 const executions = (): typeof import('../local/runtime/executions') => require('../local/runtime/executions');
+const registry = (): typeof import('../local/runtime/execution-registry') =>
+  require('../local/runtime/execution-registry');
 
 /** Where the resources of a local target came from. */
 export type LocalOutputsSource = 'published' | 'synthesized';
@@ -59,4 +61,17 @@ export function runLocally(
   runId: string | undefined,
 ): Promise<LocalExecutionSummary> {
   return executions().runLocalExecution(kind, { envName: target.envName, input, ...(runId ? { runId } : {}) });
+}
+
+/** Whether a local execution still runs in a process of this host (local/runtime/execution-registry.ts). */
+export function localExecutionState(
+  executionArn: string,
+  endpoint: string,
+): import('../local/runtime/execution-registry').LocalExecutionStatus {
+  return registry().localExecutionStatus(executionArn, endpoint);
+}
+
+/** Forget what a killed local execution left in the registry (once its run record says how it ended). */
+export function forgetLocalExecution(executionArn: string, endpoint: string): void {
+  registry().forgetGoneExecution(executionArn, endpoint);
 }

@@ -3,7 +3,7 @@ import type { RunKind } from '../contracts/table-keys';
 import type { LocalExecutionSummary } from '../local/runtime/executions';
 import type { CliContext } from './context';
 import { RunFailedError } from './errors';
-import { isoDate, positiveInt } from './options';
+import { checkDateRange, isoDate, positiveInt, runIdOption } from './options';
 import { oneLine, print, table, writeResult } from './output';
 import type { RunDetails } from './run-details';
 import type { ExecutionResult } from './run-start';
@@ -25,9 +25,14 @@ export function addRunCommands(program: Command, ctx: CliContext): void {
     )
     .option('--from <date>', 'first training partition dt=YYYY-MM-DD', isoDate('--from'))
     .option('--to <date>', 'last training partition dt=YYYY-MM-DD', isoDate('--to'))
-    .option('--run-id <id>', 'execution name / run id (default: train-<timestamp>-<random>)')
+    .option(
+      '--run-id <id>',
+      'execution name / run id, not used by any run before (default: train-<timestamp>-<random>)',
+      runIdOption('--run-id'),
+    )
     .option('--wait', 'wait for the run to end; a failed run prints its summary and exits 1')
     .action(async (o: { from?: string; to?: string; runId?: string; wait?: boolean }) => {
+      checkDateRange(o);
       const dataWindow =
         o.from || o.to ? { ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) } : undefined;
       const input = { trigger: 'cli', ...(dataWindow ? { dataWindow } : {}) };
@@ -39,7 +44,11 @@ export function addRunCommands(program: Command, ctx: CliContext): void {
     .description(
       'start a BatchInference run now (scores only feature objects not yet scored; with --local it runs in-process to the end)',
     )
-    .option('--run-id <id>', 'execution name / run id (default: batch-<timestamp>-<random>)')
+    .option(
+      '--run-id <id>',
+      'execution name / run id, not used by any run before (default: batch-<timestamp>-<random>)',
+      runIdOption('--run-id'),
+    )
     .option('--wait', 'wait for the run to end; a failed run prints its summary and exits 1')
     .action(async (o: { runId?: string; wait?: boolean }) => {
       await startRun(ctx, 'batch', { trigger: 'cli' }, o);
@@ -53,6 +62,7 @@ export function addRunCommands(program: Command, ctx: CliContext): void {
     .option('--dry-run', 'only print how many objects and rows would be rescored')
     .option('--wait', 'wait for the run to end; a failed run prints its summary and exits 1')
     .action(async (o: { from?: string; to?: string; dryRun?: boolean; wait?: boolean }) => {
+      checkDateRange(o);
       const plan = await rescore().planRescore(await ctx.target(), o);
       if (plan.dryRun) {
         print(ctx.opts(), plan, () => rescore().describePlan(plan));
@@ -118,6 +128,7 @@ async function startRun(
   o: { runId?: string; wait?: boolean },
 ): Promise<void> {
   const t = await ctx.target();
+  if (o.runId) await details().refuseUsedRunId(t, o.runId);
   if (t.mode === 'local') {
     const res = await local().runLocally(t, kind, input, o.runId);
     if (res.status === 'SUCCEEDED') {

@@ -4,7 +4,9 @@ import { quarantinePrefix, reportKeys, s3Uri } from '../contracts/s3-layout';
 import type { RunKind } from '../contracts/table-keys';
 import type { ValidationReport, Violation } from '../lambdas/data/validation-report';
 import { getRun, listRuns, type RunRecord } from '../lambdas/domain/tracking';
+import { CliUsageError } from './errors';
 import { fmt, oneLine } from './output';
+import { reconcileStaleRuns } from './stale-runs';
 import { output, type Target } from './target';
 
 /**
@@ -29,8 +31,12 @@ export interface RunRow {
 export async function runs(target: Target, kinds: readonly RunKind[], limit = 20): Promise<RunRow[]> {
   const table = output(target, 'TableName');
   const all = await Promise.all(kinds.map((k) => listRuns(target.clients.doc, table, k, { limit })));
-  return all
-    .flatMap((r) => r.runs)
+  // A RUNNING run whose execution has ended without its failure path is recorded as it ended (cli/stale-runs.ts).
+  const listed = await reconcileStaleRuns(
+    target,
+    all.flatMap((r) => r.runs),
+  );
+  return listed
     .sort((a, b) => b.startedAt.localeCompare(a.startedAt))
     .slice(0, limit)
     .map((r) => ({
@@ -43,6 +49,20 @@ export async function runs(target: Target, kinds: readonly RunKind[], limit = 20
       completedAt: r.completedAt,
       error: errorOf(r),
     }));
+}
+
+/**
+ * Refuse a run id any run already has, training or batch, before anything starts: Step Functions only refuses a name
+ * its own state machine used, and the run record (`RUN#<runId>`) is shared by both kinds. The state machines refuse
+ * it as well (the run record is created conditionally); this says so before anything runs.
+ */
+export async function refuseUsedRunId(target: Target, runId: string): Promise<void> {
+  const run = await getRun(target.clients.doc, output(target, 'TableName'), runId);
+  if (run) {
+    throw new CliUsageError(
+      `--run-id ${runId} is already used by the ${run.kind} run started ${run.startedAt} (${run.status}); choose a new id or leave --run-id out`,
+    );
+  }
 }
 
 const errorOf = (r: RunRecord): string | undefined =>
@@ -76,8 +96,10 @@ const FIRST_VIOLATIONS = 5;
 /** The run record and what it points at. @throws NotFoundError for an unknown run id */
 export async function runDetails(target: Target, runId: string): Promise<RunDetails> {
   const table = output(target, 'TableName');
-  const run = await getRun(target.clients.doc, table, runId);
-  if (!run) throw new NotFoundError(`Run ${runId} not found in table ${table} (list them with: mlops-batch runs)`);
+  const found = await getRun(target.clients.doc, table, runId);
+  if (!found) throw new NotFoundError(`Run ${runId} not found in table ${table} (list them with: mlops-batch runs)`);
+  const [run] = await reconcileStaleRuns(target, [found]);
+  if (!run) throw new NotFoundError(`Run ${runId} not found in table ${table}`);
   const bucket = output(target, 'ArtifactsBucketName');
   const keys = reportKeys(runId);
   const [report, stats, evaluation, quarantined] = await Promise.all([

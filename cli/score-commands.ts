@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from './context';
-import { isoDate } from './options';
+import { checkDateRange, isoDate } from './options';
 import { print, table } from './output';
 
 /** `score` and `reconcile`; their cores (cli/scores.ts) load when a command runs. */
@@ -37,6 +37,7 @@ export function addScoreCommands(program: Command, ctx: CliContext): void {
     .option('--from <date>', 'first partition dt=YYYY-MM-DD', isoDate('--from'))
     .option('--to <date>', 'last partition dt=YYYY-MM-DD', isoDate('--to'))
     .action(async (o: { prefix?: string; from?: string; to?: string }) => {
+      checkDateRange(o);
       const res = await core().reconcileObjects(await ctx.target(), o);
       print(
         ctx.opts(),

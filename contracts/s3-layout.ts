@@ -65,8 +65,8 @@ export const partitionPrefix = (base: FeaturePrefix, date: string): string => `$
 
 const DT_SEGMENT = /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})\//;
 
-/** True for a real calendar date `YYYY-MM-DD`. */
-function isCalendarDate(s: string): boolean {
+/** True for a real calendar date `YYYY-MM-DD` (`2026-02-30` is not; `Date.parse` would roll it over). */
+export function isCalendarDate(s: string): boolean {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
   if (!m) return false;
   const month = Number(m[2]);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { S3UriSchema as s3Uri } from '../s3-layout';
+import { runIdProblem } from './names';
 
 /**
  * Shapes that travel between the states of the BatchInference state machine. Every handler parses its input with
@@ -20,8 +21,11 @@ import { S3UriSchema as s3Uri } from '../s3-layout';
  * - `error`    any Catch        `{ Error, Cause }`
  */
 
-/** Run id = the Step Functions execution name (1..80 characters). */
-export const RunIdSchema = z.string().min(1).max(80);
+/** Run id = the Step Functions execution name (1..80 characters, the rules of {@link runIdProblem}). */
+export const RunIdSchema = z.string().superRefine((v, ctx) => {
+  const problem = runIdProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: `run id ${problem}` });
+});
 
 /**
  * One feature object this run scores: a PENDING ledger item, or a SCORED one due again for the Production version

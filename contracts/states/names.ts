@@ -79,3 +79,33 @@ export function newRunId(kind: 'train' | 'batch', now: Date = new Date()): strin
     .replace(/\.\d+Z$/, 'Z');
   return `${kind}-${stamp}-${randomUUID().slice(0, 4)}`;
 }
+
+/** Step Functions' limit on an execution name (StartExecution `name`). */
+export const RUN_ID_MAX_LENGTH = 80;
+
+/**
+ * Characters Step Functions refuses in an execution name (StartExecution `name`): whitespace, brackets `< > { } [ ]`,
+ * wildcards `? *`, the special characters `" # % \ ^ | ~ \` $ & , ; : /`, and control characters (U+0000–001F,
+ * U+007F–009F).
+ */
+const FORBIDDEN_BY_STEP_FUNCTIONS = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\p{Cc}]/u; // \p{Cc}: exactly U+0000–001F, U+007F–009F
+
+/**
+ * What is wrong with a run id, or undefined when it is usable. Beyond Step Functions' own rules the run id must be
+ * ASCII letters, digits, `-` and `_` starting with a letter or digit: Step Functions logs executions to CloudWatch
+ * only for such names, and the run id becomes a path segment of S3 keys (`batch/<runId>/…`, `run=<runId>/`) and part
+ * of job names, where `.`/`..`, `=` or non-ASCII text would be ambiguous.
+ */
+export function runIdProblem(runId: string): string | undefined {
+  if (runId.length < 1 || runId.length > RUN_ID_MAX_LENGTH) {
+    return `must be 1–${RUN_ID_MAX_LENGTH} characters (Step Functions' execution-name limit), got ${runId.length}`;
+  }
+  const bad = FORBIDDEN_BY_STEP_FUNCTIONS.exec(runId)?.[0];
+  if (bad !== undefined) {
+    return `contains ${JSON.stringify(bad)}, which Step Functions refuses in an execution name`;
+  }
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(runId)) {
+    return 'must be ASCII letters, digits, "-" and "_", starting with a letter or digit';
+  }
+  return undefined;
+}

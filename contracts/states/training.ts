@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AucComparisonSchema, ModelSummarySchema } from '../evaluation';
 import { S3UriSchema as s3UriSchema } from '../s3-layout';
+import { runIdProblem } from './names';
 
 /**
  * Shapes that travel between the states of the Training state machine (lib/constructs/training-workflow.ts). Every
@@ -21,8 +22,11 @@ import { S3UriSchema as s3UriSchema } from '../s3-layout';
  * Output of a successful execution: the CompleteRun result {@link CompletedRun}.
  */
 
-/** Run id = the Step Functions execution name (1..80 characters). */
-export const RunIdSchema = z.string().min(1).max(80);
+/** Run id = the Step Functions execution name (1..80 characters, the rules of {@link runIdProblem}). */
+export const RunIdSchema = z.string().superRefine((v, ctx) => {
+  const problem = runIdProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: `run id ${problem}` });
+});
 
 const isoDate = z
   .string()

@@ -4,6 +4,9 @@
  * - Acquire is a conditional put: it succeeds when no lock exists, the lease has expired, or the caller already
  *   owns it (a retried AcquireLock is idempotent and extends the lease).
  * - Release deletes the item only when the caller owns it; a release by anyone else is refused and leaves the item.
+ * - The holder is the run id (`owner`, what operators see) and, when given, the execution (`execution`,
+ *   contracts/states/execution.ts executionToken): a second execution under the same run id is another holder, and
+ *   can neither re-acquire, renew nor release the first one's lease.
  * - `leaseExpiresAt` is epoch seconds; the table's TTL attribute may point at it, but expiry is decided by the
  *   condition, never by TTL deletion (which can lag by days).
  */
@@ -21,6 +24,11 @@ import { isConditionalFailure } from '../platform/dynamo';
 export interface LockOptions {
   /** Lock owner, the run id. */
   readonly owner: string;
+  /**
+   * The execution holding the lock (executionToken). Given, only that execution of `owner` is the holder.
+   * @default - none: the holder is `owner` alone, and a lock held by an execution is never theirs
+   */
+  readonly execution?: string;
   /** Lease length in seconds (LOCK_LEASE_SECONDS). Must outlast the longest run step between renewals. */
   readonly leaseSeconds: number;
   /** Lock name (item `LOCK#<name>`). @default 'batch' */
@@ -36,11 +44,23 @@ export type LockAcquisition =
 
 export interface LockState {
   readonly owner: string;
+  readonly execution?: string;
   readonly leaseExpiresAt: number;
   readonly acquiredAt: string;
 }
 
 const epoch = (d: Date) => Math.floor(d.getTime() / 1000);
+
+/** The condition "the caller holds the lock", with its names and values. */
+function heldByCaller(owner: string, execution: string | undefined) {
+  return {
+    condition: execution
+      ? '(#owner = :owner AND #execution = :execution)'
+      : '(#owner = :owner AND attribute_not_exists(#execution))',
+    names: { '#owner': 'owner', '#execution': 'execution' },
+    values: { ':owner': owner, ...(execution ? { ':execution': execution } : {}) },
+  };
+}
 
 function check(opts: LockOptions): void {
   if (!opts.owner) throw new ValidationError('lock: owner is empty');
@@ -60,6 +80,7 @@ export async function getLock(
   if (!it) return undefined;
   return {
     owner: String(it.owner),
+    ...(typeof it.execution === 'string' ? { execution: it.execution } : {}),
     leaseExpiresAt: Number(it.leaseExpiresAt),
     acquiredAt: String(it.acquiredAt ?? ''),
   };
@@ -77,6 +98,7 @@ export async function acquireLock(
   check(opts);
   const now = opts.now ?? new Date();
   const leaseExpiresAt = epoch(now) + opts.leaseSeconds;
+  const mine = heldByCaller(opts.owner, opts.execution);
   try {
     await doc.send(
       new PutCommand({
@@ -84,12 +106,13 @@ export async function acquireLock(
         Item: {
           ...lockKey(opts.name),
           owner: opts.owner,
+          ...(opts.execution ? { execution: opts.execution } : {}),
           leaseExpiresAt,
           acquiredAt: now.toISOString(),
         },
-        ConditionExpression: 'attribute_not_exists(pk) OR leaseExpiresAt <= :now OR #owner = :owner',
-        ExpressionAttributeNames: { '#owner': 'owner' },
-        ExpressionAttributeValues: { ':now': epoch(now), ':owner': opts.owner },
+        ConditionExpression: `attribute_not_exists(pk) OR leaseExpiresAt <= :now OR ${mine.condition}`,
+        ExpressionAttributeNames: mine.names,
+        ExpressionAttributeValues: { ':now': epoch(now), ...mine.values },
       }),
     );
     return { acquired: true, owner: opts.owner, leaseExpiresAt };
@@ -127,29 +150,32 @@ export async function renewLock(
   check(opts);
   const now = opts.now ?? new Date();
   const leaseExpiresAt = epoch(now) + opts.leaseSeconds;
+  const mine = heldByCaller(opts.owner, opts.execution);
   try {
     await doc.send(
       new UpdateCommand({
         TableName: tableName,
         Key: lockKey(opts.name),
         UpdateExpression: 'SET leaseExpiresAt = :exp',
-        ConditionExpression: '#owner = :owner',
-        ExpressionAttributeNames: { '#owner': 'owner' },
-        ExpressionAttributeValues: { ':exp': leaseExpiresAt, ':owner': opts.owner },
+        ConditionExpression: mine.condition,
+        ExpressionAttributeNames: mine.names,
+        ExpressionAttributeValues: { ':exp': leaseExpiresAt, ...mine.values },
       }),
     );
     return { leaseExpiresAt };
   } catch (err) {
     if (!isConditionalFailure(err)) throw err;
     const held = await getLock(doc, tableName, opts.name);
+    const other = held && held.owner === opts.owner ? `another execution of ${held.owner}` : (held?.owner ?? 'nobody');
     throw new ConflictError(
-      `Lock ${opts.name ?? 'batch'} is not held by ${opts.owner} (held by ${held?.owner ?? 'nobody'}); cannot renew`,
+      `Lock ${opts.name ?? 'batch'} is not held by this execution of ${opts.owner} (held by ${other}); cannot renew`,
     );
   }
 }
 
 /**
- * Release the lock if `owner` holds it. Never throws on contention, so it is safe on every exit path:
+ * Release the lock if `owner` (and, when given, that `execution` of it) holds it. Never throws on contention, so it
+ * is safe on every exit path:
  * - `released: true`   the caller's lock was deleted;
  * - `released: false, heldBy: <other>`  someone else holds it (the caller's lease expired and was taken over): refused;
  * - `released: false` without `heldBy`  there was no lock (already released: a retried release is idempotent).
@@ -159,16 +185,18 @@ export async function releaseLock(
   tableName: string,
   owner: string,
   name = 'batch',
+  execution?: string,
 ): Promise<{ released: boolean; heldBy?: string }> {
   if (!owner) throw new ValidationError('releaseLock: owner is empty');
+  const mine = heldByCaller(owner, execution);
   try {
     await doc.send(
       new DeleteCommand({
         TableName: tableName,
         Key: lockKey(name),
-        ConditionExpression: '#owner = :owner',
-        ExpressionAttributeNames: { '#owner': 'owner' },
-        ExpressionAttributeValues: { ':owner': owner },
+        ConditionExpression: mine.condition,
+        ExpressionAttributeNames: mine.names,
+        ExpressionAttributeValues: mine.values,
       }),
     );
     return { released: true };

@@ -15,7 +15,11 @@ import { ConflictError, NotFoundError, ValidationError } from '../../contracts/e
 import { GSI1_NAME, type RunKind, runKey, runsGsiPk } from '../../contracts/table-keys';
 import { decodePageToken, encodePageToken, isConditionalFailure, setClause } from '../platform/dynamo';
 
-export type RunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'REJECTED';
+/**
+ * A run's status. TIMED_OUT and ABORTED are recorded only by {@link markRunEnded}: the execution ended that way without
+ * running its failure path (a state-machine timeout, a StopExecution, a killed local process).
+ */
+export type RunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'REJECTED' | 'TIMED_OUT' | 'ABORTED';
 
 export interface RunRecord {
   readonly runId: string;
@@ -27,6 +31,8 @@ export interface RunRecord {
   /** Data window (training partitions, batch date range). */
   readonly window?: Record<string, unknown>;
   readonly startedAt: string;
+  /** The execution the run record belongs to (`$$.Execution.Id`); with `startedAt` it tells a retry from a reuse. */
+  readonly executionArn?: string;
   readonly updatedAt: string;
   readonly completedAt?: string;
   /** Set by failRun. */
@@ -46,6 +52,12 @@ export interface CreateRunInput {
   readonly window?: Record<string, unknown>;
   /** @default - now */
   readonly startedAt?: Date;
+  /**
+   * The execution creating the run (`$$.Execution.Id`). Given, only the same execution (same ARN and start) gets the
+   * existing record back; any other is refused.
+   * @default - none: any caller of the same kind gets the existing record back
+   */
+  readonly executionArn?: string;
 }
 
 /** Attributes that key or index an item; never settable through update/complete. */
@@ -57,6 +69,7 @@ const PROTECTED = new Set([
   'runId',
   'kind',
   'startedAt',
+  'executionArn',
   'status',
   'updatedAt',
   'completedAt',
@@ -82,9 +95,10 @@ export function checkFields(fields: Record<string, unknown>, where: string): voi
 }
 
 /**
- * Create a RUNNING run record. Idempotent for a retried StartRun: when the run exists with the same kind, the
- * existing record is returned unchanged.
- * @throws ConflictError when the run id exists with another kind
+ * Create a RUNNING run record, only when the run id is new (conditional put). Idempotent for a retried StartRun: when
+ * the run exists with the same kind and was created by the same execution (`executionArn` and `startedAt`), the
+ * existing record is returned unchanged. Any other existing record is left as it is.
+ * @throws ConflictError when the run id is already used (by another kind, or by another execution)
  */
 export async function createRun(
   doc: DynamoDBDocumentClient,
@@ -102,6 +116,7 @@ export async function createRun(
     params: input.params ?? {},
     ...(input.window ? { window: input.window } : {}),
     startedAt,
+    ...(input.executionArn ? { executionArn: input.executionArn } : {}),
     updatedAt: startedAt,
   };
   try {
@@ -121,8 +136,13 @@ export async function createRun(
   } catch (err) {
     if (!isConditionalFailure(err)) throw err;
     const existing = await getRun(doc, tableName, input.runId);
-    if (existing && existing.kind === input.kind) return existing;
-    throw new ConflictError(`Run ${input.runId} already exists as a ${existing?.kind ?? 'different'} run`);
+    const sameExecution =
+      existing?.executionArn === input.executionArn && (!input.executionArn || existing?.startedAt === startedAt);
+    if (existing && existing.kind === input.kind && sameExecution) return existing;
+    throw new ConflictError(
+      `Run id ${input.runId} is already used by ${existing ? `the ${existing.kind} run started ${existing.startedAt} (${existing.status})` : 'another run'}; ` +
+        'a run id names one run: start this one under a new id (that run is left as it was)',
+    );
   }
 }
 
@@ -212,19 +232,30 @@ export async function completeRun(
   }
 }
 
+/** Which execution records a failure (`$$.Execution.Id`, `$$.Execution.StartTime`). */
+export interface FailingExecution {
+  readonly arn: string;
+  readonly startedAt: string;
+}
+
 /**
  * Record a failure: status FAILED, `error` {error, cause}, completedAt. Works on every exit path: when the run
- * record does not exist yet (StartRun itself failed) it is created, provided `kind` is given.
- * @throws NotFoundError when the run does not exist and no kind is given
+ * record does not exist yet (StartRun itself failed) it is created, provided `kind` is given. With `execution`, only
+ * a record of that execution (or none) is written: a run record another execution created under the same run id is
+ * left as it was.
+ * @throws NotFoundError when the run does not exist and no kind is given; ConflictError when the record belongs to
+ * another execution
  */
 export async function failRun(
   doc: DynamoDBDocumentClient,
   tableName: string,
   runId: string,
-  failure: { error: string; cause?: string; kind?: RunKind; now?: Date },
+  failure: { error: string; cause?: string; kind?: RunKind; execution?: FailingExecution; now?: Date },
 ): Promise<RunRecord> {
   if (!runId) throw new ValidationError('failRun: runId is empty');
   const now = (failure.now ?? new Date()).toISOString();
+  const exec = failure.execution;
+  const execStart = exec ? new Date(exec.startedAt).toISOString() : now;
   // Step Functions causes can be long (stack traces); keep the item far below 400 KB.
   const error = {
     error: failure.error.slice(0, 256),
@@ -237,25 +268,35 @@ export async function failRun(
       'kind = if_not_exists(kind, :kind)',
       'gsi1pk = if_not_exists(gsi1pk, :g)',
       'gsi1sk = if_not_exists(gsi1sk, :gs)',
-      'startedAt = if_not_exists(startedAt, :now)',
+      'startedAt = if_not_exists(startedAt, :started)',
       'runId = if_not_exists(runId, :runId)',
       '#params = if_not_exists(#params, :empty)',
     );
     Object.assign(values, {
       ':kind': failure.kind,
       ':g': runsGsiPk(failure.kind),
-      ':gs': `${now}#${runId}`,
+      ':gs': `${execStart}#${runId}`,
+      ':started': execStart,
       ':runId': runId,
       ':empty': {},
     });
   }
+  if (exec) {
+    sets.push('executionArn = if_not_exists(executionArn, :exec)');
+    Object.assign(values, { ':exec': exec.arn, ':started': execStart });
+  }
+  const condition = exec
+    ? `${failure.kind ? 'attribute_not_exists(pk) OR ' : ''}(executionArn = :exec AND startedAt = :started)`
+    : failure.kind
+      ? undefined
+      : 'attribute_exists(pk)';
   try {
     const res = await doc.send(
       new UpdateCommand({
         TableName: tableName,
         Key: runKey(runId),
         UpdateExpression: `SET ${sets.join(', ')}`,
-        ...(failure.kind ? {} : { ConditionExpression: 'attribute_exists(pk)' }),
+        ...(condition ? { ConditionExpression: condition } : {}),
         ExpressionAttributeNames: {
           '#status': 'status',
           '#error': 'error',
@@ -267,8 +308,12 @@ export async function failRun(
     );
     return stripKeys(res.Attributes ?? {}) as RunRecord;
   } catch (err) {
-    if (isConditionalFailure(err)) throw new NotFoundError(`Run ${runId} not found (and no kind given to create it)`);
-    throw err;
+    if (!isConditionalFailure(err)) throw err;
+    const cur = exec ? await getRun(doc, tableName, runId) : undefined;
+    if (!cur) throw new NotFoundError(`Run ${runId} not found (and no kind given to create it)`);
+    throw new ConflictError(
+      `Run ${runId} belongs to another execution (the ${cur.kind} run started ${cur.startedAt}, ${cur.status}); left as it was`,
+    );
   }
 }
 
@@ -294,4 +339,43 @@ export async function listRuns(
     runs: (res.Items ?? []).map((i) => stripKeys(i) as RunRecord),
     ...(res.LastEvaluatedKey ? { nextToken: encodePageToken(res.LastEvaluatedKey) } : {}),
   };
+}
+
+/**
+ * Record how an execution ended that never ran its failure path (a state-machine timeout, a StopExecution, a killed
+ * local process): status TIMED_OUT, ABORTED or FAILED, `error` {error: 'ExecutionEnded', cause}, completedAt. Only a
+ * RUNNING record of that very execution is changed; anything else is left as it is (returns undefined).
+ */
+export async function markRunEnded(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  run: Pick<RunRecord, 'runId' | 'executionArn' | 'startedAt'>,
+  ended: { status: 'FAILED' | 'TIMED_OUT' | 'ABORTED'; cause: string; now?: Date },
+): Promise<RunRecord | undefined> {
+  if (!run.executionArn) return undefined;
+  const now = (ended.now ?? new Date()).toISOString();
+  try {
+    const res = await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: runKey(run.runId),
+        UpdateExpression: 'SET #status = :status, #error = :error, updatedAt = :now, completedAt = :now',
+        ConditionExpression: '#status = :running AND executionArn = :exec AND startedAt = :started',
+        ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
+        ExpressionAttributeValues: {
+          ':status': ended.status,
+          ':error': { error: 'ExecutionEnded', cause: ended.cause.slice(0, 8192) },
+          ':now': now,
+          ':running': 'RUNNING',
+          ':exec': run.executionArn,
+          ':started': run.startedAt,
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return stripKeys(res.Attributes ?? {}) as RunRecord;
+  } catch (err) {
+    if (isConditionalFailure(err)) return undefined;
+    throw err;
+  }
 }

@@ -30,7 +30,7 @@ import {
 import { jsonPathsOf } from './json-path';
 import { SageMakerTransformJob, transformTimeoutSeconds } from './tasks/transform-job';
 import { acknowledgeWildcards } from './wildcards';
-import { Workflow, WorkflowRetry } from './workflow';
+import { executionRef, Workflow, WorkflowRetry } from './workflow';
 
 export { TRANSFORM_DATA_PROCESSING, transformTimeoutSeconds } from './tasks/transform-job';
 
@@ -224,13 +224,14 @@ export class BatchInferenceWorkflow extends Workflow<BatchWorkflowEnvironment> {
       {
         runId: sfn.JsonPath.executionName,
         startedAt: sfn.JsonPath.stringAt('$$.Execution.StartTime'),
+        execution: executionRef(),
         input: sfn.JsonPath.objectAt('$'),
       },
       $('run'),
     );
     const find = step(S.FindUnscored, f.findUnscored, { runId }, $('work'));
     const releaseNoWork = this.invoke(S.ReleaseLockNoWork, f.releaseLock, {
-      payload: { runId, outcome: 'NO_WORK' },
+      payload: { runId, execution: executionRef(), outcome: 'NO_WORK' },
       resultPath: '$.release',
       retries: [WorkflowRetry.taskFailed],
     });
@@ -412,7 +413,7 @@ export class BatchInferenceWorkflow extends Workflow<BatchWorkflowEnvironment> {
       retries: [WorkflowRetry.dependency],
     });
     const release = this.invoke(S.ReleaseLock, f.releaseLock, {
-      payload: { runId },
+      payload: { runId, execution: executionRef() },
       resultPath: '$.release',
       retries: [WorkflowRetry.taskFailed],
     });

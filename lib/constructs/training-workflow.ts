@@ -273,7 +273,12 @@ export class TrainingWorkflow extends Workflow<TrainingWorkflowEnvironment> {
     const startRun = step(
       S.StartRun,
       f.startRun,
-      { 'runId.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime', 'input.$': '$' },
+      {
+        'runId.$': '$$.Execution.Name',
+        'startedAt.$': '$$.Execution.StartTime',
+        'executionArn.$': '$$.Execution.Id',
+        'input.$': '$',
+      },
       $('run'),
     );
     const prepare = step(

@@ -48,6 +48,15 @@ const caught = jsonPathsOf({ error: StepErrorSchema });
 /** Where every Catch puts the Step Functions error object (`{ Error, Cause }`). */
 export const ERROR_PATH = caught('error');
 
+/**
+ * The running execution (contracts/states/execution.ts ExecutionRefSchema), for the steps that create, fail or lock a
+ * run: they act only for this execution, not for every execution of the run id.
+ */
+export const executionRef = () => ({
+  id: sfn.JsonPath.stringAt('$$.Execution.Id'),
+  startTime: sfn.JsonPath.stringAt('$$.Execution.StartTime'),
+});
+
 /** Options of {@link Workflow.invoke}. */
 export interface InvokeOptions {
   /**
@@ -243,14 +252,19 @@ export abstract class Workflow<B extends WorkflowEnvironment = WorkflowEnvironme
     let afterRecord: sfn.TaskStateBase = alert;
     if (props.releaseLockFunction) {
       afterRecord = this.invoke(S.ReleaseLockAfterFailure, props.releaseLockFunction, {
-        payload: { runId: sfn.JsonPath.executionName },
+        payload: { runId: sfn.JsonPath.executionName, execution: executionRef() },
         resultPath: '$.release',
       });
       afterRecord.addCatch(alert, { resultPath: '$.releaseError' });
       afterRecord.next(alert);
     }
     const recordFailure = this.invoke(S.RecordFailure, props.recordFailureFunction, {
-      payload: { runId: sfn.JsonPath.executionName, kind: props.runKind, error: sfn.JsonPath.objectAt(ERROR_PATH) },
+      payload: {
+        runId: sfn.JsonPath.executionName,
+        kind: props.runKind,
+        error: sfn.JsonPath.objectAt(ERROR_PATH),
+        execution: executionRef(),
+      },
       resultPath: props.recordResultPath,
     });
     recordFailure.addCatch(afterRecord, { resultPath: '$.recordFailureError' });

@@ -11,9 +11,10 @@ import { LOCAL_IMAGE_URI } from '../standins/model';
 import { withSyncTaskTimeouts } from '../standins/task-timeouts';
 import { type TrainerDeps, trainingOverride } from '../standins/trainer';
 import { type TransformerDeps, transformOverride } from '../standins/transformer';
+import { registerLocalExecution } from './execution-registry';
 import { type LocalResources, type LocatedStateMachine, resolveResources } from './inventory';
 import { closeRedisClients, useLocalRedis } from './redis-clients';
-import { type RunnerEvent, type RunResult, runStateMachine } from './sfn-runner';
+import { executionIds, type RunnerEvent, type RunResult, runStateMachine } from './sfn-runner';
 import { synthesizeApp } from './synth';
 import type { StateOverride } from './task-handlers';
 
@@ -122,9 +123,10 @@ export interface LocalExecutionOptions {
 /**
  * Run the synthesized Training or BatchInference state machine in-process: real handlers, the local trainer for
  * `Train` and the local transformer for `Transform`. Resolves with the execution (FAILED included; never throws for a
- * failed execution).
+ * failed execution). While it runs, the execution registry (execution-registry.ts) names this process as its runner,
+ * so a run whose process was killed is recognised afterwards.
  */
-export function executeLocal(
+export async function executeLocal(
   kind: LocalExecutionKind,
   ctx: LocalExecutionContext,
   options: LocalExecutionOptions,
@@ -149,7 +151,7 @@ export function executeLocal(
             ...(options.onTransformed ? { onTransformed: options.onTransformed } : {}),
           }),
         };
-  return runStateMachine({
+  const run = {
     definition: withSyncTaskTimeouts(machine.definition),
     functions: ctx.resources.functions,
     overrides,
@@ -161,7 +163,13 @@ export function executeLocal(
     region: ctx.region,
     account: ctx.resources.account,
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-  });
+  };
+  const ended = registerLocalExecution(executionIds(run).executionArn, ctx.env.AWS_ENDPOINT_URL ?? '');
+  try {
+    return await runStateMachine(run);
+  } finally {
+    ended();
+  }
 }
 
 /** What `mlops-batch --local train|batch` prints. */

@@ -107,7 +107,7 @@ function simplify(ev: unknown): RunnerEvent {
 }
 
 /** Names and ARNs of one execution, as Step Functions would give them. */
-interface ExecutionIds {
+export interface ExecutionIds {
   readonly name: string;
   readonly smName: string;
   readonly smArn: string;
@@ -115,7 +115,8 @@ interface ExecutionIds {
   readonly account: string;
 }
 
-function executionIds(options: RunStateMachineOptions): ExecutionIds {
+/** The names and ARNs {@link runStateMachine} gives an execution (give `name` to get the same ones). */
+export function executionIds(options: RunStateMachineOptions): ExecutionIds {
   const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
   const account = options.account ?? LOCAL_ACCOUNT;
   const name =

@@ -494,7 +494,17 @@ describe('bad CLI arguments (node bin/mlops-batch.js)', () => {
     [['frobnicate'], /unknown command 'frobnicate'/],
     [['models', '--limit', '0'], /--limit must be a positive integer, got "0"/],
     [['runs', '--kind', 'everything'], /'everything' is invalid.*training, batch/],
-    [['train', '--from', '2026-13-01'], /--from must be a date YYYY-MM-DD, got "2026-13-01"/],
+    [['train', '--from', '2026-13-01'], /--from must be a calendar date YYYY-MM-DD, got "2026-13-01"/],
+    // Calendar dates, not what Date.parse rolls over, on every option that takes a date.
+    [['train', '--to', '2026-02-30'], /--to must be a calendar date YYYY-MM-DD, got "2026-02-30"/],
+    [['rescore', '--from', '2026-02-29', '--dry-run'], /--from must be a calendar date YYYY-MM-DD, got "2026-02-29"/],
+    [['reconcile', '--to', '2026-04-31'], /--to must be a calendar date YYYY-MM-DD, got "2026-04-31"/],
+    [['train', '--from', '2026-03-02', '--to', '2026-03-01'], /--from 2026-03-02 is after --to 2026-03-01/],
+    // Step Functions' execution-name rules (and the pipeline's run-id shape), before anything runs.
+    [['batch', '--run-id', 'nightly run'], /--run-id contains " ", which Step Functions refuses in an execution name/],
+    [['train', '--run-id', 'a:b'], /--run-id contains ":", which Step Functions refuses/],
+    [['batch', '--run-id', 'x'.repeat(81)], /--run-id must be 1–80 characters .*got 81/],
+    [['batch', '--run-id', 'run.1'], /--run-id must be ASCII letters, digits, "-" and "_"/],
     [['--bogus', 'models'], /unknown option '--bogus'/],
     [['--local', 'models'], /--local needs AWS_ENDPOINT_URL/],
   ];

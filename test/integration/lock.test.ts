@@ -60,6 +60,36 @@ describeWithServers('batch lock against moto DynamoDB', { moto: true }, (env) =>
     });
   });
 
+  it('with an execution, another execution of the same run id can neither re-acquire, renew nor release the lock', async () => {
+    const first = 'arn:aws:states:us-east-1:123456789012:execution:batch:run-a@2026-03-01T10:00:00.000Z';
+    const second = 'arn:aws:states:us-east-1:123456789012:execution:batch:run-a@2026-03-01T10:00:20.000Z';
+    await acquireLock(doc, table, { owner: 'run-a', execution: first, leaseSeconds: 60, now: t0 });
+    expect(await acquireLock(doc, table, { owner: 'run-a', execution: second, leaseSeconds: 60, now: at(20) })).toEqual(
+      { acquired: false, heldBy: 'run-a', leaseExpiresAt: t0.getTime() / 1000 + 60 },
+    );
+    // Nor a caller that names the run id only.
+    expect((await acquireLock(doc, table, { owner: 'run-a', leaseSeconds: 60, now: at(20) })).acquired).toBe(false);
+    await expect(
+      renewLock(doc, table, { owner: 'run-a', execution: second, leaseSeconds: 600, now: at(20) }),
+    ).rejects.toThrow('Lock batch is not held by this execution of run-a (held by another execution of run-a)');
+    expect(await releaseLock(doc, table, 'run-a', 'batch', second)).toEqual({ released: false, heldBy: 'run-a' });
+    expect(await releaseLock(doc, table, 'run-a')).toEqual({ released: false, heldBy: 'run-a' });
+    expect(await getLock(doc, table)).toEqual({
+      owner: 'run-a',
+      execution: first,
+      leaseExpiresAt: t0.getTime() / 1000 + 60,
+      acquiredAt: t0.toISOString(),
+    });
+    // The holder itself: re-acquire (a retried AcquireLock), renew, release.
+    expect(
+      (await acquireLock(doc, table, { owner: 'run-a', execution: first, leaseSeconds: 60, now: at(30) })).acquired,
+    ).toBe(true);
+    expect(await renewLock(doc, table, { owner: 'run-a', execution: first, leaseSeconds: 60, now: at(40) })).toEqual({
+      leaseExpiresAt: t0.getTime() / 1000 + 100,
+    });
+    expect(await releaseLock(doc, table, 'run-a', 'batch', first)).toEqual({ released: true });
+  });
+
   it('release by the owner frees the lock; a second release is a no-op', async () => {
     await acquireLock(doc, table, { owner: 'run-a', leaseSeconds: 600, now: t0 });
     expect(await releaseLock(doc, table, 'run-a')).toEqual({ released: true });

@@ -68,6 +68,46 @@ describeWithServers('tracking against moto DynamoDB', { moto: true }, (env) => {
     await expect(newRun('r-1', 'training')).rejects.toThrow(ConflictError);
   });
 
+  it('createRun with an execution: only that execution (same ARN and start) gets the record back; failRun of another execution leaves it', async () => {
+    const arn = 'arn:aws:states:us-east-1:123456789012:execution:batch:r-x';
+    const create = (executionArn: string, start: Date, kind: 'batch' | 'training' = 'batch') =>
+      createRun(doc, table, { runId: 'r-x', kind, trigger: 't', codeVersion: 'c', executionArn, startedAt: start });
+    const a = await create(arn, at(0));
+    expect(a).toMatchObject({ executionArn: arn, startedAt: at(0).toISOString() });
+    expect(await create(arn, at(0))).toEqual(a); // a retried StartRun / AcquireLock
+    await expect(create(arn, at(5))).rejects.toThrow(
+      `Run id r-x is already used by the batch run started ${at(0).toISOString()} (RUNNING)`,
+    );
+    await expect(create(`${arn}-other`, at(0))).rejects.toThrow(ConflictError);
+    await expect(create(arn, at(0), 'training')).rejects.toThrow(ConflictError);
+    await completeRun(doc, table, 'r-x', { now: at(9) });
+    const done = await getRun(doc, table, 'r-x');
+
+    // RecordFailure of the second execution: refused, the record as it ended.
+    await expect(
+      failRun(doc, table, 'r-x', {
+        error: 'ConflictError',
+        kind: 'batch',
+        execution: { arn, startedAt: at(5).toISOString() },
+      }),
+    ).rejects.toThrow(`Run r-x belongs to another execution (the batch run started ${at(0).toISOString()}, SUCCEEDED)`);
+    expect(await getRun(doc, table, 'r-x')).toEqual(done);
+    // Its own execution's failure path still records (and creates a record that never existed, with the execution).
+    const ghost = await failRun(doc, table, 'r-y', {
+      error: 'States.Timeout',
+      kind: 'batch',
+      execution: { arn: `${arn}-y`, startedAt: at(3).toISOString() },
+      now: at(10),
+    });
+    expect(ghost).toMatchObject({ status: 'FAILED', executionArn: `${arn}-y`, startedAt: at(3).toISOString() });
+    const again = await failRun(doc, table, 'r-y', {
+      error: 'X',
+      kind: 'batch',
+      execution: { arn: `${arn}-y`, startedAt: at(3).toISOString() },
+    });
+    expect(again).toMatchObject({ error: { error: 'X' } });
+  });
+
   it('update/complete of a missing run is NotFoundError; protected fields are refused', async () => {
     await expect(updateRun(doc, table, 'nope', { x: 1 })).rejects.toThrow(NotFoundError);
     await expect(completeRun(doc, table, 'nope')).rejects.toThrow('Run nope not found');

@@ -2,6 +2,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { functionEnvLoader } from '../../../contracts/function-env';
 import { type LockResult, RunIdSchema } from '../../../contracts/states/batch';
+import { ExecutionRefSchema } from '../../../contracts/states/execution';
 import { docClient } from '../../platform/clients';
 import { logger, withLambdaContext } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
@@ -10,10 +11,14 @@ import { acquireBatchLock } from './core';
 let doc: DynamoDBDocumentClient | undefined;
 const env = functionEnvLoader('acquire-lock');
 
-/** State input: `{ runId: $$.Execution.Name, startedAt: $$.Execution.StartTime, input: <execution input> }`. */
+/**
+ * State input: `{ runId: $$.Execution.Name, startedAt: $$.Execution.StartTime, execution: { id: $$.Execution.Id,
+ * startTime: $$.Execution.StartTime }, input: <execution input> }`.
+ */
 const InputSchema = z.object({
   runId: RunIdSchema,
   startedAt: z.string().min(1),
+  execution: ExecutionRefSchema.optional(),
   input: z
     .object({
       trigger: z
@@ -37,6 +42,7 @@ export const handler = withLambdaContext(async (event: unknown): Promise<LockRes
     startedAt: input.startedAt,
     leaseSeconds: LOCK_LEASE_SECONDS,
     codeVersion: CODE_VERSION,
+    ...(input.execution ? { execution: input.execution } : {}),
   });
   if (result.acquired) logger.info('Batch lock acquired', { ...result });
   else logger.warn('Batch lock held by another run; exiting without work', { ...result });

@@ -1,4 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConflictError } from '../../../contracts/errors';
+import type { ExecutionRef } from '../../../contracts/states/execution';
 import type { StepError } from '../../../contracts/states/training';
 import type { RunKind } from '../../../contracts/table-keys';
 import { failRun } from '../../domain/tracking';
@@ -26,18 +28,37 @@ export interface RecordedFailure {
   readonly runId: string;
   readonly error: string;
   readonly message?: string;
+  /**
+   * false when the run record belongs to another execution of the same run id (a reused id): it was left as it was,
+   * and `notRecorded` says why.
+   */
+  readonly recorded: boolean;
+  readonly notRecorded?: string;
 }
 
 /**
  * RecordFailure (both workflows): mark the run FAILED with the error name and cause of the Catch. Creates a minimal
- * run record when the run failed before it had one (e.g. its first state failed).
+ * run record when the run failed before it had one (e.g. its first state failed). With `execution`, a run record
+ * another execution created under the same run id (an execution started with a used run id) is not touched: that
+ * run keeps its status, and this execution still ends failed with its own error.
  */
 export async function recordFailure(
   doc: DynamoDBDocumentClient,
   table: string,
-  p: { runId: string; kind: RunKind; error: StepError },
+  p: { runId: string; kind: RunKind; error: StepError; execution?: ExecutionRef },
 ): Promise<RecordedFailure> {
   const message = causeMessage(p.error.Cause);
-  await failRun(doc, table, p.runId, { error: p.error.Error, cause: message, kind: p.kind });
-  return { runId: p.runId, error: p.error.Error, message };
+  const execution = p.execution ? { arn: p.execution.id, startedAt: p.execution.startTime } : undefined;
+  try {
+    await failRun(doc, table, p.runId, {
+      error: p.error.Error,
+      cause: message,
+      kind: p.kind,
+      ...(execution ? { execution } : {}),
+    });
+  } catch (err) {
+    if (!(err instanceof ConflictError)) throw err;
+    return { runId: p.runId, error: p.error.Error, message, recorded: false, notRecorded: err.message };
+  }
+  return { runId: p.runId, error: p.error.Error, message, recorded: true };
 }

@@ -2,6 +2,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { functionEnvLoader } from '../../../contracts/function-env';
+import { ExecutionRefSchema } from '../../../contracts/states/execution';
 import { RunIdSchema, StepErrorSchema } from '../../../contracts/states/training';
 import { docClient } from '../../platform/clients';
 import { logger, withLambdaContext } from '../../platform/logger';
@@ -17,6 +18,7 @@ export const RecordFailureInputSchema = z.object({
   runId: RunIdSchema,
   kind: z.enum(['training', 'batch']),
   error: StepErrorSchema,
+  execution: ExecutionRefSchema.optional(),
 });
 
 /** `RecordFailure`: the run record gets status FAILED with the error and cause. Emits `RunFailed` (dimension kind). */
@@ -27,6 +29,11 @@ export const handler = withLambdaContext(async (event: unknown): Promise<Recorde
   metrics.addDimension('kind', input.kind);
   metrics.addMetric('RunFailed', MetricUnit.Count, 1);
   metrics.publishStoredMetrics();
-  logger.error('Run failed', { ...out, kind: input.kind });
+  if (out.recorded) logger.error('Run failed', { ...out, kind: input.kind });
+  else
+    logger.error('Execution failed under a run id another execution owns; that run record left as it was', {
+      ...out,
+      kind: input.kind,
+    });
   return out;
 });

@@ -1,10 +1,13 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type ExecutionRef, executionToken } from '../../../contracts/states/execution';
 import { releaseLock } from '../../domain/lock';
 import { completeRun } from '../../domain/tracking';
 
 export interface ReleaseParams {
   readonly tableName: string;
   readonly runId: string;
+  /** The execution releasing (AcquireLock's): only its own lease is released. @default - the run id alone */
+  readonly execution?: ExecutionRef;
   /** `NO_WORK`: the run found nothing to score; its run record is completed here. */
   readonly outcome?: 'NO_WORK';
 }
@@ -25,6 +28,6 @@ export async function releaseBatchLock(doc: DynamoDBDocumentClient, p: ReleasePa
   if (p.outcome === 'NO_WORK') {
     await completeRun(doc, p.tableName, p.runId, { fields: { outcome: 'NO_WORK', objectsScored: 0 } });
   }
-  const r = await releaseLock(doc, p.tableName, p.runId);
+  const r = await releaseLock(doc, p.tableName, p.runId, 'batch', p.execution && executionToken(p.execution));
   return { runId: p.runId, released: r.released, ...(r.heldBy ? { heldBy: r.heldBy } : {}) };
 }

@@ -2,6 +2,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { functionEnvLoader } from '../../../contracts/function-env';
 import { RunIdSchema } from '../../../contracts/states/batch';
+import { ExecutionRefSchema } from '../../../contracts/states/execution';
 import { docClient } from '../../platform/clients';
 import { logger, withLambdaContext } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
@@ -10,7 +11,11 @@ import { type ReleaseResult, releaseBatchLock } from './core';
 let doc: DynamoDBDocumentClient | undefined;
 const env = functionEnvLoader('release-lock');
 
-const InputSchema = z.object({ runId: RunIdSchema, outcome: z.literal('NO_WORK').optional() });
+const InputSchema = z.object({
+  runId: RunIdSchema,
+  execution: ExecutionRefSchema.optional(),
+  outcome: z.literal('NO_WORK').optional(),
+});
 
 /** `ReleaseLock`, `ReleaseLockNoWork`, `ReleaseLockAfterFailure`: release the lock if this run holds it. */
 export const handler = withLambdaContext(async (event: unknown): Promise<ReleaseResult> => {

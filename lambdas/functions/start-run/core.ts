@@ -73,6 +73,11 @@ export function runParams(env: FunctionEnv<'start-run'>): Record<string, unknown
 export interface StartRunParams {
   readonly runId: string;
   readonly startedAt: string;
+  /**
+   * The execution starting the run (`$$.Execution.Id`): only it may find the run record already there (a retry).
+   * @default - none: any training run of the same id is taken for a retry
+   */
+  readonly executionArn?: string;
   readonly input: TrainingExecutionInput;
   readonly codeVersion: string;
   readonly featuresBucket: string;
@@ -103,8 +108,10 @@ export async function startRun(
     modelOutputUri: s3Uri(p.artifactsBucket, trainingKeys(p.runId).modelPrefix),
     checkpointUri: s3Uri(p.artifactsBucket, trainingKeys(p.runId).checkpointPrefix),
   });
+  // Conditional: a run id another run already has (training or batch) fails here, that run's record untouched.
   await createRun(clients.doc, p.table, {
     runId: p.runId,
+    ...(p.executionArn ? { executionArn: p.executionArn } : {}),
     kind: 'training',
     trigger,
     codeVersion: p.codeVersion,

@@ -16,6 +16,8 @@ const env = functionEnvLoader('start-run');
 const InputSchema = z.object({
   runId: RunIdSchema,
   startedAt: z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'an ISO timestamp ($$.Execution.StartTime)'),
+  /** `$$.Execution.Id`. */
+  executionArn: z.string().min(1).optional(),
   input: z.preprocess((v) => v ?? {}, TrainingExecutionInputSchema),
 });
 
@@ -30,6 +32,7 @@ export const handler = withLambdaContext(async (event: unknown): Promise<RunInfo
     {
       runId: input.runId,
       startedAt: input.startedAt,
+      ...(input.executionArn ? { executionArn: input.executionArn } : {}),
       input: input.input,
       codeVersion: vars.CODE_VERSION,
       featuresBucket: vars.FEATURES_BUCKET,

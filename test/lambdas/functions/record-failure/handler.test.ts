@@ -27,7 +27,12 @@ describe('record-failure', () => {
       kind: 'batch',
       error: { Error: 'IntegrityError', Cause: JSON.stringify({ errorMessage: 'rows loaded 9 != rows sent 10' }) },
     });
-    expect(out).toEqual({ runId: 'batch-1', error: 'IntegrityError', message: 'rows loaded 9 != rows sent 10' });
+    expect(out).toEqual({
+      runId: 'batch-1',
+      error: 'IntegrityError',
+      message: 'rows loaded 9 != rows sent 10',
+      recorded: true,
+    });
     const input = ddb.commandCalls(UpdateCommand)[0]!.args[0].input;
     expect(input.Key).toEqual({ pk: 'RUN#batch-1', sk: 'RUN' });
     expect(input.ExpressionAttributeValues).toMatchObject({

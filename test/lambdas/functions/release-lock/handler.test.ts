@@ -20,10 +20,20 @@ describe('ReleaseLock handler', () => {
     await expect(handler({ runId: 'r1' })).resolves.toEqual({ runId: 'r1', released: true });
     expect(ddb).toHaveReceivedCommandWith(DeleteCommand, {
       Key: { pk: 'LOCK#batch', sk: 'LOCK' },
-      ConditionExpression: '#owner = :owner',
+      ConditionExpression: '(#owner = :owner AND attribute_not_exists(#execution))',
       ExpressionAttributeValues: { ':owner': 'r1' },
     });
     expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+  });
+
+  it('with the execution (what the state machine passes), deletes only the lock of that execution', async () => {
+    ddb.on(DeleteCommand).resolves({});
+    const execution = { id: 'arn:aws:states:us-east-1:1:execution:b:r1', startTime: '2026-11-01T00:00:00.000Z' };
+    await expect(handler({ runId: 'r1', execution })).resolves.toEqual({ runId: 'r1', released: true });
+    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, {
+      ConditionExpression: '(#owner = :owner AND #execution = :execution)',
+      ExpressionAttributeValues: { ':owner': 'r1', ':execution': `${execution.id}@${execution.startTime}` },
+    });
   });
 
   it("leaves another run's lock alone and is idempotent when there is none", async () => {
