@@ -34,6 +34,10 @@ export interface S3WriteResult {
  *
  * Usage: `if (w.write(line)) await w.flush();` … `await w.close()`; on any error `await w.abort()`.
  * Encryption: the buckets' default encryption (SSE-KMS with the data key) applies; nothing is set per request.
+ *
+ * Not `@aws-sdk/lib-storage`'s `Upload`: it takes a stream, so the callers' `if (write) await flush()` would become a
+ * PassThrough with drain handling, it holds up to `queueSize` (default 4) parts at once instead of one, and it is one
+ * more dependency; the create/upload/complete/abort calls below are all it would save.
  */
 export class S3LineWriter {
   private chunks: string[] = [];

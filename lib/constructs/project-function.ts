@@ -10,7 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { keysUnder } from '../../contracts/s3-layout';
-import { EnvironmentConfigSchema, loadConfig } from '../config';
+import { type EnvironmentConfig, EnvironmentConfigSchema, loadConfig } from '../config';
 import { acknowledge, NagIds } from '../nag';
 import { acknowledgeWildcards } from './wildcards';
 
@@ -147,13 +147,10 @@ export function entryRelativePath(entry: string): string {
   return path.relative(REPO_ROOT, abs).split(path.sep).join('/');
 }
 
-function configuredLogRetention(scope: Construct): logs.RetentionDays {
+/** The chosen environment's config; the schema defaults when the app carries no `environments` context (unit tests). */
+function configuredEnvironment(scope: Construct): EnvironmentConfig {
   const node = scope.node;
-  const days =
-    node.tryGetContext('environments') === undefined
-      ? EnvironmentConfigSchema.parse({}).logRetentionDays
-      : loadConfig(node).logRetentionDays;
-  return days as logs.RetentionDays;
+  return node.tryGetContext('environments') === undefined ? EnvironmentConfigSchema.parse({}) : loadConfig(node);
 }
 
 /**
@@ -199,7 +196,7 @@ function createExecutionRole(
 
 /**
  * A Node.js Lambda function with the project defaults: newest Node.js runtime, ARM64, X-Ray active tracing, minified
- * CommonJS bundle with source maps (`NODE_OPTIONS=--enable-source-maps`), an explicit log group with the
+ * CommonJS bundle with source maps (`NODE_OPTIONS=--enable-source-maps`; config `sourceMaps`), an explicit log group with the
  * configured retention (optionally KMS-encrypted), Powertools environment, and a least-privilege execution role
  * (no AWS managed policies: log writes scoped to its own log group; ENI actions only when in a VPC).
  *
@@ -217,8 +214,9 @@ export class ProjectFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: ProjectFunctionProps) {
     const entryPath = entryRelativePath(props.entry);
     const serviceName = props.serviceName ?? path.posix.basename(path.posix.dirname(entryPath));
+    const config = configuredEnvironment(scope);
     const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
-      retention: props.logRetention ?? configuredLogRetention(scope),
+      retention: props.logRetention ?? (config.logRetentionDays as logs.RetentionDays),
       encryptionKey: props.logEncryptionKey,
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
@@ -244,13 +242,14 @@ export class ProjectFunction extends NodejsFunction {
       allowAllOutbound: props.vpc && !props.securityGroups ? false : undefined,
       environment: {
         ...props.environment,
-        NODE_OPTIONS: '--enable-source-maps',
+        ...(config.sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
         POWERTOOLS_SERVICE_NAME: serviceName,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       },
       bundling: {
         minify: true,
-        sourceMap: true,
+        // The maps are about half of cdk.out (see the README's Configuration table, `sourceMaps`).
+        sourceMap: config.sourceMaps,
         sourcesContent: false,
         format: OutputFormat.CJS,
         // esbuild's per-bundle size table and timing (4 lines per function) only bury synth's own messages.

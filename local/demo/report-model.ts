@@ -34,6 +34,25 @@ function lineChart(c: ChartSpec): string {
 }
 
 const UNIT = [0, 0.2, 0.4, 0.6, 0.8, 1];
+const DIAGONAL = [
+  { x: 0, y: 0 },
+  { x: 1, y: 1 },
+] as const;
+
+/** A chart on the unit square (ROC, precision-recall, calibration); `diagonal` draws the y = x reference. */
+function unitChart(title: string, xLabel: string, yLabel: string, series: ChartSeries[], diagonal = false): string {
+  return lineChart({
+    title,
+    xLabel,
+    yLabel,
+    x: [0, 1],
+    y: [0, 1],
+    xTicks: UNIT,
+    yTicks: UNIT,
+    series,
+    ...(diagonal ? { reference: DIAGONAL } : {}),
+  });
+}
 
 /** The models of the document: the candidate, and the champion when it was scored. */
 function models(r: EvaluationReport): { label: string; color: string; f: ModelFigures }[] {
@@ -48,51 +67,24 @@ export function modelCharts(r: EvaluationReport): string[] {
   const liftMax = Math.max(1, ...m.flatMap((x) => x.f.lift.map((d) => d.lift ?? 0)));
   const liftTop = Math.ceil(liftMax);
   return [
-    lineChart({
-      title: 'ROC',
-      xLabel: 'false-positive rate',
-      yLabel: 'true-positive rate',
-      x: [0, 1],
-      y: [0, 1],
-      xTicks: UNIT,
-      yTicks: UNIT,
-      reference: [
-        { x: 0, y: 0 },
-        { x: 1, y: 1 },
-      ],
-      series: m.map((x) => ({
-        label: `${x.label} (AUC ${x.f.auc?.toFixed(3) ?? 'n/a'})`,
-        color: x.color,
-        points: x.f.roc,
-      })),
-    }),
-    lineChart({
-      title: 'Precision-recall',
-      xLabel: 'recall',
-      yLabel: 'precision',
-      x: [0, 1],
-      y: [0, 1],
-      xTicks: UNIT,
-      yTicks: UNIT,
-      series: m.map((x) => ({
-        label: `${x.label} (AP ${x.f.prAuc?.toFixed(3) ?? 'n/a'})`,
-        color: x.color,
-        points: x.f.pr,
-      })),
-    }),
-    lineChart({
-      title: 'Calibration (10 bins)',
-      xLabel: 'mean predicted probability',
-      yLabel: 'observed fraction positive',
-      x: [0, 1],
-      y: [0, 1],
-      xTicks: UNIT,
-      yTicks: UNIT,
-      reference: [
-        { x: 0, y: 0 },
-        { x: 1, y: 1 },
-      ],
-      series: m.map((x) => ({
+    unitChart(
+      'ROC',
+      'false-positive rate',
+      'true-positive rate',
+      m.map((x) => ({ label: `${x.label} (AUC ${x.f.auc?.toFixed(3) ?? 'n/a'})`, color: x.color, points: x.f.roc })),
+      true,
+    ),
+    unitChart(
+      'Precision-recall',
+      'recall',
+      'precision',
+      m.map((x) => ({ label: `${x.label} (AP ${x.f.prAuc?.toFixed(3) ?? 'n/a'})`, color: x.color, points: x.f.pr })),
+    ),
+    unitChart(
+      'Calibration (10 bins)',
+      'mean predicted probability',
+      'observed fraction positive',
+      m.map((x) => ({
         label: `${x.label} (Brier ${x.f.brierScore?.toFixed(3) ?? 'n/a'})`,
         color: x.color,
         markers: true,
@@ -100,7 +92,8 @@ export function modelCharts(r: EvaluationReport): string[] {
           .filter((b) => b.count > 0 && b.meanPredicted !== null && b.fractionPositive !== null)
           .map((b) => ({ x: b.meanPredicted!, y: b.fractionPositive! })),
       })),
-    }),
+      true,
+    ),
     lineChart({
       title: 'Lift by decile',
       xLabel: 'decile (1 = highest scores)',

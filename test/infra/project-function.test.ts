@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -159,5 +162,42 @@ describe('ProjectFunction', () => {
     expect(
       () => new ProjectFunction(s, 'Missing', { entry: 'lambdas/does-not-exist/handler.ts', description: 'x' }),
     ).toThrow(/Cannot find entry file/);
+  });
+});
+
+describe('ProjectFunction source maps (config sourceMaps)', () => {
+  // These two apps bundle the echo fixture with esbuild: the map is a file of the bundle, not a template property.
+  const bundled = (sourceMaps: boolean | undefined) => {
+    const environments = { dev: sourceMaps === undefined ? {} : { sourceMaps } };
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'project-fn-maps-'));
+    const a = new App({ outdir, context: testContext({ environments, 'aws:cdk:bundling-stacks': ['**'] }) });
+    const s = new Stack(a, 'Maps');
+    // CDK writes "Bundling asset …" straight to stderr; keep the test output quiet.
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const f = (() => {
+      try {
+        return new ProjectFunction(s, 'Echo', { entry: ENTRY, description: 'echo' });
+      } finally {
+        stderr.mockRestore();
+      }
+    })();
+    const props = Template.fromStack(s).toJSON().Resources[s.getLogicalId(f.node.defaultChild as never)].Properties;
+    const assetDir = path.join(outdir, `asset.${props.Code.S3Key.replace(/\.zip$/, '')}`);
+    const files = fs.readdirSync(assetDir).sort();
+    fs.rmSync(outdir, { recursive: true, force: true });
+    return { files, variables: props.Environment.Variables as Record<string, string> };
+  };
+
+  test('on by default: the bundle has index.js.map and Node runs with --enable-source-maps', () => {
+    const { files, variables } = bundled(undefined);
+    expect(files).toEqual(['index.js', 'index.js.map']);
+    expect(variables.NODE_OPTIONS).toBe('--enable-source-maps');
+  });
+
+  test('sourceMaps: false ships no map and leaves NODE_OPTIONS unset', () => {
+    const { files, variables } = bundled(false);
+    expect(files).toEqual(['index.js']);
+    expect(variables.NODE_OPTIONS).toBeUndefined();
+    expect(variables.POWERTOOLS_SERVICE_NAME).toBe('echo');
   });
 });

@@ -20,13 +20,22 @@ type Handlers = {
   read: typeof import('../../lambdas/functions/read-scores/handler').handler;
   /** The Metrics class the handlers of this module registry use (for spying). */
   Metrics: typeof import('@aws-lambda-powertools/metrics').Metrics;
+  /** Disconnect the handlers' cached Redis clients. */
+  closeClients: () => number;
 };
 
-/** Fresh handler modules (their cached clients read the environment on first use). */
+/**
+ * Fresh handler modules (their cached clients read the environment on first use). Their clients are built through the
+ * local runtime's tracking hook of the same module registry, so `closeClients` reaches them: left open, they would
+ * reconnect to the stopped redis-server for seconds after the file ends and keep the jest worker from exiting.
+ */
 function freshHandlers(): Handlers {
   let h: Handlers | undefined;
   jest.isolateModules(() => {
+    const clients = require('../../local/runtime/redis-clients') as typeof import('../../local/runtime/redis-clients');
+    clients.useLocalRedis('track');
     h = {
+      closeClients: clients.closeRedisClients,
       load: require('../../lambdas/functions/load-scores/handler').handler,
       finalize: require('../../lambdas/functions/finalize-scores/handler').handler,
       read: require('../../lambdas/functions/read-scores/handler').handler,
@@ -90,6 +99,7 @@ describeWithServers('score store end to end (moto S3 + redis-server)', { moto: t
   afterAll(async () => {
     if (saved.ttl === undefined) delete process.env.SCORE_TTL_SECONDS;
     else process.env.SCORE_TTL_SECONDS = saved.ttl;
+    h.closeClients();
     await redis.quit();
   });
 
@@ -239,6 +249,7 @@ describeWithServers('score store end to end (moto S3 + redis-server)', { moto: t
     });
     afterAll(() => {
       process.env.REDIS_URL = savedUrl;
+      down.closeClients();
     });
 
     it('LoadScores and FinalizeScores fail with DependencyError; the read API answers 503', async () => {

@@ -9,7 +9,8 @@
  * });
  * ```
  *
- * - Servers start in `beforeAll` (one set per `describeWithServers` block) and stop in `afterAll` by pid.
+ * - Servers start in `beforeAll` (one set per `describeWithServers` block) and stop by pid in an `afterAll` that runs
+ *   after the block's own `afterAll` hooks (so they can still close their clients against live servers).
  * - `AWS_ENDPOINT_URL` / `REDIS_URL` set when the file is loaded select external servers; nothing is started then.
  * - For the block, `process.env.AWS_ENDPOINT_URL`, `AWS_REGION`, test credentials and `REDIS_URL` point at the
  *   servers; the previous values are restored afterwards. Clients created at module scope (e.g. in a handler module
@@ -125,6 +126,12 @@ export function describeWithServers(name: string, request: ServerRequest, fn: (e
       if (redis) setEnv('REDIS_URL', redis.url);
     }, 60_000);
 
+    fn(env);
+
+    // Registered after the block's own hooks, so it runs after them (jest runs afterAll hooks in the order they were
+    // declared): the block closes its clients while the servers still answer. Stopped first, an ioredis client's
+    // quit()/disconnect() finds a dead socket and leaves a 2 s destroy timer (and reconnect timers) behind, which keeps
+    // the jest worker from exiting ("A worker process has failed to exit gracefully").
     afterAll(async () => {
       for (const [key, value] of saved) {
         if (value === undefined) delete process.env[key];
@@ -135,7 +142,5 @@ export function describeWithServers(name: string, request: ServerRequest, fn: (e
       moto = undefined;
       redis = undefined;
     }, 30_000);
-
-    fn(env);
   });
 }
