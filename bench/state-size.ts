@@ -67,10 +67,15 @@ function loadResult(input: { resultKey: string; part: string; asOf: string; expe
 function prepared(runId: string, bucket: string, parts: number): PrepareInferenceDataResult {
   const list = Array.from({ length: parts }, (_, i) => ({
     part: partName(i + 1),
-    sourceKey: `inference/dt=2026-11-${String((i % 28) + 1).padStart(2, '0')}/file-${String(i).padStart(6, '0')}.csv`,
-    sourceEtag: `"${i.toString(16).padStart(32, '0')}"`,
     asOf: `2026-11-${String((i % 28) + 1).padStart(2, '0')}`,
     rows: ROWS_PER_PART,
+    sources: [
+      {
+        key: `inference/dt=2026-11-${String((i % 28) + 1).padStart(2, '0')}/file-${String(i).padStart(6, '0')}.csv`,
+        etag: `"${i.toString(16).padStart(32, '0')}"`,
+        rows: ROWS_PER_PART,
+      },
+    ],
   }));
   const rows = parts * ROWS_PER_PART;
   const keys = batchKeys(runId);
@@ -119,7 +124,11 @@ export async function measureStateSize(p: {
 }): Promise<StateSizeResult> {
   const runId = `batch-20261201T020000Z-${p.parts.toString(36).padStart(4, '0')}`;
   const data = prepared(runId, p.bucket, p.parts);
-  const objects = data.parts.map((x, i) => ({ key: x.sourceKey, etag: x.sourceEtag, size: 10_000_000 + i }));
+  const objects = data.parts.map((x, i) => ({
+    key: x.sources[0]!.key,
+    etag: x.sources[0]!.etag,
+    size: 10_000_000 + i,
+  }));
   const model = {
     modelVersion: 3,
     modelPackageArn: 'arn:aws:sagemaker:us-east-1:000000000000:model-package/mlops-batch-dev/3',

@@ -41,6 +41,7 @@ const numeric = (check: z.ZodNumber) => z.string().transform(Number).pipe(check)
 /** Parse rules. */
 const text = rule('a non-empty string', z.string());
 const positiveInt = rule('a positive integer', numeric(z.number().int().min(1)));
+const nonNegativeInt = rule('a non-negative integer', numeric(z.number().int().min(0)));
 const number = rule('a number', numeric(z.number()));
 const ratio = rule('a number in 0..1', numeric(z.number().min(0).max(1)));
 const port = rule('a port number (1..65535)', numeric(z.number().int().min(1).max(65535)));
@@ -177,6 +178,8 @@ export const FUNCTION_ENV = {
     SEGMENT_FEATURE: required(text),
     MAX_INVALID_ROW_RATIO: required(ratio),
     MAX_REPORTED_VIOLATIONS: required(positiveInt),
+    TARGET_ROWS_PER_PART: defaulted(positiveInt, 1_000_000),
+    COALESCE_ROWS: optional(nonNegativeInt),
     DRIFT_PSI_THRESHOLD: defaulted(number, 0.2),
     FAIL_ON_DRIFT: defaulted(bool, false),
   },

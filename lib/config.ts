@@ -172,6 +172,17 @@ export const BatchConfigSchema = z
     startOnApproval: z.boolean().default(false),
     /** Result files the LoadScores Map loads in parallel (bounded so the cache is not overrun). */
     loadConcurrency: positiveInt.max(40).default(4),
+    /**
+     * Most rows in one transform input part (and so in one LoadScores item): bigger objects are split into parts of
+     * this many rows, smaller objects of one day coalesced. Bounded by the loader, which must stream one part within
+     * its 10-minute timeout (~100 k rows/s planned: 20 M rows ≈ 200 s, half the budget in the worst store state).
+     */
+    targetRowsPerPart: positiveInt.min(1_000).max(20_000_000).default(1_000_000),
+    /**
+     * Objects with at most this many valid rows share parts (coalesced, per day); 0 gives every object parts of its
+     * own. Unset: a quarter of `targetRowsPerPart`.
+     */
+    coalesceRows: z.number().int().min(0).max(20_000_000).optional(),
     /** When the ledger is reconciled with the features bucket (catches missed arrival events). */
     reconcileSchedule: scheduleExpression.default('rate(6 hours)'),
     /**

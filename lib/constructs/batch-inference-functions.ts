@@ -100,6 +100,8 @@ export function createBatchFunctions(
         SEGMENT_FEATURE: config.cache.segmentFeature,
         MAX_INVALID_ROW_RATIO: String(config.validation.maxInvalidRowRatio),
         MAX_REPORTED_VIOLATIONS: String(config.validation.maxReportedViolations),
+        TARGET_ROWS_PER_PART: String(config.batch.targetRowsPerPart),
+        COALESCE_ROWS: String(config.batch.coalesceRows ?? Math.floor(config.batch.targetRowsPerPart / 4)),
         DRIFT_PSI_THRESHOLD: String(config.monitoring.driftPsiThreshold),
         FAIL_ON_DRIFT: String(config.monitoring.failOnDrift),
       },

@@ -100,7 +100,9 @@ export class BatchRunner {
     const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(partsUri);
     const body = await this.demo.clients.s3.send(new GetObjectCommand({ Bucket: m![1]!, Key: m![2]! }));
     const parts = obj(JSON.parse(await body.Body!.transformToString()));
-    return [...new Set((Array.isArray(parts.parts) ? parts.parts : []).map((p) => String(obj(p).sourceKey)))].sort();
+    const list = Array.isArray(parts.parts) ? parts.parts : [];
+    const keys = list.flatMap((p) => (Array.isArray(obj(p).sources) ? (obj(p).sources as unknown[]) : []));
+    return [...new Set(keys.map((src) => String(obj(src).key)))].sort();
   }
 }
 

@@ -50,6 +50,7 @@ describe('parseFunctionEnv', () => {
     expect(prepare).toMatchObject({
       MAX_INVALID_ROW_RATIO: 0.05,
       MAX_REPORTED_VIOLATIONS: 100,
+      TARGET_ROWS_PER_PART: 1_000_000,
       DRIFT_PSI_THRESHOLD: 0.2,
       FAIL_ON_DRIFT: true,
       KMS_KEY_ARN: undefined,

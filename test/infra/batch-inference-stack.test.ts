@@ -383,6 +383,9 @@ describe('BatchInference stack resources', () => {
     expect(byEntry['lambdas/functions/prepare-inference-data/handler.ts']).toMatchObject({
       SEGMENT_FEATURE: 'plan',
       MAX_INVALID_ROW_RATIO: '0.05',
+      // batch.targetRowsPerPart's default; unset coalesceRows = a quarter of it
+      TARGET_ROWS_PER_PART: '1000000',
+      COALESCE_ROWS: '250000',
     });
     expect(byEntry['lambdas/functions/notify/handler.ts']).toHaveProperty('ALERT_TOPIC_ARN');
   });

@@ -287,7 +287,7 @@ describeWithServers('data core against moto S3', { moto: true }, (env) => {
   });
 
   describe('prepareInferenceData', () => {
-    it('writes one part per object, the manifest, parts.json, quarantine and drift', async () => {
+    it('writes parts (a big object its own, a small one coalesced), the manifest, parts.json, quarantine and drift', async () => {
       const k1 = 'inference/dt=2026-11-03/a.csv';
       const k2 = 'inference/dt=2026-11-03/b.csv';
       const k3 = 'inference/dt=2026-11-04/bad-header.csv';
@@ -328,6 +328,9 @@ describeWithServers('data core against moto S3', { moto: true }, (env) => {
         runId: 'batch-run-1',
         segmentFeature: 'plan',
         ...settings,
+        // a.csv (200 valid rows) is past the coalescing bound: a part of its own; b.csv (100) goes to the shared part
+        targetRowsPerPart: 1_000,
+        coalesceRows: 150,
       });
       expect(res).toMatchObject({
         runId: 'batch-run-1',
@@ -335,8 +338,18 @@ describeWithServers('data core against moto S3', { moto: true }, (env) => {
         manifestUri: `s3://${artifacts}/batch/batch-run-1/manifest.json`,
         partsUri: `s3://${artifacts}/batch/batch-run-1/parts.json`,
         parts: [
-          { part: 'part-00001.csv', sourceKey: k1, sourceEtag: objects[0]!.etag, asOf: '2026-11-03', rows: 200 },
-          { part: 'part-00002.csv', sourceKey: k2, sourceEtag: objects[1]!.etag, asOf: '2026-11-03', rows: 100 },
+          {
+            part: 'part-00001.csv',
+            asOf: '2026-11-03',
+            rows: 200,
+            sources: [{ key: k1, etag: objects[0]!.etag, rows: 200 }],
+          },
+          {
+            part: 'part-00002.csv',
+            asOf: '2026-11-03',
+            rows: 100,
+            sources: [{ key: k2, etag: objects[1]!.etag, rows: 100 }],
+          },
         ],
         rowsIn: 202 + 100 + 1 + 1,
         rowsUsed: 300,

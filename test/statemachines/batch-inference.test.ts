@@ -32,6 +32,7 @@ import { provision } from '../../local/runtime/provision';
 import { type RunResult, runStateMachine } from '../../local/runtime/sfn-runner';
 import { synthesizeApp } from '../../local/runtime/synth';
 import type { StateOverride } from '../../local/runtime/task-handlers';
+import { devContextWithBatch } from '../support/app-context';
 import { testClients } from '../support/aws';
 import { contract, featureValues, s3Text, writeTransformOutputs } from '../support/batch-fixtures';
 import { scoreTtl, storedScores } from '../support/score-dump';
@@ -44,7 +45,8 @@ const aslValidator = require('asl-validator') as (definition: unknown) => {
 };
 
 // The whole app as `cdk synth` builds it (bin/app.ts, cdk.json context).
-const app = synthesizeApp();
+// One part (or more) per object, as the per-part faults here are written (coalescing: prepare-parts.test.ts).
+const app = synthesizeApp({ context: devContextWithBatch({ coalesceRows: 0 }) });
 const definition: AslDefinition = extractDefinition(app, 'WorkflowStateMachine');
 
 describe('BatchInference definition', () => {

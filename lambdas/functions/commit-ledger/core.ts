@@ -60,7 +60,8 @@ export interface CommitResult {
 const MAX_SKIPPED_REPORTED = 20;
 
 /**
- * Rows each object sent to the transform, from parts.json (`parts[].sourceKey`, `parts[].rows`), recorded on the
+ * Rows each object sent to the transform, from parts.json (`parts[].sources[]`, or `parts[].sourceKey` and `rows` in
+ * files written before parts were sized by rows), recorded on the
  * ledger so a rescore can say how many rows it will cost before it starts. Parts without a source key add nothing.
  */
 async function rowsPerObject(s3: S3Client, partsUri: string): Promise<Map<string, number>> {
@@ -73,7 +74,7 @@ async function rowsPerObject(s3: S3Client, partsUri: string): Promise<Map<string
     if (err instanceof NotFoundError) return new Map();
     throw err;
   }
-  let doc: { parts?: { sourceKey?: unknown; rows?: unknown }[] };
+  let doc: { parts?: { sourceKey?: unknown; rows?: unknown; sources?: { key?: unknown; rows?: unknown }[] }[] };
   try {
     doc = JSON.parse(text) as typeof doc;
   } catch {
@@ -81,6 +82,12 @@ async function rowsPerObject(s3: S3Client, partsUri: string): Promise<Map<string
   }
   const out = new Map<string, number>();
   for (const part of doc.parts ?? []) {
+    // A part sized by rows lists its sources (several when small objects were coalesced); older files one sourceKey.
+    for (const src of Array.isArray(part.sources) ? part.sources : []) {
+      if (typeof src.key === 'string' && typeof src.rows === 'number') {
+        out.set(src.key, (out.get(src.key) ?? 0) + src.rows);
+      }
+    }
     if (typeof part.sourceKey === 'string' && typeof part.rows === 'number') {
       out.set(part.sourceKey, (out.get(part.sourceKey) ?? 0) + part.rows);
     }

@@ -26,7 +26,13 @@ import {
 } from '../../data/validation-report';
 import { type DayEntities, validateCsvStream } from '../../data/validator';
 import type { StepLogger } from '../../platform/logger';
-import { putJson, S3LineWriter } from '../../platform/s3';
+import { putJson } from '../../platform/s3';
+import { type InferencePart, type ObjectSink, PartWriter } from './parts';
+
+export type { InferencePart, PartSource } from './parts';
+
+/** Rows per transform input part when the caller gives none (`batch.targetRowsPerPart`'s default). */
+export const DEFAULT_TARGET_ROWS_PER_PART = 1_000_000;
 
 /**
  * `PrepareInferenceData`'s work: validate and encode the run's ledger objects into transform input parts
@@ -57,16 +63,14 @@ export interface PrepareInferenceDataInput {
   maxReportedViolations: number;
   maxLineBytes?: number;
   partBytes?: number;
+  /**
+   * Most rows in one transform input part: bigger objects are split, smaller ones of one day coalesced.
+   * @default DEFAULT_TARGET_ROWS_PER_PART
+   */
+  targetRowsPerPart?: number;
+  /** Objects with at most this many valid rows are coalesced. @default - a quarter of targetRowsPerPart */
+  coalesceRows?: number;
   logger?: StepLogger;
-}
-
-export interface InferencePart {
-  /** File name inside `batch/<runId>/input/`, e.g. `part-00001.csv`; the transform writes `<part>.out`. */
-  part: string;
-  sourceKey: string;
-  sourceEtag: string;
-  asOf: string;
-  rows: number;
 }
 
 export interface PrepareInferenceDataResult {
@@ -117,7 +121,7 @@ interface RunState {
   readonly violations: ViolationLog;
   readonly stats: StatsAccumulator;
   readonly files: FileReport[];
-  readonly parts: InferencePart[];
+  readonly parts: PartWriter;
   readonly quarantinedObjects: string[];
   /** Entities per as-of day, for days with more than one object in this run (run-level duplicate rule). */
   readonly days: Map<string, DayEntities>;
@@ -181,8 +185,8 @@ async function prepareReadable(run: RunState, object: InferenceObject, asOf: str
   const log = run.input.logger;
   const obj = await openS3Object(s3, featuresBucket, key, etag);
   const q = new QuarantineWriter(s3, artifactsBucket, runId, key, run.input.partBytes);
-  const partNo = run.parts.length + 1;
-  let writer: S3LineWriter | undefined;
+  const sink: ObjectSink = run.parts.begin(key, etag, asOf);
+  let valid = 0;
   try {
     const report = await validateCsvStream(obj.body, {
       contract: spec.contract,
@@ -201,19 +205,14 @@ async function prepareReadable(run: RunState, object: InferenceObject, asOf: str
         let line = `${csvField(row.entityId)},${seg === null || seg === undefined ? '' : seg}`;
         for (let j = 0; j < run.width; j++) line += `,${run.encoded[j]}`;
         line += '\n';
-        writer ??= new S3LineWriter(s3, artifactsBucket, `${run.inputPrefix}${partName(partNo)}`, {
-          contentType: 'text/csv',
-          partBytes: run.input.partBytes,
-        });
-        if (writer.write(line)) return writer.flush();
-        return undefined;
+        valid += 1;
+        return sink.write(line);
       },
     });
     run.files.push(report);
     await q.close();
     if (report.status === 'failed') {
-      await writer?.abort();
-      writer = undefined;
+      await sink.abort();
       await quarantineWhole(run, object, report, { sizeBytes: obj.contentLength });
       // Rules and lines only: a violation's value (a header cell of a header-less file is a customer's row) stays in
       // the report and quarantine objects.
@@ -223,27 +222,20 @@ async function prepareReadable(run: RunState, object: InferenceObject, asOf: str
       });
       return;
     }
-    if (!writer) {
+    if (valid === 0) {
+      await sink.abort();
       run.quarantinedObjects.push(key); // every row rejected: nothing to score, the rows are in quarantine
       log?.warn('Object has no valid rows', { key, rowsIn: report.rowsIn });
       return;
     }
-    const written = await (writer as S3LineWriter).close();
-    if (written.lines !== report.rowsValid) {
-      throw new IntegrityError(
-        `${key}: wrote ${written.lines} rows to ${written.uri} but ${report.rowsValid} were valid`,
-      );
+    const written = await sink.commit();
+    if (written !== report.rowsValid) {
+      throw new IntegrityError(`${key}: wrote ${written} rows to parts but ${report.rowsValid} were valid`);
     }
-    run.parts.push({ part: partName(partNo), sourceKey: key, sourceEtag: etag, asOf, rows: report.rowsValid });
-    log?.info('Prepared inference part', {
-      key,
-      part: partName(partNo),
-      rowsIn: report.rowsIn,
-      rows: report.rowsValid,
-    });
+    log?.info('Prepared inference object', { key, rowsIn: report.rowsIn, rows: report.rowsValid });
   } catch (err) {
     await q.abort();
-    await (writer as S3LineWriter | undefined)?.abort();
+    await sink.abort();
     throw err;
   }
 }
@@ -253,6 +245,7 @@ async function writeOutputs(
   run: RunState,
   report: ValidationReport,
   reference: DatasetStats,
+  parts: readonly InferencePart[],
   rowsUsed: number,
 ): Promise<
   Pick<
@@ -272,11 +265,11 @@ async function writeOutputs(
   const inputPrefixUri = s3Uri(artifactsBucket, run.inputPrefix);
   const manifestUri = await putJson(s3, artifactsBucket, batchKeys(runId).manifest, [
     { prefix: inputPrefixUri },
-    ...run.parts.map((p) => p.part),
+    ...parts.map((p) => p.part),
   ]);
   const partsUri = await putJson(s3, artifactsBucket, batchKeys(runId).parts, {
     runId,
-    parts: run.parts,
+    parts,
     rowsIn: report.rowsIn,
     rowsUsed,
     rowsQuarantined: report.rowsQuarantined,
@@ -289,14 +282,15 @@ async function writeOutputs(
     s3,
     artifactsBucket,
     loadItemsKey,
-    run.parts.map(({ part, asOf, rows }) => ({ part, asOf, rows })),
+    parts.map(({ part, asOf, rows }) => ({ part, asOf, rows })),
   );
   return { validationReportUri, statsUri, inputPrefixUri, manifestUri, partsUri, loadItemsKey, drift };
 }
 
 /**
  * Validate each ledger object against the Production model's contract, quarantine rejected rows, encode the rest with
- * the model's spec into one transform input part per object, write the SageMaker manifest and `parts.json`, and
+ * the model's spec into transform input parts of at most `targetRowsPerPart` rows (big objects split, small objects
+ * of one day coalesced; see parts.ts), write the SageMaker manifest and `parts.json`, and
  * compute drift (PSI per feature) against the training statistics.
  *
  * An object without a `dt=` partition or failing the file-level checks is copied whole to quarantine and listed in
@@ -323,7 +317,15 @@ export async function prepareInferenceData(input: PrepareInferenceDataInput): Pr
     violations: new ViolationLog(input.maxReportedViolations),
     stats: new StatsAccumulator(contract, { edges: edgesOf(reference) }),
     files: [],
-    parts: [],
+    parts: new PartWriter({
+      s3,
+      bucket: artifactsBucket,
+      prefix: batchKeys(runId).inputPrefix,
+      maxRows: input.targetRowsPerPart ?? DEFAULT_TARGET_ROWS_PER_PART,
+      coalesceRows: input.coalesceRows,
+      name: partName,
+      partBytes: input.partBytes,
+    }),
     quarantinedObjects: [],
     days: new Map(),
   };
@@ -336,21 +338,29 @@ export async function prepareInferenceData(input: PrepareInferenceDataInput): Pr
   }
   for (const [d, n] of perDay) if (n > 1) run.days.set(d, { set: new EntityIdSet(), files: [] });
 
-  for (const object of objects) {
-    const asOf = partitionDate(object.key);
-    if (asOf) {
-      await prepareObject(run, object, asOf);
-      continue;
+  try {
+    for (const object of objects) {
+      const asOf = partitionDate(object.key);
+      if (asOf) {
+        await prepareObject(run, object, asOf);
+        continue;
+      }
+      const report = missingPartitionReport(object.key);
+      run.violations.add(report.fileViolations[0]!);
+      run.files.push(report);
+      await quarantineWhole(run, object, report);
+      log?.warn('Object quarantined: no dt= partition', { key: object.key });
     }
-    const report = missingPartitionReport(object.key);
-    run.violations.add(report.fileViolations[0]!);
-    run.files.push(report);
-    await quarantineWhole(run, object, report);
-    log?.warn('Object quarantined: no dt= partition', { key: object.key });
+    await run.parts.close();
+  } catch (err) {
+    await run.parts.abort();
+    throw err;
   }
+  // In name order (a split object's parts are listed when it ends, the shared part of a day when it fills).
+  const parts = [...run.parts.parts].sort((a, b) => (a.part < b.part ? -1 : a.part > b.part ? 1 : 0));
 
   const report = buildReport(contract, 'inference', run.files, run.violations, input.maxInvalidRowRatio);
-  const rowsUsed = run.parts.reduce((n, p) => n + p.rows, 0);
+  const rowsUsed = parts.reduce((n, p) => n + p.rows, 0);
   if (rowsUsed !== report.rowsValid) {
     throw new IntegrityError(`PrepareInferenceData: parts hold ${rowsUsed} rows but ${report.rowsValid} were valid`);
   }
@@ -368,7 +378,7 @@ export async function prepareInferenceData(input: PrepareInferenceDataInput): Pr
       `Invalid row ratio ${report.invalidRowRatio.toFixed(4)} exceeds maxInvalidRowRatio ${input.maxInvalidRowRatio}`,
     );
   }
-  if (run.parts.length === 0) {
+  if (parts.length === 0) {
     // Every object was rejected at file level or had no valid row (within the row budget): not a data-quality stop
     // but nothing to transform. The objects are returned as quarantined (CommitLedger marks them QUARANTINED with
     // the report as reason), so one bad file cannot block every later run; the manifest lists no part.
@@ -379,7 +389,7 @@ export async function prepareInferenceData(input: PrepareInferenceDataInput): Pr
     });
   }
 
-  const out = await writeOutputs(run, report, reference, rowsUsed);
+  const out = await writeOutputs(run, report, reference, parts, rowsUsed);
   return {
     runId,
     contractVersion: contract.version,
@@ -388,7 +398,7 @@ export async function prepareInferenceData(input: PrepareInferenceDataInput): Pr
     partsUri: out.partsUri,
     loadItemsKey: out.loadItemsKey,
     inputPrefixUri: out.inputPrefixUri,
-    parts: run.parts,
+    parts,
     rowsIn: report.rowsIn,
     rowsUsed,
     rowsQuarantined: report.rowsQuarantined,

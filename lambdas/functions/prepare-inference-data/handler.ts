@@ -48,6 +48,8 @@ export const handler = withLambdaContext(async (event: unknown): Promise<Prepare
     segmentFeature: vars.SEGMENT_FEATURE,
     maxInvalidRowRatio: vars.MAX_INVALID_ROW_RATIO,
     maxReportedViolations: vars.MAX_REPORTED_VIOLATIONS,
+    targetRowsPerPart: vars.TARGET_ROWS_PER_PART,
+    coalesceRows: vars.COALESCE_ROWS,
     logger,
   });
   const data = toPreparedData(prepared, {

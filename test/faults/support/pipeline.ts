@@ -28,6 +28,7 @@ import { provision } from '../../../local/runtime/provision';
 import { type RunResult, runStateMachine } from '../../../local/runtime/sfn-runner';
 import { type SynthesizedApp, synthesizeApp } from '../../../local/runtime/synth';
 import type { StateOverride } from '../../../local/runtime/task-handlers';
+import { devContextWithBatch } from '../../support/app-context';
 import { testClients } from '../../support/aws';
 import { contract, featureValues, parseUri, writeTransformOutputs } from '../../support/batch-fixtures';
 
@@ -72,7 +73,8 @@ let synthesized: { app: SynthesizedApp; definition: AslDefinition } | undefined;
 /** The app as `cdk synth` builds it, synthesized once per test file. */
 export function batchDefinition(): { app: SynthesizedApp; definition: AslDefinition } {
   synthesized ??= (() => {
-    const app = synthesizeApp();
+    // One part (or more) per object, as the per-part faults are written (coalescing: prepare-parts.test.ts).
+    const app = synthesizeApp({ context: devContextWithBatch({ coalesceRows: 0 }) });
     return { app, definition: extractDefinition(app, 'WorkflowStateMachine') };
   })();
   return synthesized;

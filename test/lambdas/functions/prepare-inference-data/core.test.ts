@@ -37,17 +37,15 @@ const prepared = (over: Partial<PrepareInferenceDataResult> = {}): PrepareInfere
   parts: [
     {
       part: 'part-00001.csv',
-      sourceKey: 'inference/dt=2026-11-01/a.csv',
-      sourceEtag: 'e1',
       asOf: '2026-11-01',
       rows: 3,
+      sources: [{ key: 'inference/dt=2026-11-01/a.csv', etag: 'e1', rows: 3 }],
     },
     {
       part: 'part-00002.csv',
-      sourceKey: 'inference/dt=2026-11-02/b.csv',
-      sourceEtag: 'e2',
       asOf: '2026-11-02',
       rows: 2,
+      sources: [{ key: 'inference/dt=2026-11-02/b.csv', etag: 'e2', rows: 2 }],
     },
   ],
   rowsIn: 6,
