@@ -39,6 +39,8 @@ export interface BenchEnv {
   readonly quick: boolean;
   /** B1 base size (rows); B1 also runs at 5× (3× in quick mode). */
   readonly rows: number;
+  /** B6S also runs at 5 × `rows` (`--store-5m`; minutes on a 2-core machine). */
+  readonly storeLarge?: boolean;
   readonly log: (line: string) => void;
 }
 

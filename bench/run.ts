@@ -3,7 +3,7 @@
  * description, and writes bench-results/latest.{json,md}. Numbers are reported, never asserted; a benchmark fails only
  * when its own correctness checks fail (wrong row counts, wrong answers), which sets exit code 1.
  *
- *   npm run bench -- [--only B1,B2] [--skip B5] [--rows N] [--quick]
+ *   npm run bench -- [--only B1,B2] [--skip B5] [--rows N] [--quick] [--store-5m]
  *
  * moto_server and redis-server are started on 127.0.0.1 (local/servers.ts) unless AWS_ENDPOINT_URL / REDIS_URL are
  * set, and stopped at the end (also on Ctrl-C). Generated files live in a temporary directory that is removed.
@@ -35,6 +35,7 @@ export interface BenchOptions {
   readonly skip?: BenchId[];
   readonly rows: number;
   readonly quick: boolean;
+  readonly store5m?: boolean;
 }
 
 function benchList(value: string): BenchId[] {
@@ -70,11 +71,13 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       'small sizes for a smoke run (B1 100k/300k, B2 10k, B3 10k, B4 2k customers/100k rows; no B5)',
       false,
     )
+    .option('--store-5m', 'B6S also at 5 × --rows (5 M: minutes on 2 cores; not in the default run)', false)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.parse([...argv], { from: 'user' });
-  const o = program.opts<{ only?: BenchId[]; skip?: BenchId[]; rows: number; quick: boolean }>();
+  const o = program.opts<{ only?: BenchId[]; skip?: BenchId[]; rows: number; quick: boolean; store5m: boolean }>();
   return {
+    ...(o.store5m ? { store5m: true } : {}),
     ...(o.only ? { only: o.only } : {}),
     ...(o.skip ? { skip: o.skip } : {}),
     rows: o.rows,
@@ -145,6 +148,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
       outDir,
       quick: options.quick,
       rows: options.quick ? 100_000 : options.rows,
+      storeLarge: options.store5m === true,
       log,
     };
     const common = {

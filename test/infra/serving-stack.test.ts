@@ -331,4 +331,15 @@ describe('ServingStack (prod config, engine switched to valkey)', () => {
     expect(reader.Properties.Environment.Variables.MAX_BATCH_IDS).toBe('50');
     expect(prod.config.envName).toBe('prod');
   });
+
+  test('the read API reads the replica (reader endpoint); the loader and finalizer write the primary', () => {
+    const env = (f: { node: { defaultChild?: unknown } }) =>
+      prod.template.toJSON().Resources[prod.serving.getLogicalId(f.node.defaultChild as never)].Properties.Environment
+        .Variables;
+    const cache = prod.serving.getLogicalId(prod.serving.cache);
+    expect(env(prod.serving.readerFunction).CACHE_HOST).toEqual({ 'Fn::GetAtt': [cache, 'ReaderEndPoint.Address'] });
+    for (const f of [prod.serving.loaderFunction, prod.serving.finalizeFunction]) {
+      expect(env(f).CACHE_HOST).toEqual({ 'Fn::GetAtt': [cache, 'PrimaryEndPoint.Address'] });
+    }
+  });
 });

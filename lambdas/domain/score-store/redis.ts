@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import { type RedisClient, toDependencyError } from '../../platform/redis';
-import { BucketScoreWriter, byGroup, GLOBAL_FIELD, lookupGroup, segmentField, writeGroupFallbacks } from './buckets';
+import {
+  BucketScoreWriter,
+  byGroup,
+  GLOBAL_FIELD,
+  lookupGroup,
+  runScript,
+  segmentField,
+  writeGroupFallbacks,
+} from './buckets';
 import {
   assertStamp,
   decodeFallback,
@@ -93,13 +101,9 @@ export const UPSERT_SCRIPT_SHA = createHash('sha1').update(UPSERT_SCRIPT).digest
 /** Upper bound on keys per script call: a call blocks the server while it runs (~3 µs per key, so ≤ ~15 ms). */
 export const MAX_KEYS_PER_SCRIPT = 5_000;
 
-function isNoScript(err: unknown): boolean {
-  return err instanceof Error && err.message.startsWith('NOSCRIPT');
-}
-
 /**
- * Run the upsert script for one batch: EVALSHA, and on NOSCRIPT (cache restarted, failed over, flushed) SCRIPT LOAD
- * and retry once. A retry is safe because the script is idempotent.
+ * Run the upsert script for one batch: EVALSHA, and on NOSCRIPT (cache restarted, failed over, flushed) EVAL with the
+ * script text once. A retry is safe because the script is idempotent.
  *
  * @param args `[ttl, asOf, runId, modelVersion, ...payloads]` (see {@link UPSERT_SCRIPT}); `keys.length` payloads
  * @throws DependencyError when the cache fails
@@ -111,19 +115,14 @@ export async function evalUpsert(
 ): Promise<UpsertCounts> {
   if (keys.length === 0) return { applied: 0, keptNewer: 0 };
   if (keys.length > MAX_KEYS_PER_SCRIPT) throw new RangeError(`at most ${MAX_KEYS_PER_SCRIPT} keys per batch`);
-  const callArgs: (string | number)[] = [UPSERT_SCRIPT_SHA, keys.length, ...keys, ...args];
-  let reply: unknown;
-  try {
-    reply = await redis.call('EVALSHA', callArgs);
-  } catch (err) {
-    if (!isNoScript(err)) throw toDependencyError(err, 'run the score upsert script');
-    try {
-      await redis.call('SCRIPT', ['LOAD', UPSERT_SCRIPT]);
-      reply = await redis.call('EVALSHA', callArgs);
-    } catch (err2) {
-      throw toDependencyError(err2, 'load and run the score upsert script');
-    }
-  }
+  // NOSCRIPT falls back to EVAL on the same node (a SCRIPT LOAD would go to any node of a cluster).
+  const reply = await runScript(
+    redis,
+    { text: UPSERT_SCRIPT, sha: UPSERT_SCRIPT_SHA },
+    keys,
+    args,
+    'run the score upsert script',
+  );
   if (!Array.isArray(reply) || typeof reply[0] !== 'number' || typeof reply[1] !== 'number') {
     throw toDependencyError(
       new Error(`unexpected script reply ${JSON.stringify(reply)}`),

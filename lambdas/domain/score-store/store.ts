@@ -43,6 +43,16 @@ export interface ScoreWriterOptions {
   readonly batchSize?: number;
   /** Batches sent before waiting for the oldest reply. @default 8 */
   readonly maxInFlight?: number;
+  /**
+   * Bucket layout: rows buffered (grouped by bucket) before they are sent, so a call writes many rows per bucket.
+   * @default 200000
+   */
+  readonly bufferRows?: number;
+  /**
+   * Bucket layout: one bucket in this many drops its expired records when a new stamp first writes it (a rotating
+   * share per run; expired records are never served either way). @default 16
+   */
+  readonly pruneEvery?: number;
 }
 
 /**

@@ -11,7 +11,7 @@ const DAY = 86_400;
 const DAY_MS = DAY * 1000;
 
 async function load(store: ScoreStore, s: ReturnType<typeof stamp>, rows: [string, string][], ttl = 7 * DAY) {
-  const w = store.scoreWriter({ stamp: s, ttlSeconds: ttl, batchSize: 7 });
+  const w = store.scoreWriter({ stamp: s, ttlSeconds: ttl, batchSize: 7, bufferRows: 11, pruneEvery: 1 });
   for (const [id, score] of rows) await w.add(id, score);
   return w.finish();
 }
@@ -141,9 +141,35 @@ describeWithServers('bucket score store (redis-server)', { redis: true }, (env) 
     await load(one, stamp('2026-11-11', 'run-2'), rowsOf(['stay'], '0.6'), 2 * DAY);
     now += 1.5 * DAY_MS;
     await load(one, stamp('2026-11-12', 'run-3'), rowsOf(['new'], '0.7'), 2 * DAY);
-    expect((await redis.hkeys('s{0}0')).sort()).toEqual(['new', 'stay', '~']);
+    expect((await redis.hkeys('s{0}0')).sort()).toEqual(['new', 'stay']);
     // the expired stamp record is pruned from the meta hash when a new stamp is registered
     expect(Object.values(await redis.hgetall('m{0}')).some((v) => v.includes('run-1'))).toBe(false);
+  });
+
+  it('splits a bucket over calls, and re-registers a stamp whose record vanished during the load', async () => {
+    const one = new RedisScoreStore(redis, {
+      layout: { kind: 'buckets', groups: 1, bucketsPerGroup: 1 },
+      now: () => now,
+    });
+    const list = ids('b', 2_500);
+    const w = one.scoreWriter({ stamp: stamp('2026-11-20', 'run-1'), ttlSeconds: DAY, bufferRows: 1_200 });
+    for (const id of list.slice(0, 1_300)) await w.add(id, '0.5');
+    // the first buffer (1 200 rows of one bucket: two calls) is written; the run's stamp record disappears
+    await new Promise((r) => setTimeout(r, 50));
+    await redis.del('m{0}');
+    for (const id of list.slice(1_300)) await w.add(id, '0.5');
+    expect(await w.finish()).toEqual({ applied: 2_500, keptNewer: 0 });
+    const got = await one.getScores(list);
+    expect(got.every((s) => s?.score === 0.5 && s.runId === 'run-1')).toBe(true);
+    // an older run afterwards is kept out row by row (one HMGET per bucket), a newer one overwrites
+    expect(await load(one, stamp('2026-11-19', 'run-0'), rowsOf(list.slice(0, 40), '0.1'))).toEqual({
+      applied: 0,
+      keptNewer: 40,
+    });
+    expect(await load(one, stamp('2026-11-21', 'run-2'), rowsOf(list.slice(0, 40), '0.9'))).toEqual({
+      applied: 40,
+      keptNewer: 0,
+    });
   });
 
   it('reads the score and both fallbacks in one script call; fallback copies follow the newest run', async () => {
@@ -164,6 +190,8 @@ describeWithServers('bucket score store (redis-server)', { redis: true }, (env) 
     });
     const hit = await s.lookup('a1', 'basic');
     const miss = await readScore(s, 'zz', 'basic');
+    // MONITOR lines arrive after the replies: give the last one a moment before stopping.
+    await new Promise((r) => setTimeout(r, 100));
     monitor.disconnect();
     expect(hit.score?.score).toBe(0.25);
     expect(hit.fallbacks.segment?.score).toBe(0.4);

@@ -18,6 +18,7 @@ import {
   getScore,
   getScores,
   ScoreWriter,
+  UPSERT_SCRIPT,
   UPSERT_SCRIPT_SHA,
   upsertRecords,
   writeRunSummary,
@@ -61,17 +62,13 @@ describe('value format', () => {
 });
 
 describe('evalUpsert without a server', () => {
-  it('loads the script and retries once on NOSCRIPT', async () => {
+  it('retries once with EVAL (the script text, on the same node) on NOSCRIPT', async () => {
     const calls: string[] = [];
-    let loaded = false;
     const fake = {
       call: async (cmd: string, args: (string | number)[]) => {
         calls.push(cmd);
-        if (cmd === 'SCRIPT') {
-          loaded = true;
-          return UPSERT_SCRIPT_SHA;
-        }
-        if (!loaded) throw new Error('NOSCRIPT No matching script. Please use EVAL.');
+        if (cmd === 'EVALSHA') throw new Error('NOSCRIPT No matching script. Please use EVAL.');
+        expect(args[0]).toBe(UPSERT_SCRIPT);
         return [Number(args[1]), 0];
       },
     } as unknown as Redis;
@@ -81,7 +78,7 @@ describe('evalUpsert without a server', () => {
       applied: 2,
       keptNewer: 0,
     });
-    expect(calls).toEqual(['EVALSHA', 'SCRIPT', 'EVALSHA']);
+    expect(calls).toEqual(['EVALSHA', 'EVAL']);
   });
 
   it('maps any other cache error to DependencyError', async () => {
