@@ -209,6 +209,10 @@ export const FUNCTION_ENV = {
     VALIDATION_SHARE: required(number),
     MAX_INVALID_ROW_RATIO: required(number),
     MAX_REPORTED_VIOLATIONS: required(number),
+    /** `training.instanceCount`: the train channel is written as a multiple of this many shards. */
+    TRAINING_INSTANCE_COUNT: defaulted(positiveInt, 1),
+    /** `training.maxRowsPerShard`: most rows in one train shard. */
+    TRAIN_SHARD_MAX_ROWS: defaulted(positiveInt, 1_000_000),
   },
   'prepare-evaluation': {
     ...TRAINING_BASE,

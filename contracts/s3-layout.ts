@@ -9,7 +9,8 @@ import { ValidationError } from './errors';
  *   training/dt=YYYY-MM-DD/*.csv                         labelled snapshots
  *   inference/dt=YYYY-MM-DD/*.csv                        snapshots to score
  * Artifacts bucket:
- *   training/<runId>/{train,validation}/part-00001.csv   model input (label first, no header, encoded)
+ *   training/<runId>/{train,validation}/part-00001.csv   model input (label first, no header, encoded); train/
+ *                                                        holds part-00001…part-<n>.csv, the shards of the channel
  *   training/<runId>/preprocessing.json                  encoding spec; travels with the model
  *   training/<runId>/{model,checkpoints}/                SageMaker output and spot checkpoints
  *   training/<runId>/evaluation/{candidate,champion}/    both models' scores of the validation channel (label, score)
@@ -116,6 +117,9 @@ export const trainingKeys = (runId: string) => ({
   /** The validation channel re-imputed with the Production model's preprocessing spec (when it differs). */
   championInputPrefix: `${TRAINING_PREFIX}${runId}/evaluation/champion-input/`,
 });
+
+/** `training/<runId>/train/part-<n>.csv`: train shard n (1-based) of a run; key order is row order. */
+export const trainShardKey = (runId: string, n: number): string => `${trainingKeys(runId).trainPrefix}${partName(n)}`;
 
 /** `reports/<runId>/…` keys. */
 export const reportKeys = (runId: string) => ({

@@ -121,6 +121,12 @@ export const TrainingConfigSchema = z
       .default({ ...DEFAULT_HYPERPARAMETERS }),
     /** Share of entities (by hash of the entity id) that go to validation. */
     validationShare: ratio.default(0.2),
+    /**
+     * Most rows in one file of the train channel. PrepareTrainingData writes instanceCount × ⌈rows / (instanceCount ×
+     * maxRowsPerShard)⌉ equal shards, and the Train state shards them over the instances (ShardedByS3Key) when
+     * instanceCount > 1.
+     */
+    maxRowsPerShard: positiveInt.min(10_000).max(100_000_000).default(1_000_000),
   })
   .strict()
   .refine((t) => !t.useSpot || t.maxWaitSeconds >= t.maxRuntimeSeconds, {

@@ -95,6 +95,8 @@ export const PreparedTrainingDataSchema = z.object({
   rowsQuarantined: z.number().int().nonnegative(),
   trainRows: z.number().int().nonnegative(),
   validationRows: z.number().int().nonnegative(),
+  /** Objects under `trainUri` (the train shards; a multiple of `training.instanceCount`). */
+  trainShards: z.number().int().positive().optional(),
   /** Contract the data was validated and encoded with. */
   contractVersion: z.string().optional(),
   /** `reports/<runId>/lineage.json`: the training objects read (keys, ETags, version ids). */

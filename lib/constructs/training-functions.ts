@@ -98,6 +98,8 @@ export function createTrainingFunctions(
         VALIDATION_SHARE: String(t.validationShare),
         MAX_INVALID_ROW_RATIO: String(config.validation.maxInvalidRowRatio),
         MAX_REPORTED_VIOLATIONS: String(config.validation.maxReportedViolations),
+        TRAINING_INSTANCE_COUNT: String(t.instanceCount),
+        TRAIN_SHARD_MAX_ROWS: String(t.maxRowsPerShard),
       },
       { timeout: Duration.minutes(15), memorySize: 2048 },
     ),

@@ -12,7 +12,8 @@
  * `ClientError: …`) and the state with `States.TaskFailed`, as the `.sync` integration does.
  *
  * Not emulated: the container runtime, instance types and counts, spot capacity and checkpoints (the job runs once,
- * here, on this machine's cores). The job is recorded in the emulator (CreateTrainingJob) when it succeeds.
+ * here, on this machine's cores). A `ShardedByS3Key` channel is read whole, in key order: the union of what the
+ * instances would each get, so one local job trains on the same rows as the one-file channel. The job is recorded in the emulator (CreateTrainingJob) when it succeeds.
  */
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -31,7 +32,13 @@ export interface TrainingJobRequest {
   readonly AlgorithmSpecification?: { readonly TrainingImage?: string; readonly TrainingInputMode?: string };
   readonly InputDataConfig: readonly {
     readonly ChannelName: string;
-    readonly DataSource: { readonly S3DataSource: { readonly S3Uri: string; readonly S3DataType?: string } };
+    readonly DataSource: {
+      readonly S3DataSource: {
+        readonly S3Uri: string;
+        readonly S3DataType?: string;
+        readonly S3DataDistributionType?: string;
+      };
+    };
     readonly ContentType?: string;
   }[];
   readonly OutputDataConfig: { readonly S3OutputPath: string; readonly KmsKeyId?: string };
@@ -164,6 +171,12 @@ function channelUri(request: TrainingJobRequest, name: string): string {
   const type = c.ContentType ?? 'text/csv';
   if (!/^text\/csv\b|^csv$/.test(type)) {
     throw new ValidationError(`channel ${name}: ContentType ${type} is not supported locally (text/csv)`);
+  }
+  const distribution = c.DataSource.S3DataSource.S3DataDistributionType ?? 'FullyReplicated';
+  if (distribution !== 'FullyReplicated' && distribution !== 'ShardedByS3Key') {
+    throw new ValidationError(
+      `channel ${name}: S3DataDistributionType ${distribution} is not FullyReplicated or ShardedByS3Key`,
+    );
   }
   return c.DataSource.S3DataSource.S3Uri;
 }

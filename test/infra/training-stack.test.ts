@@ -335,4 +335,31 @@ describe('Training stack', () => {
       Description: 'between training instances',
     });
   });
+
+  it('with several instances the train channel is sharded by key, validation replicated; prepare writes the shards', () => {
+    const distribution = (t: Template) =>
+      (definitionOf(t).States[S.Train]!.Parameters as { InputDataConfig: Json[] }).InputDataConfig.map((c) => [
+        c.ChannelName,
+        ((c.DataSource as Json).S3DataSource as Json).S3DataDistributionType,
+      ]);
+    expect(distribution(template)).toEqual([
+      ['train', 'FullyReplicated'],
+      ['validation', 'FullyReplicated'],
+    ]);
+    const multi = build({
+      environments: { dev: { training: { instanceCount: 3, maxRowsPerShard: 250_000 } } },
+    });
+    expect(distribution(multi.template)).toEqual([
+      ['train', 'ShardedByS3Key'],
+      ['validation', 'FullyReplicated'],
+    ]);
+    multi.template.hasResource('AWS::Lambda::Function', {
+      Metadata: Match.objectLike({ 'mlops:entry': 'lambdas/functions/prepare-training-data/handler.ts' }),
+      Properties: {
+        Environment: {
+          Variables: Match.objectLike({ TRAINING_INSTANCE_COUNT: '3', TRAIN_SHARD_MAX_ROWS: '250000' }),
+        },
+      },
+    });
+  });
 });

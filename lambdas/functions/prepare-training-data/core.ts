@@ -6,12 +6,14 @@ import {
   s3Uri,
   TRAINING_PREFIX,
   trainingKeys as trainingKeyLayout,
+  trainShardKey,
 } from '../../../contracts/s3-layout';
 import type { FeatureContract } from '../../data/contract';
 import { openS3Object } from '../../data/csv';
 import { buildPreprocessingSpec, encodedWidth, encodeInto, type PreprocessingSpec } from '../../data/encoder';
 import { dataWindow, listTrainingKeys } from '../../data/listing';
 import { assertRowBalance, poisonReason, QuarantineWriter, quarantineRow } from '../../data/quarantine';
+import { planShards, ShardedLineWriter, type ShardPlan } from '../../data/shards';
 import { isValidationEntity } from '../../data/split';
 import { type DatasetStats, edgesOf, type FeatureSummary, StatsAccumulator, summarize } from '../../data/stats';
 import {
@@ -30,7 +32,8 @@ import { putJson, S3LineWriter } from '../../platform/s3';
  * quarantines rejected rows, keeps rows in = rows used + rows quarantined (asserted), writes its reports to S3 and
  * returns a small summary (everything large is in S3, far below the Step Functions payload limit).
  *
- * S3 keys (artifacts bucket, contracts/s3-layout.ts): `training/<runId>/{train,validation}/part-00001.csv`, `training/<runId>/preprocessing.json`,
+ * S3 keys (artifacts bucket, contracts/s3-layout.ts): `training/<runId>/train/part-<n>.csv` (the shards, see
+ * lambdas/data/shards.ts), `training/<runId>/validation/part-00001.csv`, `training/<runId>/preprocessing.json`,
  * `reports/<runId>/{validation,stats}.json`, `quarantine/<runId>/<source key>`.
  */
 
@@ -50,6 +53,10 @@ export interface PrepareTrainingDataInput {
   validationShare: number;
   maxInvalidRowRatio: number;
   maxReportedViolations: number;
+  /** Instances of the training job: the train channel is written as a multiple of this many shards. @default 1 */
+  instanceCount?: number;
+  /** Most rows in one train shard (lambdas/data/shards.ts). @default 1 000 000 */
+  maxRowsPerShard?: number;
   maxLineBytes?: number;
   /** Multipart part size of the written CSVs (tests use the 5 MiB minimum). */
   partBytes?: number;
@@ -68,7 +75,10 @@ export interface PrepareTrainingDataResult {
   validationRows: number;
   /** Number of encoded feature columns (label excluded). */
   featureCount: number;
+  /** The first train shard (all of them are under `trainPrefixUri`). */
   trainUri: string;
+  /** Number of train shards (objects under `trainPrefixUri`). */
+  trainShards: number;
   validationUri: string;
   /** Channel prefixes for CreateTrainingJob (S3Prefix data sources). */
   trainPrefixUri: string;
@@ -105,6 +115,9 @@ async function trainingKeys(input: PrepareTrainingDataInput): Promise<string[]> 
   return keys;
 }
 
+/** Rows per train shard when the caller gives none (about 100–150 MB of encoded CSV at 15 columns). */
+export const DEFAULT_MAX_ROWS_PER_SHARD = 1_000_000;
+
 interface FirstPass {
   /** The objects read to the end (an object that cannot be read for good is left out: see validatePass). */
   readonly keys: string[];
@@ -115,6 +128,8 @@ interface FirstPass {
   readonly versionIds: (string | undefined)[];
   readonly report: ValidationReport;
   readonly stats: DatasetStats;
+  /** Valid rows the entity-id split sends to training (pass 2 writes exactly these, planned into shards). */
+  readonly trainRows: number;
 }
 
 /**
@@ -129,9 +144,11 @@ async function validatePass(input: PrepareTrainingDataInput, keys: readonly stri
   const versionIds: (string | undefined)[] = [];
   const stats = new StatsAccumulator(contract);
   const kept: string[] = [];
+  let trainRows = 0;
   for (const key of keys) {
     const q = new QuarantineWriter(s3, artifactsBucket, runId, key, input.partBytes);
     const listed = violations.listed.length;
+    let fileTrainRows = 0;
     try {
       const obj = await openS3Object(s3, bucket, key);
       const report = await validateCsvStream(obj.body, {
@@ -141,7 +158,10 @@ async function validatePass(input: PrepareTrainingDataInput, keys: readonly stri
         log: violations,
         maxLineBytes: input.maxLineBytes,
         onHeader: (h) => q.setHeader(h),
-        onValid: (row) => stats.add(row),
+        onValid: (row) => {
+          stats.add(row);
+          if (!isValidationEntity(row.entityId, input.validationShare)) fileTrainRows += 1;
+        },
         onRejected: (row) => quarantineRow(q, row),
       });
       await q.close();
@@ -149,6 +169,7 @@ async function validatePass(input: PrepareTrainingDataInput, keys: readonly stri
       etags.push(obj.etag);
       versionIds.push(obj.versionId);
       kept.push(key);
+      trainRows += fileTrainRows;
       input.logger?.info('Validated training object', {
         key,
         rowsIn: report.rowsIn,
@@ -201,11 +222,12 @@ async function validatePass(input: PrepareTrainingDataInput, keys: readonly stri
       `Invalid row ratio ${report.invalidRowRatio.toFixed(4)} exceeds maxInvalidRowRatio ${input.maxInvalidRowRatio}`,
     );
   }
-  return { keys: kept, files, etags, versionIds, report, stats: stats.finish() };
+  return { keys: kept, files, etags, versionIds, report, stats: stats.finish(), trainRows };
 }
 
 interface SecondPass {
-  readonly trainKey: string;
+  /** The train shards written, in key order. */
+  readonly trainKeys: readonly string[];
   readonly validationKey: string;
   readonly trainRows: number;
   readonly validationRows: number;
@@ -215,25 +237,26 @@ interface SecondPass {
 
 /**
  * Pass 2: re-read each object pinned to the ETag seen in pass 1, encode the valid rows with `spec` and write the
- * train/validation CSVs (label first, no header) split by the hash of the entity id.
+ * train shards (`plan`) and the validation CSV (label first, no header), split by the hash of the entity id.
  */
 async function encodePass(
   input: PrepareTrainingDataInput,
   keys: readonly string[],
   first: FirstPass,
   spec: PreprocessingSpec,
+  plan: ShardPlan,
 ): Promise<SecondPass> {
   const { s3, contract, bucket, artifactsBucket, runId } = input;
   const width = encodedWidth(spec);
   const encoded = new Float64Array(width);
   const stats = new StatsAccumulator(contract, { edges: edgesOf(first.stats) });
-  const trainKey = trainingKeyLayout(runId).train;
   const validationKey = trainingKeyLayout(runId).validation;
   const csv = { contentType: 'text/csv', partBytes: input.partBytes };
-  const train = new S3LineWriter(s3, artifactsBucket, trainKey, csv);
+  const train = new ShardedLineWriter(s3, artifactsBucket, (n) => trainShardKey(runId, n), plan, csv);
   const validation = new S3LineWriter(s3, artifactsBucket, validationKey, csv);
   let trainRows = 0;
   let validationRows = 0;
+  let trainKeys: readonly string[];
   try {
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!;
@@ -261,7 +284,7 @@ async function encodePass(
             if (validation.write(line)) return validation.flush();
           } else {
             trainRows += 1;
-            if (train.write(line)) return train.flush();
+            return train.write(line);
           }
           return undefined;
         },
@@ -273,18 +296,16 @@ async function encodePass(
         );
       }
     }
-    if (trainRows === 0 || validationRows === 0) {
-      throw new ValidationError(
-        `The split by entity id left ${trainRows} training and ${validationRows} validation rows (validationShare ${input.validationShare}); both need rows`,
-      );
+    if (trainRows !== first.trainRows) {
+      throw new IntegrityError(`pass 2 sent ${trainRows} rows to training, pass 1 counted ${first.trainRows}`);
     }
-    await train.close();
+    trainKeys = await train.close();
     await validation.close();
   } catch (err) {
     await Promise.all([train.abort(), validation.abort()]);
     throw err;
   }
-  return { trainKey, validationKey, trainRows, validationRows, stats: stats.finish() };
+  return { trainKeys, validationKey, trainRows, validationRows, stats: stats.finish() };
 }
 
 /**
@@ -305,8 +326,19 @@ export async function prepareTrainingData(input: PrepareTrainingDataInput): Prom
   const first = await validatePass(input, listed);
   const keys = first.keys;
   const { report } = first;
+  const splitValidation = report.rowsValid - first.trainRows;
+  if (first.trainRows === 0 || splitValidation === 0) {
+    throw new ValidationError(
+      `The split by entity id left ${first.trainRows} training and ${splitValidation} validation rows (validationShare ${input.validationShare}); both need rows`,
+    );
+  }
+  const plan = planShards(
+    first.trainRows,
+    input.instanceCount ?? 1,
+    input.maxRowsPerShard ?? DEFAULT_MAX_ROWS_PER_SHARD,
+  );
   const encodeSpec = buildPreprocessingSpec(contract, first.stats, runId);
-  const second = await encodePass(input, keys, first, encodeSpec);
+  const second = await encodePass(input, keys, first, encodeSpec, plan);
   const { trainRows, validationRows } = second;
 
   const rowsUsed = trainRows + validationRows;
@@ -347,7 +379,8 @@ export async function prepareTrainingData(input: PrepareTrainingDataInput): Prom
     trainRows,
     validationRows,
     featureCount: encodedWidth(encodeSpec),
-    trainUri: s3Uri(artifactsBucket, second.trainKey),
+    trainUri: s3Uri(artifactsBucket, second.trainKeys[0]!),
+    trainShards: second.trainKeys.length,
     validationUri: s3Uri(artifactsBucket, second.validationKey),
     trainPrefixUri: s3Uri(artifactsBucket, trainingKeyLayout(runId).trainPrefix),
     validationPrefixUri: s3Uri(artifactsBucket, trainingKeyLayout(runId).validationPrefix),

@@ -42,6 +42,8 @@ export const handler = withLambdaContext(async (event: unknown): Promise<Prepare
     validationShare: vars.VALIDATION_SHARE,
     maxInvalidRowRatio: vars.MAX_INVALID_ROW_RATIO,
     maxReportedViolations: vars.MAX_REPORTED_VIOLATIONS,
+    instanceCount: vars.TRAINING_INSTANCE_COUNT,
+    maxRowsPerShard: vars.TRAIN_SHARD_MAX_ROWS,
     logger,
   });
   const out: PreparedTrainingData = {
@@ -55,6 +57,7 @@ export const handler = withLambdaContext(async (event: unknown): Promise<Prepare
     rowsQuarantined: res.rowsQuarantined,
     trainRows: res.trainRows,
     validationRows: res.validationRows,
+    trainShards: res.trainShards,
     contractVersion: res.contractVersion,
     lineageUri: res.lineageUri,
   };
@@ -69,6 +72,7 @@ export const handler = withLambdaContext(async (event: unknown): Promise<Prepare
       validation: res.validationRows,
     },
     featureCount: res.featureCount,
+    trainShards: res.trainShards,
     featureStats: res.featureStats,
     reports: {
       validation: res.validationReportUri,

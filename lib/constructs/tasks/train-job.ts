@@ -57,6 +57,19 @@ export const SAGEMAKER_TRAIN_RETRIES = [
   },
 ];
 
+/**
+ * How the train channel reaches the instances. With one instance the whole channel is the data either way. With n > 1,
+ * `ShardedByS3Key` gives each instance about 1/n of the channel's objects (S3DataSource, SageMaker API reference:
+ * https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_S3DataSource.html), so each trains on its own rows
+ * and XGBoost's distributed mode combines their histograms; `FullyReplicated` would copy every row to every instance
+ * and train n times on the same data. PrepareTrainingData writes a multiple of n equal shards (lambdas/data/shards.ts),
+ * so every instance gets the same number of rows. The validation channel stays `FullyReplicated`: every instance
+ * evaluates the same, whole validation set, whose metrics the gate reads.
+ */
+export function trainDistribution(instanceCount: number): 'FullyReplicated' | 'ShardedByS3Key' {
+  return instanceCount > 1 ? 'ShardedByS3Key' : 'FullyReplicated';
+}
+
 /** EC2 actions SageMaker uses for a job in VPC mode (no resource-level permissions). */
 const VPC_MODE_ACTIONS = [
   'ec2:CreateNetworkInterface',
@@ -125,13 +138,13 @@ export class SageMakerTrainJob extends sfn.CustomState {
   private static parameters(props: SageMakerTrainJobProps): Record<string, unknown> {
     const t = props.settings;
     const keyArn = props.encryptionKey.keyArn;
-    const channel = (name: string, path: string) => ({
+    const channel = (name: string, path: string, distribution: 'FullyReplicated' | 'ShardedByS3Key') => ({
       ChannelName: name,
       ContentType: 'text/csv',
       CompressionType: 'None',
       InputMode: 'File',
       DataSource: {
-        S3DataSource: { S3DataType: 'S3Prefix', S3DataDistributionType: 'FullyReplicated', 'S3Uri.$': path },
+        S3DataSource: { S3DataType: 'S3Prefix', S3DataDistributionType: distribution, 'S3Uri.$': path },
       },
     });
     return {
@@ -139,7 +152,10 @@ export class SageMakerTrainJob extends sfn.CustomState {
       RoleArn: props.role.roleArn,
       AlgorithmSpecification: { TrainingImage: props.imageUri, TrainingInputMode: 'File' },
       HyperParameters: { ...t.hyperparameters },
-      InputDataConfig: [channel('train', props.trainDataPath), channel('validation', props.validationDataPath)],
+      InputDataConfig: [
+        channel('train', props.trainDataPath, trainDistribution(t.instanceCount)),
+        channel('validation', props.validationDataPath, 'FullyReplicated'),
+      ],
       OutputDataConfig: { 'S3OutputPath.$': props.modelOutputPath, KmsKeyId: keyArn },
       ResourceConfig: {
         InstanceType: t.instanceType,
