@@ -172,7 +172,8 @@ export function grantTrainingFunctions(f: TrainingFunctions, props: TrainingAcce
   );
   f.notify.grantKeyVia(key, 'sns', ['kms:GenerateDataKey', 'kms:Decrypt']);
   f.complete.grantTableItems(table, key, ['dynamodb:UpdateItem', 'dynamodb:GetItem']);
-  f.recordFailure.grantTableItems(table, key, ['dynamodb:UpdateItem']);
+  // GetItem: a failure under a run id another execution owns reads that record to name it (and leaves it).
+  f.recordFailure.grantTableItems(table, key, ['dynamodb:UpdateItem', 'dynamodb:GetItem']);
   f.approval.grantModelPackageRead(group);
   f.approval.grantTableItems(table, key, itemWrites);
   if (props.config.batch.startOnApproval) {
