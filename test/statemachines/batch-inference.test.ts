@@ -279,6 +279,7 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
       S.FinalizeScores,
       S.CommitLedger,
       S.ReleaseLock,
+      S.MoreWork,
       S.Notify,
     ]);
     expect(res.output).toMatchObject({
@@ -441,6 +442,7 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
       S.HasRows,
       S.CommitLedger,
       S.ReleaseLock,
+      S.MoreWork,
       S.Notify,
     ]);
     const reportUri = `s3://${artifactsBucket}/reports/batch-all-quarantined/validation.json`;

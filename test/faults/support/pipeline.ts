@@ -272,5 +272,6 @@ export const SUCCESS_PATH = [
   S.FinalizeScores,
   S.CommitLedger,
   S.ReleaseLock,
+  S.MoreWork,
   S.Notify,
 ];
