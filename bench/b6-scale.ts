@@ -4,10 +4,15 @@
  * previous design (the part list and every part's load result inline), and the parts per run each allows under Step
  * Functions' 256 KB state limit.
  *
+ * Next to it, the feature objects a day can score before (one run per scheduled trigger, `batch.maxObjectsPerRun`)
+ * and with continuation (a truncated run starts the next, up to `batch.maxRunsPerChain`), for the configured defaults
+ * and run durations of 10 / 30 / 60 minutes: computed from the configuration, not measured.
+ *
  * The prepare and load times per million rows with the fan-out, bytes per entity and the loader ratio are not part
  * of this benchmark yet (the README's Benchmarks section says what is measured where).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import { BatchConfigSchema } from '../lib/config';
 import { extractDefinition } from '../local/runtime/inventory';
 import { synthesizeApp } from '../local/runtime/synth';
 import { createBucket } from '../test/support/aws';
@@ -61,11 +66,32 @@ export async function runB6(env: BenchEnv, s3: S3Client): Promise<BenchResult> {
           ['inline (previous design)', inlinePerPart.toFixed(0), int(inlineMaxParts)],
         ],
       },
+      continuationTable(),
     ],
     notes: [
       'Each part: 100 000 rows, 5 segment values in its load result; a tenth as many quarantined objects as parts.',
+      'Objects per day: computed from lib/config.ts defaults for one scheduled trigger a day (the default cron); continuation runs back to back within the chain, so a day holds min(maxRunsPerChain, 1 440 / run minutes) runs.',
       'Task states are stand-ins with the real output shapes (bench/state-size.ts); the Distributed Map runs in the local emulation (local/runtime/distributed-map.ts) and FinalizeScores reads every part result back from S3.',
     ],
     data: { results, inlinePerPart, newPerPart, inlineMaxParts },
+  };
+}
+
+/**
+ * Feature objects a day can score, before continuation (one run per trigger) and with it (a chain of runs per
+ * trigger), for the default `batch.maxObjectsPerRun` and `batch.maxRunsPerChain` and a few run durations.
+ */
+function continuationTable(): BenchResult['tables'][number] {
+  const { maxObjectsPerRun, maxRunsPerChain } = BatchConfigSchema.parse({});
+  const triggersPerDay = 1; // the default schedule.cron: once a day
+  return {
+    title: `Feature objects scored per day (maxObjectsPerRun ${int(maxObjectsPerRun)}, maxRunsPerChain ${int(maxRunsPerChain)}, one scheduled trigger a day)`,
+    columns: ['run duration', 'before (one run per trigger)', 'with continuation', 'with / before'],
+    rows: [10, 30, 60].map((minutes) => {
+      const before = maxObjectsPerRun * triggersPerDay;
+      const runs = Math.min(maxRunsPerChain, Math.floor((24 * 60) / minutes));
+      const after = maxObjectsPerRun * runs * triggersPerDay;
+      return [`${minutes} min`, int(before), int(after), ratio(after / before)];
+    }),
   };
 }

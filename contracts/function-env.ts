@@ -183,7 +183,7 @@ export const FUNCTION_ENV = {
     DRIFT_PSI_THRESHOLD: defaulted(number, 0.2),
     FAIL_ON_DRIFT: defaulted(bool, false),
   },
-  'commit-ledger': { ...BATCH_BASE, TABLE_NAME: required(text) },
+  'commit-ledger': { ...BATCH_BASE, TABLE_NAME: required(text), MAX_RUNS_PER_CHAIN: defaulted(positiveInt, 100) },
   notify: { ...BATCH_BASE, ALERT_TOPIC_ARN: required(text) },
   // Training workflow
   'start-run': {

@@ -24,6 +24,8 @@ export const lockKey = (name = 'batch') => ({ pk: `LOCK#${name}`, sk: 'LOCK' });
 export const productionKey = () => ({ pk: 'PRODUCTION', sk: 'PRODUCTION' });
 /** When the newest feature object arrived (written on every new object version, read by the freshness metrics). */
 export const arrivalsKey = () => ({ pk: 'ARRIVALS', sk: 'LATEST' });
+/** Where the scheduled reconcile stopped listing the features bucket (it continues from there on its next invocation). */
+export const reconcileCursorKey = () => ({ pk: 'RECONCILE', sk: 'CURSOR' });
 
 /** Ledger status values: PENDING on arrival, SCORED by a run, QUARANTINED when no row was usable. */
 export type LedgerStatus = 'PENDING' | 'SCORED' | 'QUARANTINED';

@@ -170,8 +170,13 @@ export const TransformConfigSchema = z
 
 export const BatchConfigSchema = z
   .object({
-    /** At most this many feature objects are scored per run (the rest wait for the next). */
+    /** At most this many feature objects are scored per run; a truncated run starts the next (maxRunsPerChain). */
     maxObjectsPerRun: positiveInt.max(10_000).default(500),
+    /**
+     * A truncated run starts a new execution for the rest of the backlog, up to this many runs in a row; then the
+     * next scheduled run starts a new chain.
+     */
+    maxRunsPerChain: positiveInt.max(10_000).default(100),
     /** Lease of the batch lock; a crashed run's lock expires after this. */
     lockLeaseSeconds: positiveInt.default(6 * 3600),
     /** Start a BatchInference run when a model version is approved. */

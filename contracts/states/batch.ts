@@ -17,7 +17,8 @@ import { runIdProblem } from './names';
  * - `data.finalize` FinalizeScores finalize-scores result (replaces the `null` PrepareInferenceData puts there; stays
  *   `null` when `HasRows?` skipped the transform because every object was quarantined — a Parameters path must
  *   exist, so CommitLedger reads `$.data.finalize` on both routes)
- * - `commit`   CommitLedger     {@link CommitResult}
+ * - `commit`   CommitLedger     {@link CommitResult}; `commit.continuation` ({@link Continuation}) when the backlog
+ *   continues in a new execution (StartContinuation)
  * - `error`    any Catch        `{ Error, Cause }`
  */
 
@@ -156,6 +157,20 @@ export type MapRunResult = z.infer<typeof MapRunResultSchema>;
 export const StepErrorSchema = z.object({ Error: z.string(), Cause: z.string().optional() });
 export type StepError = z.infer<typeof StepErrorSchema>;
 
+/**
+ * Counts summed over a chain of runs: a truncated run (more objects due than `batch.maxObjectsPerRun`) starts the
+ * next one until the backlog is empty, and each run's summary carries what the chain has done so far.
+ */
+export const ChainTotalsSchema = z.object({
+  objects: z.number().int().nonnegative(),
+  objectsQuarantined: z.number().int().nonnegative(),
+  rowsIn: z.number().int().nonnegative(),
+  rowsUsed: z.number().int().nonnegative(),
+  rowsQuarantined: z.number().int().nonnegative(),
+  rowsLoaded: z.number().int().nonnegative(),
+});
+export type ChainTotals = z.infer<typeof ChainTotalsSchema>;
+
 /** Counts of a successful run (CommitLedger's output, Notify's input). */
 export const RunSummarySchema = z.object({
   /**
@@ -175,5 +190,42 @@ export const RunSummarySchema = z.object({
   truncated: z.boolean().optional(),
   /** The run's validation report (why rows or objects were quarantined). */
   validationReportUri: z.string().min(1).optional(),
+  /**
+   * Runs of this backlog's chain so far, this one included (1 for a run that continued no other). Absent in summaries
+   * written before runs continued each other.
+   */
+  iterations: z.number().int().positive().optional(),
+  /** The counts summed over the chain's runs, this one included ({@link ChainTotals}). */
+  totals: ChainTotalsSchema.optional(),
+  /** The run this one continues (a truncated run started it). */
+  continuedFrom: RunIdSchema.optional(),
+  /** The run this one started to continue the backlog (`work.truncated`); absent when the backlog is empty. */
+  continuesAs: RunIdSchema.optional(),
 });
 export type RunSummary = z.infer<typeof RunSummarySchema>;
+
+/**
+ * The `chain` field of a continuation run's execution input: where the chain started, how many runs it has had and
+ * their totals, so the continuation's commit can add its own.
+ */
+export const ChainSchema = z.object({
+  /** The first run of the chain. */
+  head: RunIdSchema,
+  /** The run that started this one. */
+  previous: RunIdSchema,
+  /** Runs of the chain before this one (>= 1). */
+  iterations: z.number().int().positive(),
+  totals: ChainTotalsSchema,
+});
+export type Chain = z.infer<typeof ChainSchema>;
+
+/** Execution input of a continuation run (what `StartContinuation` passes). */
+export const ContinuationInputSchema = z.object({ trigger: z.literal('continuation'), chain: ChainSchema });
+export type ContinuationInput = z.infer<typeof ContinuationInputSchema>;
+
+/**
+ * CommitLedger's `continuation` (`$.commit.continuation`), set only when the run was truncated, made progress and the
+ * chain is under `batch.maxRunsPerChain`: `ReleaseLock → MoreWork?` then starts the same state machine with it.
+ */
+export const ContinuationSchema = z.object({ name: RunIdSchema, input: ContinuationInputSchema });
+export type Continuation = z.infer<typeof ContinuationSchema>;

@@ -59,6 +59,8 @@ export const BatchState = {
   FinalizeScores: 'FinalizeScores',
   CommitLedger: 'CommitLedger',
   ReleaseLock: 'ReleaseLock',
+  MoreWork: 'MoreWork?',
+  StartContinuation: 'StartContinuation',
   Notify: 'Notify',
   RecordFailure: FailureState.RecordFailure,
   ReleaseLockAfterFailure: FailureState.ReleaseLockAfterFailure,

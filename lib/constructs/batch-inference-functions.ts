@@ -111,7 +111,7 @@ export function createBatchFunctions(
       'CommitLedgerFunction',
       'commit-ledger',
       "BatchInference: mark the run's objects SCORED (or QUARANTINED)",
-      {},
+      { MAX_RUNS_PER_CHAIN: String(config.batch.maxRunsPerChain) },
     ),
     notify: fn('NotifyFunction', 'notify', 'BatchInference: publish the run summary or failure alert', {
       ALERT_TOPIC_ARN: props.alertTopic.topicArn,

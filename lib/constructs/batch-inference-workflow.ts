@@ -7,6 +7,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { BATCH_PREFIX, keysUnder, LOAD_RESULTS_PREFIX } from '../../contracts/s3-layout';
@@ -92,7 +93,8 @@ export interface BatchInferenceWorkflowProps {
  *
  * `AcquireLock → LockAcquired? (no → AlreadyRunning) → FindUnscored → HasWork? (no → ReleaseLockNoWork →
  * NothingToScore) → ResolveModel → PrepareInferenceData → HasRows? (no → CommitLedger) → Transform → LoadScores
- * (Map → LoadPart) → FinalizeScores → CommitLedger → ReleaseLock → Notify`; an error in any step from AcquireLock to
+ * (Map → LoadPart) → FinalizeScores → CommitLedger → ReleaseLock → MoreWork? (truncated → StartContinuation: a new
+ * execution takes the rest of the backlog) → Notify`; an error in any step from AcquireLock to
  * CommitLedger → `RecordFailure → ReleaseLockAfterFailure → Alert → Fail` (the ledger is untouched, so the next run
  * retries).
  *
@@ -244,7 +246,7 @@ export class BatchInferenceWorkflow extends Workflow<BatchWorkflowEnvironment> {
     );
     const transform = this.catchInto(this.transformState(props), recordFailure);
     const { loadScores, finalize } = this.scoreLoading(props, recordFailure);
-    const commit = this.commitAndNotify(recordFailure);
+    const commit = this.commitAndNotify(recordFailure, props.config);
 
     const definition = acquire.next(
       new sfn.Choice(this, S.LockAcquired, { stateName: S.LockAcquired })
@@ -381,11 +383,17 @@ export class BatchInferenceWorkflow extends Workflow<BatchWorkflowEnvironment> {
   }
 
   /**
-   * CommitLedger → ReleaseLock → Notify; returns CommitLedger. After CommitLedger the run has succeeded: ReleaseLock
-   * and Notify are retried but not routed to the failure path (which would record a committed run as FAILED). If
-   * they still fail the execution fails and alarms; an unreleased lock expires after its lease.
+   * CommitLedger → ReleaseLock → MoreWork? (yes → StartContinuation) → Notify; returns CommitLedger. After
+   * CommitLedger the run has succeeded: ReleaseLock, StartContinuation and Notify are retried but not routed to the
+   * failure path (which would record a committed run as FAILED). If they still fail the execution fails and alarms;
+   * an unreleased lock expires after its lease, and a backlog that did not continue waits for the next schedule.
+   *
+   * MoreWork?: when FindUnscored left due objects (`work.truncated`), CommitLedger names the next execution
+   * (`$.commit.continuation`, lambdas/domain/chain.ts) and StartContinuation starts this same state machine (by its
+   * physical name) with it, once the lock is released; the new execution takes the lock and the next
+   * `batch.maxObjectsPerRun` objects. One run per execution keeps each run's history, lease and timeout as they are.
    */
-  private commitAndNotify(recordFailure: sfn.IChainable): sfn.TaskStateBase {
+  private commitAndNotify(recordFailure: sfn.IChainable, config: AppConfig): sfn.TaskStateBase {
     const S = BatchState;
     const f = this.functions;
     const runId = sfn.JsonPath.stringAt($('run', 'runId'));
@@ -406,6 +414,7 @@ export class BatchInferenceWorkflow extends Workflow<BatchWorkflowEnvironment> {
           validationReportUri: sfn.JsonPath.stringAt($('data', 'validationReportUri')),
         },
         finalize: sfn.JsonPath.objectAt($('data', 'finalize')),
+        executionInput: sfn.JsonPath.objectAt('$$.Execution.Input'),
       },
       resultPath: '$.commit',
       catchInto: recordFailure,
@@ -424,7 +433,29 @@ export class BatchInferenceWorkflow extends Workflow<BatchWorkflowEnvironment> {
       outputPath: '$.notification',
       retries: [WorkflowRetry.taskFailed],
     });
-    commit.next(release).next(notify);
+    const self = sfn.StateMachine.fromStateMachineName(this, 'Continuation', batchStateMachineName(config));
+    const startContinuation = new tasks.StepFunctionsStartExecution(this, S.StartContinuation, {
+      stateName: S.StartContinuation,
+      stateMachine: self,
+      name: sfn.JsonPath.stringAt('$.commit.continuation.name'),
+      input: sfn.TaskInput.fromJsonPathAt('$.commit.continuation.input'),
+      integrationPattern: sfn.IntegrationPattern.REQUEST_RESPONSE,
+      resultSelector: { executionArn: sfn.JsonPath.stringAt('$.ExecutionArn') },
+      resultPath: '$.continued',
+    });
+    startContinuation.addRetry(WorkflowRetry.taskFailed);
+    // A retry after a lost response finds the continuation already started: that is success.
+    startContinuation.addCatch(notify, {
+      errors: ['StepFunctions.ExecutionAlreadyExistsException'],
+      resultPath: '$.continuationError',
+    });
+    commit
+      .next(release)
+      .next(
+        new sfn.Choice(this, S.MoreWork, { stateName: S.MoreWork })
+          .when(sfn.Condition.isPresent('$.commit.continuation'), startContinuation.next(notify))
+          .otherwise(notify),
+      );
     return commit;
   }
 }

@@ -212,10 +212,11 @@ export class BatchInferenceStack extends Stack {
       logEncryptionKey: key,
       logRetention: config.logRetentionDays,
     });
+    // BatchGetItem: the ledger versions of a listed page, so only missing or changed objects are written.
     this.reconcileFunction.grantTableItems(
       table,
       key,
-      ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+      ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
       { indexes: true },
     );
     // HeadObject (does a pending object still exist?) needs s3:GetObject.

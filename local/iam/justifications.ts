@@ -210,7 +210,7 @@ export const JUSTIFICATIONS: readonly Justification[] = [
   {
     role: 'Workflow/StateMachine/Role',
     action: 'states:StartExecution',
-    why: 'the LoadScores Distributed Map starts one child execution per part of this state machine',
+    why: 'the LoadScores Distributed Map starts one child execution per part of this state machine; StartContinuation starts the next execution of this machine for a truncated backlog (the proof run has no backlog beyond batch.maxObjectsPerRun; test/faults/continuation.test.ts runs it)',
   },
   {
     role: 'Workflow/StateMachine/Role',

@@ -11,6 +11,7 @@ import { LOCAL_IMAGE_URI } from '../standins/model';
 import { withSyncTaskTimeouts } from '../standins/task-timeouts';
 import { type TrainerDeps, trainingOverride } from '../standins/trainer';
 import { type TransformerDeps, transformOverride } from '../standins/transformer';
+import { type ContinuationRequest, continuationQueue, runChain } from './continuation';
 import { registerLocalExecution } from './execution-registry';
 import { type LocalResources, type LocatedStateMachine, resolveResources } from './inventory';
 import { closeRedisClients, useLocalRedis } from './redis-clients';
@@ -118,6 +119,11 @@ export interface LocalExecutionOptions {
   /** Batch: each transformed object's scores. */
   readonly onTransformed?: TransformerDeps['onTransformed'];
   readonly onEvent?: (event: RunnerEvent) => void;
+  /**
+   * Batch: runs `StartContinuation` (local/runtime/continuation.ts).
+   * @default - records the request and starts nothing (use {@link runChain} to run continuations)
+   */
+  readonly startContinuation?: StateOverride;
 }
 
 /**
@@ -150,6 +156,7 @@ export async function executeLocal(
             sageMaker: ctx.sageMaker,
             ...(options.onTransformed ? { onTransformed: options.onTransformed } : {}),
           }),
+          [BatchState.StartContinuation]: options.startContinuation ?? continuationQueue(machine.arn).override,
         };
   const run = {
     definition: withSyncTaskTimeouts(machine.definition),
@@ -184,6 +191,11 @@ export interface LocalExecutionSummary {
   readonly output?: unknown;
   readonly error?: string;
   readonly cause?: string;
+  /**
+   * Batch, when the backlog continued in new executions (StartContinuation): every run of the chain, first to last;
+   * the other fields describe the last.
+   */
+  readonly chain?: readonly string[];
 }
 
 /**
@@ -209,19 +221,28 @@ export async function runLocalExecution(
   // The handlers' Redis clients are tracked so this process can end when the run has (the CLI does not exit()).
   useLocalRedis('track');
   try {
-    const res = await executeLocal(
-      kind,
-      {
-        resources,
-        s3,
-        sageMaker,
-        // The CLI's output is its result (or one error line): the handlers' own logs stay out of it.
-        env: { ...localHandlerEnv({ endpoint, redisUrl, region }), POWERTOOLS_LOG_LEVEL: 'SILENT' },
-        region,
-      },
-      { input: options.input, ...(options.runId ? { name: options.runId } : {}) },
-    );
+    const ctx: LocalExecutionContext = {
+      resources,
+      s3,
+      sageMaker,
+      // The CLI's output is its result (or one error line): the handlers' own logs stay out of it.
+      env: { ...localHandlerEnv({ endpoint, redisUrl, region }), POWERTOOLS_LOG_LEVEL: 'SILENT' },
+      region,
+    };
+    const first: ContinuationRequest = {
+      name: options.runId ?? newRunId(kind === 'training' ? 'train' : 'batch'),
+      input: options.input,
+    };
+    // A batch run whose backlog continues (StartContinuation) is followed by its continuations, as on AWS.
+    const chain =
+      kind === 'batch'
+        ? await runChain(findMachine(resources, MACHINE_HINT.batch).arn, first, (req, startContinuation) =>
+            executeLocal(kind, ctx, { name: req.name, input: req.input as Record<string, unknown>, startContinuation }),
+          )
+        : [await executeLocal(kind, ctx, { name: first.name, input: options.input })];
+    const res = chain[chain.length - 1]!;
     return {
+      ...(chain.length > 1 ? { chain: chain.map((r) => r.name) } : {}),
       runId: res.name,
       executionArn: res.executionArn,
       status: res.status,

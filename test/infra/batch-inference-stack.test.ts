@@ -104,7 +104,18 @@ describe('BatchInference state machine definition', () => {
     expect(next('LoadScores')).toBe('FinalizeScores');
     expect(next('FinalizeScores')).toBe('CommitLedger');
     expect(next('CommitLedger')).toBe('ReleaseLock');
-    expect(next('ReleaseLock')).toBe('Notify');
+    expect(next('ReleaseLock')).toBe('MoreWork?');
+    // A truncated run's backlog continues in a new execution of this machine, after the lock is released.
+    expect(states['MoreWork?']).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.commit.continuation', IsPresent: true, Next: 'StartContinuation' }],
+      Default: 'Notify',
+    });
+    expect(states.StartContinuation).toMatchObject({
+      Resource: 'arn:aws:states:::states:startExecution',
+      Parameters: { 'Name.$': '$.commit.continuation.name', 'Input.$': '$.commit.continuation.input' },
+      Next: 'Notify',
+    });
     expect(states.Notify?.End).toBe(true);
     expect(next('RecordFailure')).toBe('ReleaseLockAfterFailure');
     expect(next('ReleaseLockAfterFailure')).toBe('Alert');

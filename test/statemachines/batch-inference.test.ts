@@ -281,6 +281,7 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
       S.FinalizeScores,
       S.CommitLedger,
       S.ReleaseLock,
+      S.MoreWork,
       S.Notify,
     ]);
     expect(res.output).toMatchObject({
@@ -443,6 +444,7 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
       S.HasRows,
       S.CommitLedger,
       S.ReleaseLock,
+      S.MoreWork,
       S.Notify,
     ]);
     const reportUri = `s3://${artifactsBucket}/reports/batch-all-quarantined/validation.json`;

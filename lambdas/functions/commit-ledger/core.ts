@@ -3,7 +3,9 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { IntegrityError, NotFoundError } from '../../../contracts/errors';
 import { parseS3Uri } from '../../../contracts/s3-layout';
-import type { ResolvedModel, RunSummary, Work } from '../../../contracts/states/batch';
+import type { Continuation, ResolvedModel, RunSummary, Work } from '../../../contracts/states/batch';
+import { newRunId } from '../../../contracts/states/names';
+import { type ContinuationStop, continueChain } from '../../domain/chain';
 import { commitScored, markQuarantined } from '../../domain/ledger-commit';
 import { completeRun } from '../../domain/tracking';
 import { loadQuarantinedObjects, loadWorkObjects } from '../../domain/work';
@@ -43,6 +45,12 @@ export interface CommitParams {
   readonly data: DataCounts;
   /** FinalizeScores' result; `null` when `HasRows?` skipped the transform (`data.expectedRows` must then be 0). */
   readonly finalize: FinalizeResult | null;
+  /** The execution's input (`$$.Execution.Input`): a continuation run's names its chain. @default - a new chain */
+  readonly executionInput?: unknown;
+  /** Runs per chain at most (MAX_RUNS_PER_CHAIN). @default 100 */
+  readonly maxRunsPerChain?: number;
+  /** Name of the continuation execution. @default - {@link newRunId} */
+  readonly nextRunId?: () => string;
   /** Clock, for tests. @default - now */
   readonly now?: Date;
 }
@@ -55,6 +63,10 @@ export interface CommitResult {
   readonly skippedCount: number;
   /** What Notify reports. */
   readonly summary: RunSummary;
+  /** The execution StartContinuation starts (the backlog continues); absent when it does not. */
+  readonly continuation?: Continuation;
+  /** Why a truncated run does not continue. */
+  readonly continuationStopped?: ContinuationStop;
 }
 
 const MAX_SKIPPED_REPORTED = 20;
@@ -166,7 +178,7 @@ export async function commitLedger(doc: DynamoDBDocumentClient, s3: S3Client, p:
     p.now,
   );
   const skipped = [...scored.skipped, ...quarantined.skipped];
-  const summary: RunSummary = {
+  const own: RunSummary = {
     outcome,
     modelVersion: p.model.modelVersion,
     objects: scored.committed.length,
@@ -178,6 +190,15 @@ export async function commitLedger(doc: DynamoDBDocumentClient, s3: S3Client, p:
     truncated: p.work.truncated,
     validationReportUri: p.data.validationReportUri,
   };
+  const chain = continueChain({
+    runId: p.runId,
+    executionInput: p.executionInput,
+    summary: own,
+    truncated: p.work.truncated,
+    maxRunsPerChain: p.maxRunsPerChain ?? 100,
+    nextRunId: p.nextRunId ?? (() => newRunId('batch', p.now)),
+  });
+  const { summary } = chain;
   await completeRun(doc, p.tableName, p.runId, {
     now: p.now,
     fields: {
@@ -193,6 +214,13 @@ export async function commitLedger(doc: DynamoDBDocumentClient, s3: S3Client, p:
       rowsLoaded,
       validationReportUri: p.data.validationReportUri,
       partsUri: p.data.partsUri,
+      truncated: p.work.truncated,
+      iterations: summary.iterations,
+      chainHead: chain.head,
+      chainTotals: summary.totals,
+      ...(summary.continuedFrom ? { continuedFrom: summary.continuedFrom } : {}),
+      ...(summary.continuesAs ? { continuesAs: summary.continuesAs } : {}),
+      ...(chain.stopped ? { continuationStopped: chain.stopped } : {}),
     },
   });
   return {
@@ -200,5 +228,7 @@ export async function commitLedger(doc: DynamoDBDocumentClient, s3: S3Client, p:
     skipped: skipped.slice(0, MAX_SKIPPED_REPORTED),
     skippedCount: skipped.length,
     summary,
+    ...(chain.continuation ? { continuation: chain.continuation } : {}),
+    ...(chain.stopped ? { continuationStopped: chain.stopped } : {}),
   };
 }

@@ -20,6 +20,8 @@ const InputSchema = z.object({
   data: DataCountsSchema,
   /** `null` when HasRows? skipped the transform (every object quarantined). */
   finalize: FinalizeResultSchema.nullable(),
+  /** `$$.Execution.Input`: a continuation run's carries its chain (lambdas/domain/chain.ts). */
+  executionInput: z.unknown().optional(),
 });
 
 /** `CommitLedger`: mark the run's objects SCORED (or QUARANTINED) and complete the run record. */
@@ -27,10 +29,10 @@ export const handler = withLambdaContext(async (event: unknown): Promise<CommitR
   const input = parseStateInput(InputSchema, event, 'CommitLedger');
   doc ??= docClient();
   s3 ??= s3Client();
-  const tableName = env().TABLE_NAME;
+  const { TABLE_NAME: tableName, MAX_RUNS_PER_CHAIN: maxRunsPerChain } = env();
   let result: CommitResult;
   try {
-    result = await commitLedger(doc, s3, { tableName, ...input });
+    result = await commitLedger(doc, s3, { tableName, maxRunsPerChain, ...input });
   } catch (err) {
     // An unreachable or throttling DynamoDB/S3 is retried by the state (Retry on DependencyError); the commit is
     // idempotent for the same run (objects already SCORED by it are accepted, completeRun repeats the same status).
@@ -50,7 +52,15 @@ export const handler = withLambdaContext(async (event: unknown): Promise<CommitR
     committed: result.committed,
     quarantined: result.summary.objectsQuarantined,
     skipped: result.skippedCount,
+    iterations: result.summary.iterations,
+    continuesAs: result.continuation?.name,
   });
+  if (result.continuationStopped) {
+    logger.warn('Objects are still due but the backlog does not continue in a new run', {
+      runId: input.runId,
+      reason: result.continuationStopped,
+    });
+  }
   if (result.summary.outcome === 'ALL_QUARANTINED') {
     logger.warn('No object had a usable row: all quarantined, nothing scored', {
       runId: input.runId,

@@ -33,6 +33,22 @@ export function causeMessage(cause: string | undefined): string {
   return cause.length > MAX_CAUSE_CHARS ? `${cause.slice(0, MAX_CAUSE_CHARS)}…` : cause;
 }
 
+/** What a truncated run's summary says about the objects it left. */
+function truncatedNote(s: RunSummary): string {
+  return s.continuesAs
+    ? ` (more are due; run ${s.continuesAs} continues with them)`
+    : ' (more are due; the next scheduled run takes them)';
+}
+
+/** The chain's lines: only when this run continues another or is continued (a run on its own has no chain). */
+function chainLines(s: RunSummary): string[] {
+  if (!s.totals || !s.iterations || (s.iterations === 1 && !s.continuesAs)) return [];
+  const t = s.totals;
+  return [
+    `Backlog chain: run ${s.iterations}${s.continuedFrom ? `, continuing ${s.continuedFrom}` : ''}; so far ${t.objects} objects scored, ${t.objectsQuarantined} quarantined, ${t.rowsLoaded} scores loaded`,
+  ];
+}
+
 /** Subject and body of the message (Subject: <= 100 ASCII characters, no newlines). */
 export function render(n: Notification): { subject: string; body: string } {
   if (n.kind === 'success' && n.summary.outcome === 'ALL_QUARANTINED') {
@@ -52,10 +68,11 @@ export function render(n: Notification): { subject: string; body: string } {
     const body = [
       `Batch inference run ${n.runId} succeeded.`,
       `Model version: ${s.modelVersion}`,
-      `Feature objects scored: ${s.objects}${s.truncated ? ' (more are pending; the next run takes them)' : ''}`,
+      `Feature objects scored: ${s.objects}${s.truncated ? truncatedNote(s) : ''}`,
       ...(s.objectsQuarantined > 0 ? [`Feature objects quarantined (no usable row): ${s.objectsQuarantined}`] : []),
       `Rows read: ${s.rowsIn}; used: ${s.rowsUsed}; quarantined: ${s.rowsQuarantined}; scores loaded: ${s.rowsLoaded}`,
       ...(s.rowsQuarantined > 0 && s.validationReportUri ? [`Validation report: ${s.validationReportUri}`] : []),
+      ...chainLines(s),
     ].join('\n');
     return { subject: subject.slice(0, 100), body };
   }

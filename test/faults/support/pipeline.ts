@@ -274,5 +274,6 @@ export const SUCCESS_PATH = [
   S.FinalizeScores,
   S.CommitLedger,
   S.ReleaseLock,
+  S.MoreWork,
   S.Notify,
 ];

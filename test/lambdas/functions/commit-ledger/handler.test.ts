@@ -75,7 +75,11 @@ describe('CommitLedger handler', () => {
       rowsQuarantined: 3,
       rowsLoaded: 7,
       truncated: false,
+      // A run that continues no other and is not truncated: a chain of one.
+      iterations: 1,
+      totals: { objects: 1, objectsQuarantined: 1, rowsIn: 10, rowsUsed: 7, rowsQuarantined: 3, rowsLoaded: 7 },
     });
+    expect(out.continuation).toBeUndefined();
     const tx = ddb.commandCalls(TransactWriteCommand).map((c) => c.args[0].input.TransactItems?.[0]?.Update);
     expect(tx.map((u) => [u?.Key?.pk, u?.ExpressionAttributeValues?.[':etag']])).toEqual([
       ['OBJ#inference/dt=2026-11-01/b.csv', 'eb'],

@@ -1,5 +1,12 @@
 import { HeadObjectCommand, ListObjectsV2Command, NotFound, S3Client } from '@aws-sdk/client-s3';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -22,6 +29,8 @@ beforeEach(() => {
   ddb.on(UpdateCommand).resolves({});
   ddb.on(QueryCommand).resolves({ Items: [] });
   ddb.on(GetCommand).resolves({});
+  // No object is in the ledger yet (reconcile reads the ledger etags before writing).
+  ddb.on(BatchGetCommand).resolves({ Responses: {} });
 });
 
 describe('reconcile handler', () => {
@@ -52,7 +61,10 @@ describe('reconcile handler', () => {
     const all = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
     // Each new object also moves the arrivals marker forward (freshness).
     expect(all.filter((u) => u.Key?.pk === 'ARRIVALS')).toHaveLength(2);
-    const updates = all.filter((u) => u.Key?.pk !== 'ARRIVALS');
+    // The scheduled reconcile saves its cursor at the end: the listing reached its end, the pass is complete.
+    expect(all.filter((u) => u.Key?.pk === 'RECONCILE')).toHaveLength(1);
+    expect(r.cursor).toMatchObject({ passCompleted: true, passes: 1, saved: true });
+    const updates = all.filter((u) => u.Key?.pk !== 'ARRIVALS' && u.Key?.pk !== 'RECONCILE');
     expect(updates.map((u) => u.Key?.pk)).toEqual([
       'OBJ#inference/dt=2026-03-01/a.csv',
       'OBJ#inference/dt=2026-03-02/b.csv',
