@@ -42,7 +42,9 @@ export interface RedisFromEnvOptions {
 export const ROLE_OPTIONS: Readonly<Record<RedisRole, RedisOptions>> = {
   reader: {
     connectTimeout: 2_000,
-    disconnectTimeout: 500,
+    // How long a closing socket may stay half-open before it is destroyed. ioredis keeps this timer even when the
+    // socket had already closed, so a short one lets a process (the CLI, the local runtime, a test worker) exit promptly.
+    disconnectTimeout: 100,
     commandTimeout: 1_000,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
@@ -51,7 +53,7 @@ export const ROLE_OPTIONS: Readonly<Record<RedisRole, RedisOptions>> = {
   },
   loader: {
     connectTimeout: 3_000,
-    disconnectTimeout: 500,
+    disconnectTimeout: 100,
     commandTimeout: 15_000,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: true,

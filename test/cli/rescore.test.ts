@@ -124,9 +124,13 @@ describeWithServers('mlops-batch --local rescore', { moto: true, redis: true, xg
     expectFailure(
       await cliText('rescore', '--from', 'yesterday'),
       2,
-      /--from must be a date YYYY-MM-DD, got "yesterday"/,
+      /--from must be a calendar date YYYY-MM-DD, got "yesterday"/,
     );
-    expectFailure(await cliText('rescore', '--to', '2026-13-01', '--dry-run'), 2, /--to must be a date YYYY-MM-DD/);
+    expectFailure(
+      await cliText('rescore', '--to', '2026-13-01', '--dry-run'),
+      2,
+      /--to must be a calendar date YYYY-MM-DD/,
+    );
     expect(await batchRuns()).toEqual(before);
   });
 });

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import Redis from 'ioredis';
+import { batchKeys } from '../../contracts/s3-layout';
 import { GSI1_NAME, GSI1_PK, ledgerKey, ledgerStatusGsiPk, runKey, runsGsiPk } from '../../contracts/table-keys';
 import {
   decodeMeta,
@@ -174,19 +175,30 @@ describeWithServers('npm run local (e2e)', { moto: true, redis: true, xgboost: t
   it('wrote one result file per part with one row per valid input row', async () => {
     const bucket = output('ArtifactsBucketName');
     const listed = await clients.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'results/' }));
-    // The four incrementality runs (version 1); the promotion and rollback runs rescore everything again.
-    const incremental = new Set(result.batches.slice(0, 4).map((b) => b.run.name));
     const allOuts = (listed.Contents ?? []).map((o) => o.Key!).filter((k) => k.endsWith('.out'));
-    const outs = allOuts.filter((k) => incremental.has(/\/run=([^/]+)\//.exec(k)?.[1] ?? ''));
-    const inference = result.data.files.filter((f) => f.kind === 'inference');
-    expect(outs).toHaveLength(inference.length);
-    const [promoted, rolledBack] = result.batches.slice(4).map((b) => b.run.name);
-    expect(allOuts.filter((k) => k.startsWith(`results/model_version=2/run=${promoted}/`))).toHaveLength(
-      inference.length,
-    );
-    expect(allOuts.filter((k) => k.startsWith(`results/model_version=1/run=${rolledBack}/`))).toHaveLength(
-      inference.length,
-    );
+    const outsOf = (runId: string) => allOuts.filter((k) => k.includes(`/run=${runId}/`));
+    // Parts are sized by rows (small objects of one day share one), so each run has one output per part it listed.
+    // A run with nothing to score (the rerun) prepares nothing and writes no parts.json.
+    const partsOf = async (runId: string) => {
+      const res = await clients.s3
+        .send(new GetObjectCommand({ Bucket: bucket, Key: batchKeys(runId).parts }))
+        .catch((err: Error) => (err.name === 'NoSuchKey' ? undefined : Promise.reject(err)));
+      if (!res) return 0;
+      return (JSON.parse(await res.Body!.transformToString()) as { parts: unknown[] }).parts.length;
+    };
+    // The four incrementality runs (version 1); the promotion and rollback runs rescore everything again.
+    const incremental = result.batches.slice(0, 4).map((b) => b.run.name);
+    const outs: string[] = [];
+    for (const runId of incremental) {
+      expect(outsOf(runId)).toHaveLength(await partsOf(runId));
+      outs.push(...outsOf(runId));
+    }
+    expect(outs.length).toBeGreaterThan(0);
+    const [promoted, rolledBack] = result.batches.slice(4).map((b) => b.run.name) as [string, string];
+    expect(outsOf(promoted).every((k) => k.startsWith(`results/model_version=2/run=${promoted}/`))).toBe(true);
+    expect(outsOf(promoted)).toHaveLength(await partsOf(promoted));
+    expect(outsOf(rolledBack).every((k) => k.startsWith(`results/model_version=1/run=${rolledBack}/`))).toBe(true);
+    expect(outsOf(rolledBack)).toHaveLength(await partsOf(rolledBack));
     let rows = 0;
     for (const key of outs) {
       expect(key).toMatch(/^results\/model_version=1\/run=batch-[^/]+\/part-\d+\.csv\.out$/);
@@ -200,6 +212,7 @@ describeWithServers('npm run local (e2e)', { moto: true, redis: true, xgboost: t
         );
       rows += lines.length;
     }
+    const inference = result.data.files.filter((f) => f.kind === 'inference');
     const valid = inference.reduce((a, f) => a + f.rows - f.badRows, 0);
     expect(rows).toBe(valid);
     expect(result.batches.reduce((a, b) => a + (b.run.status === 'SUCCEEDED' ? 1 : 0), 0)).toBe(6);

@@ -168,6 +168,8 @@ describeWithServers('batch handler cores against moto', { moto: true }, (env) =>
       rowsQuarantined: 2,
       rowsLoaded: 118,
       truncated: false,
+      iterations: 1,
+      totals: { objects: 58, objectsQuarantined: 1, rowsIn: 120, rowsUsed: 118, rowsQuarantined: 2, rowsLoaded: 118 },
     });
     expect(await getLedgerItem(doc, t, keys[0]!)).toMatchObject({ status: 'SCORED', runId: 'r1', modelVersion: 3 });
     expect(await getLedgerItem(doc, t, keys[1]!)).toMatchObject({ status: 'PENDING', etag: 'new-etag' });
@@ -252,6 +254,8 @@ describeWithServers('batch handler cores against moto', { moto: true }, (env) =>
       rowsQuarantined: 3,
       rowsLoaded: 0,
       truncated: false,
+      iterations: 1,
+      totals: { objects: 0, objectsQuarantined: 2, rowsIn: 3, rowsUsed: 0, rowsQuarantined: 3, rowsLoaded: 0 },
     });
     for (const key of keys) {
       const item = await getLedgerItem(doc, t, key);
