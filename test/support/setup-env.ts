@@ -17,3 +17,11 @@ process.env.POWERTOOLS_SERVICE_NAME ??= 'test';
 process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
 // Metrics are asserted by spying on Metrics (addMetric/singleMetric); don't print every EMF record into the test log.
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+
+// ioredis arms a destroy timer on disconnect (`disconnectTimeout`, 2 s by default) and keeps it armed when the
+// socket had already closed — as it has after a test kills its redis-server. That timer outlived jest's 500 ms for
+// a worker to exit ("A worker process has failed to exit gracefully"). Clients the tests build get 100 ms, as the
+// product's clients have (lambdas/platform/redis.ts).
+import Redis from 'ioredis';
+
+(Redis as unknown as { defaultOptions: { disconnectTimeout: number } }).defaultOptions.disconnectTimeout = 100;
