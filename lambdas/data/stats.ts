@@ -1,3 +1,4 @@
+import { mulberry32 } from '../platform/random';
 import type { FeatureContract } from './contract';
 import type { ParsedRow } from './validator';
 
@@ -53,18 +54,6 @@ export type FeatureSummary = Pick<NumericFeatureStats, 'count' | 'nulls' | 'mean
 
 export const DEFAULT_RESERVOIR_SIZE = 10_000;
 const DECILES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
-
-/** Small deterministic PRNG (mulberry32) so reservoir sampling, and therefore bin edges, are reproducible. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface NumAcc {
   kind: 'num';

@@ -6,12 +6,12 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EvaluationPlan, TrainingJob } from '../../contracts/states/training';
-import { mulberry32 } from '../../lambdas/domain/evaluation/bootstrap';
 import { getModel } from '../../lambdas/domain/model-records';
 import { listPackages, updateApprovalStatus } from '../../lambdas/domain/registry';
 import { createRun, getRun } from '../../lambdas/domain/tracking';
 import { evaluateModel } from '../../lambdas/functions/evaluate-model/core';
 import { registerModel } from '../../lambdas/functions/register-model/core';
+import { mulberry32 } from '../../lambdas/platform/random';
 import { createPipelineTable, testClients, uniqueName } from '../support/aws';
 import { describeWithServers } from '../support/servers';
 

@@ -1,5 +1,6 @@
 import { ValidationError } from '../../../contracts/errors';
 import type { AucComparison } from '../../../contracts/evaluation';
+import { mulberry32 } from '../../platform/random';
 import { descendingOrder, type ScoredRows, weightedAuc } from './figures';
 
 /**
@@ -17,18 +18,6 @@ export interface BootstrapOptions {
   readonly level?: number;
   /** Seed of the draws (the same seed gives the same interval). @default 1 */
   readonly seed?: number;
-}
-
-/** A small, fast, seedable PRNG (mulberry32); Math.random cannot be seeded. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A 31-bit seed from a string (e.g. the run id), so a rerun of the same evaluation draws the same resamples. */

@@ -1,5 +1,5 @@
 import type { ModelFigures } from '../../../contracts/evaluation';
-import { mulberry32 } from './bootstrap';
+import { mulberry32 } from '../../platform/random';
 import { atThreshold, descendingOrder, type ScoredRows, thin, weightedAuc } from './figures';
 
 /**

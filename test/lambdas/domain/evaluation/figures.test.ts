@@ -1,8 +1,9 @@
-import { bootstrapAucDifference, mulberry32 } from '../../../../lambdas/domain/evaluation/bootstrap';
+import { bootstrapAucDifference } from '../../../../lambdas/domain/evaluation/bootstrap';
 import { computeFigures, scoredRows } from '../../../../lambdas/domain/evaluation/figures';
 import { decideGate } from '../../../../lambdas/domain/evaluation/gate';
 import { modelQualityStatistics } from '../../../../lambdas/domain/evaluation/model-quality';
 import { comparisonTable, summaryOf } from '../../../../lambdas/domain/evaluation/table';
+import { mulberry32 } from '../../../../lambdas/platform/random';
 
 /** AUC by its definition: P(score of a positive > score of a negative), ties half. O(n²). */
 function bruteAuc(labels: number[], scores: number[]): number {
