@@ -19,6 +19,8 @@
  * - `{ xgboost: true }`: the block also needs XGBoost 1.7 for Python (the local trainer/transformer stand-ins).
  * - A missing binary: outside CI the block is skipped with one line on stderr; with `CI=true` its tests fail.
  */
+
+import { closeRedisClients, useLocalRedis } from '../../local/runtime/redis-clients';
 import {
   findBinary,
   INSTALL_HINTS,
@@ -100,6 +102,9 @@ export function describeWithServers(name: string, request: ServerRequest, fn: (e
     };
 
     beforeAll(async () => {
+      // The handlers a block runs in-process cache their Redis clients; tracked, afterAll can close them (a cached
+      // client of a stopped server keeps a reconnect timer armed, and the jest worker cannot exit).
+      useLocalRedis('track');
       if (missing.length > 0) {
         throw new Error(`CI=true and required servers are missing: ${missing.join('; ')}`);
       }
@@ -138,6 +143,7 @@ export function describeWithServers(name: string, request: ServerRequest, fn: (e
         else process.env[key] = value;
       }
       saved.clear();
+      closeRedisClients();
       await Promise.all([moto?.stop(), redis?.stop()]);
       moto = undefined;
       redis = undefined;
