@@ -127,7 +127,8 @@ export function createTrainingFunctions(
         TRAINING_INSTANCE_COUNT: String(t.instanceCount),
         TRAIN_SHARD_MAX_ROWS: String(t.maxRowsPerShard),
       },
-      { timeout: Duration.minutes(5), memorySize: 1024 },
+      // Reads every profile (B6: ~0.2 s each with its reservoir samples): thousands of tasks need minutes.
+      { timeout: Duration.minutes(15), memorySize: 2048 },
     ),
     encode: fn(
       'EncodeTrainingDataFunction',

@@ -29,7 +29,10 @@ import type { StepLogger } from '../../platform/logger';
 import { putJson, S3LineWriter } from '../../platform/s3';
 
 /**
- * `PrepareTrainingData`'s work. Streams every object (constant memory apart from the per-file duplicate-id set),
+ * PrepareTrainingData's work in one invocation: both passes over every object. The state machine runs it fanned out
+ * (lambdas/data/training-profile.ts, training-encode.ts; the handler here is its last step); this path is the
+ * reference the fan-out is tested and benchmarked against (test/integration/training-fanout.test.ts, bench B6) and
+ * what the fault tests' in-process pipeline prepares with. Streams every object (constant memory apart from the per-file duplicate-id set),
  * quarantines rejected rows, keeps rows in = rows used + rows quarantined (asserted), writes its reports to S3 and
  * returns a small summary (everything large is in S3, far below the Step Functions payload limit).
  *
