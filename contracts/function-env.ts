@@ -214,6 +214,36 @@ export const FUNCTION_ENV = {
     /** `training.maxRowsPerShard`: most rows in one train shard. */
     TRAIN_SHARD_MAX_ROWS: defaulted(positiveInt, 1_000_000),
   },
+  /** PrepareTrainingData fanned out (lambdas/data/training-profile.ts, training-encode.ts). */
+  'plan-training-data': {
+    ...TRAINING_BASE,
+    FEATURES_BUCKET: required(text),
+    ARTIFACTS_BUCKET: required(text),
+    /** `training.prepareTaskBytes`: listed bytes of one profile/encode task. */
+    PREPARE_TASK_BYTES: required(positiveInt),
+  },
+  'profile-training-data': {
+    ...TRAINING_BASE,
+    FEATURES_BUCKET: required(text),
+    ARTIFACTS_BUCKET: required(text),
+    VALIDATION_SHARE: required(number),
+    MAX_REPORTED_VIOLATIONS: required(number),
+  },
+  'build-preprocessing-spec': {
+    ...TRAINING_BASE,
+    ARTIFACTS_BUCKET: required(text),
+    VALIDATION_SHARE: required(number),
+    MAX_INVALID_ROW_RATIO: required(number),
+    MAX_REPORTED_VIOLATIONS: required(number),
+    TRAINING_INSTANCE_COUNT: defaulted(positiveInt, 1),
+    TRAIN_SHARD_MAX_ROWS: defaulted(positiveInt, 1_000_000),
+  },
+  'encode-training-data': {
+    ...TRAINING_BASE,
+    FEATURES_BUCKET: required(text),
+    ARTIFACTS_BUCKET: required(text),
+    VALIDATION_SHARE: required(number),
+  },
   'prepare-evaluation': {
     ...TRAINING_BASE,
     ARTIFACTS_BUCKET: required(text),

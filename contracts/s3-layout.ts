@@ -12,6 +12,8 @@ import { ValidationError } from './errors';
  *   training/<runId>/{train,validation}/part-00001.csv   model input (label first, no header, encoded); train/
  *                                                        holds part-00001…part-<n>.csv, the shards of the channel
  *   training/<runId>/preprocessing.json                  encoding spec; travels with the model
+ *   training/<runId>/prepare/{tasks,spec}.json, {profile,encode}/part-<task>.json   PrepareTrainingData's fan-out
+ *   training/prepare-results/<map run id>/…              its Distributed Maps' run results (ResultWriter)
  *   training/<runId>/{model,checkpoints}/                SageMaker output and spot checkpoints
  *   training/<runId>/evaluation/{candidate,champion}/    both models' scores of the validation channel (label, score)
  *   training/<runId>/evaluation/champion-input/          the validation channel re-imputed with the champion's spec
@@ -120,6 +122,27 @@ export const trainingKeys = (runId: string) => ({
 
 /** `training/<runId>/train/part-<n>.csv`: train shard n (1-based) of a run; key order is row order. */
 export const trainShardKey = (runId: string, n: number): string => `${trainingKeys(runId).trainPrefix}${partName(n)}`;
+
+/**
+ * `training/<runId>/prepare/…`: the fan-out of PrepareTrainingData (plan → profile → spec → encode → finish). The
+ * tasks file is the Distributed Maps' item list; each task writes its partial under its number (5 digits).
+ */
+export const trainingPrepareKeys = (runId: string) => {
+  const base = `${TRAINING_PREFIX}${runId}/prepare/`;
+  return {
+    prefix: base,
+    tasks: `${base}tasks.json`,
+    /** The merged profile: spec to encode with, bin edges, shard assignment, lineage. */
+    spec: `${base}spec.json`,
+    profile: (task: number) => `${base}profile/${partName(task).replace(/\.csv$/, '.json')}`,
+    encode: (task: number) => `${base}encode/${partName(task).replace(/\.csv$/, '.json')}`,
+  };
+};
+/** `training/<runId>/validation/part-<n>.csv`: validation file n (1-based) of a run. */
+export const validationPartKey = (runId: string, n: number): string =>
+  `${trainingKeys(runId).validationPrefix}${partName(n)}`;
+/** Where the PrepareTrainingData Distributed Maps write their run results (ResultWriter). */
+export const TRAINING_PREPARE_RESULTS_PREFIX = `${TRAINING_PREFIX}prepare-results/`;
 
 /** `reports/<runId>/…` keys. */
 export const reportKeys = (runId: string) => ({

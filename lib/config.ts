@@ -122,11 +122,24 @@ export const TrainingConfigSchema = z
     /** Share of entities (by hash of the entity id) that go to validation. */
     validationShare: ratio.default(0.2),
     /**
-     * Most rows in one file of the train channel. PrepareTrainingData writes instanceCount × ⌈rows / (instanceCount ×
-     * maxRowsPerShard)⌉ equal shards, and the Train state shards them over the instances (ShardedByS3Key) when
-     * instanceCount > 1.
+     * Most rows in one file of the train channel. Each encode task of PrepareTrainingData writes its own shards of at
+     * most this many rows; the total is a multiple of instanceCount, every shard non-empty
+     * (lambdas/data/shards.ts allocateShards), and the Train state shards them over the instances (ShardedByS3Key)
+     * when instanceCount > 1.
      */
     maxRowsPerShard: positiveInt.min(10_000).max(100_000_000).default(1_000_000),
+    /**
+     * Listed bytes of one PrepareTrainingData task: consecutive objects in key order up to this size (a larger
+     * object is a task of its own; objects are not split). Each task is one ProfileTask and one EncodeTask Lambda
+     * invocation (15-minute limit). 256 MiB ≈ 4.4 M rows at 61 B a row; at the ~40 k rows/s a 2 GB invocation
+     * validates, a pass takes ~2 min, leaving the slower encode pass several times its time (README Benchmarks, B6).
+     */
+    prepareTaskBytes: positiveInt
+      .min(1024)
+      .max(4 * 1024 ** 3)
+      .default(256 * 1024 ** 2),
+    /** Tasks of the ProfileTrainingData / EncodeTrainingData Distributed Maps that run at once. */
+    prepareConcurrency: positiveInt.max(1000).default(10),
   })
   .strict()
   .refine((t) => !t.useSpot || t.maxWaitSeconds >= t.maxRuntimeSeconds, {

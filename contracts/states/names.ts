@@ -19,6 +19,12 @@ export const FailureState = {
 /** States of the Training state machine, in definition order. */
 export const TrainingState = {
   StartRun: 'StartRun',
+  PlanTrainingData: 'PlanTrainingData',
+  ProfileTrainingData: 'ProfileTrainingData',
+  ProfileTask: 'ProfileTask',
+  BuildPreprocessingSpec: 'BuildPreprocessingSpec',
+  EncodeTrainingData: 'EncodeTrainingData',
+  EncodeTask: 'EncodeTask',
   PrepareTrainingData: 'PrepareTrainingData',
   Train: 'Train',
   PrepareEvaluation: 'PrepareEvaluation',

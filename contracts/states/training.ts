@@ -82,6 +82,41 @@ export const RunInfoSchema = z.object({
 });
 export type RunInfo = z.infer<typeof RunInfoSchema>;
 
+/**
+ * PlanTrainingData's result (`$.data` until PrepareTrainingData replaces it): where the tasks file of the
+ * ProfileTrainingData / EncodeTrainingData Distributed Maps is, and how many tasks it holds.
+ */
+export const TrainingPlanSchema = z.object({
+  bucket: z.string().min(1),
+  tasksKey: z.string().min(1),
+  tasks: z.number().int().positive(),
+  objects: z.number().int().positive(),
+  bytes: z.number().int().nonnegative(),
+});
+export type TrainingPlanPayload = z.infer<typeof TrainingPlanSchema>;
+
+/** One item of those Maps (ItemSelector): the run and one task of the tasks file. */
+export const TrainingTaskItemSchema = z.object({
+  runId: RunIdSchema,
+  task: z.number().int().positive(),
+  keys: z.array(z.string().min(1)).min(1),
+});
+
+/** What a ProfileTask / EncodeTask returns (the partial itself is in S3). */
+export const TrainingTaskResultSchema = z.object({
+  task: z.number().int().positive(),
+  trainRows: z.number().int().nonnegative(),
+  validationRows: z.number().int().nonnegative(),
+});
+
+/** BuildPreprocessingSpec's result (`$.data.spec`). */
+export const TrainingSpecSummarySchema = z.object({
+  tasks: z.number().int().positive(),
+  trainRows: z.number().int().nonnegative(),
+  validationRows: z.number().int().nonnegative(),
+  trainShards: z.number().int().positive(),
+});
+
 /** PrepareTrainingData's result (`$.data`). */
 export const PreparedTrainingDataSchema = z.object({
   /** `s3://<artifacts>/training/<runId>/train/` (prefix; CSV, label first, no header). */

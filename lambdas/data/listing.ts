@@ -4,14 +4,17 @@ import { partitionDate, s3Uri } from '../../contracts/s3-layout';
 
 /** Finding feature objects in S3 and the `dt=YYYY-MM-DD` partition dates in their keys. */
 
-/** Keys of training CSVs under `prefix`, sorted, optionally limited to `dt=` partitions within `window` (inclusive). */
+/**
+ * Keys of training CSVs under `prefix`, sorted, optionally limited to `dt=` partitions within `window` (inclusive);
+ * `sizes[i]` is the size in bytes of `keys[i]` as listed.
+ */
 export async function listTrainingKeys(
   s3: S3Client,
   bucket: string,
   prefix: string,
   window?: { from?: string; to?: string },
-): Promise<{ keys: string[]; skipped: string[] }> {
-  const keys: string[] = [];
+): Promise<{ keys: string[]; sizes: number[]; skipped: string[] }> {
+  const found: { key: string; size: number }[] = [];
   const skipped: string[] = [];
   let token: string | undefined;
   do {
@@ -35,12 +38,12 @@ export async function listTrainingKeys(
           continue;
         }
       }
-      keys.push(key);
+      found.push({ key, size: o.Size ?? 0 });
     }
     token = res.IsTruncated ? res.NextContinuationToken : undefined;
   } while (token);
-  keys.sort();
-  return { keys, skipped };
+  found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return { keys: found.map((f) => f.key), sizes: found.map((f) => f.size), skipped };
 }
 
 /** Earliest and latest `dt=` partition date among `keys` (null when none has one). */

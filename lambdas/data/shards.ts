@@ -56,6 +56,49 @@ export function planShards(trainRows: number, instanceCount: number, maxRowsPerS
 }
 
 /**
+ * The shards of a channel written by several tasks at once (each shard by exactly one task): how many shards each
+ * task writes, given the training rows each task holds. Every task gets the fewest shards of at most
+ * `maxRowsPerShard` rows (none for a task without training rows); then, until the total is a multiple of
+ * `instanceCount` (and at least one shard per instance), one more shard goes to the task whose shards are largest and
+ * that can still give every shard a row. Within a task the rows are dealt as {@link planShards} deals them.
+ * @throws ValidationError when no such split exists (fewer rows than shards needed, or more than MAX_SHARDS)
+ */
+export function allocateShards(taskRows: readonly number[], instanceCount: number, maxRowsPerShard: number): number[] {
+  const total = taskRows.reduce((a, b) => a + b, 0);
+  if (total < instanceCount) planShards(total, instanceCount, maxRowsPerShard); // throws the one-row-per-instance error
+  const shards = taskRows.map((r) => Math.ceil(r / maxRowsPerShard));
+  let sum = shards.reduce((a, b) => a + b, 0);
+  const target = instanceCount * Math.max(1, Math.ceil(sum / instanceCount));
+  while (sum < target) {
+    let best = -1;
+    for (let i = 0; i < taskRows.length; i++) {
+      if (taskRows[i]! <= shards[i]!) continue;
+      if (best < 0 || taskRows[i]! / Math.max(1, shards[i]!) > taskRows[best]! / Math.max(1, shards[best]!)) best = i;
+    }
+    if (best < 0) {
+      throw new ValidationError(
+        `${total} training row(s) in ${taskRows.length} task(s) cannot make a multiple of training.instanceCount ${instanceCount} non-empty shards of at most ${maxRowsPerShard} rows: raise training.maxRowsPerShard`,
+      );
+    }
+    shards[best]! += 1;
+    sum += 1;
+  }
+  if (sum > MAX_SHARDS) {
+    throw new ValidationError(
+      `${total} training rows need ${sum} shards of at most ${maxRowsPerShard} rows (more than ${MAX_SHARDS}): raise training.maxRowsPerShard`,
+    );
+  }
+  return shards;
+}
+
+/** `rows` dealt over `shards` shards as evenly as whole rows allow (the first `rows mod shards` get one more). */
+export function dealRows(rows: number, shards: number): ShardPlan {
+  const base = Math.floor(rows / shards);
+  const extra = rows % shards;
+  return { shards, rows: Array.from({ length: shards }, (_, k) => base + (k < extra ? 1 : 0)) };
+}
+
+/**
  * Writes lines into consecutive shard objects following a {@link ShardPlan}: the first `rows[0]` lines to shard 1,
  * the next `rows[1]` to shard 2, … Concatenating the shards in key order gives back the lines in the order written,
  * so a model trained on all shards sees exactly the rows of the one-file channel, in the same order. One shard is

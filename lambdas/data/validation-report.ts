@@ -96,6 +96,30 @@ export class ViolationLog {
   }
 }
 
+/** A {@link ViolationLog} as JSON: what one fan-out invocation hands to the reducer. */
+export type ViolationLogState = Pick<ViolationLog, 'countsByRule' | 'listed' | 'notListed'>;
+
+/**
+ * Merge the violation logs of several invocations into the log one pass over all their files would have kept:
+ * counts per rule add up, and the listed violations are the first `max` in (file, line) order (a stable sort, so
+ * violations of one line keep their order). Each log must list its own first `max` (as {@link ViolationLog} does).
+ */
+export function mergeViolationLogs(logs: readonly ViolationLogState[], max: number): ViolationLogState {
+  const countsByRule: Partial<Record<Rule, number>> = {};
+  let notListed = 0;
+  const all: Violation[] = [];
+  for (const log of logs) {
+    for (const [rule, n] of Object.entries(log.countsByRule) as [Rule, number][]) {
+      countsByRule[rule] = (countsByRule[rule] ?? 0) + n;
+    }
+    notListed += log.notListed;
+    all.push(...log.listed);
+  }
+  all.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
+  const listed = all.slice(0, max);
+  return { countsByRule, listed, notListed: notListed + all.length - listed.length };
+}
+
 /** Build the run report from the per-file reports and the run's violation log. */
 export function buildReport(
   contract: FeatureContract,

@@ -20,6 +20,15 @@ export type TrainingWorkflowEnvironment = {
 /** The functions of the Training workflow, by role. */
 export interface TrainingFunctions {
   readonly startRun: ProjectFunction;
+  /** PlanTrainingData: the objects of the window as tasks. */
+  readonly plan: ProjectFunction;
+  /** ProfileTask (ProfileTrainingData's items): validate one task's objects. */
+  readonly profile: ProjectFunction;
+  /** BuildPreprocessingSpec: merge the profiles, check the report, assign the shards. */
+  readonly buildSpec: ProjectFunction;
+  /** EncodeTask (EncodeTrainingData's items): encode one task's objects into its shards. */
+  readonly encode: ProjectFunction;
+  /** PrepareTrainingData: sum the encodings into the step's result, record it on the run. */
   readonly prepare: ProjectFunction;
   readonly evaluate: ProjectFunction;
   readonly register: ProjectFunction;
@@ -90,10 +99,27 @@ export function createTrainingFunctions(
         hyperparameters: t.hyperparameters,
       }),
     }),
-    prepare: fn(
-      'PrepareTrainingDataFunction',
-      'prepare-training-data',
-      'Training: validate features against the contract, quarantine, encode, split, profile',
+    plan: fn(
+      'PlanTrainingDataFunction',
+      'plan-training-data',
+      'Training: list the objects of the data window as prepare tasks',
+      { PREPARE_TASK_BYTES: String(t.prepareTaskBytes) },
+      { timeout: Duration.minutes(5), memorySize: 512 },
+    ),
+    profile: fn(
+      'ProfileTrainingDataFunction',
+      'profile-training-data',
+      'Training: validate one task of objects against the contract, quarantine, profile',
+      {
+        VALIDATION_SHARE: String(t.validationShare),
+        MAX_REPORTED_VIOLATIONS: String(config.validation.maxReportedViolations),
+      },
+      { timeout: Duration.minutes(15), memorySize: 2048 },
+    ),
+    buildSpec: fn(
+      'BuildPreprocessingSpecFunction',
+      'build-preprocessing-spec',
+      'Training: merge the profiles into the report and preprocessing spec, assign the shards',
       {
         VALIDATION_SHARE: String(t.validationShare),
         MAX_INVALID_ROW_RATIO: String(config.validation.maxInvalidRowRatio),
@@ -101,7 +127,28 @@ export function createTrainingFunctions(
         TRAINING_INSTANCE_COUNT: String(t.instanceCount),
         TRAIN_SHARD_MAX_ROWS: String(t.maxRowsPerShard),
       },
+      // Reads every profile (B6: ~0.2 s each with its reservoir samples): thousands of tasks need minutes.
       { timeout: Duration.minutes(15), memorySize: 2048 },
+    ),
+    encode: fn(
+      'EncodeTrainingDataFunction',
+      'encode-training-data',
+      'Training: encode one task of objects into its train shards and validation file',
+      { VALIDATION_SHARE: String(t.validationShare) },
+      { timeout: Duration.minutes(15), memorySize: 2048 },
+    ),
+    prepare: fn(
+      'PrepareTrainingDataFunction',
+      'prepare-training-data',
+      'Training: sum the encoded tasks, write the spec and reports, record the counts on the run',
+      {
+        VALIDATION_SHARE: String(t.validationShare),
+        MAX_INVALID_ROW_RATIO: String(config.validation.maxInvalidRowRatio),
+        MAX_REPORTED_VIOLATIONS: String(config.validation.maxReportedViolations),
+        TRAINING_INSTANCE_COUNT: String(t.instanceCount),
+        TRAIN_SHARD_MAX_ROWS: String(t.maxRowsPerShard),
+      },
+      { timeout: Duration.minutes(5), memorySize: 1024 },
     ),
     evaluate: fn(
       'EvaluateModelFunction',
@@ -146,11 +193,19 @@ export function grantTrainingFunctions(f: TrainingFunctions, props: TrainingAcce
 
   f.startRun.grantTableItems(table, key, ['dynamodb:PutItem', 'dynamodb:GetItem']);
   f.startRun.grantListPrefix(featuresBucket, TRAINING_PREFIX);
-  f.prepare.grantListPrefix(featuresBucket, TRAINING_PREFIX);
-  f.prepare.grantObjects(featuresBucket, TRAINING_PREFIX, 'read', prepareObjects);
-  for (const prefix of [TRAINING_PREFIX, REPORTS_PREFIX, QUARANTINE_PREFIX]) {
-    f.prepare.grantObjects(artifactsBucket, prefix, 'write', prepareObjects);
+  // The prepare fan-out: each function reads and writes only what its phase needs (the partials are under
+  // training/<runId>/prepare/, the channels under training/<runId>/{train,validation}/).
+  f.plan.grantListPrefix(featuresBucket, TRAINING_PREFIX);
+  f.plan.grantObjects(artifactsBucket, TRAINING_PREFIX, 'write', prepareObjects);
+  for (const reader of [f.profile, f.encode])
+    reader.grantObjects(featuresBucket, TRAINING_PREFIX, 'read', prepareObjects);
+  f.profile.grantObjects(artifactsBucket, TRAINING_PREFIX, 'write', prepareObjects);
+  f.profile.grantObjects(artifactsBucket, QUARANTINE_PREFIX, 'write', prepareObjects);
+  for (const merger of [f.buildSpec, f.encode, f.prepare]) {
+    merger.grantObjects(artifactsBucket, TRAINING_PREFIX, 'readwrite', prepareObjects);
   }
+  f.buildSpec.grantObjects(artifactsBucket, REPORTS_PREFIX, 'write', prepareObjects);
+  f.prepare.grantObjects(artifactsBucket, REPORTS_PREFIX, 'write', prepareObjects);
   f.prepare.grantTableItems(table, key, ['dynamodb:UpdateItem']);
   f.evaluate.grantObjects(artifactsBucket, REPORTS_PREFIX, 'readwrite', {
     key,

@@ -39,6 +39,7 @@ import {
   type TrainingFunctions,
   type TrainingWorkflowEnvironment,
 } from './training-functions';
+import { grantTrainingPrepareMaps, trainingPrepareChain } from './training-prepare';
 import { Workflow, WorkflowRetry } from './workflow';
 
 /** JSONPaths into the Training state object (each key is the ResultPath of the state that writes it). */
@@ -89,7 +90,8 @@ export interface TrainingWorkflowProps {
 }
 
 /**
- * The Training workflow: `StartRun → PrepareTrainingData → Train → EvaluateModel → ModelGate → RegisterModel →
+ * The Training workflow: `StartRun → PrepareTrainingData (fanned out: PlanTrainingData → ProfileTrainingData →
+ * BuildPreprocessingSpec → EncodeTrainingData → PrepareTrainingData, lib/constructs/training-prepare.ts) → Train → EvaluateModel → ModelGate → RegisterModel →
  * NotifyApprovers → CompleteRun`; a candidate that fails the gate → `RecordGateFailure → GateFailed` (Fail, error
  * `GateFailedError`, run status REJECTED, no package); any error → `RecordFailure → Alert → Fail`.
  *
@@ -154,6 +156,10 @@ export class TrainingWorkflow extends Workflow<TrainingWorkflowEnvironment> {
     this.approvalFunction = f.approval;
     this.functions = {
       StartRun: f.startRun,
+      PlanTrainingData: f.plan,
+      ProfileTask: f.profile,
+      BuildPreprocessingSpec: f.buildSpec,
+      EncodeTask: f.encode,
       PrepareTrainingData: f.prepare,
       EvaluateModel: f.evaluate,
       RegisterModel: f.register,
@@ -180,6 +186,7 @@ export class TrainingWorkflow extends Workflow<TrainingWorkflowEnvironment> {
     this.stateMachine = stateMachine;
     this.logGroup = logGroup;
     train.grantRun(stateMachine);
+    grantTrainingPrepareMaps(stateMachine, props);
     // Both evaluation transforms share one job-name prefix: one grant covers them.
     scoreCandidate.grantRun(stateMachine);
     stateMachine.addToRolePolicy(
@@ -281,12 +288,16 @@ export class TrainingWorkflow extends Workflow<TrainingWorkflowEnvironment> {
       },
       $('run'),
     );
-    const prepare = step(
-      S.PrepareTrainingData,
-      f.prepare,
-      { 'runId.$': runId, 'dataWindow.$': $('run', 'dataWindow') },
-      $('data'),
-    );
+    const prepare = trainingPrepareChain(this, {
+      config: props.config,
+      functions: f,
+      runIdPath: runId,
+      dataWindowPath: $('run', 'dataWindow'),
+      resultPath: $('data'),
+      step,
+      item: (name, fn) => this.invoke(name, fn, { retries: [WorkflowRetry.dependency] }),
+      catchInto: (state) => this.catchInto(state, recordFailure),
+    });
     const train = this.catchInto(this.createTrainState(props), recordFailure);
     const planEvaluation = step(
       S.PrepareEvaluation,

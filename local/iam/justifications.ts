@@ -233,6 +233,39 @@ export const JUSTIFICATIONS: readonly Justification[] = [
     resource: `${ARTIFACTS}/batch/load-results/*`,
     why: "the ResultWriter writes the map run's manifest and result files (multipart for large ones)",
   },
+  // --- the PrepareTrainingData Distributed Maps (ProfileTrainingData, EncodeTrainingData): as LoadScores above -----
+  {
+    role: 'Training/StateMachine/Role',
+    action: 'states:StartExecution',
+    why: 'the ProfileTrainingData and EncodeTrainingData Distributed Maps start one child execution per task of this state machine',
+  },
+  {
+    role: 'Training/StateMachine/Role',
+    action: 'states:DescribeExecution',
+    why: 'the PrepareTrainingData Distributed Maps follow their child executions',
+  },
+  {
+    role: 'Training/StateMachine/Role',
+    action: 'states:StopExecution',
+    why: 'the PrepareTrainingData Distributed Maps stop their child executions when the map run fails or is aborted',
+  },
+  {
+    role: 'Training/StateMachine/Role',
+    action: 'states:RedriveExecution',
+    why: 'a redriven map run redrives its failed child executions',
+  },
+  {
+    role: 'Training/StateMachine/Role',
+    action: 's3:GetObject',
+    resource: `${ARTIFACTS}/training/*/prepare/tasks.json`,
+    why: "the Maps' ItemReader reads the tasks PlanTrainingData wrote; locally the emulation reads them with its own client",
+  },
+  {
+    role: 'Training/StateMachine/Role',
+    action: 's3:*',
+    resource: `${ARTIFACTS}/training/prepare-results/*`,
+    why: "the ResultWriter writes the map run's manifest and result files (multipart for large ones)",
+  },
   {
     role: 'Workflow/ResolveModelFunctionRole',
     action: 'dynamodb:PutItem',

@@ -66,7 +66,11 @@ describe('Training stack', () => {
     expect(res.isValid).toBe(true);
     expect(definition.StartAt).toBe(S.StartRun);
     const next = (s: string) => definition.States[s]?.Next;
-    expect(next(S.StartRun)).toBe(S.PrepareTrainingData);
+    expect(next(S.StartRun)).toBe(S.PlanTrainingData);
+    expect(next(S.PlanTrainingData)).toBe(S.ProfileTrainingData);
+    expect(next(S.ProfileTrainingData)).toBe(S.BuildPreprocessingSpec);
+    expect(next(S.BuildPreprocessingSpec)).toBe(S.EncodeTrainingData);
+    expect(next(S.EncodeTrainingData)).toBe(S.PrepareTrainingData);
     expect(next(S.PrepareTrainingData)).toBe(S.Train);
     expect(next(S.Train)).toBe(S.PrepareEvaluation);
     expect(next(S.PrepareEvaluation)).toBe(S.ScoreValidation);
@@ -320,6 +324,34 @@ describe('Training stack', () => {
         Statement: [Match.objectLike({ Principal: { Service: 'sagemaker.amazonaws.com' } })],
       },
     });
+  });
+
+  it('PrepareTrainingData fans out: two Distributed Maps over the tasks file, results to S3, caught into RecordFailure', () => {
+    for (const [map, item] of [
+      [S.ProfileTrainingData, S.ProfileTask],
+      [S.EncodeTrainingData, S.EncodeTask],
+    ] as const) {
+      expect(definition.States[map]).toMatchObject({
+        Type: 'Map',
+        MaxConcurrency: config.training.prepareConcurrency,
+        ItemReader: {
+          Resource: 'arn:aws:states:::s3:getObject',
+          ReaderConfig: { InputType: 'JSON' },
+          Parameters: { 'Bucket.$': '$.data.bucket', 'Key.$': '$.data.tasksKey' },
+        },
+        ResultWriter: { Parameters: { 'Bucket.$': '$.data.bucket', Prefix: 'training/prepare-results/' } },
+        ItemSelector: {
+          'runId.$': '$.run.runId',
+          'task.$': '$$.Map.Item.Value.task',
+          'keys.$': '$$.Map.Item.Value.keys',
+        },
+        ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED' }, StartAt: item },
+        Catch: [{ ErrorEquals: ['States.ALL'], Next: S.RecordFailure }],
+      });
+    }
+    // The last step replaces the plan at $.data with today's payload, so Train and the rest read what they read.
+    expect(definition.States[S.PrepareTrainingData]).toMatchObject({ ResultPath: '$.data' });
+    expect(definition.States[S.PlanTrainingData]).toMatchObject({ ResultPath: '$.data' });
   });
 
   it('distributed training adds a self-referencing security group and inter-container encryption', () => {

@@ -11,7 +11,6 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 import { DescribeModelPackageCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { App } from 'aws-cdk-lib';
 import { compareModels, compareText, showModel, showText } from '../../cli/models-compare';
 import type { Target } from '../../cli/target';
 import { EvaluationReportSchema } from '../../contracts/evaluation';
@@ -24,10 +23,6 @@ import {
   updateApprovalStatus,
 } from '../../lambdas/domain/registry';
 import { getRun } from '../../lambdas/domain/tracking';
-import { loadConfig } from '../../lib/config';
-import { DataStack } from '../../lib/stacks/data-stack';
-import { NetworkStack } from '../../lib/stacks/network-stack';
-import { TrainingStack } from '../../lib/stacks/training-stack';
 import {
   type AslDefinition,
   extractDefinition,
@@ -42,41 +37,13 @@ import { transformOverride } from '../../local/standins/transformer';
 import { findXgboost } from '../../local/standins/xgboost';
 import { testClients } from '../support/aws';
 import { describeWithServers } from '../support/servers';
+import { buildTrainingApp } from '../support/training-app';
 
 // asl-validator ships no type declarations.
 const aslValidator = require('asl-validator') as (definition: unknown) => {
   isValid: boolean;
   errorsText: () => string;
 };
-
-/**
- * The stacks the Training workflow needs (data, network, training), wired as bin/app.ts wires them; built here so
- * this test does not depend on the other stacks of the app. Strong references: the local resolver reads
- * Fn::ImportValue (weak Fn::GetStackOutput references are not resolved).
- */
-function buildTrainingApp(context: Record<string, unknown>): App {
-  const app = new App({ context });
-  const config = loadConfig(app.node);
-  const data = new DataStack(app, 'Data', { config, stackName: 'mlops-batch-dev-data' });
-  const network = new NetworkStack(app, 'Network', {
-    config,
-    encryptionKey: data.key,
-    stackName: 'mlops-batch-dev-network',
-  });
-  new TrainingStack(app, 'Training', {
-    config,
-    stackName: 'mlops-batch-dev-training',
-    table: data.table,
-    featuresBucketName: data.featuresBucketName,
-    artifactsBucketName: data.artifactsBucketName,
-    encryptionKey: data.key,
-    modelPackageGroupName: data.modelPackageGroupName,
-    vpc: network.vpc,
-    trainingSecurityGroups: [network.functionsSecurityGroup],
-    codeVersion: 'test-sha',
-  });
-  return app;
-}
 
 const app = synthesizeApp({
   build: buildTrainingApp,
@@ -130,6 +97,15 @@ interface TrainRequest {
   CheckpointConfig?: { S3Uri: string };
   EnableManagedSpotTraining?: boolean;
 }
+
+/** The states of the fanned-out PrepareTrainingData step, in order (each Map is one state of the path). */
+const PREPARE = [
+  S.PlanTrainingData,
+  S.ProfileTrainingData,
+  S.BuildPreprocessingSpec,
+  S.EncodeTrainingData,
+  S.PrepareTrainingData,
+];
 
 const parseUri = (uri: string) => {
   const m = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri);
@@ -276,7 +252,7 @@ describeWithServers('Training state machine on moto', { moto: true }, (env) => {
     expect(res.status).toBe('SUCCEEDED');
     expect(res.path).toEqual([
       S.StartRun,
-      S.PrepareTrainingData,
+      ...PREPARE,
       S.Train,
       S.PrepareEvaluation,
       S.ScoreValidation,
@@ -444,7 +420,15 @@ describeWithServers('Training state machine on moto', { moto: true }, (env) => {
       fakeTrain(0.9, 0.3),
     );
     expect(res.status).toBe('FAILED');
-    expect(res.path).toEqual([S.StartRun, S.PrepareTrainingData, S.RecordFailure, S.Alert, S.Fail]);
+    expect(res.path).toEqual([
+      S.StartRun,
+      S.PlanTrainingData,
+      S.ProfileTrainingData,
+      S.BuildPreprocessingSpec,
+      S.RecordFailure,
+      S.Alert,
+      S.Fail,
+    ]);
     expect(res.error?.Error).toBe('ValidationError');
     expect(res.error?.Cause).toContain('reports/train-bad-data-1/validation.json');
     expect(trainCalls).toHaveLength(0);
@@ -466,7 +450,7 @@ describeWithServers('Training state machine on moto', { moto: true }, (env) => {
     expect(res.status).toBe('FAILED');
     expect(res.path).toEqual([
       S.StartRun,
-      S.PrepareTrainingData,
+      ...PREPARE,
       S.Train,
       S.PrepareEvaluation,
       S.ScoreValidation,

@@ -79,11 +79,18 @@ async function writeChampionInput(
 ): Promise<string> {
   const { bucket, key: prefix } = parseS3Uri(p.validationUri, { prefix: true });
   const target = trainingKeys(p.runId).championInputPrefix;
-  const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
-  for (const o of listed.Contents ?? []) {
-    if (!o.Key || o.Key.endsWith('/')) continue;
-    const obj = await openS3Object(s3, bucket, o.Key);
-    const writer = new S3LineWriter(s3, p.artifactsBucket, `${target}${o.Key.slice(prefix.length)}`);
+  // Every page: the fanned-out PrepareTrainingData writes one validation file per task (more than 1 000 for a large
+  // window).
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const o of page.Contents ?? []) if (o.Key && !o.Key.endsWith('/')) keys.push(o.Key);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  for (const key of keys) {
+    const obj = await openS3Object(s3, bucket, key);
+    const writer = new S3LineWriter(s3, p.artifactsBucket, `${target}${key.slice(prefix.length)}`);
     try {
       let rest = '';
       const flushLine = async (line: string) => {

@@ -15,7 +15,8 @@ import { dataWindow, listTrainingKeys } from '../../data/listing';
 import { assertRowBalance, poisonReason, QuarantineWriter, quarantineRow } from '../../data/quarantine';
 import { planShards, ShardedLineWriter, type ShardPlan } from '../../data/shards';
 import { isValidationEntity } from '../../data/split';
-import { type DatasetStats, edgesOf, type FeatureSummary, StatsAccumulator, summarize } from '../../data/stats';
+import { type DatasetStats, edgesOf, StatsAccumulator, summarize } from '../../data/stats';
+import type { TrainingDataResult } from '../../data/training-encode';
 import {
   buildReport,
   type FileReport,
@@ -28,7 +29,10 @@ import type { StepLogger } from '../../platform/logger';
 import { putJson, S3LineWriter } from '../../platform/s3';
 
 /**
- * `PrepareTrainingData`'s work. Streams every object (constant memory apart from the per-file duplicate-id set),
+ * PrepareTrainingData's work in one invocation: both passes over every object. The state machine runs it fanned out
+ * (lambdas/data/training-profile.ts, training-encode.ts; the handler here is its last step); this path is the
+ * reference the fan-out is tested and benchmarked against (test/integration/training-fanout.test.ts, bench B6) and
+ * what the fault tests' in-process pipeline prepares with. Streams every object (constant memory apart from the per-file duplicate-id set),
  * quarantines rejected rows, keeps rows in = rows used + rows quarantined (asserted), writes its reports to S3 and
  * returns a small summary (everything large is in S3, far below the Step Functions payload limit).
  *
@@ -63,36 +67,8 @@ export interface PrepareTrainingDataInput {
   logger?: StepLogger;
 }
 
-export interface PrepareTrainingDataResult {
-  runId: string;
-  contractVersion: string;
-  files: number;
-  dataWindow: { from: string | null; to: string | null };
-  rowsIn: number;
-  rowsUsed: number;
-  rowsQuarantined: number;
-  trainRows: number;
-  validationRows: number;
-  /** Number of encoded feature columns (label excluded). */
-  featureCount: number;
-  /** The first train shard (all of them are under `trainPrefixUri`). */
-  trainUri: string;
-  /** Number of train shards (objects under `trainPrefixUri`). */
-  trainShards: number;
-  validationUri: string;
-  /** Channel prefixes for CreateTrainingJob (S3Prefix data sources). */
-  trainPrefixUri: string;
-  validationPrefixUri: string;
-  preprocessingUri: string;
-  statsUri: string;
-  validationReportUri: string;
-  /** Prefix holding the quarantined rows of this run (objects exist only for files with rejected rows). */
-  quarantinePrefixUri: string;
-  featureStats: Record<string, FeatureSummary>;
-  /** `reports/<runId>/lineage.json`: the objects read, with the ETag (and version id) of each. */
-  lineageUri: string;
-  trainingObjects: { key: string; etag?: string; versionId?: string }[];
-}
+/** The step's result: the same shape as the fanned-out path's (lambdas/data/training-encode.ts). */
+export type PrepareTrainingDataResult = TrainingDataResult;
 
 /** The objects to read: the explicit keys, or every `.csv` listed under the prefix (within the window). */
 async function trainingKeys(input: PrepareTrainingDataInput): Promise<string[]> {

@@ -5,11 +5,11 @@ import { z } from 'zod';
 import { functionEnvLoader } from '../../../contracts/function-env';
 import { DataWindowSchema, type PreparedTrainingData, RunIdSchema } from '../../../contracts/states/training';
 import { loadDefaultContract } from '../../data/contract';
+import { finishTrainingData } from '../../data/training-encode';
 import { updateRun } from '../../domain/tracking';
 import { docClient, s3Client } from '../../platform/clients';
 import { logger, withLambdaContext } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
-import { prepareTrainingData } from './core';
 
 const metrics = new Metrics();
 /** Training objects listed on the run record itself (all of them are in `reports/<runId>/lineage.json`). */
@@ -22,30 +22,33 @@ const env = functionEnvLoader('prepare-training-data');
 const InputSchema = z.object({ runId: RunIdSchema, dataWindow: DataWindowSchema });
 
 /**
- * `PrepareTrainingData`: validate the training partitions against the feature contract, quarantine bad rows, write
- * the encoded train/validation sets, the preprocessing spec and the reports (`prepareTrainingData` in core.ts), and
- * record row counts, feature statistics and report locations on the run. A contract violation beyond the allowed
- * ratio fails with ValidationError naming the report.
+ * `PrepareTrainingData`, the last step of the fanned-out preparation (PlanTrainingData → ProfileTrainingData →
+ * BuildPreprocessingSpec → EncodeTrainingData → here): sum the encode tasks' partials into the step's result
+ * (`finishTrainingData`: rows in = used + quarantined, the split and shard counts as planned), write the
+ * preprocessing spec with its reference histograms, the stats and lineage reports, and record row counts, feature
+ * statistics and report locations on the run. `prepareTrainingData` (core.ts) is the same work in one invocation.
  */
 export const handler = withLambdaContext(async (event: unknown): Promise<PreparedTrainingData> => {
   const input = parseStateInput(InputSchema, event, 'PrepareTrainingData');
   const vars = env();
   s3 ??= s3Client();
   doc ??= docClient();
-  const res = await prepareTrainingData({
-    s3,
-    contract: loadDefaultContract(),
-    bucket: vars.FEATURES_BUCKET,
-    artifactsBucket: vars.ARTIFACTS_BUCKET,
-    window: { from: input.dataWindow.from, to: input.dataWindow.to },
-    runId: input.runId,
-    validationShare: vars.VALIDATION_SHARE,
-    maxInvalidRowRatio: vars.MAX_INVALID_ROW_RATIO,
-    maxReportedViolations: vars.MAX_REPORTED_VIOLATIONS,
-    instanceCount: vars.TRAINING_INSTANCE_COUNT,
-    maxRowsPerShard: vars.TRAIN_SHARD_MAX_ROWS,
-    logger,
-  });
+  const res = await finishTrainingData(
+    {
+      s3,
+      contract: loadDefaultContract(),
+      bucket: vars.FEATURES_BUCKET,
+      artifactsBucket: vars.ARTIFACTS_BUCKET,
+      runId: input.runId,
+      validationShare: vars.VALIDATION_SHARE,
+      maxInvalidRowRatio: vars.MAX_INVALID_ROW_RATIO,
+      maxReportedViolations: vars.MAX_REPORTED_VIOLATIONS,
+      instanceCount: vars.TRAINING_INSTANCE_COUNT,
+      maxRowsPerShard: vars.TRAIN_SHARD_MAX_ROWS,
+      logger,
+    },
+    { from: input.dataWindow.from, to: input.dataWindow.to },
+  );
   const out: PreparedTrainingData = {
     trainUri: res.trainPrefixUri,
     validationUri: res.validationPrefixUri,

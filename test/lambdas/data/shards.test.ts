@@ -1,5 +1,5 @@
 import { IntegrityError, ValidationError } from '../../../contracts/errors';
-import { MAX_SHARDS, planShards, ShardedLineWriter } from '../../../lambdas/data/shards';
+import { allocateShards, dealRows, MAX_SHARDS, planShards, ShardedLineWriter } from '../../../lambdas/data/shards';
 
 describe('planShards', () => {
   it.each([
@@ -69,5 +69,41 @@ describe('ShardedLineWriter (S3 calls recorded)', () => {
     const under = new ShardedLineWriter(s3, 'b', (n) => `k${n}`, planShards(3, 1, 100));
     await under.write('a\n');
     await expect(under.close()).rejects.toThrow(/shard 1 of 1 holds 1 of its 3 rows at close/);
+  });
+});
+
+describe('allocateShards (several tasks write the channel)', () => {
+  it.each([
+    // task train rows, instanceCount, maxRowsPerShard
+    [[10, 20, 30], 1, 1_000_000],
+    [[10, 20, 30], 4, 1_000_000],
+    [[5, 0, 7, 1], 3, 1_000_000],
+    [[2_500_000, 10, 999_999], 2, 1_000_000],
+    [[1, 1, 1, 1, 1], 5, 1],
+    [[300, 300, 300], 7, 100],
+  ])(
+    '%j over %i instance(s), at most %i rows a shard: a multiple of the instances, none empty or over',
+    (rows, n, max) => {
+      const shards = allocateShards(rows, n, max);
+      const total = shards.reduce((a, b) => a + b, 0);
+      expect(total % n).toBe(0);
+      expect(total).toBeGreaterThanOrEqual(n);
+      rows.forEach((r, i) => {
+        expect(shards[i]!).toBeLessThanOrEqual(r);
+        if (r === 0) expect(shards[i]).toBe(0);
+        else expect(Math.max(...dealRows(r, shards[i]!).rows)).toBeLessThanOrEqual(max);
+        if (r > 0) expect(Math.min(...dealRows(r, shards[i]!).rows)).toBeGreaterThan(0);
+      });
+    },
+  );
+
+  it('adds the extra shards to the task with the largest shards', () => {
+    expect(allocateShards([100, 10, 10], 4, 1_000)).toEqual([2, 1, 1]);
+    expect(allocateShards([100, 10], 4, 1_000)).toEqual([3, 1]);
+  });
+
+  it('refuses what cannot be split into non-empty shards', () => {
+    expect(() => allocateShards([1, 0], 2, 1_000)).toThrow(ValidationError);
+    expect(() => allocateShards([2, 1, 1], 3, 1)).toThrow(/raise training.maxRowsPerShard/);
   });
 });
