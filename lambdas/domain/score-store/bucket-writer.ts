@@ -51,6 +51,7 @@ export class BucketScoreWriter implements ScoreBatchWriter {
   private flushing: Promise<void> | undefined;
   private readonly stampIds: (Promise<string> | undefined)[];
   private readonly inFlight: Promise<UpsertCounts>[] = [];
+  private readonly spareBuffers: Buffer[] = [];
   private failure: unknown;
   readonly counts: UpsertCounts = { applied: 0, keptNewer: 0 };
 
@@ -238,7 +239,7 @@ export class BucketScoreWriter implements ScoreBatchWriter {
   ): Promise<unknown> {
     const buckets = plan.length / 4;
     const elements = 3 + (1 + buckets) + head.length + buckets + 2 * planned;
-    const enc = new RespEncoder(HEAD_ROOM + 512 + buckets * 48 + planned * 56, HEAD_ROOM);
+    const enc = new RespEncoder(HEAD_ROOM + 512 + buckets * 48 + planned * 56, HEAD_ROOM, this.spareBuffers.pop());
     const meta = metaKey(tag);
     enc.bulkInt(1 + buckets);
     enc.bulkText(meta);
@@ -254,7 +255,10 @@ export class BucketScoreWriter implements ScoreBatchWriter {
     const sha = RespEncoder.head(elements, ['EVALSHA', BUCKET_UPSERT_SHA]);
     sha.copy(enc.buf, HEAD_ROOM - sha.length);
     try {
-      return await sendEncoded(this.redis, 'evalsha', meta, enc.buf.subarray(HEAD_ROOM - sha.length, enc.pos));
+      const reply = await sendEncoded(this.redis, 'evalsha', meta, enc.buf.subarray(HEAD_ROOM - sha.length, enc.pos));
+      // Answered, so written and never resent: the next call may reuse the bytes (less garbage per call).
+      if (this.spareBuffers.length < this.maxInFlight) this.spareBuffers.push(enc.buf);
+      return reply;
     } catch (err) {
       if (!isNoScript(err)) throw toDependencyError(err, WHAT);
     }

@@ -124,8 +124,9 @@ export class RespEncoder {
   buf: Buffer;
   pos: number;
 
-  constructor(size: number, offset = 0) {
-    this.buf = Buffer.allocUnsafe(size);
+  /** A buffer of at least `size` bytes (`reuse` when it is big enough), writing from `offset`. */
+  constructor(size: number, offset = 0, reuse?: Buffer) {
+    this.buf = reuse !== undefined && reuse.length >= size ? reuse : Buffer.allocUnsafe(size);
     this.pos = offset;
   }
 
