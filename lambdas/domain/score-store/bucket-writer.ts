@@ -48,8 +48,6 @@ export class BucketScoreWriter implements ScoreBatchWriter {
   private readonly encoded: boolean;
   private rows: RowBuffer;
   private spare: RowBuffer | undefined;
-  /** Rows the current buffer is sent at: doubles from an eighth of `bufferRows` up to it (see flush). */
-  private limit: number;
   private flushing: Promise<void> | undefined;
   private readonly stampIds: (Promise<string> | undefined)[];
   private readonly inFlight: Promise<UpsertCounts>[] = [];
@@ -83,7 +81,6 @@ export class BucketScoreWriter implements ScoreBatchWriter {
     this.tags = groupTags(layout.groups);
     this.encoded = canSendEncoded(redis);
     this.rows = new RowBuffer(this.bufferRows);
-    this.limit = Math.min(this.bufferRows, Math.max(10_000, Math.ceil(this.bufferRows / 8)));
     this.stampIds = new Array(layout.groups).fill(undefined);
   }
 
@@ -106,8 +103,7 @@ export class BucketScoreWriter implements ScoreBatchWriter {
     h >>>= 0;
     const g = h % this.groups;
     const slot = g * this.perGroup + (Math.floor(h / this.groups) % this.perGroup);
-    this.rows.push(bytes, idStart, idEnd, scoreStart, scoreEnd, slot);
-    if (this.rows.count >= this.limit) return this.flush();
+    if (this.rows.push(bytes, idStart, idEnd, scoreStart, scoreEnd, slot)) return this.flush();
     return undefined;
   }
 
@@ -128,15 +124,9 @@ export class BucketScoreWriter implements ScoreBatchWriter {
     await Promise.allSettled(this.inFlight.splice(0));
   }
 
-  /**
-   * Start sending the buffer after the previous one; resolves (for the caller to wait) when the previous is sent.
-   * The first buffers are smaller (an eighth, a quarter, a half of `bufferRows`) so the server starts working early:
-   * the server spends more per row than the parser, so each buffer is sent in about the time the next, twice as
-   * large, takes to fill, and neither side waits for the other at the start.
-   */
+  /** Start sending the buffer after the previous one; resolves (for the caller to wait) when the previous is sent. */
   private flush(): Promise<void> | undefined {
     if (this.failure !== undefined) return Promise.reject(this.failure);
-    this.limit = Math.min(this.bufferRows, this.limit * 2);
     const previous = this.flushing;
     const rows = this.rows;
     this.rows = this.spare ?? new RowBuffer(this.bufferRows);

@@ -39,10 +39,10 @@ export class RowBuffer {
   }
 
   /**
-   * Copy one row (id ≤ 255 bytes, score text ≤ 65 535 bytes, at most `capacity` rows) into the buffer under bucket
-   * slot `slot`.
+   * Copy one row (id ≤ 255 bytes, score text ≤ 65 535 bytes) into the buffer under bucket slot `slot`; true when the
+   * buffer is full.
    */
-  push(src: Uint8Array, idStart: number, idEnd: number, valStart: number, valEnd: number, slot: number): void {
+  push(src: Uint8Array, idStart: number, idEnd: number, valStart: number, valEnd: number, slot: number): boolean {
     const n = idEnd - idStart;
     const m = valEnd - valStart;
     if (this.used + n + m + 3 > this.arena.length) this.grow(n + m + 3);
@@ -57,6 +57,7 @@ export class RowBuffer {
     for (let i = idStart; i < idEnd; i++) a[p++] = src[i]!;
     for (let i = valStart; i < valEnd; i++) a[p++] = src[i]!;
     this.used = p;
+    return this.count >= this.capacity;
   }
 
   /**

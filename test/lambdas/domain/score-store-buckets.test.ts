@@ -268,29 +268,4 @@ describeWithServers('bucket writer: encoded calls (redis-server)', { redis: true
     const got = await store.getScores(rows.map(([id]) => id));
     expect(got.map((g) => g?.score)).toEqual(rows.map(([, score]) => Number(score)));
   });
-
-  it('sends the first buffers early (an eighth, a quarter, … of bufferRows) and loads every row', async () => {
-    const many = ids('q', 60_000);
-    let rowsAtFirstCall = -1;
-    let added = 0;
-    const plain = {
-      options: redis.options,
-      call: (cmd: string, args: (string | number)[]) => {
-        if (rowsAtFirstCall < 0 && cmd === 'EVALSHA' && args.length > 40) rowsAtFirstCall = added;
-        return redis.call(cmd, args);
-      },
-    } as unknown as Redis;
-    const w = new RedisScoreStore(plain, { layout }).scoreWriter({ stamp: stamp('2026-11-20', 'r'), ttlSeconds: DAY });
-    for (const id of many) {
-      added++;
-      await w.add(id, '0.5');
-      // as a stream would: let I/O (the replies) in between chunks
-      if (added % 500 === 0) await new Promise((r) => setImmediate(r));
-    }
-    expect(await w.finish()).toEqual({ applied: 60_000, keptNewer: 0 });
-    expect(rowsAtFirstCall).toBeGreaterThanOrEqual(25_000);
-    expect(rowsAtFirstCall).toBeLessThan(30_000);
-    const got = await new RedisScoreStore(redis, { layout }).getScores(many.filter((_, i) => i % 97 === 0));
-    expect(got.every((g) => g?.score === 0.5)).toBe(true);
-  });
 });

@@ -13,7 +13,7 @@ describe('RowBuffer', () => {
     for (let i = 0; i < 5_000; i++) {
       const slot = (i * 7919 + (i % 3) * 65_536) % slots;
       const id = Buffer.from(`${line.toString()}${i}`);
-      rows.push(id, 0, 2, 3, id.length, slot);
+      expect(rows.push(id, 0, 2, 3, id.length, slot)).toBe(i === 4_999);
       want.push({ slot, i });
     }
     want.sort((a, b) => a.slot - b.slot || a.i - b.i);
