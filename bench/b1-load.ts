@@ -295,7 +295,7 @@ export async function runB1(env: BenchEnv, s3: S3Client): Promise<BenchResult> {
     tables: [table, cpu, flat],
     notes: [
       'redis-cli --pipe sends plain `SET score:<id> <value> EX <ttl>` with the same value bytes the loader writes; its time is the process wall time (RESP generated beforehand, not timed).',
-      "The loader does more per row than SET: it validates each line (id/segment/score patterns, 0..1), aggregates per-segment sums, and writes through the conditional-upsert Lua script (SET … GET + compare (asOf, runId)) in batches of 1000 with 8 in flight (the Lambda's defaults).",
+      "The loader does more per row than SET: it validates each line (id/segment/score patterns, 0..1), aggregates per-segment sums, and writes into the bucket layout of the default `SCORE_LAYOUT` (buckets:1:131072, sized for 5 M entities, so these sizes put ~1–2 rows in a bucket per 200 000-row buffer) through the conditional bucket upsert script, calls of ≤ 2 000 rows with 8 in flight (the Lambda's defaults). B6 store measures the layout sized for the rows.",
       "Loader seconds are measured inside the loader process (from the first read to the last acknowledged batch; process start and module loading excluded). The 'moto S3' row includes streaming the object from moto_server (Python) over loopback.",
       'peak RSS = VmHWM of the loader process (node + tsx + SDK + ioredis included); "RSS before load" is its RSS after imports and connect, so the growth during the load is the difference.',
       'redis-server, moto_server and the loader share this machine’s cores.',

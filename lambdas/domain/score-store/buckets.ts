@@ -1,29 +1,15 @@
 import { type RedisClient, toDependencyError } from '../../platform/redis';
-import {
-  BUCKET_READ_SCRIPT,
-  BUCKET_READ_SHA,
-  BUCKET_UPSERT_SCRIPT,
-  BUCKET_UPSERT_SHA,
-  FIELDS_UPSERT_SCRIPT,
-  FIELDS_UPSERT_SHA,
-  STAMP_REGISTER_SCRIPT,
-  STAMP_REGISTER_SHA,
-} from './bucket-scripts';
-import { assertStamp, decodeFallback, decodeScore, type Stamp, type StoredScore, scoreKey } from './format';
-import { type BucketLayout, bucketKey, groupTags, hashId, locate, metaKey } from './layout';
-import type { Fallbacks, ScoreBatchWriter, ScoreWriterOptions, UpsertCounts } from './store';
+import { BUCKET_READ_SCRIPT, BUCKET_READ_SHA, FIELDS_UPSERT_SCRIPT, FIELDS_UPSERT_SHA } from './bucket-scripts';
+import { decodeFallback, decodeScore, type Stamp, type StoredScore, scoreKey } from './format';
+import { type BucketLayout, groupTags, locate, metaKey } from './layout';
+import type { Fallbacks, UpsertCounts } from './store';
 
 /**
- * The score store's bucket layout on Redis / Valkey (layout.ts, bucket-scripts.ts): the batch writer, the lookups and
- * the fallback copies. Every function throws DependencyError when the cache fails.
+ * The score store's bucket layout on Redis / Valkey (layout.ts, bucket-scripts.ts): the script runner, the lookups and
+ * the fallback copies (the batch writer is bucket-writer.ts). Every function throws DependencyError when the cache fails.
  */
 
-/** Upper bound on rows per script call: a call blocks its shard while it runs. */
-export const MAX_ROWS_PER_CALL = 5_000;
-/** Rows of one bucket in one call at most: Lua's `unpack` returns at most ~8 000 values. */
-const MAX_BUCKET_ROWS = 1_000;
-
-const isNoScript = (err: unknown) => err instanceof Error && err.message.startsWith('NOSCRIPT');
+export const isNoScript = (err: unknown): boolean => err instanceof Error && err.message.startsWith('NOSCRIPT');
 
 /**
  * EVALSHA (or EVALSHA_RO, which a replica accepts), and on NOSCRIPT (restart, failover, flush, a replica that never
@@ -52,208 +38,12 @@ export async function runScript(
   }
 }
 
-function counts(reply: unknown, what: string): UpsertCounts {
+/** `{ applied, keptNewer }` of a script reply `[applied, kept, …]`. */
+export function counts(reply: unknown, what: string): UpsertCounts {
   if (!Array.isArray(reply) || typeof reply[0] !== 'number' || typeof reply[1] !== 'number') {
     throw toDependencyError(new Error(`unexpected script reply ${JSON.stringify(reply)}`), what);
   }
   return { applied: reply[0], keptNewer: reply[1] };
-}
-
-/** Seconds the stamp expiry is rounded down to: an hour for day-long TTLs, finer for short ones (tests). */
-const expiryStep = (ttl: number) => Math.min(3600, Math.max(1, Math.floor(ttl / 24)));
-
-/** Rows buffered per group: bucket number → [id, score, id, score, …]. */
-type GroupBuffer = Map<number, string[]>;
-
-function positiveInt(name: string, value: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isInteger(value) || value < 1 || value > max) {
-    throw new RangeError(`${name} must be an integer 1..${max}, got ${value}`);
-  }
-  return value;
-}
-
-/**
- * Streams score records into the buckets. Rows are buffered by bucket (up to `bufferRows`), so one script call
- * writes many rows of each bucket it touches; the buffer is sent as calls of ≤ `batchSize` rows, `maxInFlight` in
- * flight, while the next buffer fills. Memory: two buffers of `bufferRows` rows at most.
- */
-export class BucketScoreWriter implements ScoreBatchWriter {
-  private readonly head: string[];
-  private readonly record: string;
-  private readonly batchSize: number;
-  private readonly maxInFlight: number;
-  private readonly bufferRows: number;
-  private readonly pruneEvery: number;
-  private readonly tags: readonly string[];
-  private buffer: GroupBuffer[];
-  private buffered = 0;
-  private flushing: Promise<void> | undefined;
-  private readonly stampIds: (Promise<string> | undefined)[];
-  private readonly inFlight: Promise<UpsertCounts>[] = [];
-  private failure: unknown;
-  readonly counts: UpsertCounts = { applied: 0, keptNewer: 0 };
-
-  constructor(
-    private readonly redis: RedisClient,
-    private readonly layout: BucketLayout,
-    options: ScoreWriterOptions,
-    private readonly now: () => number = Date.now,
-  ) {
-    assertStamp(options.stamp);
-    const ttl = options.ttlSeconds;
-    if (!Number.isInteger(ttl) || ttl <= 0) throw new RangeError(`ttlSeconds must be a positive integer, got ${ttl}`);
-    this.batchSize = positiveInt('batchSize', options.batchSize ?? 2_000, MAX_ROWS_PER_CALL);
-    this.maxInFlight = positiveInt('maxInFlight', options.maxInFlight ?? 8);
-    this.bufferRows = positiveInt('bufferRows', options.bufferRows ?? 200_000);
-    this.pruneEvery = positiveInt('pruneEvery', options.pruneEvery ?? 16);
-    const step = expiryStep(ttl);
-    const expiresAt = Math.floor((Math.floor(now() / 1000) + ttl) / step) * step;
-    const { asOf, runId, modelVersion } = options.stamp;
-    this.record = `${asOf}|${runId}|${modelVersion}|${expiresAt}`;
-    this.head = [String(ttl), '', asOf, runId, modelVersion, String(expiresAt), ''];
-    this.tags = groupTags(layout.groups);
-    this.buffer = this.emptyBuffer();
-    this.stampIds = new Array(layout.groups).fill(undefined);
-  }
-
-  add(entityId: string, scoreText: string): Promise<void> | undefined {
-    const h = hashId(entityId);
-    const groups = this.layout.groups;
-    const bucket = Math.floor(h / groups) % this.layout.bucketsPerGroup;
-    const g = this.buffer[h % groups]!;
-    const rows = g.get(bucket);
-    if (rows === undefined) g.set(bucket, [entityId, scoreText]);
-    else rows.push(entityId, scoreText);
-    if (++this.buffered >= this.bufferRows) return this.flush();
-    return undefined;
-  }
-
-  async finish(): Promise<UpsertCounts> {
-    if (this.failure === undefined && this.buffered > 0) void this.flush();
-    try {
-      if (this.flushing !== undefined) await this.flushing;
-      while (this.inFlight.length > 0) await this.settleOldest();
-    } catch (err) {
-      this.failure ??= err;
-    }
-    if (this.failure !== undefined) throw this.failure;
-    return { ...this.counts };
-  }
-
-  async abandon(): Promise<void> {
-    if (this.flushing !== undefined) await Promise.allSettled([this.flushing]);
-    await Promise.allSettled(this.inFlight.splice(0));
-  }
-
-  private emptyBuffer(): GroupBuffer[] {
-    return Array.from({ length: this.layout.groups }, () => new Map<number, string[]>());
-  }
-
-  /** Start sending the buffer after the previous one; resolves (for the caller to wait) when the previous is sent. */
-  private flush(): Promise<void> | undefined {
-    if (this.failure !== undefined) return Promise.reject(this.failure);
-    const previous = this.flushing;
-    const buffer = this.buffer;
-    this.buffer = this.emptyBuffer();
-    this.buffered = 0;
-    const run = (async () => {
-      if (previous !== undefined) await previous;
-      await this.sendBuffer(buffer);
-    })();
-    run.catch((err: unknown) => {
-      this.failure ??= err;
-    });
-    this.flushing = run;
-    return previous;
-  }
-
-  /** The stamp id of this writer's stamp in a group (registered on first use). */
-  private stampId(group: number): Promise<string> {
-    const what = 'register the run stamp';
-    this.stampIds[group] ??= runScript(
-      this.redis,
-      { text: STAMP_REGISTER_SCRIPT, sha: STAMP_REGISTER_SHA },
-      [metaKey(this.tags[group]!)],
-      [String(Math.floor(this.now() / 1000)), this.record],
-      what,
-    ).then((r) => {
-      if (typeof r !== 'string')
-        throw toDependencyError(new Error(`unexpected script reply ${JSON.stringify(r)}`), what);
-      return r;
-    });
-    return this.stampIds[group]!;
-  }
-
-  private async sendBuffer(buffer: GroupBuffer[]): Promise<void> {
-    const used = buffer.map((m, g) => (m.size > 0 ? g : -1)).filter((g) => g >= 0);
-    const ids = await Promise.all(used.map((g) => this.stampId(g)));
-    for (let u = 0; u < used.length; u++) {
-      const group = used[u]!;
-      const sid = ids[u]!;
-      const tag = this.tags[group]!;
-      const prefix = `${sid}|`;
-      // A rotating share of the buckets drops its expired records on this stamp's first write.
-      const turn = Number.parseInt(sid, 36) % this.pruneEvery;
-      let keys: string[] = [];
-      let args: string[] = [];
-      let rows = 0;
-      for (const [bucket, list] of buffer[group]!) {
-        for (let off = 0; off < list.length; off += 2 * MAX_BUCKET_ROWS) {
-          const end = Math.min(list.length, off + 2 * MAX_BUCKET_ROWS);
-          const n = (end - off) / 2;
-          if (rows > 0 && rows + n > this.batchSize) {
-            await this.send(group, keys, args);
-            keys = [];
-            args = [];
-            rows = 0;
-          }
-          keys.push(bucketKey(tag, bucket));
-          args.push(String(off === 0 && bucket % this.pruneEvery === turn ? -n : n));
-          for (let i = off; i < end; i += 2) args.push(list[i]!, prefix + list[i + 1]!);
-          rows += n;
-        }
-      }
-      if (rows > 0) await this.send(group, keys, args);
-    }
-  }
-
-  private async send(group: number, bucketKeys: string[], rowArgs: string[]): Promise<void> {
-    if (this.failure !== undefined) throw this.failure;
-    const keys = [metaKey(this.tags[group]!), ...bucketKeys];
-    const args = this.head.slice();
-    args[1] = String(Math.floor(this.now() / 1000));
-    args[6] = await this.stampId(group);
-    for (const a of rowArgs) args.push(a);
-    const what = 'run the score upsert script';
-    const p = runScript(this.redis, { text: BUCKET_UPSERT_SCRIPT, sha: BUCKET_UPSERT_SHA }, keys, args, what).then(
-      (r) => {
-        // The stamp was registered again (its record vanished from the meta hash): later calls use the new id.
-        if (Array.isArray(r) && typeof r[2] === 'string' && r[2] !== args[6]) {
-          this.stampIds[group] = Promise.resolve(r[2]);
-        }
-        return counts(r, what);
-      },
-    );
-    p.catch((err: unknown) => {
-      this.failure ??= err;
-    });
-    this.inFlight.push(p);
-    if (this.inFlight.length >= this.maxInFlight) await this.settleOldest();
-  }
-
-  private async settleOldest(): Promise<void> {
-    const p = this.inFlight.shift();
-    if (p === undefined) return;
-    try {
-      const c = await p;
-      this.counts.applied += c.applied;
-      this.counts.keptNewer += c.keptNewer;
-    } catch (err) {
-      this.failure ??= err;
-      await Promise.allSettled(this.inFlight.splice(0));
-      throw err;
-    }
-  }
 }
 
 /** Segment fallback field of the meta hashes. */

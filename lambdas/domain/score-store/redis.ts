@@ -1,14 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type RedisClient, toDependencyError } from '../../platform/redis';
-import {
-  BucketScoreWriter,
-  byGroup,
-  GLOBAL_FIELD,
-  lookupGroup,
-  runScript,
-  segmentField,
-  writeGroupFallbacks,
-} from './buckets';
+import { BucketScoreWriter } from './bucket-writer';
+import { byGroup, GLOBAL_FIELD, lookupGroup, runScript, segmentField, writeGroupFallbacks } from './buckets';
 import {
   assertStamp,
   decodeFallback,
@@ -174,6 +167,10 @@ export class ScoreWriter implements ScoreBatchWriter {
     this.args.push(scoreText);
     if (this.keys.length >= this.batchSize) return this.send();
     return undefined;
+  }
+
+  addBytes(bytes: Buffer, idStart: number, idEnd: number, scoreStart: number, scoreEnd: number) {
+    return this.add(bytes.toString('latin1', idStart, idEnd), bytes.toString('latin1', scoreStart, scoreEnd));
   }
 
   /** Send what is queued and wait for every batch; returns the totals. */

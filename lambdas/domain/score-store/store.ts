@@ -56,12 +56,23 @@ export interface ScoreWriterOptions {
 }
 
 /**
- * Conditional batch upsert of score records. Usage: `await writer.add(id, scoreText)` for each row (resolves at once
+ * Conditional batch upsert of score records. Usage: `await writer.add(id, scoreText)` (or `addBytes`) for each row (resolves at once
  * unless the in-flight window is full), then `await writer.finish()`; after a failure elsewhere, `await abandon()`.
  */
 export interface ScoreBatchWriter {
   /** Queue one record. The caller validated `entityId` and `scoreText`. */
   add(entityId: string, scoreText: string): Promise<void> | undefined;
+  /**
+   * Queue one record given as ASCII bytes, `bytes[idStart, idEnd)` the entity id and `bytes[scoreStart, scoreEnd)`
+   * the score text (validated by the caller; copied before this returns, so the caller may reuse `bytes`).
+   */
+  addBytes(
+    bytes: Buffer,
+    idStart: number,
+    idEnd: number,
+    scoreStart: number,
+    scoreEnd: number,
+  ): Promise<void> | undefined;
   /** Send what is queued and wait for every batch; returns the totals. */
   finish(): Promise<UpsertCounts>;
   /** Wait for batches already sent, ignoring their outcome. */

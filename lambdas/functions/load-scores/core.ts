@@ -1,13 +1,17 @@
 import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { DependencyError, IntegrityError, NotFoundError, PipelineError } from '../../../contracts/errors';
-import { ENTITY_ID_PATTERN, SEGMENT_PATTERN, type Stamp } from '../../domain/score-store/format';
+import type { Stamp } from '../../domain/score-store/format';
 import type { ScoreStore } from '../../domain/score-store/store';
+import { corrupt, MAX_LINE_LENGTH, ResultLines } from './lines';
+import type { SegmentAgg } from './rows';
+
+export type { SegmentAgg } from './rows';
 
 /**
  * LoadScores (one Map iteration per transform result file): stream `<entity_id>,<segment>,<score>` rows from S3 into the
  * score store with the conditional batch upsert, and return counts plus per-segment sums for FinalizeScores.
  *
- * Parsing: a validating line splitter on latin1-decoded chunks instead of csv-parse. The file is machine-written by the
+ * Parsing: a validating line splitter on the bytes (rows.ts) instead of csv-parse. The file is machine-written by the
  * batch transform from our own encoded input: no header, no quoting, ids and segment values restricted to
  * `[A-Za-z0-9_.-]`. Every field is checked against those patterns, so anything a CSV parser would treat specially
  * (quotes, extra commas, non-ASCII bytes) fails the line with an IntegrityError instead of being misread — and the
@@ -24,11 +28,6 @@ export interface LoadScoresInput {
   readonly expectedRows: number;
   readonly runId: string;
   readonly modelVersion: string;
-}
-
-export interface SegmentAgg {
-  count: number;
-  sum: number;
 }
 
 export interface LoadStreamResult {
@@ -63,16 +62,7 @@ export interface LoadStreamOptions {
   readonly maxInFlight?: number;
 }
 
-/** Longest line accepted (id 64 + segment 64 + score + commas, with room to spare). */
-export const MAX_LINE_LENGTH = 512;
-
-/** Decimal or scientific notation, no sign, no spaces; range is checked after parsing. */
-const SCORE_TEXT = /^(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
-
-function corrupt(source: string, line: number, reason: string, text: string): IntegrityError {
-  const shown = text.length > 80 ? `${text.slice(0, 80)}…` : text;
-  return new IntegrityError(`${source} line ${line}: ${reason}: ${JSON.stringify(shown)}`);
-}
+export { MAX_LINE_LENGTH } from './lines';
 
 /**
  * Load one result stream into Redis. Memory stays flat: one chunk, one partial line and `batchSize × maxInFlight`
@@ -93,76 +83,39 @@ export async function loadScoresFromStream(
     ...(opts.maxInFlight === undefined ? {} : { maxInFlight: opts.maxInFlight }),
   });
   const { source, expectedRows } = opts;
-  const segments = new Map<string, SegmentAgg>();
-  let sum = 0;
-  let rows = 0;
-  let lineNo = 0;
-  let rest = '';
-
-  const handleLine = (line: string): Promise<void> | undefined => {
-    lineNo++;
-    const n = line.length > 0 && line.charCodeAt(line.length - 1) === 13 ? line.length - 1 : line.length;
-    const text = n === line.length ? line : line.slice(0, n);
-    if (text.length === 0) throw corrupt(source, lineNo, 'empty line (a missing row)', text);
-    if (text.length > MAX_LINE_LENGTH) throw corrupt(source, lineNo, `line longer than ${MAX_LINE_LENGTH}`, text);
-    const c1 = text.indexOf(',');
-    const c2 = c1 < 0 ? -1 : text.indexOf(',', c1 + 1);
-    if (c2 < 0 || text.indexOf(',', c2 + 1) >= 0) {
-      throw corrupt(source, lineNo, 'expected 3 fields <entity_id>,<segment>,<score>', text);
-    }
-    const id = text.slice(0, c1);
-    if (!ENTITY_ID_PATTERN.test(id)) throw corrupt(source, lineNo, `entity id must match ${ENTITY_ID_PATTERN}`, text);
-    const segment = text.slice(c1 + 1, c2);
-    if (segment.length > 0 && !SEGMENT_PATTERN.test(segment)) {
-      throw corrupt(source, lineNo, `segment must be empty or match ${SEGMENT_PATTERN}`, text);
-    }
-    const scoreText = text.slice(c2 + 1);
-    const score = SCORE_TEXT.test(scoreText) ? Number(scoreText) : Number.NaN;
-    if (!(score >= 0 && score <= 1)) throw corrupt(source, lineNo, 'score must be a number in 0..1', text);
-    rows++;
-    if (expectedRows !== undefined && rows > expectedRows) {
-      throw new IntegrityError(`${source}: more rows than the ${expectedRows} sent to the transform (line ${lineNo})`);
-    }
-    sum += score;
-    if (segment.length > 0) {
-      const agg = segments.get(segment);
-      if (agg === undefined) segments.set(segment, { count: 1, sum: score });
-      else {
-        agg.count++;
-        agg.sum += score;
-      }
-    }
-    return writer.add(id, scoreText);
-  };
+  const lines = new ResultLines(writer, source, expectedRows);
+  let rest: Buffer | undefined;
 
   try {
     try {
       for await (const chunk of readable) {
-        const text =
-          rest +
-          (typeof chunk === 'string'
-            ? chunk
-            : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('latin1'));
-        let start = 0;
-        let nl = text.indexOf('\n', start);
-        while (nl >= 0) {
-          const w = handleLine(text.slice(start, nl));
-          if (w !== undefined) await w;
-          start = nl + 1;
-          nl = text.indexOf('\n', start);
+        const next =
+          typeof chunk === 'string'
+            ? Buffer.from(chunk, 'utf8')
+            : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        const bytes = rest === undefined ? next : Buffer.concat([rest, next]);
+        let start = lines.feed(bytes, 0);
+        while (lines.pending !== undefined) {
+          const w = lines.pending;
+          lines.pending = undefined;
+          await w;
+          start = lines.feed(bytes, start);
         }
-        rest = start === 0 ? text : text.slice(start);
-        if (rest.length > MAX_LINE_LENGTH + 1)
-          throw corrupt(source, lineNo + 1, `line longer than ${MAX_LINE_LENGTH}`, rest);
+        // A copy: the stream may reuse its chunk.
+        rest = start === bytes.length ? undefined : Buffer.from(bytes.subarray(start));
+        if (rest !== undefined && rest.length > MAX_LINE_LENGTH + 1) {
+          throw corrupt(source, lines.lineNo + 1, `line longer than ${MAX_LINE_LENGTH}`, rest.toString('latin1'));
+        }
       }
     } catch (err) {
       if (err instanceof PipelineError) throw err;
       throw new DependencyError(`${source}: reading the file failed: ${(err as Error).message}`, { cause: err });
     }
-    if (rest.length > 0) {
-      const w = handleLine(rest);
+    if (rest !== undefined) {
+      const w = lines.line(rest, 0, rest.length);
       if (w !== undefined) await w;
     }
+    const rows = lines.rows;
     const counts = await writer.finish();
     if (expectedRows !== undefined && rows !== expectedRows) {
       throw new IntegrityError(
@@ -178,8 +131,8 @@ export async function loadScoresFromStream(
       rowsRead: rows,
       rowsApplied: counts.applied,
       rowsKeptNewer: counts.keptNewer,
-      segments: Object.fromEntries(segments),
-      sum,
+      segments: lines.segments.toRecord(),
+      sum: lines.sum,
       count: rows,
     };
   } catch (err) {

@@ -221,3 +221,51 @@ describeWithServers('bucket score store (redis-server)', { redis: true }, (env) 
     expect((await noLegacy.getScores(['m1', 'm2'])).map((x) => x?.score)).toEqual([undefined, 0.22]);
   });
 });
+
+describeWithServers('bucket writer: encoded calls (redis-server)', { redis: true }, (env) => {
+  let redis: Redis;
+  beforeAll(() => {
+    redis = new Redis(env.redis.url);
+  });
+  beforeEach(async () => {
+    await redis.flushall();
+  });
+  afterAll(() => redis.disconnect());
+  const layout = { kind: 'buckets', groups: 3, bucketsPerGroup: 8 } as const;
+  const rows = ids('r', 3_000).map((id, i) => [id, `0.${String(i).padStart(4, '0')}`] as [string, string]);
+
+  async function dump() {
+    const keys = (await redis.keys('s{*')).sort();
+    return Promise.all(keys.map(async (k) => [k, await redis.hgetall(k)] as const));
+  }
+
+  it('writes the same buckets as the same calls through call() (a client that is not ioredis)', async () => {
+    const s = stamp('2026-11-20', 'run-ä'); // a non-ASCII run id travels as UTF-8 in both paths
+    const opts = { stamp: s, ttlSeconds: DAY, batchSize: 97, bufferRows: 1_000, pruneEvery: 3 };
+    const encoded = new RedisScoreStore(redis, { layout }).scoreWriter(opts);
+    for (const [id, score] of rows) await encoded.add(id, score);
+    expect(await encoded.finish()).toEqual({ applied: 3_000, keptNewer: 0 });
+    const viaEncoded = await dump();
+    await redis.flushall();
+    const plain = { call: redis.call.bind(redis), options: redis.options } as unknown as Redis;
+    const args = new RedisScoreStore(plain, { layout }).scoreWriter(opts);
+    for (const [id, score] of rows) await args.add(id, score);
+    expect(await args.finish()).toEqual({ applied: 3_000, keptNewer: 0 });
+    expect(await dump()).toEqual(viaEncoded);
+    expect(viaEncoded.length).toBe(24);
+  });
+
+  it('loads through EVAL when the server lost its scripts (NOSCRIPT), and keeps older rows out', async () => {
+    const store = new RedisScoreStore(redis, { layout });
+    await load(store, stamp('2026-11-20', 'run-1'), rows.slice(0, 50));
+    await redis.script('FLUSH');
+    expect(await load(store, stamp('2026-11-21', 'run-2'), rows)).toEqual({ applied: 3_000, keptNewer: 0 });
+    await redis.script('FLUSH');
+    expect(await load(store, stamp('2026-11-19', 'run-0'), rows.slice(0, 500))).toEqual({
+      applied: 0,
+      keptNewer: 500,
+    });
+    const got = await store.getScores(rows.map(([id]) => id));
+    expect(got.map((g) => g?.score)).toEqual(rows.map(([, score]) => Number(score)));
+  });
+});
