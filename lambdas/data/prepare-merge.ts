@@ -55,7 +55,7 @@ function mergeObject(o: ObjectSlices): { verdict: ObjectVerdict; report: FileRep
   const report: FileReport = { ...first.report, countsByRule: { ...first.report.countsByRule } };
   for (const x of outcomes.slice(1)) {
     const r = x.report;
-    if (!r || r.status !== 'ok') throw new IntegrityError(`Prepare: a slice of ${o.key} has no ok file report`);
+    if (r?.status !== 'ok') throw new IntegrityError(`Prepare: a slice of ${o.key} has no ok file report`);
     report.rowsIn += r.rowsIn;
     report.rowsValid += r.rowsValid;
     report.rowsQuarantined += r.rowsQuarantined;
