@@ -8,14 +8,15 @@
  * and with continuation (a truncated run starts the next, up to `batch.maxRunsPerChain`), for the configured defaults
  * and run durations of 10 / 30 / 60 minutes: computed from the configuration, not measured.
  *
- * The prepare and load times per million rows with the fan-out, bytes per entity and the loader ratio are not part
- * of this benchmark yet (the README's Benchmarks section says what is measured where).
+ * Then the prepare time per million rows, one task vs the prepare fan-out, side by side (bench/b6-prepare.ts). Load
+ * times, bytes per entity and the loader ratio are B1 and B6S (the README's Benchmarks section says what is where).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { BatchConfigSchema } from '../lib/config';
 import { extractDefinition } from '../local/runtime/inventory';
 import { synthesizeApp } from '../local/runtime/synth';
 import { createBucket } from '../test/support/aws';
+import { measurePrepare } from './b6-prepare';
 import { type BenchEnv, type BenchResult, int, ratio } from './lib';
 import { measureStateSize, STATE_LIMIT_BYTES, type StateSizeResult } from './state-size';
 
@@ -44,6 +45,7 @@ export async function runB6(env: BenchEnv, s3: S3Client): Promise<BenchResult> {
   const newPerPart = slope((r) => r.maxStateBytes);
   const inlineBase = first.inlineDesignBytes - inlinePerPart * first.parts;
   const inlineMaxParts = Math.floor((STATE_LIMIT_BYTES - inlineBase) / inlinePerPart);
+  const prepare = await measurePrepare(env, s3, bucket);
   return {
     id: 'B6',
     title: 'Scale: execution state per run (BatchInference, synthesized definition, local runtime)',
@@ -67,10 +69,12 @@ export async function runB6(env: BenchEnv, s3: S3Client): Promise<BenchResult> {
         ],
       },
       continuationTable(),
+      ...prepare,
     ],
     notes: [
       'Each part: 100 000 rows, 5 segment values in its load result; a tenth as many quarantined objects as parts.',
       'Objects per day: computed from lib/config.ts defaults for one scheduled trigger a day (the default cron); continuation runs back to back within the chain, so a day holds min(maxRunsPerChain, 1 440 / run minutes) runs.',
+      'Prepare: moto_server S3 on this machine, tasks timed one after another in this process (a Lambda per task on AWS); makespan = plan + tasks scheduled on prepareConcurrency workers + reducer. Slices of one day each parse every byte of the day.',
       'Task states are stand-ins with the real output shapes (bench/state-size.ts); the Distributed Map runs in the local emulation (local/runtime/distributed-map.ts) and FinalizeScores reads every part result back from S3.',
     ],
     data: { results, inlinePerPart, newPerPart, inlineMaxParts },
