@@ -78,6 +78,21 @@ export async function measurePrepare(env: BenchEnv, s3: S3Client, bucket: string
     maxReportedViolations: 10,
   });
   const spec = await readPreprocessingSpec(s3, trained.preprocessingUri);
+  // Warm-up (JIT, clients, moto) on a small object, so neither side pays it.
+  const warmKey = 'inference/dt=2026-10-31/b6-warm.csv';
+  const warm = await s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: warmKey, Body: csv('inference', '2026-10-31', 0, 20_000) }),
+  );
+  await prepareInferenceData({
+    s3,
+    spec,
+    featuresBucket: bucket,
+    artifactsBucket: bucket,
+    objects: [{ key: warmKey, etag: warm.ETag! }],
+    runId: 'b6-warm',
+    segmentFeature: 'plan',
+    ...settings,
+  });
   const results: ShapeResult[] = [];
   for (const shape of ['one day, 4 slices', '4 days, packed'] as const) {
     const objects: { key: string; etag: string; size: number }[] = [];

@@ -66,8 +66,8 @@ describeWithServers(
         overrides: { Transform: p.transform() },
         input: { trigger: 'test' },
         name: RUN,
-        // ~30 KB on day 1 at 12 KB per task: 3 slices; day 2 (~3 KB) whole.
-        env: { ...p.env, PREPARE_BYTES_PER_TASK: '12000' },
+        // A third of day 1 per task: 3 slices; day 2 (~2 KB) whole.
+        env: { ...p.env, PREPARE_BYTES_PER_TASK: String(Math.ceil(day1Bytes / 3)) },
       });
       expect(res.error).toBeUndefined();
       expect(res.path).toEqual(SUCCESS_PATH);
@@ -100,9 +100,9 @@ describeWithServers(
           objects: 4,
           objectsQuarantined: 0,
           rowsIn: 380,
-          rowsUsed: 359,
-          rowsQuarantined: 21,
-          rowsLoaded: 359,
+          rowsUsed: 369,
+          rowsQuarantined: 11,
+          rowsLoaded: 369,
         },
       });
       const report = JSON.parse(
