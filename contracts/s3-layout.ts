@@ -22,6 +22,7 @@ import { ValidationError } from './errors';
  *   batch/<runId>/input/part-NNNNN.csv, manifest.json, parts.json, objects.json   transform input of a run
  *   batch/<runId>/load-items.json                        the LoadScores Distributed Map's items (one per part)
  *   batch/<runId>/prepare-tasks.json                     the PrepareTasks Distributed Map's items (one per task)
+ *   batch/<runId>/prepare-plan.json                      every task's objects (each PrepareSlice reads its own)
  *   batch/<runId>/prepare/task-NNNNN.json                one prepare task's partial result (the reducer reads them)
  *   batch/prepare-results/<map run id>/…                 PrepareTasks' per-task results (ResultWriter)
  *   batch/load-results/<map run id>/{manifest,SUCCEEDED_n,FAILED_n}.json   LoadScores' per-part results (ResultWriter)
@@ -150,8 +151,14 @@ export const batchKeys = (runId: string) => ({
   objects: `${BATCH_PREFIX}${runId}/objects.json`,
   /** JSON array of `{ part, asOf, rows }`: what the LoadScores Distributed Map reads (ItemReader). */
   loadItems: `${BATCH_PREFIX}${runId}/load-items.json`,
-  /** JSON array of prepare tasks (PlanPrepare writes it; the PrepareTasks Distributed Map reads it). */
+  /**
+   * JSON array of `{ task, slice, slices, objects, bytes }`, one per prepare task: what the PrepareTasks Distributed
+   * Map reads (ItemReader). Constant per item (no object list), so a day of thousands of objects stays far below the
+   * 256 KB an item may hold.
+   */
   prepareTasks: `${BATCH_PREFIX}${runId}/prepare-tasks.json`,
+  /** JSON array of the prepare tasks with their objects (PlanPrepare writes it; each PrepareSlice reads its task). */
+  preparePlan: `${BATCH_PREFIX}${runId}/prepare-plan.json`,
   /** Partial result of prepare task `task` (0-based): what PrepareSlice hands to the reducer. */
   preparePartial: (task: number) => `${BATCH_PREFIX}${runId}/prepare/task-${String(task).padStart(5, '0')}.json`,
 });

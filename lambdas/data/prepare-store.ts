@@ -6,8 +6,9 @@ import type { PrepareTask, PrepareTaskObject } from './prepare-plan';
 import type { PreparePartial } from './prepare-slice';
 
 /**
- * Where the prepare fan-out keeps what it hands on, in the artifacts bucket: the tasks (`batch/<runId>/prepare-tasks.json`,
- * PlanPrepare → the PrepareTasks Map and each PrepareSlice) and one partial result per task
+ * Where the prepare fan-out keeps what it hands on, in the artifacts bucket: the tasks (`batch/<runId>/prepare-plan.json`
+ * with each task's objects, PlanPrepare → each PrepareSlice; `prepare-tasks.json`, one small item per task, → the
+ * PrepareTasks Map) and one partial result per task
  * (`batch/<runId>/prepare/task-NNNNN.json`, PrepareSlice → the reducer).
  */
 
@@ -45,29 +46,28 @@ export async function withSizes(
   return out;
 }
 
+/** Write the plan (every task with its objects) and the Map's items (one small item per task); returns the items' key. */
 export async function writeTasks(s3: S3Client, bucket: string, runId: string, tasks: PrepareTask[]): Promise<string> {
+  await putJson(s3, bucket, batchKeys(runId).preparePlan, tasks);
   const key = batchKeys(runId).prepareTasks;
-  await putJson(s3, bucket, key, tasks);
+  await putJson(
+    s3,
+    bucket,
+    key,
+    tasks.map(({ task, slice, slices, objects, bytes }) => ({ task, slice, slices, objects: objects.length, bytes })),
+  );
   return key;
 }
 
-/** Prepare task `task` of a run. @throws ValidationError when the tasks file has no such task */
+/** Prepare task `task` of a run, from its plan. @throws ValidationError when the plan has no such task */
 export async function readTask(s3: S3Client, bucket: string, runId: string, task: number): Promise<PrepareTask> {
-  const key = batchKeys(runId).prepareTasks;
+  const key = batchKeys(runId).preparePlan;
   const doc = await getJson(s3, bucket, key);
   const t = Array.isArray(doc) ? (doc[task] as PrepareTask | undefined) : undefined;
   if (!t || t.task !== task || !Array.isArray(t.objects)) {
     throw new ValidationError(`s3://${bucket}/${key} has no prepare task ${task}`);
   }
   return t;
-}
-
-/** How many tasks the run's tasks file lists. */
-export async function countTasks(s3: S3Client, bucket: string, runId: string): Promise<number> {
-  const key = batchKeys(runId).prepareTasks;
-  const doc = await getJson(s3, bucket, key);
-  if (!Array.isArray(doc) || doc.length === 0) throw new ValidationError(`s3://${bucket}/${key} lists no task`);
-  return doc.length;
 }
 
 export async function writePartial(s3: S3Client, bucket: string, runId: string, p: PreparePartial): Promise<string> {

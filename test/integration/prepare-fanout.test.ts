@@ -176,7 +176,10 @@ describeWithServers('prepare fan-out: plan → slices → reduce = one piece (mo
     const day1 = objects.filter((o) => o.key.includes('dt=2026-11-01')).reduce((n, o) => n + o.size, 0);
     const { plan, res } = await fanOut('fanout', Math.ceil(day1 / 3));
     expect(plan.tasks).toBe(5); // day 1 in 3 slices, day 2 whole, the no-partition object
-    const tasks = JSON.parse(await text(artifacts, plan.tasksKey)) as { slices: number; objects: unknown[] }[];
+    const tasks = JSON.parse(await text(artifacts, batchKeys('fanout').preparePlan)) as {
+      slices: number;
+      objects: unknown[];
+    }[];
     expect(tasks.map((t) => [t.slices, t.objects.length])).toEqual([
       [3, 4],
       [3, 4],

@@ -72,15 +72,21 @@ describeWithServers(
       expect(res.error).toBeUndefined();
       expect(res.path).toEqual(SUCCESS_PATH);
 
-      const tasks = JSON.parse(
-        await p.text(`s3://${p.artifactsBucket}/${batchKeys(RUN).prepareTasks}`),
-      ) as PrepareTask[];
-      expect(tasks.map((t) => [t.slice, t.slices, t.objects.length])).toEqual([
+      const tasks = JSON.parse(await p.text(`s3://${p.artifactsBucket}/${batchKeys(RUN).prepareTasks}`)) as {
+        task: number;
+        slice: number;
+        slices: number;
+        objects: number;
+      }[];
+      // The Map's items are small (counts only); each task's objects are in prepare-plan.json.
+      expect(tasks.map((t) => [t.slice, t.slices, t.objects])).toEqual([
         [0, 3, 3],
         [1, 3, 3],
         [2, 3, 3],
         [0, 1, 1],
       ]);
+      const plan = JSON.parse(await p.text(`s3://${p.artifactsBucket}/${batchKeys(RUN).preparePlan}`)) as PrepareTask[];
+      expect(plan[1]!.objects.map((o) => o.key.slice(-5))).toEqual(['a.csv', 'b.csv', 'c.csv']);
       // Each task left its partial result, and the Map's ResultWriter its results.
       const listed = async (prefix: string) =>
         ((await p.s3.send(new ListObjectsV2Command({ Bucket: p.artifactsBucket, Prefix: prefix }))).Contents ?? []).map(
