@@ -119,7 +119,9 @@ export async function measurePrepare(env: BenchEnv, s3: S3Client, bucket: string
     const oneTaskMs = nowMs() - t;
     const runId = `b6-fan-${tag}`;
     const budget =
-      shape === '4 days, packed' ? objects[0]!.size : Math.ceil(objects.reduce((n, o) => n + o.size, 0) / 4);
+      shape === '4 days, packed'
+        ? Math.max(...objects.map((o) => o.size))
+        : Math.ceil(objects.reduce((n, o) => n + o.size, 0) / 4);
     t = nowMs();
     const work = { count: objects.length, truncated: false, objects };
     const plan = await planPrepare({

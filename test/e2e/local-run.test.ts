@@ -201,7 +201,7 @@ describeWithServers('npm run local (e2e)', { moto: true, redis: true, xgboost: t
     expect(outsOf(rolledBack)).toHaveLength(await partsOf(rolledBack));
     let rows = 0;
     for (const key of outs) {
-      expect(key).toMatch(/^results\/model_version=1\/run=batch-[^/]+\/part-\d+\.csv\.out$/);
+      expect(key).toMatch(/^results\/model_version=1\/run=batch-[^/]+\/part-\d+(-\d+)?\.csv\.out$/);
       const body = await (
         await clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
       ).Body!.transformToString();

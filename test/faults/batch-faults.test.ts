@@ -430,7 +430,8 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
     const gh = Object.entries(all).filter(([k]) => k.startsWith('score:G') || k.startsWith('score:H'));
     expect(gh).toHaveLength(60);
     expect(gh.every(([, v]) => stampOf(v).runId === 'batch-12-clean')).toBe(true);
-  });
+    // Three whole runs, each with its prepare fan-out (a Map of PrepareSlice): more than the default 60 s under load.
+  }, 180_000);
 
   it('a late older partition after a newer one is scored (ledger SCORED) but the newer scores are kept', async () => {
     await p.arrive('inference/dt=2026-11-10/n.csv', snapshot('inference', '2026-11-10', ids('L', 20)));
