@@ -8,15 +8,17 @@
  * and with continuation (a truncated run starts the next, up to `batch.maxRunsPerChain`), for the configured defaults
  * and run durations of 10 / 30 / 60 minutes: computed from the configuration, not measured.
  *
- * Training prepare (bench/b6-training-prepare.ts): PrepareTrainingData as one invocation and fanned out, per million
- * rows, in the same run. The inference prepare and load times with the fan-out, bytes per entity and the loader ratio
- * are measured elsewhere (the README's Benchmarks section says where).
+ * Then the prepare times per million rows, side by side in the same run: batch inference, one task vs the prepare
+ * fan-out (bench/b6-prepare.ts), and PrepareTrainingData as one invocation vs fanned out
+ * (bench/b6-training-prepare.ts). Load times, bytes per entity and the loader ratio are B1 and B6S (the README's
+ * Benchmarks section says what is where).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { BatchConfigSchema } from '../lib/config';
 import { extractDefinition } from '../local/runtime/inventory';
 import { synthesizeApp } from '../local/runtime/synth';
 import { createBucket } from '../test/support/aws';
+import { measurePrepare } from './b6-prepare';
 import { runTrainingPrepareBench } from './b6-training-prepare';
 import { type BenchEnv, type BenchResult, int, ratio } from './lib';
 import { measureStateSize, STATE_LIMIT_BYTES, type StateSizeResult } from './state-size';
@@ -47,6 +49,7 @@ export async function runB6(env: BenchEnv, s3: S3Client): Promise<BenchResult> {
   const inlineBase = first.inlineDesignBytes - inlinePerPart * first.parts;
   const inlineMaxParts = Math.floor((STATE_LIMIT_BYTES - inlineBase) / inlinePerPart);
   const trainingPrepare = await runTrainingPrepareBench(env, s3);
+  const prepare = await measurePrepare(env, s3, bucket);
   return {
     id: 'B6',
     title: 'Scale: execution state per run (BatchInference, synthesized definition, local runtime)',
@@ -71,11 +74,13 @@ export async function runB6(env: BenchEnv, s3: S3Client): Promise<BenchResult> {
       },
       continuationTable(),
       ...trainingPrepare.tables,
+      ...prepare,
     ],
     notes: [
       'Each part: 100 000 rows, 5 segment values in its load result; a tenth as many quarantined objects as parts.',
       'Objects per day: computed from lib/config.ts defaults for one scheduled trigger a day (the default cron); continuation runs back to back within the chain, so a day holds min(maxRunsPerChain, 1 440 / run minutes) runs.',
       "Training prepare: the fan-out phases run one after another in this process (moto S3); its wall time in AWS is modelled as plan + each Map's makespan (tasks longest first on training.prepareConcurrency slots) + spec + finish. Lambda start-up and Step Functions overhead (about 1 s a state, a few s a Map run) are not included.",
+      'Prepare: moto_server S3 on this machine, tasks timed one after another in this process (a Lambda per task on AWS); makespan = plan + tasks scheduled on prepareConcurrency workers + reducer. Slices of one day each parse every byte of the day.',
       'Task states are stand-ins with the real output shapes (bench/state-size.ts); the Distributed Map runs in the local emulation (local/runtime/distributed-map.ts) and FinalizeScores reads every part result back from S3.',
     ],
     data: { results, inlinePerPart, newPerPart, inlineMaxParts, trainingPrepare: trainingPrepare.data },

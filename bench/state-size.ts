@@ -146,6 +146,18 @@ export async function measureStateSize(p: {
       objectsUri: await putJson(p.s3, p.bucket, batchKeys(runId).objects, objects),
     }),
     [S.ResolveModel]: async () => model,
+    // One prepare task per 10 objects (the PrepareTasks Map's items are in S3; its result is discarded).
+    [S.PlanPrepare]: async () => {
+      const tasks = Math.ceil(objects.length / 10);
+      const items = Array.from({ length: tasks }, (_, task) => ({ task, slice: 0, slices: 1 }));
+      const tasksKey = batchKeys(runId).prepareTasks;
+      await putJson(p.s3, p.bucket, tasksKey, items);
+      return { bucket: p.bucket, tasksKey, tasks };
+    },
+    [S.PrepareSlice]: async (input) => {
+      const task = (input as { task: number }).task;
+      return { task, partialKey: batchKeys(runId).preparePartial(task), rowsIn: 0, rowsValid: 0, parts: 0 };
+    },
     [S.PrepareInferenceData]: async () => {
       await putJson(p.s3, p.bucket, batchKeys(runId).parts, {
         runId,

@@ -23,6 +23,10 @@ import { ValidationError } from './errors';
  *   quarantine/<runId>/<original key>                    rejected rows with the reason per row
  *   batch/<runId>/input/part-NNNNN.csv, manifest.json, parts.json, objects.json   transform input of a run
  *   batch/<runId>/load-items.json                        the LoadScores Distributed Map's items (one per part)
+ *   batch/<runId>/prepare-tasks.json                     the PrepareTasks Distributed Map's items (one per task)
+ *   batch/<runId>/prepare-plan.json                      every task's objects (each PrepareSlice reads its own)
+ *   batch/<runId>/prepare/task-NNNNN.json                one prepare task's partial result (the reducer reads them)
+ *   batch/prepare-results/<map run id>/…                 PrepareTasks' per-task results (ResultWriter)
  *   batch/load-results/<map run id>/{manifest,SUCCEEDED_n,FAILED_n}.json   LoadScores' per-part results (ResultWriter)
  *   results/model_version=<N>/run=<runId>/<part>.out     transform output (Glue table)
  */
@@ -170,7 +174,27 @@ export const batchKeys = (runId: string) => ({
   objects: `${BATCH_PREFIX}${runId}/objects.json`,
   /** JSON array of `{ part, asOf, rows }`: what the LoadScores Distributed Map reads (ItemReader). */
   loadItems: `${BATCH_PREFIX}${runId}/load-items.json`,
+  /**
+   * JSON array of `{ task, slice, slices, objects, bytes }`, one per prepare task: what the PrepareTasks Distributed
+   * Map reads (ItemReader). Constant per item (no object list), so a day of thousands of objects stays far below the
+   * 256 KB an item may hold.
+   */
+  prepareTasks: `${BATCH_PREFIX}${runId}/prepare-tasks.json`,
+  /** JSON array of the prepare tasks with their objects (PlanPrepare writes it; each PrepareSlice reads its task). */
+  preparePlan: `${BATCH_PREFIX}${runId}/prepare-plan.json`,
+  /** Partial result of prepare task `task` (0-based): what PrepareSlice hands to the reducer. */
+  preparePartial: (task: number) => `${BATCH_PREFIX}${runId}/prepare/task-${String(task).padStart(5, '0')}.json`,
 });
+
+/** Where the PrepareTasks Distributed Map writes its per-task results (ResultWriter), as {@link LOAD_RESULTS_PREFIX}. */
+export const PREPARE_RESULTS_PREFIX = `${BATCH_PREFIX}prepare-results/`;
+
+/**
+ * `quarantine/<runId>/<original key>.slice-<i>-of-<n>.csv`: the rejected rows of one entity-hash slice of a source
+ * object (a day split across prepare tasks, each writing the rows it owns); 0-based slice, n slices.
+ */
+export const quarantineSliceKey = (runId: string, sourceKey: string, slice: number, slices: number): string =>
+  `${quarantineKey(runId, sourceKey)}.slice-${slice}-of-${slices}.csv`;
 
 /**
  * Where the LoadScores Distributed Map writes its per-part results (ResultWriter). Step Functions adds
@@ -189,5 +213,12 @@ export const resultsPrefix = (modelVersion: number | string, runId: string): str
 /** The IAM resource or `s3:prefix` pattern matching every key under `prefix` (`training/` → `training/*`). */
 export const keysUnder = (prefix: string): string => `${prefix}*`;
 
-/** File name of part `n` (1-based), e.g. `part-00001.csv`; the transform writes `<part>.out` next to the results. */
-export const partName = (n: number): string => `part-${String(n).padStart(5, '0')}.csv`;
+/**
+ * File name of part `n` (1-based), e.g. `part-00001.csv`; the transform writes `<part>.out` next to the results. With
+ * `task` (a prepare task, 0-based) the name is unique in a run whose tasks write parts in parallel, and sorts by task
+ * then n: `part-00003-00001.csv`.
+ */
+export const partName = (n: number, task?: number): string =>
+  task === undefined
+    ? `part-${String(n).padStart(5, '0')}.csv`
+    : `part-${String(task).padStart(5, '0')}-${String(n).padStart(5, '0')}.csv`;

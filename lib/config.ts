@@ -207,6 +207,17 @@ export const BatchConfigSchema = z
      * own. Unset: a quarter of `targetRowsPerPart`.
      */
     coalesceRows: z.number().int().min(0).max(20_000_000).optional(),
+    /**
+     * Bytes of feature objects one prepare task (PrepareSlice) validates and encodes: whole small days are packed up
+     * to it, a bigger day is split into entity-hash slices of about this size. The default keeps a task near 3.5
+     * minutes of its 15 at ~2.4 MB/s (~40 k rows/s of 61-byte rows in a 2 GB Lambda).
+     */
+    prepareBytesPerTask: positiveInt
+      .min(1024 ** 2)
+      .max(4 * 1024 ** 3)
+      .default(512 * 1024 ** 2),
+    /** Prepare tasks run in parallel by the PrepareTasks Distributed Map. */
+    prepareConcurrency: positiveInt.max(1000).default(10),
     /** When the ledger is reconciled with the features bucket (catches missed arrival events). */
     reconcileSchedule: scheduleExpression.default('rate(6 hours)'),
     /**

@@ -88,6 +88,40 @@ export const ResolvedModelSchema = z.object({
 });
 export type ResolvedModel = z.infer<typeof ResolvedModelSchema>;
 
+/** PlanPrepare's result (`$.plan`): where the prepare tasks are (the PrepareTasks Distributed Map's ItemReader). */
+export const PreparePlanSchema = z.object({
+  /** Artifacts bucket. */
+  bucket: z.string().min(3),
+  /** `batch/<runId>/prepare-tasks.json`: a JSON array, one item per prepare task. */
+  tasksKey: z.string().min(1),
+  tasks: z.number().int().positive(),
+});
+export type PreparePlan = z.infer<typeof PreparePlanSchema>;
+
+/** One item of `prepare-tasks.json` as the PrepareTasks Map's ItemSelector reads it (the rest is read by the task). */
+export const PrepareTaskItemSchema = z.object({
+  /** 0-based task index. */
+  task: z.number().int().nonnegative(),
+});
+
+/** PrepareSlice's input (the PrepareTasks Map's ItemSelector): the run, the task and the model's spec. */
+export const PrepareSliceInputSchema = z.object({
+  runId: RunIdSchema,
+  task: z.number().int().nonnegative(),
+  preprocessingUri: z.string().regex(/^s3:\/\/.+/),
+});
+export type PrepareSliceInput = z.infer<typeof PrepareSliceInputSchema>;
+
+/** PrepareSlice's result: constant in size (the partial result is in S3 at `partialKey`). */
+export const PrepareSliceResultSchema = z.object({
+  task: z.number().int().nonnegative(),
+  partialKey: z.string().min(1),
+  rowsIn: z.number().int().nonnegative(),
+  rowsValid: z.number().int().nonnegative(),
+  parts: z.number().int().nonnegative(),
+});
+export type PrepareSliceResult = z.infer<typeof PrepareSliceResultSchema>;
+
 /** One transform input part: one item of `batch/<runId>/load-items.json`, which the LoadScores Distributed Map reads. */
 export const PreparedPartSchema = z.object({
   /** File name of the part, e.g. `part-00001.csv`. */

@@ -38,10 +38,12 @@ export class QuarantineWriter {
     readonly runId: string,
     readonly sourceKey: string,
     private readonly partBytes?: number,
+    /** Where the rows go. @default - quarantineKey(runId, sourceKey) */
+    private readonly keyOverride?: string,
   ) {}
 
   get key(): string {
-    return quarantineKey(this.runId, this.sourceKey);
+    return this.keyOverride ?? quarantineKey(this.runId, this.sourceKey);
   }
 
   get uri(): string {

@@ -82,8 +82,15 @@ export interface ValidationReport {
   files: FileReport[];
 }
 
+/** What a {@link ViolationLog} holds, as JSON (a prepare task's share, merged by the reducer). */
+export interface ViolationSummary {
+  countsByRule: Partial<Record<Rule, number>>;
+  listed: Violation[];
+  notListed: number;
+}
+
 /** Collects violations over a whole run: counts every one, keeps the first `max`. */
-export class ViolationLog {
+export class ViolationLog implements ViolationSummary {
   readonly countsByRule: Partial<Record<Rule, number>> = {};
   readonly listed: Violation[] = [];
   notListed = 0;
@@ -93,6 +100,16 @@ export class ViolationLog {
     this.countsByRule[v.rule] = (this.countsByRule[v.rule] ?? 0) + 1;
     if (this.listed.length < this.max) this.listed.push(v);
     else this.notListed += 1;
+  }
+
+  /** Append another log's violations as if they had been added after this log's (counts add, the first `max` kept). */
+  absorb(other: ViolationSummary): void {
+    for (const [rule, n] of Object.entries(other.countsByRule) as [Rule, number][]) {
+      this.countsByRule[rule] = (this.countsByRule[rule] ?? 0) + n;
+    }
+    const room = Math.max(0, this.max - this.listed.length);
+    this.listed.push(...other.listed.slice(0, room));
+    this.notListed += other.notListed + Math.max(0, other.listed.length - room);
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { FeatureContract, FeatureSpec } from './contract';
 import { type CsvEvent, type CsvRecordEvent, readCsv } from './csv';
-import { EntityIdSet } from './id-set';
+import { EntityIdSet, hash64 } from './id-set';
 import { type FileReport, type FileRule, type ValidationMode, type Violation, ViolationLog } from './validation-report';
 import { isIsoDate, NUM_RE, parseFeatureValue, type ValueProblem } from './value-syntax';
 
@@ -53,6 +53,23 @@ export interface DayEntities {
 
 export type RowOutcome = { ok: true; row: ParsedRow } | { ok: false; rejected: RejectedRow };
 
+/**
+ * One of `count` entity-hash slices of a file: the validator keeps only the data rows the slice owns (the others are
+ * skipped, neither counted nor validated), so `count` validators over the same bytes partition its rows. A row with a
+ * non-empty entity id in the header's width is owned by `hash64(id) mod count` — every copy of an entity, in this
+ * file and in the other files of its day, lands in the same slice, so the duplicate rules stay exact; any other data
+ * line (ragged, unparseable, empty id) by its line number mod `count`. The header is read by every slice.
+ */
+export interface RowSlice {
+  readonly index: number;
+  readonly count: number;
+}
+
+/** The slice (0-based) that owns an entity id among `count` slices. */
+export function entitySlice(entityId: string, count: number): number {
+  return hash64(entityId)[1] % count;
+}
+
 const MAX_VALUE_CHARS = 200;
 const truncate = (v: string) => (v.length > MAX_VALUE_CHARS ? `${v.slice(0, MAX_VALUE_CHARS)}…` : v);
 
@@ -73,6 +90,8 @@ export class FileValidator {
   private readonly entityRe: RegExp;
   private readonly features: FeatureSpec[];
   private readonly categorySets: (Set<string> | undefined)[];
+  /** Data lines owned by other slices (skipped). */
+  private skipped = 0;
 
   constructor(
     private readonly contract: FeatureContract,
@@ -82,6 +101,7 @@ export class FileValidator {
     /** When set, every row's as_of must equal it (inference: the `dt=` of the object key). */
     private readonly expectedAsOf?: string,
     private readonly day?: DayEntities,
+    private readonly slice?: RowSlice,
   ) {
     this.dayTag = day ? day.files.push(file) - 1 : -1;
     this.report = {
@@ -128,6 +148,10 @@ export class FileValidator {
    * else the row's outcome. Rows are counted in `report` either way.
    */
   accept(ev: CsvEvent): RowOutcome | null {
+    if (this.slice && this.slice.count > 1 && this.headerOk && !this.owns(ev)) {
+      this.skipped += 1;
+      return null;
+    }
     if (ev.kind !== 'record') {
       if (!this.headerOk) {
         if (this.report.status === 'ok') {
@@ -161,11 +185,23 @@ export class FileValidator {
     return this.validate(ev);
   }
 
+  /** Whether this validator's slice owns a data line (see {@link RowSlice}). */
+  private owns(ev: CsvEvent): boolean {
+    const { index, count } = this.slice!;
+    if (ev.kind === 'record' && ev.fields.length === this.width) {
+      const id = ev.fields[this.entityIdx]!;
+      if (id !== '') return entitySlice(id, count) === index;
+    }
+    return ev.line % count === index;
+  }
+
   /** Call after the last event: flags a file without header or without data rows. */
   finish(): FileReport {
     if (this.report.status === 'ok') {
       if (!this.headerOk) this.failFile('empty_file', 'the file is empty (no header row)');
-      else if (this.report.rowsIn === 0) this.failFile('empty_file', 'the file has a header but no data rows');
+      else if (this.report.rowsIn + this.skipped === 0) {
+        this.failFile('empty_file', 'the file has a header but no data rows');
+      }
     }
     return this.report;
   }
@@ -332,6 +368,8 @@ export interface ValidateStreamOptions {
   maxLineBytes?: number;
   /** Run-level duplicate check across the files of one as-of day. */
   day?: DayEntities;
+  /** Validate only the rows of one entity-hash slice (a day split across prepare tasks). @default - every row */
+  slice?: RowSlice;
   /** Called with the header once it is read (even a failing one). */
   onHeader?: (header: readonly string[]) => void;
   /** Called per valid row; may return a promise (awaited only then, so synchronous consumers stay cheap). */
@@ -346,7 +384,15 @@ export async function validateCsvStream(
   options: ValidateStreamOptions,
 ): Promise<FileReport> {
   const log = options.log ?? new ViolationLog(100);
-  const v = new FileValidator(options.contract, options.mode, options.file, log, options.expectedAsOf, options.day);
+  const v = new FileValidator(
+    options.contract,
+    options.mode,
+    options.file,
+    log,
+    options.expectedAsOf,
+    options.day,
+    options.slice,
+  );
   let headerSeen = false;
   for await (const ev of readCsv(body, options.file, { maxLineBytes: options.maxLineBytes })) {
     const out = v.accept(ev);

@@ -31,6 +31,11 @@ export interface BatchFunctions {
   readonly releaseLock: ProjectFunction;
   readonly findUnscored: ProjectFunction;
   readonly resolveModel: ProjectFunction;
+  /** PlanPrepare: the run's objects into prepare tasks. */
+  readonly planPrepare: ProjectFunction;
+  /** PrepareSlice: one prepare task (an item of the PrepareTasks Distributed Map). */
+  readonly prepareSlice: ProjectFunction;
+  /** PrepareInferenceData: the reducer of the prepare tasks. */
   readonly prepareInferenceData: ProjectFunction;
   readonly commitLedger: ProjectFunction;
   readonly notify: ProjectFunction;
@@ -92,20 +97,36 @@ export function createBatchFunctions(
       MODEL_PACKAGE_GROUP_NAME: props.modelPackageGroupName,
       SAGEMAKER_ROLE_ARN: props.sageMakerRole.roleArn,
     }),
-    prepareInferenceData: fn(
-      'PrepareInferenceDataFunction',
-      'prepare-inference-data',
-      'BatchInference: validate, quarantine and encode feature objects into transform input',
+    planPrepare: fn(
+      'PlanPrepareFunction',
+      'plan-prepare',
+      "BatchInference: split the run's feature objects into prepare tasks",
+      { PREPARE_BYTES_PER_TASK: String(config.batch.prepareBytesPerTask) },
+      { timeout: Duration.minutes(5) },
+    ),
+    prepareSlice: fn(
+      'PrepareSliceFunction',
+      'prepare-slice',
+      'BatchInference: validate, quarantine and encode one prepare task into transform input parts',
       {
         SEGMENT_FEATURE: config.cache.segmentFeature,
-        MAX_INVALID_ROW_RATIO: String(config.validation.maxInvalidRowRatio),
         MAX_REPORTED_VIOLATIONS: String(config.validation.maxReportedViolations),
         TARGET_ROWS_PER_PART: String(config.batch.targetRowsPerPart),
         COALESCE_ROWS: String(config.batch.coalesceRows ?? Math.floor(config.batch.targetRowsPerPart / 4)),
+      },
+      { timeout: Duration.minutes(15), memorySize: 2048 },
+    ),
+    prepareInferenceData: fn(
+      'PrepareInferenceDataFunction',
+      'prepare-inference-data',
+      'BatchInference: merge the prepare tasks into the manifest, part lists and reports',
+      {
+        MAX_INVALID_ROW_RATIO: String(config.validation.maxInvalidRowRatio),
+        MAX_REPORTED_VIOLATIONS: String(config.validation.maxReportedViolations),
         DRIFT_PSI_THRESHOLD: String(config.monitoring.driftPsiThreshold),
         FAIL_ON_DRIFT: String(config.monitoring.failOnDrift),
       },
-      { timeout: Duration.minutes(15), memorySize: 2048 },
+      { timeout: Duration.minutes(15), memorySize: 1024 },
     ),
     commitLedger: fn(
       'CommitLedgerFunction',
@@ -138,10 +159,18 @@ export function grantBatchFunctions(f: BatchFunctions, props: BatchAccessProps, 
 
   f.findUnscored.grantObjects(artifactsBucket, BATCH_PREFIX, 'write', { key });
   f.commitLedger.grantObjects(artifactsBucket, BATCH_PREFIX, 'read', { key });
+  // PlanPrepare: reads the work's object list and writes the tasks (batch/), sizes objects by HeadObject (inference/).
+  f.planPrepare.grantObjects(artifactsBucket, BATCH_PREFIX, 'readwrite', { key });
+  f.planPrepare.grantObjects(featuresBucket, INFERENCE_PREFIX, 'read', { key });
+  // PrepareSlice: reads its task and the objects, the model's spec (training/); writes parts and its partial
+  // (batch/) and quarantined rows and objects (quarantine/).
+  f.prepareSlice.grantObjects(artifactsBucket, BATCH_PREFIX, 'readwrite', { key });
+  f.prepareSlice.grantObjects(featuresBucket, INFERENCE_PREFIX, 'read', { key });
+  f.prepareSlice.grantObjects(artifactsBucket, TRAINING_PREFIX, 'read', { key });
+  f.prepareSlice.grantObjects(artifactsBucket, QUARANTINE_PREFIX, 'write', { key });
+  // The reducer: reads the partials and writes the manifest and part lists (batch/), reads the spec, writes reports.
   f.prepareInferenceData.grantObjects(artifactsBucket, BATCH_PREFIX, 'readwrite', { key });
-  f.prepareInferenceData.grantObjects(featuresBucket, INFERENCE_PREFIX, 'read', { key });
   f.prepareInferenceData.grantObjects(artifactsBucket, TRAINING_PREFIX, 'read', { key });
-  f.prepareInferenceData.grantObjects(artifactsBucket, QUARANTINE_PREFIX, 'write', { key });
   f.prepareInferenceData.grantObjects(artifactsBucket, REPORTS_PREFIX, 'write', { key });
 
   f.notify.addToRolePolicy(

@@ -1,6 +1,6 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -10,17 +10,17 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
-import { BATCH_PREFIX, keysUnder, LOAD_RESULTS_PREFIX } from '../../contracts/s3-layout';
+import { LOAD_RESULTS_PREFIX, PREPARE_RESULTS_PREFIX } from '../../contracts/s3-layout';
 import {
   LockResultSchema,
   PreparedDataSchema,
   PreparedPartSchema,
+  PreparePlanSchema,
   ResolvedModelSchema,
   WorkSchema,
 } from '../../contracts/states/batch';
 import { BatchState } from '../../contracts/states/names';
 import type { AppConfig } from '../config';
-import { acknowledge, iam5ResourceId } from '../nag';
 import { physicalNames } from '../physical-names';
 import {
   type BatchFunctions,
@@ -28,9 +28,9 @@ import {
   createBatchFunctions,
   grantBatchFunctions,
 } from './batch-inference-functions';
+import { grantDistributedMaps, PrescopedJsonItemReader, PrescopedResultWriter } from './batch-map-access';
 import { jsonPathsOf } from './json-path';
 import { SageMakerTransformJob, transformTimeoutSeconds } from './tasks/transform-job';
-import { acknowledgeWildcards } from './wildcards';
 import { executionRef, Workflow, WorkflowRetry } from './workflow';
 
 export { TRANSFORM_DATA_PROCESSING, transformTimeoutSeconds } from './tasks/transform-job';
@@ -40,6 +40,7 @@ const $ = jsonPathsOf({
   run: LockResultSchema,
   work: WorkSchema,
   model: ResolvedModelSchema,
+  plan: PreparePlanSchema,
   data: PreparedDataSchema,
 });
 /** JSONPaths into one item of `LoadScores` (a transform input part). */
@@ -92,7 +93,8 @@ export interface BatchInferenceWorkflowProps {
  * The BatchInference state machine (JSONPath) and its Lambda functions:
  *
  * `AcquireLock → LockAcquired? (no → AlreadyRunning) → FindUnscored → HasWork? (no → ReleaseLockNoWork →
- * NothingToScore) → ResolveModel → PrepareInferenceData → HasRows? (no → CommitLedger) → Transform → LoadScores
+ * NothingToScore) → ResolveModel → PlanPrepare → PrepareTasks (Distributed Map → PrepareSlice) → PrepareInferenceData
+ * (the reducer) → HasRows? (no → CommitLedger) → Transform → LoadScores
  * (Map → LoadPart) → FinalizeScores → CommitLedger → ReleaseLock → MoreWork? (truncated → StartContinuation: a new
  * execution takes the rest of the backlog) → Notify`; an error in any step from AcquireLock to
  * CommitLedger → `RecordFailure → ReleaseLockAfterFailure → Alert → Fail` (the ledger is untouched, so the next run
@@ -151,60 +153,7 @@ export class BatchInferenceWorkflow extends Workflow<BatchWorkflowEnvironment> {
     this.stateMachine = stateMachine;
     this.logGroup = logGroup;
     transform.grantRun(stateMachine);
-    this.grantLoadScoresMap(stateMachine, props);
-  }
-
-  /**
-   * What the LoadScores Distributed Map itself does as the state machine's role: read `load-items.json`
-   * (ItemReader, under `batch/`), write the results (ResultWriter, under `batch/load-results/`), both SSE-KMS with
-   * the data key; and start/describe/stop its child executions (the policy CDK adds, acknowledged here).
-   */
-  private grantLoadScoresMap(stateMachine: sfn.StateMachine, props: BatchInferenceWorkflowProps): void {
-    const items = props.artifactsBucket.arnForObjects(keysUnder(BATCH_PREFIX));
-    const results = props.artifactsBucket.arnForObjects(keysUnder(LOAD_RESULTS_PREFIX));
-    stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [items] }));
-    stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
-        resources: [results],
-      }),
-    );
-    stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        resources: [props.encryptionKey.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } },
-      }),
-    );
-    acknowledgeWildcards(
-      stateMachine.role,
-      'The LoadScores Distributed Map reads its items (batch/<runId>/load-items.json) and writes its results under ' +
-        'batch/load-results/<map run id>/: run ids and map run ids are known only at run time.',
-      items,
-      results,
-    );
-    const policy = stateMachine.node.tryFindChild('DistributedMapPolicy') as iam.Policy | undefined;
-    if (!policy) return;
-    policy.node.addValidation({
-      validate: () => {
-        const doc = Stack.of(policy).resolve(policy.document.toJSON()) as { Statement?: { Resource?: unknown }[] };
-        const resources = (doc.Statement ?? []).flatMap((st) =>
-          Array.isArray(st.Resource) ? st.Resource : [st.Resource],
-        );
-        acknowledge(
-          policy,
-          ...resources
-            .filter((r) => JSON.stringify(r).includes(':execution:'))
-            .map((r) => ({
-              id: iam5ResourceId(policy, r as string),
-              reason:
-                'Distributed Map child executions of this state machine (execution:<machine>/LoadScores:<id>) are ' +
-                'named by Step Functions at run time; the grant is limited to this state machine.',
-            })),
-        );
-        return [];
-      },
-    });
+    grantDistributedMaps(this, stateMachine, props);
   }
 
   /** The states from AcquireLock to Notify; every step up to CommitLedger is caught into the failure path. */
@@ -238,10 +187,18 @@ export class BatchInferenceWorkflow extends Workflow<BatchWorkflowEnvironment> {
       retries: [WorkflowRetry.taskFailed],
     });
     const resolve = step(S.ResolveModel, f.resolveModel, { runId, namePrefix }, $('model'));
+    const plan = step(S.PlanPrepare, f.planPrepare, { runId, work: sfn.JsonPath.objectAt($('work')) }, $('plan'));
+    const prepareTasks = this.prepareTasks(props, recordFailure);
     const prep = step(
       S.PrepareInferenceData,
       f.prepareInferenceData,
-      { runId, namePrefix, work: sfn.JsonPath.objectAt($('work')), model: sfn.JsonPath.objectAt($('model')) },
+      {
+        runId,
+        namePrefix,
+        work: sfn.JsonPath.objectAt($('work')),
+        model: sfn.JsonPath.objectAt($('model')),
+        plan: sfn.JsonPath.objectAt($('plan')),
+      },
       $('data'),
     );
     const transform = this.catchInto(this.transformState(props), recordFailure);
@@ -257,6 +214,8 @@ export class BatchInferenceWorkflow extends Workflow<BatchWorkflowEnvironment> {
               .when(
                 sfn.Condition.numberGreaterThan($('work', 'count'), 0),
                 resolve
+                  .next(plan)
+                  .next(prepareTasks)
                   .next(prep)
                   .next(
                     new sfn.Choice(this, S.HasRows, { stateName: S.HasRows })
@@ -273,6 +232,40 @@ export class BatchInferenceWorkflow extends Workflow<BatchWorkflowEnvironment> {
         .otherwise(new sfn.Succeed(this, S.AlreadyRunning, { stateName: S.AlreadyRunning })),
     );
     return { definition, transform };
+  }
+
+  /**
+   * PrepareTasks: a Distributed Map over PlanPrepare's tasks (`prepare-tasks.json`, ItemReader), one PrepareSlice per
+   * task, per-task results to S3 (ResultWriter under `batch/prepare-results/`; the reducer reads the partial results
+   * at their own keys). Tolerates no failure: a run is prepared whole or not at all. Its result is discarded, so the
+   * state stays constant in tasks. Built as LoadScores is (see scoreLoading).
+   */
+  private prepareTasks(props: BatchInferenceWorkflowProps, recordFailure: sfn.IChainable): sfn.DistributedMap {
+    const S = BatchState;
+    const mapScope = new Construct(this, 'PrepareTasksMap');
+    mapScope.node.setContext(cxapi.STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2, true);
+    const bucketNamePath = sfn.JsonPath.stringAt($('plan', 'bucket'));
+    const map = this.catchInto(
+      new sfn.DistributedMap(mapScope, S.PrepareTasks, {
+        stateName: S.PrepareTasks,
+        itemReader: new PrescopedJsonItemReader({ bucketNamePath, key: sfn.JsonPath.stringAt($('plan', 'tasksKey')) }),
+        resultWriterV2: new PrescopedResultWriter({ bucketNamePath, prefix: PREPARE_RESULTS_PREFIX }),
+        maxConcurrency: props.config.batch.prepareConcurrency,
+        toleratedFailurePercentage: 0,
+        label: 'PrepareTasks',
+        itemSelector: {
+          runId: sfn.JsonPath.stringAt($('run', 'runId')),
+          task: sfn.JsonPath.numberAt('$$.Map.Item.Value.task'),
+          preprocessingUri: sfn.JsonPath.stringAt($('model', 'preprocessingUri')),
+        },
+        resultPath: sfn.JsonPath.DISCARD,
+      }),
+      recordFailure,
+    );
+    map.itemProcessor(
+      this.invoke(S.PrepareSlice, this.functions.prepareSlice, { retries: [WorkflowRetry.dependency] }),
+    );
+    return map;
   }
 
   /** `RecordFailure → ReleaseLockAfterFailure → Alert (Notify with kind "failure") → Fail`; returns RecordFailure. */
@@ -332,7 +325,7 @@ export class BatchInferenceWorkflow extends Workflow<BatchWorkflowEnvironment> {
     // neither grows the execution's state (256 KB) and each part's events are in its own child execution's history
     // (an inline Map's iterations share the parent's 25 000 events).
     // The bucket is given by path, and the reader and writer add no statements of their own (given a path, CDK would
-    // grant their S3 actions on `*`): grantLoadScoresMap grants exactly the two prefixes. ResultWriterV2 is the writer that accepts a bucket path; its feature flag is
+    // grant their S3 actions on `*`): grantDistributedMaps grants exactly the two prefixes. ResultWriterV2 is the writer that accepts a bucket path; its feature flag is
     // set on a scope of its own so it changes nothing else of the app.
     const mapScope = new Construct(this, 'LoadScoresMap');
     mapScope.node.setContext(cxapi.STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2, true);
@@ -457,19 +450,5 @@ export class BatchInferenceWorkflow extends Workflow<BatchWorkflowEnvironment> {
           .otherwise(notify),
       );
     return commit;
-  }
-}
-
-/** An S3 JSON item reader whose S3 access the workflow grants itself, on the exact prefix (grantLoadScoresMap). */
-class PrescopedJsonItemReader extends sfn.S3JsonItemReader {
-  override providePolicyStatements(): iam.PolicyStatement[] {
-    return [];
-  }
-}
-
-/** A result writer whose S3 access the workflow grants itself, on the exact prefix (grantLoadScoresMap). */
-class PrescopedResultWriter extends sfn.ResultWriterV2 {
-  override providePolicyStatements(): iam.PolicyStatement[] {
-    return [];
   }
 }

@@ -210,17 +210,17 @@ export const JUSTIFICATIONS: readonly Justification[] = [
   {
     role: 'Workflow/StateMachine/Role',
     action: 'states:StartExecution',
-    why: 'the LoadScores Distributed Map starts one child execution per part of this state machine; StartContinuation starts the next execution of this machine for a truncated backlog (the proof run has no backlog beyond batch.maxObjectsPerRun; test/faults/continuation.test.ts runs it)',
+    why: 'the LoadScores and PrepareTasks Distributed Maps start one child execution per part / prepare task of this state machine; StartContinuation starts the next execution of this machine for a truncated backlog (the proof run has no backlog beyond batch.maxObjectsPerRun; test/faults/continuation.test.ts runs it)',
   },
   {
     role: 'Workflow/StateMachine/Role',
     action: 'states:DescribeExecution',
-    why: 'the LoadScores Distributed Map follows its child executions',
+    why: 'the LoadScores and PrepareTasks Distributed Maps follow their child executions',
   },
   {
     role: 'Workflow/StateMachine/Role',
     action: 'states:StopExecution',
-    why: 'the LoadScores Distributed Map stops its child executions when the map run fails or is aborted',
+    why: 'the LoadScores and PrepareTasks Distributed Maps stop their child executions when the map run fails or is aborted',
   },
   {
     role: 'Workflow/StateMachine/Role',
@@ -265,6 +265,18 @@ export const JUSTIFICATIONS: readonly Justification[] = [
     action: 's3:*',
     resource: `${ARTIFACTS}/training/prepare-results/*`,
     why: "the ResultWriter writes the map run's manifest and result files (multipart for large ones)",
+  },
+  {
+    role: 'Workflow/StateMachine/Role',
+    action: 's3:*',
+    resource: `${ARTIFACTS}/batch/prepare-results/*`,
+    why: "the PrepareTasks ResultWriter writes the map run's manifest and result files (multipart for large ones)",
+  },
+  {
+    role: 'Workflow/PlanPrepareFunctionRole',
+    action: 's3:GetObject',
+    resource: 'arn:aws:s3:::{FeaturesBucket}/inference/*',
+    why: 'HeadObject (authorized as s3:GetObject) sizes an object whose ledger item has no size; the proof run records every size on arrival',
   },
   {
     role: 'Workflow/ResolveModelFunctionRole',

@@ -40,17 +40,24 @@ describe('parseFunctionEnv', () => {
 
     const prepare = parseFunctionEnv('prepare-inference-data', {
       TABLE_NAME: 't',
-      FEATURES_BUCKET: 'f',
       ARTIFACTS_BUCKET: 'a',
-      SEGMENT_FEATURE: 'plan',
       MAX_INVALID_ROW_RATIO: '0.05',
       MAX_REPORTED_VIOLATIONS: '100',
       FAIL_ON_DRIFT: 'true',
     });
+    const slice = parseFunctionEnv('prepare-slice', {
+      FEATURES_BUCKET: 'f',
+      ARTIFACTS_BUCKET: 'a',
+      SEGMENT_FEATURE: 'plan',
+      MAX_REPORTED_VIOLATIONS: '100',
+    });
+    expect(slice).toMatchObject({ TARGET_ROWS_PER_PART: 1_000_000, COALESCE_ROWS: undefined });
+    expect(parseFunctionEnv('plan-prepare', { FEATURES_BUCKET: 'f', ARTIFACTS_BUCKET: 'a' })).toMatchObject({
+      PREPARE_BYTES_PER_TASK: 512 * 1024 ** 2,
+    });
     expect(prepare).toMatchObject({
       MAX_INVALID_ROW_RATIO: 0.05,
       MAX_REPORTED_VIOLATIONS: 100,
-      TARGET_ROWS_PER_PART: 1_000_000,
       DRIFT_PSI_THRESHOLD: 0.2,
       FAIL_ON_DRIFT: true,
       KMS_KEY_ARN: undefined,

@@ -4,6 +4,7 @@ import {
   batchKeys,
   INFERENCE_PREFIX,
   LOAD_RESULTS_PREFIX,
+  PREPARE_RESULTS_PREFIX,
   parseS3Uri,
   partitionDate,
   partitionOfPrefix,
@@ -12,6 +13,7 @@ import {
   QUARANTINE_PREFIX,
   quarantineKey,
   quarantinePrefix,
+  quarantineSliceKey,
   RESULTS_PREFIX,
   reportKeys,
   resultsPrefix,
@@ -75,20 +77,31 @@ describe('artifacts bucket', () => {
   });
 
   it('batch input and results of a run', () => {
-    expect(batchKeys('b-1')).toEqual({
+    const { preparePartial, ...keys } = batchKeys('b-1');
+    expect(keys).toEqual({
       prefix: `${BATCH_PREFIX}b-1/`,
       inputPrefix: 'batch/b-1/input/',
       manifest: 'batch/b-1/manifest.json',
       parts: 'batch/b-1/parts.json',
       objects: 'batch/b-1/objects.json',
       loadItems: 'batch/b-1/load-items.json',
+      prepareTasks: 'batch/b-1/prepare-tasks.json',
+      preparePlan: 'batch/b-1/prepare-plan.json',
     });
+    expect(preparePartial(12)).toBe('batch/b-1/prepare/task-00012.json');
+    // Both Distributed Maps' results sit under batch/, so the same lifecycle rule expires them.
+    expect(PREPARE_RESULTS_PREFIX.startsWith(BATCH_PREFIX)).toBe(true);
+    expect(quarantineSliceKey('b-1', 'inference/dt=2026-11-01/a.csv', 2, 3)).toBe(
+      'quarantine/b-1/inference/dt=2026-11-01/a.csv.slice-2-of-3.csv',
+    );
     // The LoadScores Distributed Map's results sit under batch/, so the same lifecycle rule expires them.
     expect(LOAD_RESULTS_PREFIX.startsWith(BATCH_PREFIX)).toBe(true);
     expect(resultsPrefix(3, 'b-1')).toBe('results/model_version=3/run=b-1/');
     expect(resultsPrefix(3, 'b-1').startsWith(RESULTS_PREFIX)).toBe(true);
     expect(partName(1)).toBe('part-00001.csv');
     expect(partName(123)).toBe('part-00123.csv');
+    // A prepare task's parts carry its index: unique in a run whose tasks write in parallel, sorted by task.
+    expect(partName(2, 7)).toBe('part-00007-00002.csv');
   });
 });
 

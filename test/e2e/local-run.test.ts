@@ -96,8 +96,8 @@ describeWithServers('npm run local (e2e)', { moto: true, redis: true, xgboost: t
     );
     const modelKey = (models.Contents ?? []).map((o) => o.Key!).find((k) => k.endsWith('/output/model.tar.gz'))!;
     const batchRun = result.batches[0]!.run.name;
-    const input = (await get(`batch/${batchRun}/input/part-00001.csv`)).toString('utf8').trim().split('\n');
-    const out = (await get(`results/model_version=1/run=${batchRun}/part-00001.csv.out`))
+    const input = (await get(`batch/${batchRun}/input/part-00000-00001.csv`)).toString('utf8').trim().split('\n');
+    const out = (await get(`results/model_version=1/run=${batchRun}/part-00000-00001.csv.out`))
       .toString('utf8')
       .trim()
       .split('\n');
@@ -201,7 +201,7 @@ describeWithServers('npm run local (e2e)', { moto: true, redis: true, xgboost: t
     expect(outsOf(rolledBack)).toHaveLength(await partsOf(rolledBack));
     let rows = 0;
     for (const key of outs) {
-      expect(key).toMatch(/^results\/model_version=1\/run=batch-[^/]+\/part-\d+\.csv\.out$/);
+      expect(key).toMatch(/^results\/model_version=1\/run=batch-[^/]+\/part-\d+(-\d+)?\.csv\.out$/);
       const body = await (
         await clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
       ).Body!.transformToString();

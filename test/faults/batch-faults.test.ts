@@ -132,7 +132,7 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
     const killDuringLoad: StateOverride = async (input) => {
       const part = String((input as { part: string }).part);
       attempts.push(part);
-      if (part === 'part-00001.csv' && !killedInFlight) {
+      if (part === 'part-00000-00001.csv' && !killedInFlight) {
         killedInFlight = true;
         const admin = new Redis(redisProc.url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
         admin.on('error', () => undefined);
@@ -158,7 +158,7 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
     expect(failed.error?.Cause).toMatch(/first: DependencyError/);
     expect(failed.path).toEqual([...SUCCESS_PATH.slice(0, SUCCESS_PATH.indexOf(S.LoadScores) + 1), ...FAILURE_PATH]);
     // The failing part was retried (DependencyError is retryable) before the run gave up.
-    expect(attempts.filter((a) => a === 'part-00001.csv').length).toBeGreaterThan(1);
+    expect(attempts.filter((a) => a === 'part-00000-00001.csv').length).toBeGreaterThan(1);
     for (const key of ['inference/dt=2026-11-02/c.csv', 'inference/dt=2026-11-02/d.csv']) {
       const item = await ledger(key);
       expect(item).toMatchObject({ status: 'PENDING' });
@@ -394,25 +394,27 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
     };
 
     const missing = await p.run('batch-10-missing-line', {}, (part, lines) =>
-      part === 'part-00002.csv' ? lines.slice(0, -1) : lines,
+      part === 'part-00000-00002.csv' ? lines.slice(0, -1) : lines,
     );
     expect(missing.status).toBe('FAILED');
     expect(missing.error?.Error).toBe('States.ExceedToleratedFailureThreshold');
     expect(missing.error?.Cause).toMatch(/first: IntegrityError/);
     expect(missing.error?.Cause).toMatch(
-      /results\/model_version=1\/run=batch-10-missing-line\/part-00002\.csv\.out: 29 rows in the transform output but 30 rows were sent to it/,
+      /results\/model_version=1\/run=batch-10-missing-line\/part-00000-00002\.csv\.out: 29 rows in the transform output but 30 rows were sent to it/,
     );
     expect(missing.path).toEqual([...SUCCESS_PATH.slice(0, SUCCESS_PATH.indexOf(S.LoadScores) + 1), ...FAILURE_PATH]);
     await pending();
 
     const corrupt = await p.run('batch-11-corrupt-line', {}, (part, lines) =>
-      part === 'part-00001.csv' ? lines.map((l, i) => (i === 6 ? l.replace(/,[^,]*$/, ',not-a-score') : l)) : lines,
+      part === 'part-00000-00001.csv'
+        ? lines.map((l, i) => (i === 6 ? l.replace(/,[^,]*$/, ',not-a-score') : l))
+        : lines,
     );
     expect(corrupt.status).toBe('FAILED');
     expect(corrupt.error?.Error).toBe('States.ExceedToleratedFailureThreshold');
     expect(corrupt.error?.Cause).toMatch(/first: IntegrityError/);
     expect(corrupt.error?.Cause).toMatch(
-      /run=batch-11-corrupt-line\/part-00001\.csv\.out line 7: score must be a number in 0\.\.1: \\"G00006,[a-z]+,not-a-score\\"/,
+      /run=batch-11-corrupt-line\/part-00000-00001\.csv\.out line 7: score must be a number in 0\.\.1: \\"G00006,[a-z]+,not-a-score\\"/,
     );
     await pending();
     for (const r of ['batch-10-missing-line', 'batch-11-corrupt-line']) {
@@ -428,7 +430,8 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
     const gh = Object.entries(all).filter(([k]) => k.startsWith('score:G') || k.startsWith('score:H'));
     expect(gh).toHaveLength(60);
     expect(gh.every(([, v]) => stampOf(v).runId === 'batch-12-clean')).toBe(true);
-  });
+    // Three whole runs, each with its prepare fan-out (a Map of PrepareSlice): more than the default 60 s under load.
+  }, 180_000);
 
   it('a late older partition after a newer one is scored (ledger SCORED) but the newer scores are kept', async () => {
     await p.arrive('inference/dt=2026-11-10/n.csv', snapshot('inference', '2026-11-10', ids('L', 20)));

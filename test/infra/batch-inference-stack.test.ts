@@ -1,6 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { LOAD_RESULTS_PREFIX } from '../../contracts/s3-layout';
+import { LOAD_RESULTS_PREFIX, PREPARE_RESULTS_PREFIX } from '../../contracts/s3-layout';
 import { BatchState } from '../../contracts/states/names';
 import { loadConfig } from '../../lib/config';
 import { ProjectFunction } from '../../lib/constructs/project-function';
@@ -92,7 +92,9 @@ describe('BatchInference state machine definition', () => {
       Default: 'ReleaseLockNoWork',
     });
     expect(next('ReleaseLockNoWork')).toBe('NothingToScore');
-    expect(next('ResolveModel')).toBe('PrepareInferenceData');
+    expect(next('ResolveModel')).toBe('PlanPrepare');
+    expect(next('PlanPrepare')).toBe('PrepareTasks');
+    expect(next('PrepareTasks')).toBe('PrepareInferenceData');
     expect(next('PrepareInferenceData')).toBe('HasRows?');
     // No usable row (every object quarantined): straight to CommitLedger, no transform.
     expect(states['HasRows?']).toEqual({
@@ -128,6 +130,8 @@ describe('BatchInference state machine definition', () => {
       'AcquireLock',
       'FindUnscored',
       'ResolveModel',
+      'PlanPrepare',
+      'PrepareTasks',
       'PrepareInferenceData',
       'Transform',
       'LoadScores',
@@ -223,6 +227,35 @@ describe('BatchInference state machine definition', () => {
     const def = extractDefinition(synthesizeApp({ build: () => prod.app, useCdkJson: false }), 'WorkflowStateMachine');
     const t = (def.States as Record<string, { Parameters: Record<string, Record<string, unknown>> }>).Transform!;
     expect(t.Parameters.TransformResources).toMatchObject({ InstanceType: 'ml.m5.xlarge', InstanceCount: 2 });
+  });
+
+  test('PrepareTasks is a Distributed Map over the planned tasks in S3, results to S3, one PrepareSlice per task', () => {
+    expect(states.PrepareTasks).toMatchObject({
+      Type: 'Map',
+      ItemReader: {
+        Resource: expect.stringMatching(/:states:::s3:getObject$/),
+        ReaderConfig: { InputType: 'JSON' },
+        Parameters: { 'Bucket.$': '$.plan.bucket', 'Key.$': '$.plan.tasksKey' },
+      },
+      ResultWriter: {
+        Resource: expect.stringMatching(/:states:::s3:putObject$/),
+        Parameters: { 'Bucket.$': '$.plan.bucket', Prefix: PREPARE_RESULTS_PREFIX },
+      },
+      MaxConcurrency: 10,
+      ItemSelector: {
+        'runId.$': '$.run.runId',
+        'task.$': '$$.Map.Item.Value.task',
+        'preprocessingUri.$': '$.model.preprocessingUri',
+      },
+      ResultPath: null,
+    });
+    const processor = (
+      states.PrepareTasks as { ItemProcessor: { StartAt: string; States: Record<string, { Resource: string }> } }
+    ).ItemProcessor;
+    expect(processor).toMatchObject({ ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } });
+    expect(processor.StartAt).toBe('PrepareSlice');
+    expect(processor.States.PrepareSlice?.Resource).toMatch(/:function:/);
+    expect(states.PrepareInferenceData?.Parameters).toMatchObject({ 'plan.$': '$.plan', 'work.$': '$.work' });
   });
 
   test('LoadScores is a Distributed Map over the parts manifest in S3, results to S3, one loader call per part', () => {
@@ -377,7 +410,9 @@ describe('BatchInference stack resources', () => {
         'lambdas/functions/commit-ledger/handler.ts',
         'lambdas/functions/find-unscored/handler.ts',
         'lambdas/functions/notify/handler.ts',
+        'lambdas/functions/plan-prepare/handler.ts',
         'lambdas/functions/prepare-inference-data/handler.ts',
+        'lambdas/functions/prepare-slice/handler.ts',
         'lambdas/functions/reconcile/handler.ts',
         'lambdas/functions/record-failure/handler.ts',
         'lambdas/functions/release-lock/handler.ts',
@@ -392,12 +427,16 @@ describe('BatchInference stack resources', () => {
     expect(byEntry['lambdas/functions/resolve-model/handler.ts']).toHaveProperty('SAGEMAKER_ROLE_ARN');
     expect(byEntry['lambdas/functions/resolve-model/handler.ts']).toHaveProperty('MODEL_PACKAGE_GROUP_NAME');
     expect(byEntry['lambdas/functions/prepare-inference-data/handler.ts']).toMatchObject({
-      SEGMENT_FEATURE: 'plan',
       MAX_INVALID_ROW_RATIO: '0.05',
+    });
+    expect(byEntry['lambdas/functions/prepare-slice/handler.ts']).toMatchObject({
+      SEGMENT_FEATURE: 'plan',
       // batch.targetRowsPerPart's default; unset coalesceRows = a quarter of it
       TARGET_ROWS_PER_PART: '1000000',
       COALESCE_ROWS: '250000',
     });
+    // batch.prepareBytesPerTask's default: 512 MiB
+    expect(byEntry['lambdas/functions/plan-prepare/handler.ts']).toMatchObject({ PREPARE_BYTES_PER_TASK: '536870912' });
     expect(byEntry['lambdas/functions/notify/handler.ts']).toHaveProperty('ALERT_TOPIC_ARN');
   });
 });

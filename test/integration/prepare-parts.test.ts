@@ -2,9 +2,9 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 import { parseS3Uri, partName } from '../../contracts/s3-layout';
 import { loadDefaultContract } from '../../lambdas/data/contract';
 import type { PreprocessingSpec } from '../../lambdas/data/encoder';
+import { PartWriter } from '../../lambdas/data/inference-parts';
 import { readPreprocessingSpec } from '../../lambdas/data/preprocessing-spec';
 import { prepareInferenceData } from '../../lambdas/functions/prepare-inference-data/core';
-import { PartWriter } from '../../lambdas/functions/prepare-inference-data/parts';
 import { prepareTrainingData } from '../../lambdas/functions/prepare-training-data/core';
 import { createBucket, testClients } from '../support/aws';
 import { describeWithServers } from '../support/servers';

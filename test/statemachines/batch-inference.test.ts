@@ -249,6 +249,8 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
       S.FindUnscored,
       S.HasWork,
       S.ResolveModel,
+      S.PlanPrepare,
+      S.PrepareTasks,
       S.PrepareInferenceData,
       S.HasRows,
       S.Transform,
@@ -274,6 +276,8 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
       S.FindUnscored,
       S.HasWork,
       S.ResolveModel,
+      S.PlanPrepare,
+      S.PrepareTasks,
       S.PrepareInferenceData,
       S.HasRows,
       S.Transform,
@@ -362,7 +366,7 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
     const flakyCache: StateOverride = async (input) => {
       const part = (input as { part: string }).part;
       loads.push(part);
-      if (part === 'part-00002.csv') {
+      if (part === 'part-00000-00002.csv') {
         throw new DependencyError('Redis connection to the score cache was lost (simulated)');
       }
       return invokeFunction(loader, input, { env: { AWS_ENDPOINT_URL: env.moto.endpoint, REDIS_URL: env.redis.url } });
@@ -378,6 +382,8 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
       S.FindUnscored,
       S.HasWork,
       S.ResolveModel,
+      S.PlanPrepare,
+      S.PrepareTasks,
       S.PrepareInferenceData,
       S.HasRows,
       S.Transform,
@@ -385,7 +391,7 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
       ...failurePath,
     ]);
     // The failing part was retried (DependencyError is retryable) before the run gave up.
-    expect(loads.filter((p) => p === 'part-00002.csv')).toHaveLength(4);
+    expect(loads.filter((p) => p === 'part-00000-00002.csv')).toHaveLength(4);
     for (const key of ['inference/dt=2026-11-02/c.csv', 'inference/dt=2026-11-02/d.csv']) {
       expect(await ledger(key)).toMatchObject({ status: 'PENDING' });
     }
@@ -440,6 +446,8 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
       S.FindUnscored,
       S.HasWork,
       S.ResolveModel,
+      S.PlanPrepare,
+      S.PrepareTasks,
       S.PrepareInferenceData,
       S.HasRows,
       S.CommitLedger,

@@ -4,15 +4,22 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { ValidationError } from '../../../contracts/errors';
 import { functionEnvLoader } from '../../../contracts/function-env';
-import { type PreparedData, ResolvedModelSchema, RunIdSchema, WorkSchema } from '../../../contracts/states/batch';
+import {
+  type PreparedData,
+  PreparePlanSchema,
+  ResolvedModelSchema,
+  RunIdSchema,
+  WorkSchema,
+} from '../../../contracts/states/batch';
+import { PrepareMerger } from '../../data/prepare-merge';
+import { readPartial } from '../../data/prepare-store';
 import { readPreprocessingSpec } from '../../data/preprocessing-spec';
 import { driftedFeatures } from '../../data/stats';
 import { updateRun } from '../../domain/tracking';
-import { loadWorkObjects } from '../../domain/work';
 import { docClient, s3Client } from '../../platform/clients';
 import { logger, withLambdaContext } from '../../platform/logger';
 import { parseStateInput } from '../../platform/state-input';
-import { prepareInferenceData, toPreparedData } from './core';
+import { reducePrepared, toPreparedData } from './core';
 
 const metrics = new Metrics();
 let s3: S3Client | undefined;
@@ -20,38 +27,43 @@ let doc: DynamoDBDocumentClient | undefined;
 const env = functionEnvLoader('prepare-inference-data');
 
 /**
- * State input: the run, the work FindUnscored found and the Production model ResolveModel resolved (ResolveModel
- * runs first so the data is validated and encoded with that model's preprocessing spec).
+ * State input: the run, the work FindUnscored found, the Production model ResolveModel resolved (the prepare tasks
+ * encoded with its preprocessing spec) and PlanPrepare's plan (how many partial results PrepareTasks left).
  */
 const InputSchema = z.object({
   runId: RunIdSchema,
   namePrefix: z.string().min(1),
   work: WorkSchema,
   model: ResolvedModelSchema,
+  plan: PreparePlanSchema,
 });
 
-/** `PrepareInferenceData`: validate, quarantine and encode the run's feature objects into transform input parts. */
+/**
+ * `PrepareInferenceData`, the reducer of the prepare fan-out: merge the prepare tasks' partial results (read one by
+ * one, in task order), write the reports, manifest and part lists, record drift on the run and publish the metrics.
+ */
 export const handler = withLambdaContext(async (event: unknown): Promise<PreparedData> => {
   const input = parseStateInput(InputSchema, event, 'PrepareInferenceData');
   const vars = env();
   s3 ??= s3Client();
   const artifactsBucket = vars.ARTIFACTS_BUCKET;
-  const objects = await loadWorkObjects(s3, input.work);
   const spec = await readPreprocessingSpec(s3, input.model.preprocessingUri);
-  const prepared = await prepareInferenceData({
-    s3,
-    runId: input.runId,
-    featuresBucket: vars.FEATURES_BUCKET,
-    artifactsBucket,
-    objects: objects.map(({ key, etag }) => ({ key, etag })),
-    spec,
-    segmentFeature: vars.SEGMENT_FEATURE,
-    maxInvalidRowRatio: vars.MAX_INVALID_ROW_RATIO,
-    maxReportedViolations: vars.MAX_REPORTED_VIOLATIONS,
-    targetRowsPerPart: vars.TARGET_ROWS_PER_PART,
-    coalesceRows: vars.COALESCE_ROWS,
-    logger,
-  });
+  const merger = new PrepareMerger(spec.contract, spec.trainingStats, vars.MAX_REPORTED_VIOLATIONS);
+  for (let task = 0; task < input.plan.tasks; task++) {
+    merger.add(await readPartial(s3, artifactsBucket, input.runId, task));
+  }
+  const prepared = await reducePrepared(
+    {
+      s3,
+      runId: input.runId,
+      artifactsBucket,
+      spec,
+      maxInvalidRowRatio: vars.MAX_INVALID_ROW_RATIO,
+      maxReportedViolations: vars.MAX_REPORTED_VIOLATIONS,
+      logger,
+    },
+    merger.finish(),
+  );
   const data = toPreparedData(prepared, {
     runId: input.runId,
     namePrefix: input.namePrefix,
@@ -85,7 +97,8 @@ export const handler = withLambdaContext(async (event: unknown): Promise<Prepare
   }
   logger.info('Prepared transform input', {
     runId: input.runId,
-    objects: objects.length,
+    objects: input.work.count,
+    tasks: input.plan.tasks,
     parts: data.partCount,
     rowsIn: data.rowsIn,
     rowsUsed: data.rowsUsed,

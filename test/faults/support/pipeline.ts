@@ -267,6 +267,8 @@ export const SUCCESS_PATH = [
   S.FindUnscored,
   S.HasWork,
   S.ResolveModel,
+  S.PlanPrepare,
+  S.PrepareTasks,
   S.PrepareInferenceData,
   S.HasRows,
   S.Transform,

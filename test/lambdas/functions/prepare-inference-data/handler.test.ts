@@ -1,5 +1,6 @@
 /**
- * PrepareInferenceData handler against moto_server (S3 + DynamoDB): the metrics it emits. A tiny model spec is
+ * PrepareInferenceData handler (the reducer of the prepare fan-out) against moto_server (S3 + DynamoDB): the metrics
+ * it emits, after PlanPrepare and PrepareSlice (their cores) prepared the objects. A tiny model spec is
  * built by the data core from 60 training rows; the inference file shifts two features (drift) and carries two rows
  * with an unknown plan (quarantined).
  */
@@ -8,7 +9,10 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { PreparedData } from '../../../../contracts/states/batch';
 import { contractColumns, loadDefaultContract } from '../../../../lambdas/data/contract';
+import { readPreprocessingSpec } from '../../../../lambdas/data/preprocessing-spec';
 import { createRun, getRun } from '../../../../lambdas/domain/tracking';
+import { planPrepare } from '../../../../lambdas/functions/plan-prepare/core';
+import { runPrepareTask } from '../../../../lambdas/functions/prepare-slice/core';
 import { prepareTrainingData } from '../../../../lambdas/functions/prepare-training-data/core';
 import { createBucket, createPipelineTable, testClients } from '../../../support/aws';
 import { describeWithServers } from '../../../support/servers';
@@ -79,10 +83,39 @@ describeWithServers('PrepareInferenceData handler metrics (moto)', { moto: true 
   const put = async (key: string, body: string) =>
     (await s3.send(new PutObjectCommand({ Bucket: features, Key: key, Body: body }))).ETag!;
 
-  const event = (runId: string, objects: { key: string; etag: string; size: number }[]) => ({
+  /** PlanPrepare and every PrepareSlice of the run; returns the plan (the reducer's input). */
+  const prepareTasks = async (runId: string, objects: { key: string; etag: string; size: number }[]) => {
+    const work = { count: objects.length, truncated: false, objects };
+    const plan = await planPrepare({
+      s3,
+      runId,
+      work,
+      featuresBucket: features,
+      artifactsBucket: artifacts,
+      bytesPerTask: 1024 ** 2,
+    });
+    const spec = await readPreprocessingSpec(s3, preprocessingUri);
+    for (let task = 0; task < plan.tasks; task++) {
+      await runPrepareTask({
+        s3,
+        runId,
+        task,
+        spec,
+        featuresBucket: features,
+        artifactsBucket: artifacts,
+        segmentFeature: 'plan',
+        maxReportedViolations: 50,
+        targetRowsPerPart: 1_000_000,
+      });
+    }
+    return plan;
+  };
+
+  const event = async (runId: string, objects: { key: string; etag: string; size: number }[]) => ({
     runId,
     namePrefix: 'mlops-batch-test',
     work: { count: objects.length, truncated: false, objects },
+    plan: await prepareTasks(runId, objects),
     model: {
       modelVersion: 1,
       modelPackageArn: 'arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1',
@@ -105,7 +138,7 @@ describeWithServers('PrepareInferenceData handler metrics (moto)', { moto: true 
     });
     try {
       await createRun(doc, table, { runId, kind: 'batch', trigger: 'test', codeVersion: 'test' });
-      const data = await handler(event(runId, objects));
+      const data = await handler(await event(runId, objects));
       /** Value of metric `name` per `feature` dimension of the instance it was added to. */
       const perFeature = new Map<string, number>();
       addMetric.mock.calls.forEach(([name, , value], i) => {

@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { IntegrityError } from '../../../contracts/errors';
-import { S3LineWriter } from '../../platform/s3';
+import { IntegrityError } from '../../contracts/errors';
+import { S3LineWriter } from '../platform/s3';
 
 /**
  * Transform input parts sized by rows, not by objects: a big object is split into parts of at most `maxRows` rows;

@@ -1,0 +1,29 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import { functionEnvLoader } from '../../../contracts/function-env';
+import { type PreparePlan, RunIdSchema, WorkSchema } from '../../../contracts/states/batch';
+import { s3Client } from '../../platform/clients';
+import { logger, withLambdaContext } from '../../platform/logger';
+import { parseStateInput } from '../../platform/state-input';
+import { planPrepare } from './core';
+
+let s3: S3Client | undefined;
+const env = functionEnvLoader('plan-prepare');
+
+const InputSchema = z.object({ runId: RunIdSchema, work: WorkSchema });
+
+/** `PlanPrepare`: split the run's objects into prepare tasks (`batch/<runId>/prepare-tasks.json`). */
+export const handler = withLambdaContext(async (event: unknown): Promise<PreparePlan> => {
+  const input = parseStateInput(InputSchema, event, 'PlanPrepare');
+  const vars = env();
+  s3 ??= s3Client();
+  return planPrepare({
+    s3,
+    runId: input.runId,
+    work: input.work,
+    featuresBucket: vars.FEATURES_BUCKET,
+    artifactsBucket: vars.ARTIFACTS_BUCKET,
+    bytesPerTask: vars.PREPARE_BYTES_PER_TASK,
+    logger,
+  });
+});
