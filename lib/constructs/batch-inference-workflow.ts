@@ -28,8 +28,9 @@ import {
   createBatchFunctions,
   grantBatchFunctions,
 } from './batch-inference-functions';
-import { grantDistributedMaps, PrescopedJsonItemReader, PrescopedResultWriter } from './batch-map-access';
+import { grantDistributedMaps } from './batch-map-access';
 import { jsonPathsOf } from './json-path';
+import { PrescopedJsonItemReader, PrescopedResultWriter } from './prescoped-map-io';
 import { SageMakerTransformJob, transformTimeoutSeconds } from './tasks/transform-job';
 import { executionRef, Workflow, WorkflowRetry } from './workflow';
 

@@ -2,7 +2,7 @@ import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { BATCH_PREFIX, keysUnder, LOAD_RESULTS_PREFIX, PREPARE_RESULTS_PREFIX } from '../../contracts/s3-layout';
 import { acknowledge, iam5ResourceId } from '../nag';
@@ -75,18 +75,4 @@ export function grantDistributedMaps(
       return [];
     },
   });
-}
-
-/** An S3 JSON item reader whose S3 access the workflow grants itself, on the exact prefix (grantDistributedMaps). */
-export class PrescopedJsonItemReader extends sfn.S3JsonItemReader {
-  override providePolicyStatements(): iam.PolicyStatement[] {
-    return [];
-  }
-}
-
-/** A result writer whose S3 access the workflow grants itself, on the exact prefix (grantDistributedMaps). */
-export class PrescopedResultWriter extends sfn.ResultWriterV2 {
-  override providePolicyStatements(): iam.PolicyStatement[] {
-    return [];
-  }
 }

@@ -12,6 +12,7 @@ import { TrainingPlanSchema } from '../../contracts/states/training';
 import type { AppConfig } from '../config';
 import { acknowledge, iam5ResourceId } from '../nag';
 import { jsonPathsOf } from './json-path';
+import { PrescopedJsonItemReader, PrescopedResultWriter } from './prescoped-map-io';
 import type { ProjectFunction } from './project-function';
 import { acknowledgeWildcards } from './wildcards';
 
@@ -160,18 +161,4 @@ export function grantTrainingPrepareMaps(
       return [];
     },
   });
-}
-
-/** An S3 JSON item reader whose S3 access the workflow grants itself, on the exact key (grantTrainingPrepareMaps). */
-class PrescopedJsonItemReader extends sfn.S3JsonItemReader {
-  override providePolicyStatements(): iam.PolicyStatement[] {
-    return [];
-  }
-}
-
-/** A result writer whose S3 access the workflow grants itself, on the exact prefix (grantTrainingPrepareMaps). */
-class PrescopedResultWriter extends sfn.ResultWriterV2 {
-  override providePolicyStatements(): iam.PolicyStatement[] {
-    return [];
-  }
 }
