@@ -159,9 +159,11 @@ export function grantBatchFunctions(f: BatchFunctions, props: BatchAccessProps, 
 
   f.findUnscored.grantObjects(artifactsBucket, BATCH_PREFIX, 'write', { key });
   f.commitLedger.grantObjects(artifactsBucket, BATCH_PREFIX, 'read', { key });
-  // PlanPrepare: reads the work's object list and writes the tasks (batch/), sizes objects by HeadObject (inference/).
+  // PlanPrepare: reads the work's object list and writes the tasks (batch/), sizes objects by HeadObject (inference/),
+  // checks the model's spec (training/).
   f.planPrepare.grantObjects(artifactsBucket, BATCH_PREFIX, 'readwrite', { key });
   f.planPrepare.grantObjects(featuresBucket, INFERENCE_PREFIX, 'read', { key });
+  f.planPrepare.grantObjects(artifactsBucket, TRAINING_PREFIX, 'read', { key });
   // PrepareSlice: reads its task and the objects, the model's spec (training/); writes parts and its partial
   // (batch/) and quarantined rows and objects (quarantine/).
   f.prepareSlice.grantObjects(artifactsBucket, BATCH_PREFIX, 'readwrite', { key });

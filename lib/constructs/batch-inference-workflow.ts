@@ -188,7 +188,12 @@ export class BatchInferenceWorkflow extends Workflow<BatchWorkflowEnvironment> {
       retries: [WorkflowRetry.taskFailed],
     });
     const resolve = step(S.ResolveModel, f.resolveModel, { runId, namePrefix }, $('model'));
-    const plan = step(S.PlanPrepare, f.planPrepare, { runId, work: sfn.JsonPath.objectAt($('work')) }, $('plan'));
+    const plan = step(
+      S.PlanPrepare,
+      f.planPrepare,
+      { runId, work: sfn.JsonPath.objectAt($('work')), model: sfn.JsonPath.objectAt($('model')) },
+      $('plan'),
+    );
     const prepareTasks = this.prepareTasks(props, recordFailure);
     const prep = step(
       S.PrepareInferenceData,

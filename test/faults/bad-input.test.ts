@@ -352,7 +352,7 @@ const BLOCK = 'bad input end to end (moto + redis)';
     for (const rule of new Set(BAD_FILES.map((f) => f.rule))) expect(report.countsByRule[rule]).toBeGreaterThan(0);
   });
 
-  it('a malformed contract in the Production model spec fails the run at PrepareInferenceData naming the spec and the path; ledger untouched', async () => {
+  it('a malformed contract in the Production model spec fails the run at PlanPrepare, before the fan-out, naming the spec and the path; ledger untouched', async () => {
     const spec = JSON.parse(await p.text(p.preprocessingUri)) as {
       contract: { features: { name: string; min?: number; max?: number }[] };
     };
@@ -369,7 +369,8 @@ const BLOCK = 'bad input end to end (moto + redis)';
     await p.arrive(key, snapshot('inference', '2026-11-21', ids('BC', 5)));
     const res = await p.run('batch-bad-contract');
     expect(res.status).toBe('FAILED');
-    expect(res.path).toContain(S.PrepareInferenceData);
+    expect(res.path).toContain(S.PlanPrepare);
+    expect(res.path).not.toContain(S.PrepareTasks);
     expect(res.error?.Error).toBe('ValidationError');
     expect(res.error?.Cause).toContain(`s3://${p.artifactsBucket}/${badSpecKey}`);
     expect(res.error?.Cause).toMatch(/tenure_months|features\[0\]/);
