@@ -19,6 +19,16 @@ const ids = Array.from({ length: 3_000 }, (_, i) => `cust-${i}`);
 const csv = (list: readonly string[], score: string) =>
   list.map((id, i) => `${id},${i % 2 ? 'basic' : 'plus'},${score}\n`).join('');
 
+async function retryTimeouts<T>(read: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await read();
+    } catch (err) {
+      if (i >= attempts || !(err instanceof Error && /Command timed out/.test(err.message))) throw err;
+    }
+  }
+}
+
 const hasRedis = findBinary('redis-server') !== undefined;
 (hasRedis || process.env.CI ? describe : describe.skip)('bucket score store on a 3-shard Redis Cluster', () => {
   let cluster: LocalCluster;
@@ -72,10 +82,12 @@ const hasRedis = findBinary('redis-server') !== undefined;
     for (const n of cluster.nodes) expect(await cluster.admin(n.port).dbsize()).toBeGreaterThan(40);
 
     const r = store(reader);
-    // In reads of 100 ids, as the read API asks (the reader's 1 s command timeout is production's; one read of all
-    // 3 000 ids can exceed it on a loaded machine).
+    // In reads of 100 ids, as the read API asks. The reader keeps production's 1 s command timeout, which a read that
+    // first connects to a shard can exceed when the shared machine stalls; such a read is retried (twice at most), any
+    // other error fails the test.
     const got = [];
-    for (let i = 0; i < ids.length; i += 100) got.push(...(await r.getScores(ids.slice(i, i + 100))));
+    for (let i = 0; i < ids.length; i += 100)
+      got.push(...(await retryTimeouts(() => r.getScores(ids.slice(i, i + 100)))));
     expect(got).toHaveLength(ids.length);
     expect(got.every((s) => s?.score === 0.25 && s.runId === 'run-1')).toBe(true);
     const hit = await r.lookup('cust-7', 'basic');
