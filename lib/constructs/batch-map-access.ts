@@ -5,7 +5,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { BATCH_PREFIX, keysUnder, LOAD_RESULTS_PREFIX, PREPARE_RESULTS_PREFIX } from '../../contracts/s3-layout';
-import { acknowledge, iam5ResourceId } from '../nag';
+import { acknowledgeChildExecutions } from './prescoped-map-io';
 import { acknowledgeWildcards } from './wildcards';
 
 /** What {@link grantDistributedMaps} needs. */
@@ -53,26 +53,5 @@ export function grantDistributedMaps(
     items,
     ...results,
   );
-  const policy = stateMachine.node.tryFindChild('DistributedMapPolicy') as iam.Policy | undefined;
-  if (!policy) return;
-  policy.node.addValidation({
-    validate: () => {
-      const doc = Stack.of(policy).resolve(policy.document.toJSON()) as { Statement?: { Resource?: unknown }[] };
-      const resources = (doc.Statement ?? []).flatMap((st) =>
-        Array.isArray(st.Resource) ? st.Resource : [st.Resource],
-      );
-      acknowledge(
-        policy,
-        ...resources
-          .filter((r) => JSON.stringify(r).includes(':execution:'))
-          .map((r) => ({
-            id: iam5ResourceId(policy, r as string),
-            reason:
-              'Distributed Map child executions of this state machine (execution:<machine>/<map label>:<id>) are ' +
-              'named by Step Functions at run time; the grant is limited to this state machine.',
-          })),
-      );
-      return [];
-    },
-  });
+  acknowledgeChildExecutions(stateMachine);
 }

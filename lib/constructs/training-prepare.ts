@@ -10,9 +10,8 @@ import { keysUnder, TRAINING_PREFIX, TRAINING_PREPARE_RESULTS_PREFIX } from '../
 import { TrainingState } from '../../contracts/states/names';
 import { TrainingPlanSchema } from '../../contracts/states/training';
 import type { AppConfig } from '../config';
-import { acknowledge, iam5ResourceId } from '../nag';
 import { jsonPathsOf } from './json-path';
-import { PrescopedJsonItemReader, PrescopedResultWriter } from './prescoped-map-io';
+import { acknowledgeChildExecutions, PrescopedJsonItemReader, PrescopedResultWriter } from './prescoped-map-io';
 import type { ProjectFunction } from './project-function';
 import { acknowledgeWildcards } from './wildcards';
 
@@ -139,26 +138,5 @@ export function grantTrainingPrepareMaps(
     items,
     results,
   );
-  const policy = stateMachine.node.tryFindChild('DistributedMapPolicy') as iam.Policy | undefined;
-  if (!policy) return;
-  policy.node.addValidation({
-    validate: () => {
-      const doc = Stack.of(policy).resolve(policy.document.toJSON()) as { Statement?: { Resource?: unknown }[] };
-      const resources = (doc.Statement ?? []).flatMap((st) =>
-        Array.isArray(st.Resource) ? st.Resource : [st.Resource],
-      );
-      acknowledge(
-        policy,
-        ...resources
-          .filter((r) => JSON.stringify(r).includes(':execution:'))
-          .map((r) => ({
-            id: iam5ResourceId(policy, r as string),
-            reason:
-              'Distributed Map child executions of this state machine (execution:<machine>/<map>:<id>) are named by ' +
-              'Step Functions at run time; the grant is limited to this state machine.',
-          })),
-      );
-      return [];
-    },
-  });
+  acknowledgeChildExecutions(stateMachine);
 }
