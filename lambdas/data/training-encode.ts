@@ -30,7 +30,7 @@ import { validateCsvStream } from './validator';
 /**
  * PrepareTrainingData fanned out, second half: EncodeTrainingData encodes one task's objects with the merged spec
  * into the train shards and validation file BuildPreprocessingSpec assigned it ({@link encodeTask}); the last step
- * (state PrepareTrainingData) sums the encode partials into the one-Lambda path's result ({@link finishTrainingData}).
+ * (state PrepareTrainingData) sums the encode partials into the step's result ({@link finishTrainingData}).
  */
 
 /** What EncodeTrainingData writes for one task (`training/<runId>/prepare/encode/part-<task>.json`). */
@@ -152,7 +152,7 @@ async function encodeObject(
   return { rowsIn: second.rowsIn };
 }
 
-/** The result of the whole PrepareTrainingData step (the one-Lambda path returns the same shape). */
+/** The result of the whole PrepareTrainingData step (one task or many). */
 export interface TrainingDataResult {
   runId: string;
   contractVersion: string;

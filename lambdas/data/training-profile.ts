@@ -93,7 +93,7 @@ export interface TrainingPlan {
 }
 
 /**
- * List the objects (every `.csv` under `prefix` within `window`, as the one-Lambda path does) and write them as
+ * List the objects (every `.csv` under `prefix` within `window`) and write them as
  * tasks of at most `taskBytes` to `training/<runId>/prepare/tasks.json`.
  * @throws NotFoundError when the window holds no object
  */
@@ -135,7 +135,7 @@ export interface ProfiledObject {
 /** What ProfileTrainingData writes for one task (`training/<runId>/prepare/profile/part-<task>.json`). */
 export interface ProfilePartial {
   readonly task: number;
-  /** The objects read to the end, in key order (an unreadable one is left out, as in the one-Lambda path). */
+  /** The objects read to the end, in key order (an unreadable one is left out). */
   readonly objects: ProfiledObject[];
   /** Their file reports, aligned with `objects`. */
   readonly files: FileReport[];
@@ -195,7 +195,7 @@ export async function profileTask(s: TrainingPrepareSettings, task: PrepareTask)
       });
     } catch (err) {
       await q.abort();
-      // As in the one-Lambda path: deleted after it was listed or unreadable for good, the object is left out.
+      // Deleted after it was listed, or unreadable for good: left out of this run, which goes on with the rest.
       const poison = poisonReason(err);
       if (!poison) throw err;
       violations.listed.splice(listed);
@@ -276,8 +276,7 @@ export async function* partialsInOrder<T>(
 
 /**
  * Merge the profile partials of `tasks` tasks (in task order, so the result equals one pass over the objects in key
- * order), apply the file-level checks and `maxInvalidRowRatio` (ValidationError after writing the report, as the
- * one-Lambda path does), write the validation report and the spec plan.
+ * order), apply the file-level checks and `maxInvalidRowRatio` (ValidationError after writing the report), write the validation report and the spec plan.
  */
 export async function buildTrainingSpec(s: TrainingPrepareSettings, tasks: number): Promise<TrainingSpecPlan> {
   const keys = trainingPrepareKeys(s.runId);
@@ -354,7 +353,7 @@ export async function buildTrainingSpec(s: TrainingPrepareSettings, tasks: numbe
   return plan;
 }
 
-/** The one-Lambda path's two checks, with its messages: a failed file, or too many invalid rows. */
+/** The run fails (after writing the report) on a file that broke its file-level checks or on too many invalid rows. */
 async function failOnReport(s: TrainingPrepareSettings, report: ValidationReport, files: FileReport[]): Promise<void> {
   const reportKey = reportKeys(s.runId).validation;
   const failedFiles = files.filter((f) => f.status === 'failed');

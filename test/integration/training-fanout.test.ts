@@ -1,6 +1,6 @@
 /**
- * PrepareTrainingData fanned out (plan → profile per task → spec → encode per task → finish) against the one-Lambda
- * path on the same objects, on moto S3: several objects per partition, bad rows in some, tasks of one or two
+ * PrepareTrainingData fanned out (plan → profile per task → spec → encode per task → finish) over several tasks
+ * against the one-invocation path (the same phases over one task) on the same objects, on moto S3: several objects per partition, bad rows in some, tasks of one or two
  * objects. The spec, counts, validation report and (as a multiset of lines) the train and validation rows must be the
  * same; a file breaking the contract fails both the same way, with the same report.
  */
