@@ -1,4 +1,6 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Agent } from 'node:http';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConflictError } from '../../contracts/errors';
 import { acquireLock, acquireLockOrThrow, getLock, releaseLock, renewLock } from '../../lambdas/domain/lock';
 import { createPipelineTable, testClients } from '../support/aws';
@@ -18,10 +20,21 @@ describeWithServers('batch lock against moto DynamoDB', { moto: true }, (env) =>
   });
 
   it('under contention exactly one of many concurrent runs acquires the lock (5 rounds)', async () => {
+    // All eight calls are in flight at once, over one connection: moto evaluates a ConditionExpression and then
+    // writes, without a lock, so two requests served by two of its threads can both pass the check (under load this
+    // happened). DynamoDB serializes the writes to one item; one connection makes moto do the same.
+    const serial = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        endpoint: env.moto.endpoint,
+        region: await doc.config.region(),
+        credentials: await doc.config.credentials(),
+        requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 1 }) },
+      }),
+    );
     for (let round = 0; round < 5; round++) {
       const owners = Array.from({ length: 8 }, (_, i) => `run-${round}-${i}`);
       const results = await Promise.all(
-        owners.map((owner) => acquireLock(doc, table, { owner, leaseSeconds: 600, now: t0 })),
+        owners.map((owner) => acquireLock(serial, table, { owner, leaseSeconds: 600, now: t0 })),
       );
       const winners = results.filter((r) => r.acquired);
       expect(winners).toHaveLength(1);
