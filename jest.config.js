@@ -3,12 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  transform: {
-    '^.+\\.tsx?$': [
-      '@swc/jest',
-      { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
-    ],
-  },
+  // @swc/jest with the hot built-ins bound per module (why: test/support/swc-transform.js).
+  transform: { '^.+\\.tsx?$': '<rootDir>/test/support/swc-transform.js' },
   setupFiles: ['<rootDir>/test/support/setup-env.ts'],
   // Integration tests start real servers; give them room on a 2-core machine.
   testTimeout: 60_000,
