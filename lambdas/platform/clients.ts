@@ -1,3 +1,4 @@
+import { Agent } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
@@ -17,7 +18,23 @@ const endpoint = () => process.env.AWS_ENDPOINT_URL || undefined;
 const base = () => (endpoint() ? { endpoint: endpoint() } : {});
 
 export const s3Client = () => traced(new S3Client({ ...base(), forcePathStyle: Boolean(endpoint()) }));
-export const dynamoClient = () => traced(new DynamoDBClient(base()));
+
+/**
+ * Against a DynamoDB emulator on loopback (moto_server), every DynamoDB client of this process shares one
+ * connection: moto checks a ConditionExpression and then writes without a lock, so two requests on two of its threads
+ * can both pass the check (two executions both took the batch lock under load). DynamoDB serializes the writes to
+ * one item; one connection makes the emulator do the same for the requests of one process.
+ */
+let emulatorAgent: Agent | undefined;
+const LOOPBACK = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/;
+const dynamoBase = () => {
+  const url = endpoint();
+  if (url === undefined || !LOOPBACK.test(url)) return base();
+  emulatorAgent ??= new Agent({ keepAlive: true, maxSockets: 1 });
+  return { endpoint: url, requestHandler: { httpAgent: emulatorAgent } };
+};
+
+export const dynamoClient = () => traced(new DynamoDBClient(dynamoBase()));
 export const docClient = (client: DynamoDBClient = dynamoClient()) =>
   DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 export const sageMakerClient = () => traced(new SageMakerClient(base()));

@@ -1,6 +1,6 @@
 /**
  * Diagnostic for jest's "A worker process has failed to exit gracefully": preload it into the workers with
- *   NODE_OPTIONS="--require ./test/support/exit-probe.js" npx jest
+ *   NODE_OPTIONS="--require $PWD/test/support/exit-probe.js" npx jest   (an absolute path: child processes too)
  * When a worker is told to end (jest-worker's CHILD_MESSAGE_END), it writes `<tmpdir>/jest-exit-probe/<pid>.txt`: the
  * handles that keep its event loop alive then, again 100, 300 and 450 ms later while it is still alive, and how long
  * it took to exit. A leak shows as a socket, timer or child process still listed after 450 ms; a worker that exits in
