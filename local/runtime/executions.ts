@@ -8,7 +8,6 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { BatchState, newRunId, TrainingState } from '../../contracts/states/names';
 import { LOCAL_IMAGE_URI } from '../standins/model';
-import { withSyncTaskTimeouts } from '../standins/task-timeouts';
 import { type TrainerDeps, trainingOverride } from '../standins/trainer';
 import { type TransformerDeps, transformOverride } from '../standins/transformer';
 import { type ContinuationRequest, continuationQueue, runChain } from './continuation';
@@ -159,7 +158,7 @@ export async function executeLocal(
           [BatchState.StartContinuation]: options.startContinuation ?? continuationQueue(machine.arn).override,
         };
   const run = {
-    definition: withSyncTaskTimeouts(machine.definition),
+    definition: machine.definition,
     functions: ctx.resources.functions,
     overrides,
     input: options.input,

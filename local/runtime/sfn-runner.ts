@@ -6,6 +6,7 @@
 import './polyfills';
 import { randomUUID } from 'node:crypto';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { withStepFunctionsTaskTimeouts } from '../standins/task-timeouts';
 import { distributedMapHandler, replaceDistributedMaps } from './distributed-map';
 import { type JsonValue, json } from './lambda-invoke';
 import { LOCAL_ACCOUNT } from './names';
@@ -154,9 +155,10 @@ function startExecution(options: RunStateMachineOptions, ids: ExecutionIds, inpu
     State: { Name: '', EnteredTime: startTime.toISOString(), RetryCount: 0 },
   };
   const runOptions = { waitTimeOverrides: zeroWaits, retryIntervalOverrides: retries };
-  // Distributed Maps run through local/runtime/distributed-map.ts (the library runs inline Maps only).
+  // Distributed Maps run through local/runtime/distributed-map.ts (the library runs inline Maps only); Task
+  // timeouts as Step Functions has them, not the library's 60 s default (local/standins/task-timeouts.ts).
   const { definition, maps } = replaceDistributedMaps(
-    options.definition as Parameters<typeof replaceDistributedMaps>[0],
+    withStepFunctionsTaskTimeouts(options.definition as Parameters<typeof replaceDistributedMaps>[0]),
   );
   for (const [name, map] of Object.entries(maps)) {
     handlers[name] = distributedMapHandler({ handlers, runOptions, context, env: options.env }, name, map);

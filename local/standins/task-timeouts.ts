@@ -1,12 +1,12 @@
 /**
- * Timeouts of the SageMaker `.sync` states the stand-ins replace. Step Functions lets a Task without TimeoutSeconds run
- * for as long as the job does (the job's own StoppingCondition bounds it); aws-local-stepfunctions fails such a Task
- * after 60 s, which real XGBoost training on a few hundred thousand rows exceeds. The states get an explicit
- * TimeoutSeconds instead: 24 days, the longest timer Node.js can set (2^31 - 1 ms).
+ * Task timeouts as Step Functions applies them. A Task without TimeoutSeconds has no state timeout there (a Lambda is
+ * bounded by its own function timeout, a SageMaker `.sync` job by its StoppingCondition); aws-local-stepfunctions
+ * fails such a Task after 60 s instead, which real XGBoost training, or FinalizeScores reading 5 000 part results on
+ * a loaded machine, exceeds. Every Task without one gets an explicit TimeoutSeconds: 24 days, the longest timer
+ * Node.js can set (2^31 - 1 ms). A TimeoutSeconds the definition gives is kept.
  */
 
-const LOCAL_SYNC_TIMEOUT_SECONDS = 2_000_000;
-const SAGEMAKER_SYNC = /:states:::sagemaker:\w+\.sync$/;
+const LOCAL_MAX_TIMEOUT_SECONDS = 2_000_000;
 
 type States = Record<string, Record<string, unknown>>;
 
@@ -14,10 +14,8 @@ function patch(states: States): States {
   const out: States = {};
   for (const [name, state] of Object.entries(states)) {
     let s = state;
-    if (s.Type === 'Task' && typeof s.Resource === 'string' && SAGEMAKER_SYNC.test(s.Resource)) {
-      if (s.TimeoutSeconds === undefined && s.TimeoutSecondsPath === undefined) {
-        s = { ...s, TimeoutSeconds: LOCAL_SYNC_TIMEOUT_SECONDS };
-      }
+    if (s.Type === 'Task' && s.TimeoutSeconds === undefined && s.TimeoutSecondsPath === undefined) {
+      s = { ...s, TimeoutSeconds: LOCAL_MAX_TIMEOUT_SECONDS };
     }
     for (const key of ['ItemProcessor', 'Iterator'] as const) {
       const inner = s[key] as { States?: States } | undefined;
@@ -31,7 +29,8 @@ function patch(states: States): States {
   return out;
 }
 
-/** The definition with every SageMaker `.sync` Task that has no timeout given the local one. */
-export function withSyncTaskTimeouts<T extends { readonly States: Record<string, unknown> }>(definition: T): T {
+/** The definition with every Task that has no timeout given the local stand-in for "none" (nested ones too). */
+export function withStepFunctionsTaskTimeouts<T extends { readonly States?: object }>(definition: T): T {
+  if (definition.States === undefined) return definition;
   return { ...definition, States: patch(definition.States as States) };
 }
