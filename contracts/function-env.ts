@@ -301,7 +301,8 @@ export const FUNCTION_ENV = {
   'record-failure': {
     TABLE_NAME: required(text),
     FEATURES_BUCKET: unread(),
-    ARTIFACTS_BUCKET: unread(),
+    /** Where the Distributed Maps' ResultWriter files are: a failed map run's first failed item is read there. */
+    ARTIFACTS_BUCKET: required(text),
     CODE_VERSION: unread(),
     MODEL_PACKAGE_GROUP_NAME: sometimes(unread()),
     KMS_KEY_ARN: sometimes(unread()),

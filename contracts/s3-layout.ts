@@ -199,7 +199,8 @@ export const quarantineSliceKey = (runId: string, sourceKey: string, slice: numb
 /**
  * Where the LoadScores Distributed Map writes its per-part results (ResultWriter). Step Functions adds
  * `<map run id>/manifest.json` and `SUCCEEDED_<n>.json` / `FAILED_<n>.json` under it; FinalizeScores reads them.
- * Static (the map run id makes each run's folder unique) and under `batch/`, so the same lifecycle rule expires it.
+ * Each execution writes under its own folder ({@link mapRunsPrefix}), and under `batch/`, so the same lifecycle rule
+ * expires it.
  */
 export const LOAD_RESULTS_PREFIX = `${BATCH_PREFIX}load-results/`;
 
@@ -209,6 +210,19 @@ export const LOAD_RESULTS_PREFIX = `${BATCH_PREFIX}load-results/`;
  */
 export const resultsPrefix = (modelVersion: number | string, runId: string): string =>
   `${RESULTS_PREFIX}model_version=${modelVersion}/run=${runId}/`;
+
+/**
+ * `<prefix><runId>/`: where the Distributed Maps of one execution (run id = execution name) write their results under
+ * a ResultWriter prefix; Step Functions adds `<map run id>/manifest.json` and the `SUCCEEDED_<n>.json` /
+ * `FAILED_<n>.json` files under it. Per run, so RecordFailure finds a failed map run's files by listing one folder.
+ */
+export const mapRunsPrefix = (resultsPrefix: string, runId: string): string => `${resultsPrefix}${runId}/`;
+
+/** The ResultWriter prefixes of each workflow's Distributed Maps (by run kind), where RecordFailure looks. */
+export const MAP_RESULTS_PREFIXES = {
+  batch: [PREPARE_RESULTS_PREFIX, LOAD_RESULTS_PREFIX],
+  training: [TRAINING_PREPARE_RESULTS_PREFIX],
+} as const satisfies Record<string, readonly string[]>;
 
 /** The IAM resource or `s3:prefix` pattern matching every key under `prefix` (`training/` → `training/*`). */
 export const keysUnder = (prefix: string): string => `${prefix}*`;

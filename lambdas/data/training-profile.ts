@@ -247,13 +247,19 @@ export interface TrainingSpecPlan {
   readonly validationReportUri: string;
 }
 
-/** Read a JSON partial written by an earlier phase, naming the phase when it is missing. */
+/** Read a JSON partial written by an earlier phase, naming the phase when it is missing or not JSON. */
 export async function readPartial<T>(s3: S3Client, bucket: string, key: string, what: string): Promise<T> {
+  let text: string;
   try {
-    return JSON.parse(await getText(s3, bucket, key)) as T;
+    text = await getText(s3, bucket, key);
   } catch (err) {
     if (err instanceof NotFoundError) throw new NotFoundError(`${what}: ${err.message}`, { cause: err });
     throw err;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new ValidationError(`${what}: ${s3Uri(bucket, key)} is not JSON: ${(err as Error).message}`);
   }
 }
 
@@ -268,7 +274,13 @@ export async function* partialsInOrder<T>(
   const pending: Promise<T>[] = [];
   let next = 1;
   while (next <= count || pending.length > 0) {
-    while (next <= count && pending.length < READ_AHEAD) pending.push(read(next++));
+    while (next <= count && pending.length < READ_AHEAD) {
+      const r = read(next++);
+      // Reads still pending when an earlier one throws are abandoned: their rejections must not be unhandled (that
+      // would end the Lambda runtime with Runtime.UnhandledPromiseRejection instead of the first error).
+      r.catch(() => undefined);
+      pending.push(r);
+    }
     const p = pending.shift()!;
     yield await p;
   }

@@ -8,12 +8,14 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import {
   BATCH_PREFIX,
   INFERENCE_PREFIX,
+  MAP_RESULTS_PREFIXES,
   QUARANTINE_PREFIX,
   REPORTS_PREFIX,
   TRAINING_PREFIX,
 } from '../../contracts/s3-layout';
 import { type AppConfig, rescoreWindowDays } from '../config';
 import { acknowledge, iam5ResourceId } from '../nag';
+import { grantMapFailureRead } from './prescoped-map-io';
 import { ProjectFunction } from './project-function';
 import type { Workflow } from './workflow';
 
@@ -155,6 +157,7 @@ export function grantBatchFunctions(f: BatchFunctions, props: BatchAccessProps, 
   f.prepareInferenceData.grantTableItems(table, key, ['dynamodb:UpdateItem']);
   if (recordFailure instanceof ProjectFunction) {
     recordFailure.grantTableItems(table, key, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    grantMapFailureRead(recordFailure, { bucket: artifactsBucket, key, resultsPrefixes: MAP_RESULTS_PREFIXES.batch });
   }
 
   f.findUnscored.grantObjects(artifactsBucket, BATCH_PREFIX, 'write', { key });

@@ -255,7 +255,7 @@ export class BatchInferenceWorkflow extends Workflow<BatchWorkflowEnvironment> {
       new sfn.DistributedMap(mapScope, S.PrepareTasks, {
         stateName: S.PrepareTasks,
         itemReader: new PrescopedJsonItemReader({ bucketNamePath, key: sfn.JsonPath.stringAt($('plan', 'tasksKey')) }),
-        resultWriterV2: new PrescopedResultWriter({ bucketNamePath, prefix: PREPARE_RESULTS_PREFIX }),
+        resultWriterV2: new PrescopedResultWriter({ bucketNamePath, resultsPrefix: PREPARE_RESULTS_PREFIX }),
         maxConcurrency: props.config.batch.prepareConcurrency,
         toleratedFailurePercentage: 0,
         label: 'PrepareTasks',
@@ -343,7 +343,7 @@ export class BatchInferenceWorkflow extends Workflow<BatchWorkflowEnvironment> {
           bucketNamePath,
           key: sfn.JsonPath.stringAt($('data', 'loadItemsKey')),
         }),
-        resultWriterV2: new PrescopedResultWriter({ bucketNamePath, prefix: LOAD_RESULTS_PREFIX }),
+        resultWriterV2: new PrescopedResultWriter({ bucketNamePath, resultsPrefix: LOAD_RESULTS_PREFIX }),
         maxConcurrency: props.config.batch.loadConcurrency,
         toleratedFailurePercentage: 0,
         label: 'LoadScores',

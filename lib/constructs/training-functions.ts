@@ -4,8 +4,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import { QUARANTINE_PREFIX, REPORTS_PREFIX, TRAINING_PREFIX } from '../../contracts/s3-layout';
+import { MAP_RESULTS_PREFIXES, QUARANTINE_PREFIX, REPORTS_PREFIX, TRAINING_PREFIX } from '../../contracts/s3-layout';
 import type { AppConfig } from '../config';
+import { grantMapFailureRead } from './prescoped-map-io';
 import { modelPackageArns, modelPackageGroupArn, type ProjectFunction } from './project-function';
 import type { Workflow } from './workflow';
 
@@ -229,6 +230,11 @@ export function grantTrainingFunctions(f: TrainingFunctions, props: TrainingAcce
   f.complete.grantTableItems(table, key, ['dynamodb:UpdateItem', 'dynamodb:GetItem']);
   // GetItem: a failure under a run id another execution owns reads that record to name it (and leaves it).
   f.recordFailure.grantTableItems(table, key, ['dynamodb:UpdateItem', 'dynamodb:GetItem']);
+  grantMapFailureRead(f.recordFailure, {
+    bucket: artifactsBucket,
+    key,
+    resultsPrefixes: MAP_RESULTS_PREFIXES.training,
+  });
   f.approval.grantModelPackageRead(group);
   f.approval.grantTableItems(table, key, itemWrites);
   if (props.config.batch.startOnApproval) {

@@ -75,7 +75,7 @@ export function trainingPrepareChain(scope: Construct, p: TrainingPrepareProps):
     const state = new sfn.DistributedMap(mapScope, name, {
       stateName: name,
       itemReader: new PrescopedJsonItemReader({ bucketNamePath, key: sfn.JsonPath.stringAt(plan('tasksKey')) }),
-      resultWriterV2: new PrescopedResultWriter({ bucketNamePath, prefix: TRAINING_PREPARE_RESULTS_PREFIX }),
+      resultWriterV2: new PrescopedResultWriter({ bucketNamePath, resultsPrefix: TRAINING_PREPARE_RESULTS_PREFIX }),
       maxConcurrency: p.config.training.prepareConcurrency,
       toleratedFailurePercentage: 0,
       label: name,

@@ -39,7 +39,12 @@ async function invokeTheRest(
     const kind = (fn.logicalId ?? '').startsWith('Training') ? 'training' : 'batch';
     await invokeFunction(
       fn,
-      { runId: runs[kind], kind, error: { Error: 'States.TaskFailed', Cause: 'IAM proof: the failure path' } },
+      // A Distributed Map's error, so RecordFailure also looks for the failed item in the run's ResultWriter files.
+      {
+        runId: runs[kind],
+        kind,
+        error: { Error: 'States.ExceedToleratedFailureThreshold', Cause: 'IAM proof: the failure path' },
+      },
       opts,
     );
   }

@@ -12,12 +12,15 @@
  *   handlers (so overrides by state name apply inside the items too).
  * - Failures: each item fails or succeeds on its own; when the failed items exceed `ToleratedFailureCount` /
  *   `ToleratedFailurePercentage` (default 0) the state fails with `States.ExceedToleratedFailureThreshold`, after the
- *   results are written, as in AWS. AWS's Cause says only that the threshold was exceeded; locally the first failed
- *   item's error and cause are appended (in AWS they are in FAILED_0.json and the child execution).
- * - ResultWriter `s3:putObject` (`Bucket`, `Prefix`): `<Prefix>/<map run id>/manifest.json`, `SUCCEEDED_0.json`,
- *   `FAILED_0.json` in AWS's shapes (each result an object with `Input`/`Output` as JSON strings, `Status`, names and
- *   dates); the state's result is `{ MapRunArn, ResultWriterDetails: { Bucket, Key } }`. Without a ResultWriter the
- *   result is the array of item outputs.
+ *   results are written, as in AWS. As in AWS, the Cause says only that the threshold was exceeded (locally with the
+ *   counts): the items' own errors and causes are in FAILED_0.json, where RecordFailure reads the first one
+ *   (lambdas/data/map-run-failure.ts) — the same code path locally and on AWS.
+ * - ResultWriter `s3:putObject` (`Bucket`, `Prefix`, each literal or a `.$` path or intrinsic such as the workflows'
+ *   `States.Format('…/{}/', $$.Execution.Name)`): `<Prefix>/<map run id>/manifest.json`, `SUCCEEDED_0.json`,
+ *   `FAILED_0.json` in AWS's shapes (each result an object with `Input`/`Output` as JSON strings, `Error`/`Cause` for
+ *   a failed one, `Status`, names and dates; the manifest's `ResultFiles` lists them by status with their sizes); the
+ *   state's result is `{ MapRunArn, ResultWriterDetails: { Bucket, Key } }`. Without a ResultWriter the result is the
+ *   array of item outputs.
  *
  * Not emulated (rejected with a message naming the state): ItemBatcher, readers other than a JSON/JSONL S3 object
  * (S3 listings, CSV, manifests), `WriterConfig`, and the `*Path` forms of the tolerated-failure fields. Results are
@@ -320,10 +323,8 @@ export function distributedMapHandler(
     const result = map.ResultWriter ? await writeResults(ctx, name, map, input, mapRunArn, runs) : null;
     const failed = runs.filter((r) => r.error);
     if (exceedsTolerance(map, name, failed.length, runs.length)) {
-      const first = failed[0]!.error!;
       const err = new Error(
-        `The specified tolerated failure threshold was exceeded (${failed.length} of ${runs.length} items failed; ` +
-          `first: ${first.Error}: ${first.Cause})`,
+        `The specified tolerated failure threshold was exceeded (${failed.length} of ${runs.length} items failed)`,
       );
       err.name = 'States.ExceedToleratedFailureThreshold';
       throw err;

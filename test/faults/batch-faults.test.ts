@@ -153,9 +153,10 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
     const failed = await p.run('batch-02-redis-killed', { [S.LoadPart]: killDuringLoad });
     expect(killedInFlight).toBe(true);
     expect(failed.status).toBe('FAILED');
-    // The Distributed Map fails as a whole (no failure tolerated); the failed item's error is in the cause.
+    // The Distributed Map fails as a whole (no failure tolerated): the execution's error is the threshold's, the
+    // failed item's own error is in the map run's FAILED file, and the run record says it (below).
     expect(failed.error?.Error).toBe('States.ExceedToleratedFailureThreshold');
-    expect(failed.error?.Cause).toMatch(/first: DependencyError/);
+    expect(failed.error?.Cause).not.toMatch(/DependencyError/);
     expect(failed.path).toEqual([...SUCCESS_PATH.slice(0, SUCCESS_PATH.indexOf(S.LoadScores) + 1), ...FAILURE_PATH]);
     // The failing part was retried (DependencyError is retryable) before the run gave up.
     expect(attempts.filter((a) => a === 'part-00000-00001.csv').length).toBeGreaterThan(1);
@@ -165,10 +166,11 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
       expect(item?.runId).toBeUndefined();
     }
     await expectReleased();
-    expect(await getRun(p.doc, p.table, 'batch-02-redis-killed')).toMatchObject({
-      status: 'FAILED',
-      error: { error: 'States.ExceedToleratedFailureThreshold' },
-    });
+    const record = await getRun(p.doc, p.table, 'batch-02-redis-killed');
+    expect(record).toMatchObject({ status: 'FAILED', error: { error: 'DependencyError' } });
+    expect(record?.error?.cause).toMatch(
+      /\[first failed item of LoadScores \(s3:\/\/[^ ]+\/batch\/load-results\/batch-02-redis-killed\/[^ ]+\/FAILED_0\.json\); the map failed with States\.ExceedToleratedFailureThreshold: The specified tolerated failure threshold was exceeded \([12] of 2 items failed\)\]$/,
+    );
 
     // While the cache is down the read API answers 503, never a made-up score.
     expect((await read('A00001')).status).toBe(503);
@@ -398,8 +400,10 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
     );
     expect(missing.status).toBe('FAILED');
     expect(missing.error?.Error).toBe('States.ExceedToleratedFailureThreshold');
-    expect(missing.error?.Cause).toMatch(/first: IntegrityError/);
-    expect(missing.error?.Cause).toMatch(
+    // The run record names the failed part's own error (read from the map run's FAILED file).
+    const missingRun = await getRun(p.doc, p.table, 'batch-10-missing-line');
+    expect(missingRun?.error?.error).toBe('IntegrityError');
+    expect(missingRun?.error?.cause).toMatch(
       /results\/model_version=1\/run=batch-10-missing-line\/part-00000-00002\.csv\.out: 29 rows in the transform output but 30 rows were sent to it/,
     );
     expect(missing.path).toEqual([...SUCCESS_PATH.slice(0, SUCCESS_PATH.indexOf(S.LoadScores) + 1), ...FAILURE_PATH]);
@@ -412,16 +416,14 @@ const BLOCK = 'fault suite: BatchInference under failures (moto + killable redis
     );
     expect(corrupt.status).toBe('FAILED');
     expect(corrupt.error?.Error).toBe('States.ExceedToleratedFailureThreshold');
-    expect(corrupt.error?.Cause).toMatch(/first: IntegrityError/);
-    expect(corrupt.error?.Cause).toMatch(
-      /run=batch-11-corrupt-line\/part-00000-00001\.csv\.out line 7: score must be a number in 0\.\.1: \\"G00006,[a-z]+,not-a-score\\"/,
+    const corruptRun = await getRun(p.doc, p.table, 'batch-11-corrupt-line');
+    expect(corruptRun?.error?.error).toBe('IntegrityError');
+    expect(corruptRun?.error?.cause).toMatch(
+      /run=batch-11-corrupt-line\/part-00000-00001\.csv\.out line 7: score must be a number in 0\.\.1: "G00006,[a-z]+,not-a-score"/,
     );
     await pending();
     for (const r of ['batch-10-missing-line', 'batch-11-corrupt-line']) {
-      expect(await getRun(p.doc, p.table, r)).toMatchObject({
-        status: 'FAILED',
-        error: { error: 'States.ExceedToleratedFailureThreshold' },
-      });
+      expect(await getRun(p.doc, p.table, r)).toMatchObject({ status: 'FAILED', error: { error: 'IntegrityError' } });
     }
 
     const rerun = await p.run('batch-12-clean');

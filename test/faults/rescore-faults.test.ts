@@ -16,7 +16,7 @@ import { createModel } from '../../lambdas/domain/model-records';
 import { getProduction } from '../../lambdas/domain/production';
 import { type ApprovalStatus, updateApprovalStatus } from '../../lambdas/domain/registry';
 import { RedisScoreStore } from '../../lambdas/domain/score-store/redis';
-import { createRun } from '../../lambdas/domain/tracking';
+import { createRun, getRun } from '../../lambdas/domain/tracking';
 import { readScores } from '../../lambdas/functions/read-scores/core';
 import { modelPackageStateChangeEvent } from '../../local/runtime/approval';
 import type { StateOverride } from '../../local/runtime/task-handlers';
@@ -142,7 +142,12 @@ describeWithServers(
       expect(failed.status).toBe('FAILED');
       expect(failed.path.slice(-FAILURE_PATH.length)).toEqual(FAILURE_PATH);
       expect(failed.path).toContain(S.LoadScores);
-      expect(failed.error?.Cause).toMatch(/InjectedFault/);
+      // The map's error is the execution's; the failed part's own error is in the run record (from its FAILED file).
+      expect(failed.error?.Error).toBe('States.ExceedToleratedFailureThreshold');
+      expect((await getRun(p.doc, p.table, 'batch-r02-rescore-fails'))?.error).toMatchObject({
+        error: 'InjectedFault',
+        cause: expect.stringMatching(/^injected: part-\S+ lost midway \[first failed item of LoadScores /),
+      });
       expect(transformedWith()).toEqual(['2']);
       // Ledger: nothing committed; every object still scored by the base run with version 1.
       await expectLedger('batch-r01-base', 1);

@@ -239,7 +239,10 @@ describe('BatchInference state machine definition', () => {
       },
       ResultWriter: {
         Resource: expect.stringMatching(/:states:::s3:putObject$/),
-        Parameters: { 'Bucket.$': '$.plan.bucket', Prefix: PREPARE_RESULTS_PREFIX },
+        Parameters: {
+          'Bucket.$': '$.plan.bucket',
+          'Prefix.$': `States.Format('${PREPARE_RESULTS_PREFIX}{}/', $$.Execution.Name)`,
+        },
       },
       MaxConcurrency: 10,
       ItemSelector: {
@@ -268,7 +271,10 @@ describe('BatchInference state machine definition', () => {
       },
       ResultWriter: {
         Resource: expect.stringMatching(/:states:::s3:putObject$/),
-        Parameters: { 'Bucket.$': '$.data.resultsBucket', Prefix: LOAD_RESULTS_PREFIX },
+        Parameters: {
+          'Bucket.$': '$.data.resultsBucket',
+          'Prefix.$': `States.Format('${LOAD_RESULTS_PREFIX}{}/', $$.Execution.Name)`,
+        },
       },
       MaxConcurrency: 4,
       ItemSelector: {

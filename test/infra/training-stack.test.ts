@@ -339,7 +339,13 @@ describe('Training stack', () => {
           ReaderConfig: { InputType: 'JSON' },
           Parameters: { 'Bucket.$': '$.data.bucket', 'Key.$': '$.data.tasksKey' },
         },
-        ResultWriter: { Parameters: { 'Bucket.$': '$.data.bucket', Prefix: 'training/prepare-results/' } },
+        ResultWriter: {
+          // Per execution: RecordFailure lists the run's folder for a failed item.
+          Parameters: {
+            'Bucket.$': '$.data.bucket',
+            'Prefix.$': "States.Format('training/prepare-results/{}/', $$.Execution.Name)",
+          },
+        },
         ItemSelector: {
           'runId.$': '$.run.runId',
           'task.$': '$$.Map.Item.Value.task',

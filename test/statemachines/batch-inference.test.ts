@@ -373,9 +373,19 @@ describeWithServers('BatchInference state machine on moto + redis', { moto: true
     };
     const failed = await run('batch-cache-down', { [S.LoadPart]: flakyCache });
     expect(failed.status).toBe('FAILED');
-    // A Distributed Map fails as a whole when an item fails (no failure tolerated); the item's error is in the cause.
+    // A Distributed Map fails as a whole when an item fails (no failure tolerated); RecordFailure reads the item's own
+    // error from the map run's FAILED file into the run record.
     expect(failed.error?.Error).toBe('States.ExceedToleratedFailureThreshold');
-    expect(failed.error?.Cause).toMatch(/1 of 2 items failed; first: DependencyError: Redis connection/);
+    expect(failed.error?.Cause).toMatch(/1 of 2 items failed/);
+    expect(await getRun(doc, table, 'batch-cache-down')).toMatchObject({
+      status: 'FAILED',
+      error: {
+        error: 'DependencyError',
+        cause: expect.stringMatching(
+          /^Redis connection to the score cache was lost \(simulated\) \[first failed item of LoadScores \(s3:.*\/batch\/load-results\/batch-cache-down\/.*\/FAILED_0\.json\); the map failed with States\.ExceedToleratedFailureThreshold: .*\]$/,
+        ),
+      },
+    });
     expect(failed.path).toEqual([
       S.AcquireLock,
       S.LockAcquired,

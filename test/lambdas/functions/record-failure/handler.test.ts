@@ -8,6 +8,7 @@ const ddb = mockClient(DynamoDBDocumentClient);
 describe('record-failure', () => {
   beforeAll(() => {
     process.env.TABLE_NAME = 'Pipeline';
+    process.env.ARTIFACTS_BUCKET = 'artifacts';
   });
   beforeEach(() => ddb.reset());
 
