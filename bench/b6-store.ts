@@ -11,13 +11,14 @@
  * process (bench/read-child.ts, ~1 000 lookups/s) with the server idle, during redis-cli and during each load.
  */
 import { spawn } from 'node:child_process';
-import { createReadStream, rmSync } from 'node:fs';
+import { createReadStream, rmSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import type { Stamp } from '../lambdas/domain/score-store/format';
 import { formatLayout, layoutFor } from '../lambdas/domain/score-store/layout';
 import { RedisScoreStore } from '../lambdas/domain/score-store/redis';
+import { bufferBudget, loaderBuffer } from '../lambdas/functions/load-scores/buffer';
 import { loadScoresFromStream } from '../lambdas/functions/load-scores/core';
 import { runRedisCli, serverCpu } from './b1-load';
 import { writeRespFromRows, writeResultRows } from './data';
@@ -105,6 +106,8 @@ async function repetition(env: BenchEnv, admin: Redis, loader: Redis, size: numb
   const runs: Run[] = [];
   const reads: { size: number; rep: number; state: string; stats: ReadStats }[] = [];
   const layout = layoutFor(1, size);
+  // The buffer LoadScores sizes from the part's rows and bytes (the whole part, within half of 1 024 MB).
+  const buffer = loaderBuffer(size, statSync(file).size, bufferBudget());
   await admin.flushall();
   let m0 = await usedMemory(admin);
   let c0 = await serverCpu(admin);
@@ -138,6 +141,7 @@ async function repetition(env: BenchEnv, admin: Redis, loader: Redis, size: numb
       ttlSeconds: TTL,
       source: file,
       expectedRows: size,
+      buffer,
     });
     const seconds = (nowMs() - t0) / 1000;
     const u = process.cpuUsage(u0);
@@ -173,6 +177,7 @@ async function repetition(env: BenchEnv, admin: Redis, loader: Redis, size: numb
       ttlSeconds: TTL,
       source: file,
       expectedRows: size,
+      buffer,
     });
     const u = process.cpuUsage(u0);
     if (out.rowsApplied !== size) throw new Error(`B6 store: sparse ${state.name}: ${out.rowsApplied} of ${size}`);
@@ -306,7 +311,7 @@ function report(
     tables: [table, readTable],
     notes: [
       "B/entity = INFO memory used_memory after the load minus before (FLUSHALL first), divided by the rows; the old layout is one `score:<id>` string key per entity with today's value (`1|asOf|runId|modelVersion|score`, 57-character run stamp), the bucket layout keeps `<stamp id>|<score>` per entity and the stamp once per run.",
-      'Loader = the real LoadScores core (loadScoresFromStream) from a local file, in this process, with the conditional semantics and its defaults (rows buffered by bucket, 200 000 at a time; calls of ≤ 2 000 rows, 8 in flight); redis-cli --pipe moves the same rows as unconditional SETs. Each repetition runs redis-cli and the three states back to back; the ratio is against the same repetition’s redis-cli. Server µs/row = INFO cpu (user + sys) delta / rows; client µs/row = the loader process’s (or redis-cli’s) CPU / rows.',
+      'Loader = the real LoadScores core (loadScoresFromStream) from a local file, in this process, with the conditional semantics and its defaults (the whole part buffered and sorted by bucket, as LoadScores sizes it within half of its 1 024 MB; calls of ≤ 2 000 rows, 8 in flight); redis-cli --pipe moves the same rows as unconditional SETs. Each repetition runs redis-cli and the three states back to back; the ratio is against the same repetition’s redis-cli. Server µs/row = INFO cpu (user + sys) delta / rows; client µs/row = the loader process’s (or redis-cli’s) CPU / rows.',
       `"${SPARSE}": the same rows into layoutFor(1, 100 000 000) (2^21 buckets, < 1 row per bucket per call), as when a big store is loaded in parts much smaller than it; every row then pays its own HSET and EXPIRE.`,
       `Reads: bench/read-child.ts in its own process on the read API's client (role reader), ~1 000 lookups/s. Load average (1 min) at the start and after each repetition: ${load.join(', ')} on 2 logical cores.`,
     ],

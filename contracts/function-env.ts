@@ -310,7 +310,12 @@ export const FUNCTION_ENV = {
   arrival: LEDGER,
   reconcile: LEDGER,
   // Serving stack (score cache)
-  'load-scores': { ...CACHE, SCORE_TTL_SECONDS: required(positiveInt) },
+  'load-scores': {
+    ...CACHE,
+    SCORE_TTL_SECONDS: required(positiveInt),
+    /** The function's memory in MB (the Lambda runtime sets it): sizes the loader's row buffers. */
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: platform(optional(positiveInt)),
+  },
   /** TABLE_NAME: the Production pointer (fallbacks are written from Production-version scores only). */
   'finalize-scores': { ...CACHE, SEGMENT_FEATURE: unread(), TABLE_NAME: optional(text) },
   /** TABLE_NAME: the Production pointer (labels each served score; a rejected version is never served as a model). */
