@@ -98,7 +98,7 @@ export class BucketScoreWriter implements ScoreBatchWriter {
     if (idEnd - idStart > 255 || scoreEnd - scoreStart > 65_535) {
       throw new RangeError('an entity id of ≤ 255 bytes and a score text of ≤ 65 535 bytes');
     }
-    // hashId (layout.ts) over the bytes: the same FNV-1a for ASCII ids.
+    // hashId (contracts/score-layout.ts) over the bytes: the same FNV-1a for ASCII ids.
     let h = 0x811c9dc5;
     for (let i = idStart; i < idEnd; i++) {
       h ^= bytes[i]!;
