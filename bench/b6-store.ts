@@ -5,22 +5,25 @@
  * Per size (1 M rows; 5 M more with `--store-5m`; `--quick` 100 k / 300 k), 3 repetitions (1 with `--quick`), each
  * back to back: `redis-cli --pipe` of the RESP file, then the real LoadScores core (bucket layout sized with
  * `layoutFor(1, rows)`) in all three store states — empty, steady state (every key holds an older score: the daily
- * case) and a late older partition (every key holds a newer score). Reported: rows/s and the ratio to the same
+ * case) and a late older partition (every key holds a newer score); then the layout for 100 M entities, loaded with
+ * random rows and with one part of a bucket-range slice (prepare-plan.ts). Reported: rows/s and the ratio to the same
  * repetition's redis-cli (median, min–max), server CPU per row (INFO cpu), client CPU per row, bytes per entity
  * (`INFO memory` used_memory after − before, FLUSHALL first) of both layouts, and the latency of reads from their own
  * process (bench/read-child.ts, ~1 000 lookups/s) with the server idle, during redis-cli and during each load.
  */
 import { spawn } from 'node:child_process';
-import { createReadStream, rmSync } from 'node:fs';
+import { createReadStream, rmSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
+import { bucketRangeSlice } from '../contracts/score-layout';
 import type { Stamp } from '../lambdas/domain/score-store/format';
 import { formatLayout, layoutFor } from '../lambdas/domain/score-store/layout';
 import { RedisScoreStore } from '../lambdas/domain/score-store/redis';
+import { bufferBudget, loaderBuffer } from '../lambdas/functions/load-scores/buffer';
 import { loadScoresFromStream } from '../lambdas/functions/load-scores/core';
 import { runRedisCli, serverCpu } from './b1-load';
-import { writeRespFromRows, writeResultRows } from './data';
+import { entityId, writeRespFromRows, writeResultRows } from './data';
 import { type BenchEnv, type BenchResult, fixed, int, median, nowMs, ratio, type Table, tsxCommand } from './lib';
 
 const TTL = 7 * 86_400;
@@ -105,6 +108,8 @@ async function repetition(env: BenchEnv, admin: Redis, loader: Redis, size: numb
   const runs: Run[] = [];
   const reads: { size: number; rep: number; state: string; stats: ReadStats }[] = [];
   const layout = layoutFor(1, size);
+  // The buffer LoadScores sizes from the part's rows and bytes (the whole part, within half of 1 024 MB).
+  const buffer = loaderBuffer(size, statSync(file).size, bufferBudget());
   await admin.flushall();
   let m0 = await usedMemory(admin);
   let c0 = await serverCpu(admin);
@@ -138,6 +143,7 @@ async function repetition(env: BenchEnv, admin: Redis, loader: Redis, size: numb
       ttlSeconds: TTL,
       source: file,
       expectedRows: size,
+      buffer,
     });
     const seconds = (nowMs() - t0) / 1000;
     const u = process.cpuUsage(u0);
@@ -162,7 +168,7 @@ async function repetition(env: BenchEnv, admin: Redis, loader: Redis, size: numb
   // The same rows against a layout sized for 100 M entities (2^21 buckets): < 1 row per bucket per call, as when a
   // big store is loaded in parts much smaller than it.
   await admin.flushall();
-  const sparse = new RedisScoreStore(loader, { layout: layoutFor(1, 100_000_000) });
+  const sparse = new RedisScoreStore(loader, { layout: SPARSE_LAYOUT });
   for (const state of STATES.slice(0, 2)) {
     env.log(`B6 store: ${int(size)} rows, repetition ${rep}: loader, ${state.name}, layout for 100 M entities`);
     c0 = await serverCpu(admin);
@@ -173,6 +179,7 @@ async function repetition(env: BenchEnv, admin: Redis, loader: Redis, size: numb
       ttlSeconds: TTL,
       source: file,
       expectedRows: size,
+      buffer,
     });
     const u = process.cpuUsage(u0);
     if (out.rowsApplied !== size) throw new Error(`B6 store: sparse ${state.name}: ${out.rowsApplied} of ${size}`);
@@ -187,10 +194,57 @@ async function repetition(env: BenchEnv, admin: Redis, loader: Redis, size: numb
       kept: out.rowsKeptNewer,
     });
   }
+  // One part of a bucket-range slice of a 100 M-entity day (prepare-plan.ts): the same number of rows, all in the
+  // slice's 1/SLICES of the buckets.
+  await admin.flushall();
+  const sliceFile = join(env.workDir, `b6-${size}-slice.csv`);
+  const sliceBuffer = loaderBuffer(size, statSync(sliceFile).size, bufferBudget());
+  for (const state of STATES.slice(0, 2)) {
+    env.log(`B6 store: ${int(size)} rows, repetition ${rep}: loader, ${state.name}, ${SLICED}`);
+    c0 = await serverCpu(admin);
+    const u0 = process.cpuUsage();
+    const t0 = nowMs();
+    const out = await loadScoresFromStream(sparse, createReadStream(sliceFile), {
+      stamp: state.stamp,
+      ttlSeconds: TTL,
+      source: sliceFile,
+      expectedRows: size,
+      buffer: sliceBuffer,
+    });
+    const u = process.cpuUsage(u0);
+    if (out.rowsApplied !== size) throw new Error(`B6 store: sliced ${state.name}: ${out.rowsApplied} of ${size}`);
+    runs.push({
+      size,
+      rep,
+      path: `loader (buckets, ${SLICED}): ${state.name}`,
+      seconds: (nowMs() - t0) / 1000,
+      serverUsPerRow: (((await serverCpu(admin)) - c0) / size) * 1e6,
+      clientUsPerRow: (u.user + u.system) / size,
+      applied: out.rowsApplied,
+      kept: out.rowsKeptNewer,
+    });
+  }
   return { runs, reads };
 }
 
 const SPARSE = 'layout for 100 M entities';
+const SPARSE_LAYOUT = layoutFor(1, 100_000_000);
+/**
+ * Slices of a 100 M-entity day: ⌈100 M rows × ~61 bytes (bench/data.ts feature rows) / 512 MiB⌉ (the default
+ * `batch.prepareBytesPerTask`) = 12.
+ */
+const SLICES = 12;
+const SLICED = `${SPARSE}, one part of a bucket-range slice (1/${SLICES} of the buckets)`;
+
+/** The first `rows` ids of the sample shape that slice 0 of {@link SLICES} owns in the 100 M layout. */
+function sliceIds(rows: number): string[] {
+  const ids: string[] = [];
+  for (let i = 0; ids.length < rows; i++) {
+    const id = entityId(i);
+    if (bucketRangeSlice(SPARSE_LAYOUT, id, SLICES) === 0) ids.push(id);
+  }
+  return ids;
+}
 
 const spread = (values: number[], digits = 2) =>
   values.length < 2
@@ -212,6 +266,8 @@ export async function runB6Store(env: BenchEnv): Promise<BenchResult> {
       env.log(`B6 store: generating ${int(size)} rows (untimed)`);
       await writeResultRows(file, size);
       await writeRespFromRows(file, resp, CURRENT, TTL);
+      const ids = sliceIds(size);
+      await writeResultRows(join(env.workDir, `b6-${size}-slice.csv`), size, 7, (i) => ids[i]!);
       for (let rep = 1; rep <= reps; rep++) {
         const r = await repetition(env, admin, loaderClient, size, rep);
         runs.push(...r.runs);
@@ -221,6 +277,7 @@ export async function runB6Store(env: BenchEnv): Promise<BenchResult> {
       await admin.flushall();
       rmSync(file, { force: true });
       rmSync(resp, { force: true });
+      rmSync(join(env.workDir, `b6-${size}-slice.csv`), { force: true });
     }
   } finally {
     admin.disconnect();
@@ -245,6 +302,7 @@ function report(
       CLI_PATH,
       ...STATES.map((s) => `loader (buckets): ${s.name}`),
       ...STATES.slice(0, 2).map((s) => `loader (buckets, ${SPARSE}): ${s.name}`),
+      ...STATES.slice(0, 2).map((s) => `loader (buckets, ${SLICED}): ${s.name}`),
     ];
     for (const path of paths) {
       const mine = runs.filter((r) => r.size === size && r.path === path);
@@ -306,8 +364,9 @@ function report(
     tables: [table, readTable],
     notes: [
       "B/entity = INFO memory used_memory after the load minus before (FLUSHALL first), divided by the rows; the old layout is one `score:<id>` string key per entity with today's value (`1|asOf|runId|modelVersion|score`, 57-character run stamp), the bucket layout keeps `<stamp id>|<score>` per entity and the stamp once per run.",
-      'Loader = the real LoadScores core (loadScoresFromStream) from a local file, in this process, with the conditional semantics and its defaults (rows buffered by bucket, 200 000 at a time; calls of ≤ 2 000 rows, 8 in flight); redis-cli --pipe moves the same rows as unconditional SETs. Each repetition runs redis-cli and the three states back to back; the ratio is against the same repetition’s redis-cli. Server µs/row = INFO cpu (user + sys) delta / rows; client µs/row = the loader process’s (or redis-cli’s) CPU / rows.',
-      `"${SPARSE}": the same rows into layoutFor(1, 100 000 000) (2^21 buckets, < 1 row per bucket per call), as when a big store is loaded in parts much smaller than it; every row then pays its own HSET and EXPIRE.`,
+      'Loader = the real LoadScores core (loadScoresFromStream) from a local file, in this process, with the conditional semantics and its defaults (the whole part buffered and sorted by bucket, as LoadScores sizes it within half of its 1 024 MB; calls of ≤ 2 000 rows, 8 in flight); redis-cli --pipe moves the same rows as unconditional SETs. Each repetition runs redis-cli and the three states back to back; the ratio is against the same repetition’s redis-cli. Server µs/row = INFO cpu (user + sys) delta / rows; client µs/row = the loader process’s (or redis-cli’s) CPU / rows.',
+      `"${SPARSE}": the same rows into layoutFor(1, 100 000 000) (2^21 buckets, ~0.5 rows per bucket with the whole part buffered), as when a big store is loaded in random parts much smaller than it; most rows then pay their own HSET and EXPIRE.`,
+      `"${SLICED}": as many rows, with ids chosen as one part of slice 0 of a 100 M-entity day split into ${SLICES} slices (prepare-plan.ts: ⌈100 M × ~61 B / 512 MiB⌉), i.e. all in 1/${SLICES} of the 2^21 buckets (~${fixed((1_000_000 * SLICES) / 2 ** 21, 1)} rows per bucket per million rows), into the same 100 M layout; redis-cli's ratio is against the random rows' run (same row count and byte lengths).`,
       `Reads: bench/read-child.ts in its own process on the read API's client (role reader), ~1 000 lookups/s. Load average (1 min) at the start and after each repetition: ${load.join(', ')} on 2 logical cores.`,
     ],
     data: { sizes, reps, runs, reads, load },

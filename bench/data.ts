@@ -32,12 +32,20 @@ async function writeLines(file: string, count: number, make: (i: number) => stri
   return statSync(file).size;
 }
 
-/** `rows` deterministic result rows (seeded): id, segment (basic|standard|premium), score with 6 decimals in 0..1. */
-export function writeResultRows(file: string, rows: number, seed = 7): Promise<number> {
+/**
+ * `rows` deterministic result rows (seeded): id (`id(i)`, by default {@link entityId}), segment
+ * (basic|standard|premium), score with 6 decimals in 0..1.
+ */
+export function writeResultRows(
+  file: string,
+  rows: number,
+  seed = 7,
+  id: (i: number) => string = entityId,
+): Promise<number> {
   const rnd = prng(seed, 'bench-result-rows');
   return writeLines(file, rows, (i) => {
     const seg = SEGMENTS[Math.floor(rnd() * 3)] ?? 'basic';
-    return `${entityId(i)},${seg},${rnd().toFixed(6)}`;
+    return `${id(i)},${seg},${rnd().toFixed(6)}`;
   });
 }
 

@@ -8,8 +8,9 @@
  * Environment: REDIS_URL (the loader's client comes from redisFromEnv, role `loader`, as in the Lambda) and, for S3,
  * AWS_ENDPOINT_URL + credentials (s3Client() as in the Lambda).
  */
-import { createReadStream, readFileSync } from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { RedisScoreStore } from '../lambdas/domain/score-store/redis';
+import { bufferBudget, loaderBuffer } from '../lambdas/functions/load-scores/buffer';
 import { loadScores, loadScoresFromStream } from '../lambdas/functions/load-scores/core';
 import { s3Client } from '../lambdas/platform/clients';
 import { ensureConnected, redisFromEnv } from '../lambdas/platform/redis';
@@ -74,6 +75,8 @@ async function main(): Promise<void> {
       ttlSeconds: input.ttlSeconds,
       source: input.file,
       expectedRows: input.rows,
+      // Sized as loadScores sizes it from the S3 object's length.
+      buffer: loaderBuffer(input.rows, statSync(input.file).size, bufferBudget()),
     });
     rowsRead = out.rowsRead;
     rowsApplied = out.rowsApplied;

@@ -73,6 +73,8 @@ const list = rule(
     .pipe(z.array(z.string()).min(1)),
 );
 
+const LAYOUT = rule('"keys" or "buckets:<groups>:<bucketsPerGroup>"', z.string().regex(LAYOUT_PATTERN));
+
 /** Set by the construct and required. */
 const required = <T>(r: Rule<T>): EnvVariable<T, 'given'> => ({ supply: 'given', ...r });
 /** Set by the construct; when it is absent (tests, local runs) the handler uses `value`. */
@@ -131,7 +133,7 @@ const CACHE = {
   /** "true" for a sharded replication group (cluster mode enabled). */
   CACHE_CLUSTER: defaulted(bool, false),
   /** Score store layout (lambdas/domain/score-store/layout.ts), the same for the loader, finalizer and reader. */
-  SCORE_LAYOUT: optional(rule('"keys" or "buckets:<groups>:<bucketsPerGroup>"', z.string().regex(LAYOUT_PATTERN))),
+  SCORE_LAYOUT: optional(LAYOUT),
   REDIS_URL: platform(optional(text)),
 };
 
@@ -175,6 +177,8 @@ export const FUNCTION_ENV = {
     ARTIFACTS_BUCKET: required(text),
     FEATURES_BUCKET: required(text),
     PREPARE_BYTES_PER_TASK: defaulted(positiveInt, 512 * 1024 ** 2),
+    /** The score cache's layout (the Serving stack's value): a big day's slices own ranges of its buckets. */
+    SCORE_LAYOUT: optional(LAYOUT),
   },
   'prepare-slice': {
     ...BATCH_BASE,
@@ -311,7 +315,12 @@ export const FUNCTION_ENV = {
   arrival: LEDGER,
   reconcile: LEDGER,
   // Serving stack (score cache)
-  'load-scores': { ...CACHE, SCORE_TTL_SECONDS: required(positiveInt) },
+  'load-scores': {
+    ...CACHE,
+    SCORE_TTL_SECONDS: required(positiveInt),
+    /** The function's memory in MB (the Lambda runtime sets it): sizes the loader's row buffers. */
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: platform(optional(positiveInt)),
+  },
   /** TABLE_NAME: the Production pointer (fallbacks are written from Production-version scores only). */
   'finalize-scores': { ...CACHE, SEGMENT_FEATURE: unread(), TABLE_NAME: optional(text) },
   /** TABLE_NAME: the Production pointer (labels each served score; a rejected version is never served as a model). */

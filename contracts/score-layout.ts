@@ -1,8 +1,9 @@
 /**
  * The score store's layout as configuration: which layout the loader, the finalizer and the reader use, derived from
  * `cache.shards` and `cache.expectedEntities` (lib/config.ts) and handed to them as `SCORE_LAYOUT`
- * (`buckets:<groups>:<bucketsPerGroup>`, or `keys` for one `score:<id>` key per entity). Where entities go inside
- * that layout is lambdas/domain/score-store/layout.ts.
+ * (`buckets:<groups>:<bucketsPerGroup>`, or `keys` for one `score:<id>` key per entity), and to PlanPrepare, whose
+ * slices of a big day own ranges of its buckets ({@link bucketRangeSlice}). Which bucket an entity goes to is
+ * {@link hashId} here; keys and tags are lambdas/domain/score-store/layout.ts.
  */
 export interface BucketLayout {
   readonly kind: 'buckets';
@@ -64,3 +65,29 @@ export const ENTITY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 export const ENTITY_ID_RULE = '1-64 characters of A-Z a-z 0-9 _ . : - starting with a letter or digit';
 /** Segment values (category values of the segment feature, `cache.segmentFeature`). */
 export const SEGMENT_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** FNV-1a, 32 bit, over the id's UTF-16 code units (ids are ASCII by ENTITY_ID_PATTERN, so the same as over bytes). */
+export function hashId(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/**
+ * The slice (0-based, of `count`) that owns an entity id: slice i owns the i-th of `count` equal, contiguous ranges of
+ * the buckets in bucket-major order (`bucket × groups + group`, with group `h mod groups` and bucket
+ * `(h / groups) mod bucketsPerGroup` of {@link hashId}), so the rows of one slice fall in 1/count of the buckets and
+ * the loader writes several rows per bucket where random rows would put less than one in each. Bucket-major, so a
+ * slice holds the same buckets of every group, i.e. of every shard in cluster mode. For the `keys` layout: the i-th
+ * range of the hash itself.
+ */
+export function bucketRangeSlice(layout: ScoreLayout, id: string, count: number): number {
+  const h = hashId(id);
+  if (layout.kind === 'keys') return Math.floor((h * count) / 2 ** 32);
+  const { groups, bucketsPerGroup } = layout;
+  const rank = (Math.floor(h / groups) % bucketsPerGroup) * groups + (h % groups);
+  return Math.floor((rank * count) / (groups * bucketsPerGroup));
+}

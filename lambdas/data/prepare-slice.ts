@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { IntegrityError, ValidationError } from '../../contracts/errors';
 import { batchKeys, partitionDate, quarantineSliceKey } from '../../contracts/s3-layout';
+import { parseLayout } from '../../contracts/score-layout';
 import type { StepLogger } from '../platform/logger';
 import type { FeatureContract } from './contract';
 import { csvField, openS3Object } from './csv';
@@ -21,7 +22,7 @@ import { type DayEntities, type RowSlice, validateCsvStream } from './validator'
 
 /**
  * One prepare task's work (PrepareSlice; in-process for a run prepared in one piece): validate its objects against
- * the Production model's contract — only the rows of its entity-hash slice when its day is split (prepare-plan.ts) —
+ * the Production model's contract — only the rows of its slice when its day is split (prepare-plan.ts) —
  * quarantine the rejected rows, encode the valid ones into transform input parts, and return its share of the run
  * as a {@link PreparePartial} for the reducer (prepare-merge.ts). A file-level failure (header, empty file, unreadable,
  * no `dt=` partition) is acted on by slice 0 only (the whole-object copy to quarantine, the file report and its
@@ -105,6 +106,15 @@ interface TaskState {
   readonly days: Map<string, DayEntities>;
 }
 
+/** The layout whose bucket ranges a task's slices own. @throws ValidationError naming the task when it is malformed */
+function sliceLayout(task: PrepareTask) {
+  try {
+    return parseLayout(task.layout);
+  } catch (err) {
+    throw new ValidationError(`Prepare task ${task.task}: ${(err as Error).message}`);
+  }
+}
+
 /** Prepare the objects of one task (see the module comment). */
 export async function prepareSlice(input: PrepareSliceInput): Promise<PreparePartial> {
   const { s3, spec, artifactsBucket, runId, task } = input;
@@ -114,7 +124,7 @@ export async function prepareSlice(input: PrepareSliceInput): Promise<PreparePar
   const width = encodedWidth(spec);
   const t: TaskState = {
     input,
-    slice: { index: task.slice, count: task.slices },
+    slice: { index: task.slice, count: task.slices, layout: sliceLayout(task) },
     segmentIdx: segmentIndex(spec.contract, input.segmentFeature),
     width,
     encoded: new Float64Array(width),

@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
+import { bucketRangeSlice, type ScoreLayout } from '../../contracts/score-layout';
 import type { FeatureContract, FeatureSpec } from './contract';
 import { type CsvEvent, type CsvRecordEvent, readCsv } from './csv';
-import { EntityIdSet, hash64 } from './id-set';
+import { EntityIdSet } from './id-set';
 import { type FileReport, type FileRule, type ValidationMode, type Violation, ViolationLog } from './validation-report';
 import { isIsoDate, NUM_RE, parseFeatureValue, type ValueProblem } from './value-syntax';
 
@@ -54,20 +55,24 @@ export interface DayEntities {
 export type RowOutcome = { ok: true; row: ParsedRow } | { ok: false; rejected: RejectedRow };
 
 /**
- * One of `count` entity-hash slices of a file: the validator keeps only the data rows the slice owns (the others are
- * skipped, neither counted nor validated), so `count` validators over the same bytes partition its rows. A row with a
- * non-empty entity id in the header's width is owned by `hash64(id) mod count` — every copy of an entity, in this
- * file and in the other files of its day, lands in the same slice, so the duplicate rules stay exact; any other data
- * line (ragged, unparseable, empty id) by its line number mod `count`. The header is read by every slice.
+ * One of `count` slices of a file: the validator keeps only the data rows the slice owns (the others are skipped,
+ * neither counted nor validated), so `count` validators over the same bytes partition its rows. A row with a
+ * non-empty entity id in the header's width is owned by the slice whose range of the score store's buckets holds the
+ * id ({@link entitySlice}) — every copy of an entity, in this file and in the other files of its day, lands in the
+ * same slice, so the duplicate rules stay exact, and a slice's parts load dense (the loader writes many rows per
+ * bucket); any other data line (ragged, unparseable, empty id) by its line number mod `count`. The header is read by
+ * every slice.
  */
 export interface RowSlice {
   readonly index: number;
   readonly count: number;
+  /** The score store layout whose bucket ranges the slices own. */
+  readonly layout: ScoreLayout;
 }
 
-/** The slice (0-based) that owns an entity id among `count` slices. */
-export function entitySlice(entityId: string, count: number): number {
-  return hash64(entityId)[1] % count;
+/** The slice (0-based) that owns an entity id among `count` slices of `layout`'s buckets. */
+export function entitySlice(entityId: string, count: number, layout: ScoreLayout): number {
+  return bucketRangeSlice(layout, entityId, count);
 }
 
 const MAX_VALUE_CHARS = 200;
@@ -187,10 +192,10 @@ export class FileValidator {
 
   /** Whether this validator's slice owns a data line (see {@link RowSlice}). */
   private owns(ev: CsvEvent): boolean {
-    const { index, count } = this.slice!;
+    const { index, count, layout } = this.slice!;
     if (ev.kind === 'record' && ev.fields.length === this.width) {
       const id = ev.fields[this.entityIdx]!;
-      if (id !== '') return entitySlice(id, count) === index;
+      if (id !== '') return entitySlice(id, count, layout) === index;
     }
     return ev.line % count === index;
   }
@@ -368,7 +373,7 @@ export interface ValidateStreamOptions {
   maxLineBytes?: number;
   /** Run-level duplicate check across the files of one as-of day. */
   day?: DayEntities;
-  /** Validate only the rows of one entity-hash slice (a day split across prepare tasks). @default - every row */
+  /** Validate only the rows of one slice (a day split across prepare tasks). @default - every row */
   slice?: RowSlice;
   /** Called with the header once it is read (even a failing one). */
   onHeader?: (header: readonly string[]) => void;

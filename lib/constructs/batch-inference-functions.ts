@@ -13,6 +13,7 @@ import {
   REPORTS_PREFIX,
   TRAINING_PREFIX,
 } from '../../contracts/s3-layout';
+import { formatLayout, layoutFor } from '../../contracts/score-layout';
 import { type AppConfig, rescoreWindowDays } from '../config';
 import { acknowledge, iam5ResourceId } from '../nag';
 import { grantMapFailureRead } from './prescoped-map-io';
@@ -103,7 +104,11 @@ export function createBatchFunctions(
       'PlanPrepareFunction',
       'plan-prepare',
       "BatchInference: split the run's feature objects into prepare tasks",
-      { PREPARE_BYTES_PER_TASK: String(config.batch.prepareBytesPerTask) },
+      {
+        PREPARE_BYTES_PER_TASK: String(config.batch.prepareBytesPerTask),
+        // The Serving stack gives the cache clients the same value (serving-stack.ts).
+        SCORE_LAYOUT: formatLayout(layoutFor(config.cache.shards, config.cache.expectedEntities)),
+      },
       { timeout: Duration.minutes(5) },
     ),
     prepareSlice: fn(

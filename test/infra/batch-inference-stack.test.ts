@@ -441,8 +441,12 @@ describe('BatchInference stack resources', () => {
       TARGET_ROWS_PER_PART: '1000000',
       COALESCE_ROWS: '250000',
     });
-    // batch.prepareBytesPerTask's default: 512 MiB
-    expect(byEntry['lambdas/functions/plan-prepare/handler.ts']).toMatchObject({ PREPARE_BYTES_PER_TASK: '536870912' });
+    // batch.prepareBytesPerTask's default: 512 MiB; the cache's layout for the default cache.shards 1 and
+    // cache.expectedEntities 5 M (the Serving stack's value), whose bucket ranges a big day's slices own
+    expect(byEntry['lambdas/functions/plan-prepare/handler.ts']).toMatchObject({
+      PREPARE_BYTES_PER_TASK: '536870912',
+      SCORE_LAYOUT: 'buckets:1:131072',
+    });
     expect(byEntry['lambdas/functions/notify/handler.ts']).toHaveProperty('ALERT_TOPIC_ARN');
   });
 });

@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { ConflictError } from '../../contracts/errors';
 import { batchKeys, quarantineKey, reportKeys } from '../../contracts/s3-layout';
+import { bucketRangeSlice, parseLayout, type ScoreLayout } from '../../contracts/score-layout';
 import { contractColumns, loadDefaultContract } from '../../lambdas/data/contract';
 import type { PreprocessingSpec } from '../../lambdas/data/encoder';
 import { PrepareMerger } from '../../lambdas/data/prepare-merge';
@@ -84,7 +85,12 @@ describeWithServers('prepare fan-out: plan → slices → reduce = one piece (mo
   const isRowFile = async (k: string) => (await text(artifacts, k)).split('\n')[0]!.endsWith(',_line,_reasons');
 
   /** PlanPrepare → every PrepareSlice (in reverse, as a Map may finish them) → the reducer, like the state machine. */
-  const fanOut = async (runId: string, bytesPerTask: number, between?: (task: number) => Promise<void>) => {
+  const fanOut = async (
+    runId: string,
+    bytesPerTask: number,
+    between?: (task: number) => Promise<void>,
+    layout?: ScoreLayout,
+  ) => {
     const plan = await planPrepare({
       s3,
       runId,
@@ -92,6 +98,7 @@ describeWithServers('prepare fan-out: plan → slices → reduce = one piece (mo
       featuresBucket: features,
       artifactsBucket: artifacts,
       bytesPerTask,
+      ...(layout === undefined ? {} : { layout }),
     });
     for (let task = plan.tasks - 1; task >= 0; task--) {
       await runPrepareTask({
@@ -237,6 +244,31 @@ describeWithServers('prepare fan-out: plan → slices → reduce = one piece (mo
     ]);
     // Statistics merge to the same rows; drift agrees up to rounding.
     for (const [f, v] of Object.entries(single.drift)) expect(res.drift[f]).toBeCloseTo(v, 9);
+  });
+
+  it("with a cluster's layout: each slice's parts hold only its range of the buckets, the same as one piece", async () => {
+    const layout = parseLayout('buckets:6:8');
+    const day1 = objects.filter((o) => o.key.includes('dt=2026-11-01')).reduce((n, o) => n + o.size, 0);
+    const { plan, res } = await fanOut('fanout-buckets', Math.ceil(day1 / 3), undefined, layout);
+    expect(plan.tasks).toBe(5);
+    const { parts } = JSON.parse(await text(artifacts, batchKeys('fanout-buckets').parts)) as {
+      parts: { part: string }[];
+    };
+    const seen = new Set<number>();
+    for (const { part } of parts) {
+      const task = Number(/^part-(\d+)-/.exec(part)![1]);
+      if (task > 2) continue;
+      seen.add(task);
+      const lines = (await text(artifacts, `${batchKeys('fanout-buckets').inputPrefix}${part}`)).split('\n');
+      for (const line of lines.filter(Boolean)) {
+        expect(bucketRangeSlice(layout, line.slice(0, line.indexOf(',')), 3)).toBe(task);
+      }
+    }
+    expect([...seen].sort()).toEqual([0, 1, 2]);
+    expect(await partLines('fanout-buckets')).toEqual(await partLines('single'));
+    const report = async (runId: string) => JSON.parse(await text(artifacts, reportKeys(runId).validation)) as unknown;
+    expect(await report('fanout-buckets')).toEqual(await report('single'));
+    expect(res.rowsUsed).toBeGreaterThan(400);
   });
 
   it('fails the run with a ConflictError when an object changes between its slices', async () => {

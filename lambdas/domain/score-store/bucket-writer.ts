@@ -33,7 +33,8 @@ type CallPlan = number[];
  * bucket, so one script call writes many rows of each bucket it touches; the buffer is sent as calls of ≤ `batchSize`
  * rows, `maxInFlight` in flight, while the next buffer fills. On an ioredis client each call's RESP is encoded from
  * the bytes directly (no string per argument); on any other client (the local runtime's in-process stand-in) the
- * same arguments go through `call`. Memory: two buffers of `bufferRows` rows at most.
+ * same arguments go through `call`. Memory: `buffers` buffers of `bufferRows` rows at most (a second is allocated only
+ * when the first fills before the last row, so rows that fit one buffer cost one).
  */
 export class BucketScoreWriter implements ScoreBatchWriter {
   private readonly head: string[];
@@ -41,12 +42,14 @@ export class BucketScoreWriter implements ScoreBatchWriter {
   private readonly batchSize: number;
   private readonly maxInFlight: number;
   private readonly bufferRows: number;
+  private readonly bufferBytes: number | undefined;
+  private readonly overlap: boolean;
   private readonly pruneEvery: number;
   private readonly groups: number;
   private readonly perGroup: number;
   private readonly tags: readonly string[];
   private readonly encoded: boolean;
-  private rows: RowBuffer;
+  private rows: RowBuffer | undefined;
   private spare: RowBuffer | undefined;
   private flushing: Promise<void> | undefined;
   private readonly stampIds: (Promise<string> | undefined)[];
@@ -67,6 +70,8 @@ export class BucketScoreWriter implements ScoreBatchWriter {
     this.batchSize = positiveInt('batchSize', options.batchSize ?? 2_000, MAX_ROWS_PER_CALL);
     this.maxInFlight = positiveInt('maxInFlight', options.maxInFlight ?? 8);
     this.bufferRows = positiveInt('bufferRows', options.bufferRows ?? 200_000, MAX_BUFFER_ROWS);
+    this.bufferBytes = options.bufferBytes === undefined ? undefined : positiveInt('bufferBytes', options.bufferBytes);
+    this.overlap = positiveInt('buffers', options.buffers ?? 2, 2) === 2;
     this.pruneEvery = positiveInt('pruneEvery', options.pruneEvery ?? 16);
     this.groups = layout.groups;
     this.perGroup = layout.bucketsPerGroup;
@@ -80,7 +85,6 @@ export class BucketScoreWriter implements ScoreBatchWriter {
     this.head = [String(ttl), '', asOf, runId, modelVersion, String(expiresAt), ''];
     this.tags = groupTags(layout.groups);
     this.encoded = canSendEncoded(redis);
-    this.rows = new RowBuffer(this.bufferRows);
     this.stampIds = new Array(layout.groups).fill(undefined);
   }
 
@@ -94,7 +98,7 @@ export class BucketScoreWriter implements ScoreBatchWriter {
     if (idEnd - idStart > 255 || scoreEnd - scoreStart > 65_535) {
       throw new RangeError('an entity id of ≤ 255 bytes and a score text of ≤ 65 535 bytes');
     }
-    // hashId (layout.ts) over the bytes: the same FNV-1a for ASCII ids.
+    // hashId (contracts/score-layout.ts) over the bytes: the same FNV-1a for ASCII ids.
     let h = 0x811c9dc5;
     for (let i = idStart; i < idEnd; i++) {
       h ^= bytes[i]!;
@@ -103,12 +107,16 @@ export class BucketScoreWriter implements ScoreBatchWriter {
     h >>>= 0;
     const g = h % this.groups;
     const slot = g * this.perGroup + (Math.floor(h / this.groups) % this.perGroup);
+    if (this.rows === undefined) {
+      this.rows = this.spare ?? new RowBuffer(this.bufferRows, this.bufferBytes);
+      this.spare = undefined;
+    }
     if (this.rows.push(bytes, idStart, idEnd, scoreStart, scoreEnd, slot)) return this.flush();
     return undefined;
   }
 
   async finish(): Promise<UpsertCounts> {
-    if (this.failure === undefined && this.rows.count > 0) void this.flush();
+    if (this.failure === undefined && this.rows !== undefined && this.rows.count > 0) void this.flush();
     try {
       if (this.flushing !== undefined) await this.flushing;
       while (this.inFlight.length > 0) await this.settleOldest();
@@ -124,13 +132,16 @@ export class BucketScoreWriter implements ScoreBatchWriter {
     await Promise.allSettled(this.inFlight.splice(0));
   }
 
-  /** Start sending the buffer after the previous one; resolves (for the caller to wait) when the previous is sent. */
+  /**
+   * Start sending the buffer after the previous one; resolves (for the caller to wait) when the previous is sent, or
+   * with one buffer when this one is.
+   */
   private flush(): Promise<void> | undefined {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     const previous = this.flushing;
-    const rows = this.rows;
-    this.rows = this.spare ?? new RowBuffer(this.bufferRows);
-    this.spare = undefined;
+    const rows = this.rows!;
+    // The next buffer is taken (the spare, or a new one) on the next row: none when this was the last.
+    this.rows = undefined;
     const run = (async () => {
       if (previous !== undefined) await previous;
       await this.sendBuffer(rows);
@@ -141,7 +152,7 @@ export class BucketScoreWriter implements ScoreBatchWriter {
       this.failure ??= err;
     });
     this.flushing = run;
-    return previous;
+    return this.overlap ? previous : run;
   }
 
   /** The stamp id of this writer's stamp in a group (registered on first use). */

@@ -12,12 +12,13 @@
  *
  * The layout parameters are a contract between the loader, the finalizer and the reader (contracts/score-layout.ts).
  */
-import type { BucketLayout } from '../../../contracts/score-layout';
+import { type BucketLayout, hashId } from '../../../contracts/score-layout';
 
 export {
   type BucketLayout,
   DEFAULT_LAYOUT,
   formatLayout,
+  hashId,
   type KeyLayout,
   layoutFor,
   parseLayout,
@@ -25,15 +26,6 @@ export {
 } from '../../../contracts/score-layout';
 
 export const CLUSTER_SLOTS = 16_384;
-/** FNV-1a, 32 bit, over the id's UTF-16 code units (ids are ASCII by ENTITY_ID_PATTERN). */
-export function hashId(id: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) {
-    h ^= id.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
 
 /**
  * Redis Cluster's slot of a key without braces: CRC16 (XMODEM) mod 16 384. Hand-written (a dozen lines) instead of

@@ -25,8 +25,12 @@ export class RowBuffer {
   private offB: Uint32Array;
   private readonly histogram = new Uint32Array(RADIX + 1);
 
-  constructor(readonly capacity: number) {
-    this.arena = Buffer.allocUnsafe(capacity * 28);
+  /** `arenaBytes`: the records' bytes to allocate at first (the arena doubles when they need more). @default capacity × 28 */
+  constructor(
+    readonly capacity: number,
+    arenaBytes = capacity * 28,
+  ) {
+    this.arena = Buffer.allocUnsafe(arenaBytes);
     this.slotA = new Uint32Array(capacity);
     this.offA = new Uint32Array(capacity);
     this.slotB = new Uint32Array(capacity);

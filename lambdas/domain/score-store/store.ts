@@ -49,6 +49,16 @@ export interface ScoreWriterOptions {
    */
   readonly bufferRows?: number;
   /**
+   * Bucket layout: bytes first allocated for a buffer's records (3 + id + score text bytes each; the buffer doubles
+   * when they need more). @default bufferRows × 28
+   */
+  readonly bufferBytes?: number;
+  /**
+   * Bucket layout: 2 = the next buffer fills while one is sent; 1 = rows wait while the buffer is sent (half the
+   * memory for the same rows per bucket). @default 2
+   */
+  readonly buffers?: 1 | 2;
+  /**
    * Bucket layout: one bucket in this many drops its expired records when a new stamp first writes it (a rotating
    * share per run; expired records are never served either way). @default 16
    */

@@ -2,6 +2,7 @@ import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { DependencyError, IntegrityError, NotFoundError, PipelineError } from '../../../contracts/errors';
 import type { Stamp } from '../../domain/score-store/format';
 import type { ScoreStore } from '../../domain/score-store/store';
+import { bufferBudget, type LoaderBuffer, loaderBuffer } from './buffer';
 import { corrupt, MAX_LINE_LENGTH, ResultLines } from './lines';
 import type { SegmentAgg } from './rows';
 
@@ -60,13 +61,18 @@ export interface LoadStreamOptions {
   readonly batchSize?: number;
   /** @default 8 */
   readonly maxInFlight?: number;
+  /**
+   * The row buffer (buffer.ts sizes it; one buffer: rows wait while it is sent). @default - the writer's defaults
+   * (two buffers of 200 000 rows)
+   */
+  readonly buffer?: LoaderBuffer;
 }
 
 export { MAX_LINE_LENGTH } from './lines';
 
 /**
- * Load one result stream into Redis. Memory stays flat: one chunk, one partial line and `batchSize × maxInFlight`
- * pending records at most.
+ * Load one result stream into Redis. Memory: one chunk, one partial line, the writer's row buffers (`buffer`) and
+ * `batchSize × maxInFlight` rows being sent.
  *
  * @throws IntegrityError naming file and line for a missing or corrupt line or a row-count mismatch
  * @throws DependencyError when the cache (or the stream) fails
@@ -81,6 +87,9 @@ export async function loadScoresFromStream(
     ttlSeconds: opts.ttlSeconds,
     ...(opts.batchSize === undefined ? {} : { batchSize: opts.batchSize }),
     ...(opts.maxInFlight === undefined ? {} : { maxInFlight: opts.maxInFlight }),
+    ...(opts.buffer === undefined
+      ? {}
+      : { bufferRows: opts.buffer.rows, bufferBytes: opts.buffer.bytes, buffers: 1 as const }),
   });
   const { source, expectedRows } = opts;
   const lines = new ResultLines(writer, source, expectedRows);
@@ -150,10 +159,13 @@ export interface LoadScoresSettings {
   readonly ttlSeconds: number;
   readonly batchSize?: number;
   readonly maxInFlight?: number;
+  /** Bytes the row buffers may take (buffer.ts). @default bufferBudget() (half of 1 024 MB) */
+  readonly bufferBudgetBytes?: number;
 }
 
 /**
- * Stream `s3://bucket/resultKey` into the score store and check its row count against `expectedRows`.
+ * Stream `s3://bucket/resultKey` into the score store and check its row count against `expectedRows`. The rows are
+ * buffered whole when the part fits the buffer budget (sized from `expectedRows` and the object's length, buffer.ts).
  *
  * @throws NotFoundError when the result file does not exist
  * @throws IntegrityError for a corrupt/missing line or a row-count mismatch
@@ -166,9 +178,11 @@ export async function loadScores(
 ): Promise<LoadScoresOutput> {
   const source = `s3://${input.bucket}/${input.resultKey}`;
   let body: AsyncIterable<Uint8Array> | undefined;
+  let length: number | undefined;
   try {
     const out = await deps.s3.send(new GetObjectCommand({ Bucket: input.bucket, Key: input.resultKey }));
     body = out.Body as AsyncIterable<Uint8Array> | undefined;
+    length = out.ContentLength;
   } catch (err) {
     if (err instanceof NoSuchKey || (err as { name?: string }).name === 'NoSuchKey') {
       throw new NotFoundError(`Transform result ${source} (part ${input.part}) does not exist`);
@@ -183,6 +197,7 @@ export async function loadScores(
     expectedRows: input.expectedRows,
     ...(settings.batchSize === undefined ? {} : { batchSize: settings.batchSize }),
     ...(settings.maxInFlight === undefined ? {} : { maxInFlight: settings.maxInFlight }),
+    buffer: loaderBuffer(input.expectedRows, length, settings.bufferBudgetBytes ?? bufferBudget()),
   });
   return { resultKey: input.resultKey, part: input.part, asOf: input.asOf, ...result };
 }

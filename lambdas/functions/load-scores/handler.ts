@@ -7,6 +7,7 @@ import { s3Client } from '../../platform/clients';
 import { logger, withLambdaContext } from '../../platform/logger';
 import { RedisHolder } from '../../platform/redis';
 import { parseStateInput } from '../../platform/state-input';
+import { bufferBudget } from './buffer';
 import { type LoadScoresOutput, loadScores } from './core';
 
 let s3: S3Client | undefined;
@@ -31,12 +32,14 @@ export const LoadScoresInputSchema = z.object({
  */
 export const handler = withLambdaContext(async (event: unknown): Promise<LoadScoresOutput> => {
   const input = parseStateInput(LoadScoresInputSchema, event, 'LoadScores');
-  const ttlSeconds = env().SCORE_TTL_SECONDS;
+  const vars = env();
+  const ttlSeconds = vars.SCORE_TTL_SECONDS;
+  const bufferBudgetBytes = bufferBudget(vars.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
   s3 ??= s3Client();
   const store = new RedisScoreStore(await cache.get());
   const started = Date.now();
   try {
-    const out = await loadScores({ s3, store }, input, { ttlSeconds });
+    const out = await loadScores({ s3, store }, input, { ttlSeconds, bufferBudgetBytes });
     logger.info('Loaded scores', {
       runId: input.runId,
       resultKey: input.resultKey,

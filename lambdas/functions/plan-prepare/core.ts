@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { ScoreLayout } from '../../../contracts/score-layout';
 import type { PreparePlan, Work } from '../../../contracts/states/batch';
 import { planPrepareTasks } from '../../data/prepare-plan';
 import { withSizes, writeTasks } from '../../data/prepare-store';
@@ -13,6 +14,8 @@ export interface PlanPrepareInput {
   artifactsBucket: string;
   /** `batch.prepareBytesPerTask`. */
   bytesPerTask: number;
+  /** The score store's layout (`SCORE_LAYOUT`): the slices of a big day own ranges of its buckets. @default DEFAULT_LAYOUT */
+  layout?: ScoreLayout;
   logger?: StepLogger;
 }
 
@@ -24,7 +27,7 @@ export async function planPrepare(input: PlanPrepareInput): Promise<PreparePlan>
   const { s3, runId } = input;
   const objects = await loadWorkObjects(s3, input.work);
   const sized = await withSizes(s3, input.featuresBucket, objects);
-  const tasks = planPrepareTasks(sized, input.bytesPerTask);
+  const tasks = planPrepareTasks(sized, input.bytesPerTask, input.layout);
   const tasksKey = await writeTasks(s3, input.artifactsBucket, runId, tasks);
   input.logger?.info('Planned prepare tasks', {
     runId,

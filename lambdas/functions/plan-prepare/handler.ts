@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { functionEnvLoader } from '../../../contracts/function-env';
+import { parseLayout } from '../../../contracts/score-layout';
 import { type PreparePlan, ResolvedModelSchema, RunIdSchema, WorkSchema } from '../../../contracts/states/batch';
 import { readPreprocessingSpec } from '../../data/preprocessing-spec';
 import { s3Client } from '../../platform/clients';
@@ -29,6 +30,7 @@ export const handler = withLambdaContext(async (event: unknown): Promise<Prepare
     featuresBucket: vars.FEATURES_BUCKET,
     artifactsBucket: vars.ARTIFACTS_BUCKET,
     bytesPerTask: vars.PREPARE_BYTES_PER_TASK,
+    layout: parseLayout(vars.SCORE_LAYOUT),
     logger,
   });
 });

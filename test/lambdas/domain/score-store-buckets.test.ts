@@ -255,6 +255,23 @@ describeWithServers('bucket writer: encoded calls (redis-server)', { redis: true
     expect(viaEncoded.length).toBe(24);
   });
 
+  it('one buffer (rows wait while it is sent) and a small first arena write the same buckets as two buffers', async () => {
+    const s = stamp('2026-11-20', 'run-1');
+    const two = new RedisScoreStore(redis, { layout }).scoreWriter({ stamp: s, ttlSeconds: DAY, bufferRows: 700 });
+    for (const [id, score] of rows) await two.add(id, score);
+    expect(await two.finish()).toEqual({ applied: 3_000, keptNewer: 0 });
+    const viaTwo = await dump();
+    await redis.flushall();
+    const opts = { stamp: s, ttlSeconds: DAY, bufferRows: 700, bufferBytes: 64, buffers: 1 } as const;
+    const one = new RedisScoreStore(redis, { layout }).scoreWriter(opts);
+    for (const [id, score] of rows) await one.add(id, score);
+    expect(await one.finish()).toEqual({ applied: 3_000, keptNewer: 0 });
+    expect(await dump()).toEqual(viaTwo);
+    expect(() => new RedisScoreStore(redis, { layout }).scoreWriter({ ...opts, buffers: 3 as 1 })).toThrow(
+      'buffers must be an integer 1..2, got 3',
+    );
+  });
+
   it('loads through EVAL when the server lost its scripts (NOSCRIPT), and keeps older rows out', async () => {
     const store = new RedisScoreStore(redis, { layout });
     await load(store, stamp('2026-11-20', 'run-1'), rows.slice(0, 50));
