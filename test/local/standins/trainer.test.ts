@@ -4,6 +4,7 @@
  */
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeTrainingJobCommand } from '@aws-sdk/client-sagemaker';
+import { DEFAULT_HYPERPARAMETERS } from '../../../lib/config';
 import { prng } from '../../../local/demo/sample-data';
 import { LOCAL_IMAGE_URI } from '../../../local/standins/model';
 import { describeTraining } from '../../../local/standins/summary';
@@ -32,16 +33,8 @@ function dataset(n: number, seed: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The hyperparameters lib/config.ts gives the Training workflow by default. */
-const HYPERPARAMETERS = {
-  objective: 'binary:logistic',
-  eval_metric: 'logloss,auc',
-  num_round: '200',
-  max_depth: '5',
-  eta: '0.2',
-  subsample: '0.8',
-  early_stopping_rounds: '10',
-};
+/** The hyperparameters the config gives the Training workflow by default. */
+const HYPERPARAMETERS: Record<string, string> = { ...DEFAULT_HYPERPARAMETERS };
 
 describe('finalMetricsOf', () => {
   it("takes the training script's last value of each metric, named as SageMaker names them", () => {
