@@ -1,8 +1,7 @@
-import { Agent } from 'node:http';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConflictError } from '../../contracts/errors';
 import { acquireLock, acquireLockOrThrow, getLock, releaseLock, renewLock } from '../../lambdas/domain/lock';
+import { docClient } from '../../lambdas/platform/clients';
 import { createPipelineTable, testClients } from '../support/aws';
 import { describeWithServers } from '../support/servers';
 
@@ -20,17 +19,9 @@ describeWithServers('batch lock against moto DynamoDB', { moto: true }, (env) =>
   });
 
   it('under contention exactly one of many concurrent runs acquires the lock (5 rounds)', async () => {
-    // All eight calls are in flight at once, over one connection: moto evaluates a ConditionExpression and then
-    // writes, without a lock, so two requests served by two of its threads can both pass the check (under load this
-    // happened). DynamoDB serializes the writes to one item; one connection makes moto do the same.
-    const serial = DynamoDBDocumentClient.from(
-      new DynamoDBClient({
-        endpoint: env.moto.endpoint,
-        region: await doc.config.region(),
-        credentials: await doc.config.credentials(),
-        requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 1 }) },
-      }),
-    );
+    // All eight calls are in flight at once, through the handlers' own client: against a loopback emulator it uses
+    // one connection (lambdas/platform/clients.ts), because moto's conditional writes are not atomic across its threads.
+    const serial = docClient();
     for (let round = 0; round < 5; round++) {
       const owners = Array.from({ length: 8 }, (_, i) => `run-${round}-${i}`);
       const results = await Promise.all(
